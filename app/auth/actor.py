@@ -1,0 +1,39 @@
+"""The actor: who is making the request, and what they may do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from app.auth.permissions import grants
+from app.errors import Forbidden, Unauthorized
+
+ActorKind = Literal["anonymous", "api_key", "user", "system"]
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    kind: ActorKind
+    id: str | None = None
+    name: str | None = None
+    permissions: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def is_anonymous(self) -> bool:
+        return self.kind == "anonymous"
+
+    def can(self, permission: str) -> bool:
+        return grants(self.permissions, permission)
+
+    def require(self, permission: str) -> None:
+        """Raise UNAUTHORIZED for an anonymous actor, FORBIDDEN for one without the grant."""
+        if self.can(permission):
+            return
+        if self.is_anonymous:
+            raise Unauthorized("Authentication required.")
+        raise Forbidden(f"Missing permission {permission}.")
+
+
+ANONYMOUS = Actor(kind="anonymous")
+# The operator at the command line (`cartograph apikey create`): trusted with everything.
+SYSTEM = Actor(kind="system", id="system", name="cli", permissions=frozenset({"*:*"}))

@@ -1,0 +1,144 @@
+"""The `cartograph` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+
+from app.config import DEFAULT_DATABASE_URL, Settings
+
+
+def _migrate(settings: Settings) -> None:
+    from app.migrations import upgrade
+
+    upgrade(settings.database_url)
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    # The embedded default database is the operator's zero-setup path: bring it up to date.
+    if settings.database_url == DEFAULT_DATABASE_URL or args.migrate:
+        _migrate(settings)
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=settings.log_level.lower(),
+        proxy_headers=True,
+    )
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    _migrate(settings)
+    print(f"database is at head: {settings.database_url}")
+    return 0
+
+
+async def _create_key(settings: Settings, args: argparse.Namespace) -> str | None:
+    from sqlalchemy import select
+
+    from app.auth.actor import SYSTEM
+    from app.db import Database
+    from app.models.apikeys import ApiKey
+    from app.models.base import utcnow
+    from app.services.apikeys import create_api_key
+
+    database = Database(settings.database_url)
+    try:
+        if args.if_absent:
+            async with database.read_session() as session:
+                existing = await session.scalar(
+                    select(ApiKey.id).where(ApiKey.name == args.name, ApiKey.revoked_at.is_(None))
+                )
+            if existing is not None:
+                return None
+        expires_at = (
+            utcnow() + timedelta(days=args.expires_in_days) if args.expires_in_days else None
+        )
+        permissions = [p.strip() for p in args.permissions.replace(",", " ").split() if p.strip()]
+        async with database.unit_of_work() as uow:
+            key, plaintext = await create_api_key(
+                uow, SYSTEM, name=args.name, permissions=permissions, expires_at=expires_at
+            )
+            await uow.commit()
+        print(f"created API key {key.id} ({key.name}) with {', '.join(key.permissions)}")
+        return plaintext
+    finally:
+        await database.dispose()
+
+
+def cmd_apikey_create(args: argparse.Namespace, settings: Settings) -> int:
+    from app.errors import AppError
+
+    try:
+        plaintext = asyncio.run(_create_key(settings, args))
+    except AppError as error:
+        print(f"error: {error.message}", file=sys.stderr)
+        return 2
+    if plaintext is None:
+        print(f"an active key named {args.name!r} exists already; none created")
+        return 0
+    print("store it now; it is not shown again:")
+    print(plaintext)
+    return 0
+
+
+def cmd_export_schema(args: argparse.Namespace, settings: Settings) -> int:
+    from app.resolvers.schema import build_schema
+
+    sdl = build_schema().as_str() + "\n"
+    if args.path == "-":
+        sys.stdout.write(sdl)
+    else:
+        Path(args.path).write_text(sdl)
+        print(f"wrote {args.path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cartograph", description="Cartograph commerce backend")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the server (uvicorn)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--migrate", action="store_true", help="migrate first (any database)")
+    serve.set_defaults(handler=cmd_serve)
+
+    migrate = commands.add_parser("migrate", help="alembic upgrade head for DATABASE_URL")
+    migrate.set_defaults(handler=cmd_migrate)
+
+    apikey = commands.add_parser("apikey", help="API keys").add_subparsers(
+        dest="action", required=True
+    )
+    create = apikey.add_parser("create", help="mint a key; its plaintext is the last line")
+    create.add_argument("--name", required=True)
+    create.add_argument("--permissions", required=True, help="e.g. '*:*' or 'catalog:*,audit:read'")
+    create.add_argument("--expires-in-days", type=int, default=None)
+    create.add_argument(
+        "--if-absent", action="store_true", help="do nothing when an active key has this name"
+    )
+    create.set_defaults(handler=cmd_apikey_create)
+
+    export = commands.add_parser("export-schema", help="write the GraphQL SDL")
+    export.add_argument("path", nargs="?", default="schema.graphql")
+    export.set_defaults(handler=cmd_export_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.handler(args, Settings())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

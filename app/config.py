@@ -1,0 +1,52 @@
+"""Settings, read once from the environment (see the README for every one)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/cartograph.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CARTOGRAPH_", extra="ignore", frozen=True)
+
+    database_url: str = Field(
+        DEFAULT_DATABASE_URL,
+        validation_alias=AliasChoices("DATABASE_URL", "CARTOGRAPH_DATABASE_URL"),
+    )
+    redis_url: str | None = Field(
+        None, validation_alias=AliasChoices("REDIS_URL", "CARTOGRAPH_REDIS_URL")
+    )
+    db_pool_size: int = 10
+    rate_limit: str = "600/minute"
+    max_body_bytes: int = 1_048_576
+    allowed_origins: str = ""
+    session_cookie: str = "cartograph_session"
+    graphql_max_depth: int = 12
+    graphql_max_aliases: int = 30
+    graphql_max_tokens: int = 5000
+    graphql_introspection: bool = True
+    graphiql: bool = True
+    log_level: str = "INFO"
+
+    @cached_property
+    def origins(self) -> frozenset[str]:
+        """The allowed browser origins, from the comma-separated setting."""
+        return frozenset(
+            o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip()
+        )
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def sqlite_path(self) -> Path | None:
+        """The file behind a file-backed SQLite URL (None for memory or other databases)."""
+        if not self.is_sqlite:
+            return None
+        path = self.database_url.split(":///", 1)[1] if ":///" in self.database_url else ""
+        return Path(path) if path and path != ":memory:" else None

@@ -1,0 +1,133 @@
+"""Engines, sessions and the unit of work.
+
+Session policy (decided once, here): a command (mutation, REST write) runs in exactly one
+`UnitOfWork`, which commits once at the boundary and rolls back unless committed. Reads that
+GraphQL resolves concurrently never share an `AsyncSession`: each list resolver or DataLoader
+batch opens its own short `read_session()` from the pool, because Strawberry resolves sibling
+fields concurrently and one session cannot run two statements at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def normalize_url(url: str) -> str:
+    """Pin the async drivers: `postgresql://` means psycopg 3, `sqlite://` means aiosqlite."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    if url.startswith("sqlite://"):
+        return "sqlite+aiosqlite://" + url.split("://", 1)[1]
+    return url
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    # The driver's own transaction handling is switched off so that we emit BEGIN ourselves:
+    # a unit of work takes the write lock up front (BEGIN IMMEDIATE), so two writers queue on
+    # busy_timeout instead of failing when a read lock cannot be upgraded.
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        immediate = connection.get_execution_options().get("sqlite_immediate", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class Database:
+    """One engine and its session factory; the app holds one per process."""
+
+    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False):
+        self.url = normalize_url(url)
+        parsed = make_url(self.url)
+        self.dialect = parsed.get_backend_name()
+        options: dict[str, Any] = {"echo": echo}
+        if self.dialect == "sqlite":
+            if parsed.database and parsed.database != ":memory:":
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            options["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        else:
+            options.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+            options["connect_args"] = {"connect_timeout": 5}
+        self.engine = create_async_engine(self.url, **options)
+        if self.dialect == "sqlite":
+            _configure_sqlite(self.engine)
+        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    def unit_of_work(self, *, request_id: str | None = None) -> UnitOfWork:
+        return UnitOfWork(self, request_id=request_id)
+
+    @contextlib.asynccontextmanager
+    async def read_session(self) -> AsyncIterator[AsyncSession]:
+        """A short session for reads; nothing it does is committed."""
+        async with self.sessionmaker() as session:
+            yield session
+
+    async def ping(self) -> bool:
+        """Whether the database answers a trivial query."""
+        try:
+            async with self.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception:
+            return False
+        return True
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+class UnitOfWork:
+    """One transaction for one command. It rolls back unless `commit()` was called.
+
+    `request_id` travels with it so that audit entries and outbox events written inside the
+    transaction can name the request that caused them.
+    """
+
+    session: AsyncSession
+
+    def __init__(self, database: Database, *, request_id: str | None = None):
+        self.database = database
+        self.request_id = request_id
+        self._committed = False
+
+    async def __aenter__(self) -> UnitOfWork:
+        self.session = self.database.sessionmaker()
+        if self.database.is_sqlite:
+            await self.session.connection(execution_options={"sqlite_immediate": True})
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        try:
+            if not self._committed:
+                await self.session.rollback()
+        finally:
+            await self.session.close()
+
+    async def commit(self) -> None:
+        await self.session.commit()
+        self._committed = True

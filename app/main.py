@@ -1,0 +1,144 @@
+"""The composition root: settings -> database -> schema -> routes and middleware."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+
+from app import __version__
+from app.config import Settings
+from app.db import Database
+from app.errors import AppError, NotFound, ValidationFailed
+from app.middleware.authentication import AuthenticationMiddleware
+from app.middleware.body_limit import BodyLimitMiddleware
+from app.middleware.csrf import CsrfOriginMiddleware
+from app.middleware.rate_limit import RateLimitMiddleware, make_storage
+from app.middleware.request_id import RequestIdMiddleware
+from app.resolvers.schema import schema_for
+from app.resolvers.view import GraphQLApp
+from app.responses import JSONResponse
+from app.rest.dialects import dialect_for_path
+from app.rest.executor import RouteExecutor
+from app.rest.openapi import build_openapi
+from app.rest.routes import ROUTES
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+SWAGGER_HTML = """<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>Cartograph REST reference</title>
+  <link rel="stylesheet" href="/static/swagger/swagger-ui.css">
+  <link rel="icon" href="/static/swagger/favicon-32x32.png">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="/static/swagger/swagger-ui-bundle.js"></script>
+  <script>
+    window.ui = SwaggerUIBundle({ url: "/api/doc", dom_id: "#swagger-ui", deepLinking: true });
+  </script>
+</body>
+</html>
+"""
+
+
+def create_app(settings: Settings | None = None, *, database: Database | None = None) -> Starlette:
+    settings = settings or Settings()
+    logging.basicConfig(level=settings.log_level)
+    owns_database = database is None
+    database = database or Database(settings.database_url, pool_size=settings.db_pool_size)
+    schema = schema_for(settings)
+    graphql = GraphQLApp(schema, database=database, graphiql=settings.graphiql)
+    openapi = build_openapi(ROUTES, schema)
+
+    async def health(request: Request) -> Response:
+        if await database.ping():
+            return JSONResponse({"status": "ok", "version": __version__})
+        return JSONResponse(
+            {"status": "error", "version": __version__, "database": "unreachable"},
+            status_code=503,
+        )
+
+    async def doc(request: Request) -> Response:
+        return JSONResponse(openapi)
+
+    async def reference(request: Request) -> Response:
+        return HTMLResponse(SWAGGER_HTML)
+
+    routes: list[BaseRoute] = [
+        Route("/api/health", health, methods=["GET"]),
+        Route("/api/doc", doc, methods=["GET"]),
+        Route("/api/reference", reference, methods=["GET"]),
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
+        Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+    ]
+    routes += [
+        Route(r.path, RouteExecutor(r, schema, database).handle, methods=[r.method]) for r in ROUTES
+    ]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        if owns_database:
+            await database.dispose()
+
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(RequestIdMiddleware),
+            Middleware(
+                RateLimitMiddleware,
+                limit=settings.rate_limit,
+                storage=make_storage(settings.redis_url),
+            ),
+            Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
+            Middleware(
+                CsrfOriginMiddleware,
+                allowed_origins=settings.origins,
+                cookie_name=settings.session_cookie,
+            ),
+            Middleware(AuthenticationMiddleware, database=database),
+        ],
+        exception_handlers={HTTPException: _http_error, Exception: _unexpected_error},
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.database = database
+    app.state.schema = schema
+    return app
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own 404/405 (unknown path or method), in the path's dialect."""
+    assert isinstance(exc, HTTPException)
+    error: AppError
+    if exc.status_code == 404:
+        error = NotFound(f"No route for {request.url.path}.")
+    elif exc.status_code == 405:
+        error = NotFound(f"{request.method} is not served on {request.url.path}.")
+    else:
+        error = ValidationFailed(str(exc.detail))
+    response = dialect_for_path(request.url.path).error_response(
+        error, request.scope.get("state", {}).get("request_id")
+    )
+    if exc.status_code == 405:
+        response.status_code = 405
+    return response
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    request_id = request.scope.get("state", {}).get("request_id")
+    logging.getLogger("app").error("unexpected error [request %s]", request_id, exc_info=exc)
+    return dialect_for_path(request.url.path).error_response(AppError(), request_id)

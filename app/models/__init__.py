@@ -1,0 +1,7 @@
+"""Every model module is imported here so that the metadata (and Alembic) sees all tables."""
+
+from app.models.apikeys import ApiKey
+from app.models.audit import AuditEntry, Event
+from app.models.base import Base
+
+__all__ = ["ApiKey", "AuditEntry", "Base", "Event"]

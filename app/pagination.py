@@ -1,0 +1,178 @@
+"""One pagination helper for every list: page/limit (or offset) and keyset cursors.
+
+A list is ordered by a fixed key whose last column is unique (the UUIDv7 id), so a keyset
+cursor, the key of the last row seen, finds the next page with an index seek however deep,
+and rows inserted between reads cause neither gaps nor repeats.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+import orjson
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import ValidationFailed
+
+T = TypeVar("T")
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
+    after: str | None = None
+
+    @property
+    def page(self) -> int:
+        return self.offset // self.limit + 1
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        page: int | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        default_limit: int = DEFAULT_LIMIT,
+    ) -> PageRequest:
+        """Validate the caller's paging arguments; `limit` is capped at MAX_LIMIT."""
+        if first is not None and limit is not None and first != limit:
+            raise ValidationFailed.field("first", "Give either first or limit, not both.")
+        size = first if first is not None else limit
+        if size is None:
+            size = default_limit
+        if size < 1:
+            raise ValidationFailed.field("limit", "Must be at least 1.")
+        size = min(size, MAX_LIMIT)
+        if after is not None and (page is not None or offset is not None):
+            raise ValidationFailed.field(
+                "after", "A cursor cannot be combined with page or offset."
+            )
+        if page is not None and offset is not None:
+            raise ValidationFailed.field("offset", "Give either page or offset, not both.")
+        if page is not None and page < 1:
+            raise ValidationFailed.field("page", "Must be at least 1.")
+        if offset is not None and offset < 0:
+            raise ValidationFailed.field("offset", "Must not be negative.")
+        start = offset if offset is not None else ((page or 1) - 1) * size
+        return cls(limit=size, offset=start, after=after)
+
+
+@dataclass(slots=True)
+class Page(Generic[T]):
+    items: list[T]
+    total: int
+    request: PageRequest
+    has_next: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+    @property
+    def total_pages(self) -> int:
+        return (self.total + self.request.limit - 1) // self.request.limit
+
+    @property
+    def has_previous(self) -> bool:
+        return self.request.after is not None or self.request.offset > 0
+
+
+@dataclass(frozen=True, slots=True)
+class SortKey:
+    column: Any
+    descending: bool = False
+
+
+def encode_cursor(values: Sequence[Any]) -> str:
+    encoded = [_encode_value(v) for v in values]
+    return base64.urlsafe_b64encode(orjson.dumps(encoded)).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, width: int) -> list[Any]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        values = orjson.loads(raw)
+        if not isinstance(values, list) or len(values) != width:
+            raise ValueError
+        return [_decode_value(v) for v in values]
+    except (ValueError, binascii.Error, orjson.JSONDecodeError, TypeError, KeyError):
+        raise ValidationFailed.field("after", "Not a cursor this list issued.") from None
+
+
+def _encode_value(value: Any) -> Any:
+    if isinstance(value, uuid.UUID):
+        return {"u": str(value)}
+    if isinstance(value, datetime):
+        return {"d": value.isoformat()}
+    return value
+
+
+def _decode_value(value: Any) -> Any:
+    if isinstance(value, dict):
+        if "u" in value:
+            return uuid.UUID(value["u"])
+        return datetime.fromisoformat(value["d"])
+    return value
+
+
+def _after(keys: Sequence[SortKey], values: Sequence[Any]) -> ColumnElement[bool]:
+    """Rows strictly after `values` in the order given by `keys`."""
+    clauses = []
+    for i, key in enumerate(keys):
+        equal = [keys[j].column == values[j] for j in range(i)]
+        beyond = key.column < values[i] if key.descending else key.column > values[i]
+        clauses.append(and_(*equal, beyond))
+    return or_(*clauses)
+
+
+async def paginate(
+    session: AsyncSession,
+    statement: Select[Any],
+    *,
+    keys: Sequence[SortKey],
+    request: PageRequest,
+    with_total: bool = True,
+) -> Page[Any]:
+    """Run `statement` (filtered, unordered, selecting one entity) for one page.
+
+    Costs two statements: the page (one row over the limit tells whether there is a next
+    page) and the count; `with_total=False` skips the count.
+    """
+    total = 0
+    if with_total:
+        count = select(func.count()).select_from(statement.order_by(None).subquery())
+        total = (await session.execute(count)).scalar_one()
+    ordered = statement.order_by(
+        *(k.column.desc() if k.descending else k.column.asc() for k in keys)
+    )
+    if request.after is not None:
+        ordered = ordered.where(_after(keys, decode_cursor(request.after, len(keys))))
+    else:
+        ordered = ordered.offset(request.offset)
+    rows = list((await session.scalars(ordered.limit(request.limit + 1))).all())
+    has_next = len(rows) > request.limit
+    rows = rows[: request.limit]
+
+    def cursor(row: Any) -> str:
+        return encode_cursor([getattr(row, k.column.key) for k in keys])
+
+    return Page(
+        items=rows,
+        total=total,
+        request=request,
+        has_next=has_next,
+        start_cursor=cursor(rows[0]) if rows else None,
+        end_cursor=cursor(rows[-1]) if rows else None,
+    )

@@ -1,0 +1,46 @@
+"""The per-request GraphQL context: the actor, the database, and how a command commits."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import HTTPConnection
+
+from app.auth.actor import ANONYMOUS, Actor
+from app.db import Database, UnitOfWork
+
+
+@dataclass(slots=True)
+class Context:
+    database: Database
+    request: HTTPConnection | None = None
+    response: Any = None
+    actor: Actor = ANONYMOUS
+    request_id: str | None = None
+    connection_params: dict[str, Any] | None = field(default=None)
+
+    @classmethod
+    def for_connection(cls, database: Database, connection: HTTPConnection, response: Any = None):
+        state = connection.scope.get("state", {})
+        return cls(
+            database=database,
+            request=connection,
+            response=response,
+            actor=state.get("actor", ANONYMOUS),
+            request_id=state.get("request_id"),
+        )
+
+    @contextlib.asynccontextmanager
+    async def command(self) -> AsyncIterator[UnitOfWork]:
+        """One unit of work for one mutation: it commits if the block finishes cleanly."""
+        async with self.database.unit_of_work(request_id=self.request_id) as uow:
+            yield uow
+            await uow.commit()
+
+    def read(self) -> contextlib.AbstractAsyncContextManager[AsyncSession]:
+        """A short read session of the resolver's own (sibling resolvers run concurrently)."""
+        return self.database.read_session()

@@ -1,0 +1,49 @@
+"""Every GraphQL error leaves with `extensions.code` (and `details` where there are some).
+
+Domain errors keep their message and code; graphql-core's own (syntax, validation, variable
+coercion) are VALIDATION_FAILED; anything else is logged with the request id and answered
+as INTERNAL_ERROR without internals.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from graphql.error import GraphQLError
+from strawberry.extensions import MaskErrors
+
+from app.errors import AppError, InternalError
+
+log = logging.getLogger("app.graphql")
+
+
+def _copy(error: GraphQLError, message: str, extensions: dict[str, object]) -> GraphQLError:
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=error.original_error,
+        extensions=extensions,
+    )
+
+
+class ErrorCodes(MaskErrors):
+    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        return [self._coded(error) for error in errors]
+
+    def _coded(self, error: GraphQLError) -> GraphQLError:
+        original = error.original_error
+        if isinstance(original, AppError) and not isinstance(original, InternalError):
+            extensions: dict[str, object] = {"code": original.code}
+            if original.details:
+                extensions["details"] = original.details
+            return _copy(error, original.message, extensions)
+        if original is None:
+            return _copy(
+                error, error.message, {"code": "VALIDATION_FAILED", **(error.extensions or {})}
+            )
+        request_id = getattr(self.execution_context.context, "request_id", None)
+        log.error("unexpected error [request %s]", request_id, exc_info=original)
+        return _copy(error, "Internal server error.", {"code": "INTERNAL_ERROR"})

@@ -1,0 +1,93 @@
+"""The one schema: each domain's queries, mutations and subscriptions merged here."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import strawberry
+from graphql import ASTValidationRule
+from strawberry.extensions import (
+    AddValidationRules,
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
+
+from app.config import Settings
+from app.resolvers.apikeys import ApiKeyMutations, ApiKeyQueries
+from app.resolvers.audit import AuditQueries
+from app.resolvers.errors import ErrorCodes
+from app.resolvers.platform import PlatformQueries, PlatformSubscriptions
+from app.resolvers.scalars import SCALAR_MAP
+
+CACHE_SIZE = 1024
+
+
+@strawberry.type
+class Query(PlatformQueries, ApiKeyQueries, AuditQueries):
+    pass
+
+
+@strawberry.type
+class Mutation(ApiKeyMutations):
+    pass
+
+
+@strawberry.type
+class Subscription(PlatformSubscriptions):
+    pass
+
+
+class CartographSchema(strawberry.Schema):
+    def process_errors(self, errors: list[Any], execution_context: Any = None) -> None:
+        """Expected errors are answers, not incidents: `ErrorCodes` logs the unexpected ones."""
+
+
+@cache
+def build_schema(
+    *,
+    max_depth: int = 12,
+    max_aliases: int = 30,
+    max_tokens: int = 5000,
+    introspection: bool = True,
+) -> strawberry.Schema:
+    """Build once per set of limits.
+
+    The limit rules are made here, once: the validation cache is keyed by the rules, so rules
+    built per request would make every request miss it.
+    """
+    rules: tuple[type[ASTValidationRule], ...] = (
+        *QueryDepthLimiter(max_depth=max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=max_aliases).validation_rules,
+    )
+    extensions: list[type[SchemaExtension] | object] = [
+        lambda: MaxTokensLimiter(max_token_count=max_tokens),
+        lambda: ParserCache(maxsize=CACHE_SIZE),
+        lambda: AddValidationRules(list(rules)),
+        lambda: ValidationCache(maxsize=CACHE_SIZE),
+        ErrorCodes,
+    ]
+    if not introspection:
+        extensions.append(DisableIntrospection)
+    return CartographSchema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=extensions,
+        config=StrawberryConfig(scalar_map=SCALAR_MAP),
+    )
+
+
+def schema_for(settings: Settings) -> strawberry.Schema:
+    return build_schema(
+        max_depth=settings.graphql_max_depth,
+        max_aliases=settings.graphql_max_aliases,
+        max_tokens=settings.graphql_max_tokens,
+        introspection=settings.graphql_introspection,
+    )

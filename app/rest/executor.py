@@ -1,0 +1,184 @@
+"""Run a REST route: request -> variables -> the GraphQL operation -> the dialect's envelope.
+
+Variables are checked against the operation's variable types before execution, so a wrong
+type or a missing field becomes the dialect's validation error naming the wire field
+(`name`, `limit`), exactly as the document calls it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import strawberry
+from graphql import (
+    GraphQLError,
+    GraphQLInputType,
+    OperationDefinitionNode,
+    Undefined,
+    parse,
+    type_from_ast,
+)
+from graphql.utilities import validate_input_value
+from starlette.requests import Request
+from starlette.responses import Response
+
+from app.db import Database
+from app.errors import ERRORS_BY_CODE, AppError, InternalError, ValidationFailed
+from app.pagination import PageRequest
+from app.resolvers.context import Context
+from app.responses import JSONResponse
+from app.rest.table import Param, RestRoute
+
+TRUE_WORDS = frozenset({"true", "1", "yes"})
+FALSE_WORDS = frozenset({"false", "0", "no"})
+
+
+def convert_param(param: Param, raw: str) -> Any:
+    if param.type == "integer":
+        try:
+            return int(raw)
+        except ValueError:
+            raise ValidationFailed.field(param.name, "Must be an integer.") from None
+    if param.type == "boolean":
+        word = raw.lower()
+        if word not in TRUE_WORDS | FALSE_WORDS:
+            raise ValidationFailed.field(param.name, "Must be true or false.")
+        return word in TRUE_WORDS
+    return raw
+
+
+def set_path(variables: dict[str, Any], dotted: str, value: Any) -> None:
+    *parents, leaf = dotted.split(".")
+    node = variables
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[leaf] = value
+
+
+PAGING_PARAMS = {
+    "engine": (
+        Param("page", type="integer", description="Page number (default 1)."),
+        Param("limit", type="integer", description="Items per page (default 20, max 100)."),
+    ),
+    "gateway": (
+        Param("page", type="integer", description="Page number, 1-indexed (default 1)."),
+        Param("limit", type="integer", description="Items per page (default 20, max 100)."),
+        Param("per_page", variable="limit", type="integer", description="Same as limit."),
+        Param("offset", type="integer", description="Items to skip (with limit)."),
+    ),
+}
+
+
+class RouteExecutor:
+    def __init__(self, route: RestRoute, schema: strawberry.Schema, database: Database):
+        self.route = route
+        self.schema = schema
+        self.database = database
+        document = parse(route.operation)
+        operation = next(d for d in document.definitions if isinstance(d, OperationDefinitionNode))
+        graphql_schema = schema._schema
+        self.variable_types: dict[str, GraphQLInputType] = {
+            d.variable.name.value: type_from_ast(graphql_schema, d.type)  # type: ignore[misc]
+            for d in operation.variable_definitions
+        }
+        params = [*route.path_params, *route.query]
+        if route.paginated:
+            params += PAGING_PARAMS[route.dialect.name]
+        self.query_params = [p for p in params if p not in route.path_params]
+        # From a variable path back to the name the client sent, for error details.
+        self.wire_names = {p.target: p.name for p in params}
+
+    async def handle(self, request: Request) -> Response:
+        state = request.scope.get("state", {})
+        request_id = state.get("request_id")
+        try:
+            variables = await self.variables(request)
+            self.check(variables)
+            payload = await self.execute(request, variables)
+        except AppError as error:
+            return self.route.dialect.error_response(error, request_id)
+        return self.render(payload, variables, request_id)
+
+    async def variables(self, request: Request) -> dict[str, Any]:
+        variables: dict[str, Any] = {}
+        for param in self.route.path_params:
+            set_path(variables, param.target, request.path_params[param.name])
+        for param in self.query_params:
+            raw = request.query_params.get(param.name)
+            if raw is not None and raw != "":
+                set_path(variables, param.target, convert_param(param, raw))
+        if self.route.body is not None:
+            raw_body = await request.body()
+            try:
+                body = orjson.loads(raw_body) if raw_body else None
+            except orjson.JSONDecodeError as error:
+                raise ValidationFailed(
+                    f"Malformed JSON body: {error.msg}.", details={"body": "Malformed JSON."}
+                ) from None
+            if not isinstance(body, dict):
+                raise ValidationFailed(
+                    "The body must be a JSON object.", details={"body": "Expected an object."}
+                )
+            variables[self.route.body] = body
+        return variables
+
+    def check(self, variables: dict[str, Any]) -> None:
+        """Coerce each variable as GraphQL would, collecting every problem with its field."""
+        details: dict[str, str] = {}
+        for name, variable_type in self.variable_types.items():
+
+            def on_error(error: GraphQLError, path: list[str | int], name: str = name) -> None:
+                details.setdefault(self.wire_field([name, *path]), error.message)
+
+            validate_input_value(variables.get(name, Undefined), variable_type, on_error)
+        if details:
+            message = "; ".join(f"{field}: {text}" for field, text in details.items())
+            raise ValidationFailed(message, details=details)
+
+    def wire_field(self, path: list[str | int]) -> str:
+        dotted = ".".join(str(p) for p in path)
+        if dotted in self.wire_names:
+            return self.wire_names[dotted]
+        if path[0] == self.route.body:
+            return ".".join(str(p) for p in path[1:]) or "body"
+        return dotted
+
+    async def execute(self, request: Request, variables: dict[str, Any]) -> Any:
+        context = Context.for_connection(self.database, request)
+        result = await self.schema.execute(
+            self.route.operation, variable_values=variables, context_value=context
+        )
+        if result.errors:
+            first = result.errors[0]
+            code = (first.extensions or {}).get("code", "INTERNAL_ERROR")
+            error_class = ERRORS_BY_CODE.get(code, InternalError)
+            details = (first.extensions or {}).get("details")
+            raise error_class(first.message, details=self.wire_details(details))
+        assert result.data is not None
+        return result.data[self.route.result]
+
+    def wire_details(self, details: dict[str, str] | None) -> dict[str, str] | None:
+        if not details:
+            return details
+        return {self.wire_field(key.split(".")): value for key, value in details.items()}
+
+    def render(self, payload: Any, variables: dict[str, Any], request_id: str | None) -> Response:
+        dialect = self.route.dialect
+        shape = self.route.shape or (lambda item: item)
+        if self.route.paginated:
+            request = PageRequest.build(
+                page=variables.get("page"),
+                offset=variables.get("offset"),
+                limit=payload["pageInfo"]["limit"],
+            )
+            body, headers = dialect.page(
+                [shape(item) for item in payload["items"]],
+                total=payload["totalCount"],
+                request=request,
+                request_id=request_id,
+            )
+            return JSONResponse(body, status_code=self.route.status, headers=headers)
+        return JSONResponse(
+            dialect.success(shape(payload), request_id), status_code=self.route.status
+        )

@@ -1,0 +1,10 @@
+"""The route table: every documented REST route, one domain module each."""
+
+from app.rest.engine import audit as engine_audit
+from app.rest.gateway import apikeys as gateway_apikeys
+from app.rest.table import RestRoute
+
+ROUTES: list[RestRoute] = [
+    *engine_audit.ROUTES,
+    *gateway_apikeys.ROUTES,
+]

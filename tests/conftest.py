@@ -1,0 +1,139 @@
+"""Fixtures: every database test runs on SQLite and, with TEST_DATABASE_URL, on PostgreSQL.
+
+Each backend is migrated once per test session (with Alembic, as in production); each test
+starts from empty tables. Under pytest-xdist each worker has its own SQLite file and its own
+PostgreSQL schema, so workers never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from starlette.applications import Starlette
+
+from app.config import Settings
+from app.db import Database
+from app.main import create_app
+from app.migrations import upgrade
+from app.models import Base
+from tests.support.factories import make_api_key
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+BACKENDS = ["sqlite", *(["postgresql"] if TEST_DATABASE_URL else [])]
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    if TEST_DATABASE_URL:
+        return ["database tests: SQLite and PostgreSQL (TEST_DATABASE_URL)"]
+    return ["database tests: SQLite only (TEST_DATABASE_URL is not set)"]
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not TEST_DATABASE_URL:
+        terminalreporter.write_line(
+            "NOTE: TEST_DATABASE_URL is not set: database tests ran on SQLite only."
+        )
+
+
+def _postgres_url(worker: str) -> str:
+    """A schema of this worker's own in the test database, created afresh."""
+    assert TEST_DATABASE_URL
+    schema = f"cg_test_{worker}"
+    base = make_url(TEST_DATABASE_URL)
+    dsn = base.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        connection.execute(f'CREATE SCHEMA "{schema}"')
+    url = base.set(
+        drivername="postgresql+psycopg", query={**base.query, "options": f"-csearch_path={schema}"}
+    )
+    return url.render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    else:
+        url = _postgres_url(worker)
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+async def shared_database(database_url: str) -> AsyncIterator[Database]:
+    database = Database(database_url, pool_size=20)
+    yield database
+    await database.dispose()
+
+
+async def truncate_all(database: Database) -> None:
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    async with database.engine.begin() as connection:
+        if database.is_sqlite:
+            for table in tables:
+                await connection.execute(text(f'DELETE FROM "{table}"'))
+        else:
+            await connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+async def database(shared_database: Database) -> Database:
+    """The backend's database, emptied for this test."""
+    await truncate_all(shared_database)
+    return shared_database
+
+
+def settings_for(database_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {"database_url": database_url, "rate_limit": "100000/minute"}
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def make_app(database: Database) -> Callable[..., Starlette]:
+    """Build an app on the test database; keyword arguments override settings."""
+
+    def build(**overrides: Any) -> Starlette:
+        return create_app(settings_for(database.url, **overrides), database=database)
+
+    return build
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Starlette]) -> Starlette:
+    return make_app()
+
+
+def client_for(app: Starlette, **kwargs: Any) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver", **kwargs
+    )
+
+
+@pytest.fixture
+async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    async with client_for(app) as http:
+        yield http
+
+
+@pytest.fixture
+async def admin_key(database: Database) -> str:
+    """The plaintext of a `*:*` key."""
+    _, plaintext = await make_api_key(database, name="admin")
+    return plaintext
+
+
+@pytest.fixture
+async def admin(app: Starlette, admin_key: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A client that sends the admin key on every request."""
+    async with client_for(app, headers={"x-api-key": admin_key}) as http:
+        yield http
