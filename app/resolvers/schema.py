@@ -6,7 +6,7 @@ from functools import cache
 from typing import Any
 
 import strawberry
-from graphql import ASTValidationRule
+from graphql import ASTValidationRule, MaxIntrospectionDepthRule
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
@@ -63,6 +63,8 @@ def build_schema(
     built per request would make every request miss it.
     """
     rules: tuple[type[ASTValidationRule], ...] = (
+        # The depth limiter skips introspection fields; this bounds `__type { fields { type...`.
+        MaxIntrospectionDepthRule,
         *QueryDepthLimiter(max_depth=max_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=max_aliases).validation_rules,
     )

@@ -10,6 +10,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
 
 from app.db import Database
 from app.resolvers.context import Context
@@ -59,6 +61,16 @@ class GraphQLApp(GraphQL[Context, None]):
 
     def encode_json(self, data: object) -> bytes:
         return dumps(data)
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        response = await super().process_result(request, result)
+        # Syntax errors end the operation before `ErrorCodes` sees a result; they are the
+        # only errors that arrive here without a code.
+        for error in response.get("errors") or []:
+            error.setdefault("extensions", {}).setdefault("code", "VALIDATION_FAILED")
+        return response
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse(GRAPHIQL_HTML)

@@ -7,6 +7,7 @@ type or a missing field becomes the dialect's validation error naming the wire f
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -70,6 +71,19 @@ PAGING_PARAMS = {
 }
 
 
+_REQUIRED = re.compile(r"include required field '([^']+)'")
+_UNKNOWN = re.compile(r"unknown field '([^']+)'")
+
+
+def _explain(message: str) -> tuple[list[str], str]:
+    """graphql-core reports a missing or unknown field at its parent; name the field itself."""
+    if match := _REQUIRED.search(message):
+        return [match.group(1)], "Field is required."
+    if match := _UNKNOWN.search(message):
+        return [match.group(1)], "Unknown field."
+    return [], message
+
+
 class RouteExecutor:
     def __init__(self, route: RestRoute, schema: strawberry.Schema, database: Database):
         self.route = route
@@ -93,20 +107,23 @@ class RouteExecutor:
         state = request.scope.get("state", {})
         request_id = state.get("request_id")
         try:
-            variables = await self.variables(request)
-            self.check(variables)
-            payload = await self.execute(request, variables)
+            sent: dict[str, str] = {}
+            variables = await self.variables(request, sent)
+            self.check(variables, sent)
+            payload = await self.execute(request, variables, sent)
         except AppError as error:
             return self.route.dialect.error_response(error, request_id)
         return self.render(payload, variables, request_id)
 
-    async def variables(self, request: Request) -> dict[str, Any]:
+    async def variables(self, request: Request, sent: dict[str, str]) -> dict[str, Any]:
+        """The operation's variables; `sent` learns which wire name filled each of them."""
         variables: dict[str, Any] = {}
         for param in self.route.path_params:
             set_path(variables, param.target, request.path_params[param.name])
         for param in self.query_params:
             raw = request.query_params.get(param.name)
             if raw is not None and raw != "":
+                sent[param.target] = param.name
                 set_path(variables, param.target, convert_param(param, raw))
         if self.route.body is not None:
             raw_body = await request.body()
@@ -123,28 +140,33 @@ class RouteExecutor:
             variables[self.route.body] = body
         return variables
 
-    def check(self, variables: dict[str, Any]) -> None:
+    def check(self, variables: dict[str, Any], sent: dict[str, str]) -> None:
         """Coerce each variable as GraphQL would, collecting every problem with its field."""
         details: dict[str, str] = {}
         for name, variable_type in self.variable_types.items():
 
             def on_error(error: GraphQLError, path: list[str | int], name: str = name) -> None:
-                details.setdefault(self.wire_field([name, *path]), error.message)
+                field_path, message = _explain(error.message)
+                details.setdefault(self.wire_field([name, *path, *field_path], sent), message)
 
             validate_input_value(variables.get(name, Undefined), variable_type, on_error)
         if details:
             message = "; ".join(f"{field}: {text}" for field, text in details.items())
             raise ValidationFailed(message, details=details)
 
-    def wire_field(self, path: list[str | int]) -> str:
+    def wire_field(self, path: list[str | int], sent: dict[str, str]) -> str:
         dotted = ".".join(str(p) for p in path)
+        if dotted in sent:
+            return sent[dotted]
         if dotted in self.wire_names:
             return self.wire_names[dotted]
         if path[0] == self.route.body:
             return ".".join(str(p) for p in path[1:]) or "body"
         return dotted
 
-    async def execute(self, request: Request, variables: dict[str, Any]) -> Any:
+    async def execute(
+        self, request: Request, variables: dict[str, Any], sent: dict[str, str]
+    ) -> Any:
         context = Context.for_connection(self.database, request)
         result = await self.schema.execute(
             self.route.operation, variable_values=variables, context_value=context
@@ -154,14 +176,16 @@ class RouteExecutor:
             code = (first.extensions or {}).get("code", "INTERNAL_ERROR")
             error_class = ERRORS_BY_CODE.get(code, InternalError)
             details = (first.extensions or {}).get("details")
-            raise error_class(first.message, details=self.wire_details(details))
+            raise error_class(first.message, details=self.wire_details(details, sent))
         assert result.data is not None
         return result.data[self.route.result]
 
-    def wire_details(self, details: dict[str, str] | None) -> dict[str, str] | None:
+    def wire_details(
+        self, details: dict[str, str] | None, sent: dict[str, str]
+    ) -> dict[str, str] | None:
         if not details:
             return details
-        return {self.wire_field(key.split(".")): value for key, value in details.items()}
+        return {self.wire_field(key.split("."), sent): value for key, value in details.items()}
 
     def render(self, payload: Any, variables: dict[str, Any], request_id: str | None) -> Response:
         dialect = self.route.dialect
