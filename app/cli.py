@@ -9,6 +9,9 @@ from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
 from app.config import DEFAULT_DATABASE_URL, Settings
 
 
@@ -38,12 +41,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     _migrate(settings)
-    print(f"database is at head: {settings.database_url}")
+    shown = make_url(settings.database_url).render_as_string(hide_password=True)
+    print(f"database is at head: {shown}")
     return 0
 
 
 async def _create_key(settings: Settings, args: argparse.Namespace) -> str | None:
-    from sqlalchemy import select
+    from sqlalchemy import or_, select
 
     from app.auth.actor import SYSTEM
     from app.db import Database
@@ -56,7 +60,11 @@ async def _create_key(settings: Settings, args: argparse.Namespace) -> str | Non
         if args.if_absent:
             async with database.read_session() as session:
                 existing = await session.scalar(
-                    select(ApiKey.id).where(ApiKey.name == args.name, ApiKey.revoked_at.is_(None))
+                    select(ApiKey.id).where(
+                        ApiKey.name == args.name,
+                        ApiKey.revoked_at.is_(None),
+                        or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > utcnow()),
+                    )
                 )
             if existing is not None:
                 return None
@@ -137,7 +145,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.handler(args, Settings())
+    try:
+        return args.handler(args, Settings())
+    except SQLAlchemyError as error:
+        reason = getattr(error, "orig", None) or error
+        print(f"error: database: {reason}", file=sys.stderr)
+        print("is the database reachable and migrated (cartograph migrate)?", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

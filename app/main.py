@@ -135,6 +135,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     )
     if exc.status_code == 405:
         response.status_code = 405
+    response.headers.update(exc.headers or {})
     return response
 
 

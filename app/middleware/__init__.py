@@ -7,6 +7,8 @@ from starlette.types import Receive, Scope, Send
 from app.errors import AppError
 from app.rest.dialects import dialect_for_path
 
+WEBSOCKET_POLICY_VIOLATION = 1008
+
 
 def request_id_of(scope: Scope) -> str | None:
     return scope.get("state", {}).get("request_id")
@@ -27,6 +29,23 @@ async def send_error(
     error: AppError,
     headers: dict[str, str] | None = None,
 ) -> None:
-    """Answer with `error` in the dialect that the request's path speaks."""
+    """Answer with `error` in the dialect that the request's path speaks.
+
+    A websocket handshake is refused with the same HTTP response where the server supports
+    the ASGI `websocket.http.response` extension (uvicorn does), else closed before accept.
+    """
     response = dialect_for_path(scope["path"]).error_response(error, request_id_of(scope), headers)
-    await response(scope, receive, send)
+    if scope["type"] == "http":
+        await response(scope, receive, send)
+        return
+    if "websocket.http.response" not in scope.get("extensions", {}):
+        await send({"type": "websocket.close", "code": WEBSOCKET_POLICY_VIOLATION})
+        return
+    await send(
+        {
+            "type": "websocket.http.response.start",
+            "status": response.status_code,
+            "headers": response.raw_headers,
+        }
+    )
+    await send({"type": "websocket.http.response.body", "body": response.body})

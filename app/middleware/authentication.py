@@ -14,8 +14,6 @@ from app.errors import Unauthorized
 from app.middleware import header, send_error
 from app.services.apikeys import authenticate
 
-WEBSOCKET_UNAUTHORIZED = 4401
-
 
 def presented_credential(scope: Scope) -> str | None:
     api_key = header(scope, b"x-api-key")
@@ -42,9 +40,6 @@ class AuthenticationMiddleware:
         if credential is not None:
             resolved = await authenticate(self.database, credential)
             if resolved is None:
-                if scope["type"] == "websocket":
-                    await send({"type": "websocket.close", "code": WEBSOCKET_UNAUTHORIZED})
-                    return
                 await send_error(
                     scope, receive, send, Unauthorized("Invalid, revoked or expired credential.")
                 )

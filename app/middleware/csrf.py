@@ -1,6 +1,7 @@
-"""The CSRF Origin check: an unsafe request that rides on the session cookie must come from
-an allowed origin (or the server's own). Requests with an API key or Bearer token carry
-their credential explicitly and are exempt, as browsers never add those by themselves.
+"""The CSRF Origin check: an unsafe request (or a websocket handshake) that rides on the
+session cookie must come from an allowed origin (or the server's own). Requests with an API
+key or Bearer token carry their credential explicitly and are exempt, as browsers never add
+those by themselves.
 """
 
 from __future__ import annotations
@@ -20,13 +21,18 @@ class CsrfOriginMiddleware:
         self.cookie_name = cookie_name
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and self._needs_check(scope) and not self._origin_ok(scope):
+        if (
+            scope["type"] in ("http", "websocket")
+            and self._needs_check(scope)
+            and not self._origin_ok(scope)
+        ):
             await send_error(scope, receive, send, Forbidden("Cross-origin request refused."))
             return
         await self.app(scope, receive, send)
 
     def _needs_check(self, scope: Scope) -> bool:
-        if scope["method"] in SAFE_METHODS:
+        # A websocket handshake is a GET, but what it opens can run mutations.
+        if scope["type"] == "http" and scope["method"] in SAFE_METHODS:
             return False
         if header(scope, b"x-api-key") or header(scope, b"authorization"):
             return False

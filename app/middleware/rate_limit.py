@@ -53,7 +53,8 @@ class RateLimitMiddleware:
         self.limiter = FixedWindowRateLimiter(storage)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(EXEMPT_PREFIXES):
+        # Websocket handshakes count too: each one may present a credential to check.
+        if scope["type"] not in ("http", "websocket") or scope["path"].startswith(EXEMPT_PREFIXES):
             await self.app(scope, receive, send)
             return
         key = client_key(scope)
@@ -82,7 +83,7 @@ class RateLimitMiddleware:
             return
 
         async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
+            if message["type"] in ("http.response.start", "websocket.http.response.start"):
                 MutableHeaders(scope=message).update(headers)
             await send(message)
 

@@ -7,6 +7,7 @@ from datetime import datetime
 import strawberry
 from strawberry import Info
 
+from app.auth.permissions import PERMISSION_PATTERN
 from app.models.apikeys import ApiKey
 from app.resolvers.arguments import page_request, uuid_or_not_found
 from app.resolvers.pagination import Connection, to_connection
@@ -50,9 +51,23 @@ class ApiKeyType:
 
 @strawberry.input
 class CreateApiKeyInput:
-    name: str
-    permissions: list[str]
-    expires_at: datetime | None = None
+    name: str = strawberry.field(
+        description="1 to 100 characters.",
+        metadata={"jsonschema": {"minLength": 1, "maxLength": 100, "pattern": r"\S"}},
+    )
+    permissions: list[str] = strawberry.field(
+        description="resource:action strings, wildcards allowed; at most the creator's own.",
+        metadata={
+            "jsonschema": {
+                "minItems": 1,
+                "maxItems": service.MAX_PERMISSIONS,
+                "items": {"pattern": PERMISSION_PATTERN.pattern},
+            }
+        },
+    )
+    expires_at: datetime | None = strawberry.field(
+        default=None, description="When the key stops working; in the future."
+    )
 
 
 @strawberry.input

@@ -59,14 +59,20 @@ def set_path(variables: dict[str, Any], dotted: str, value: Any) -> None:
 
 PAGING_PARAMS = {
     "engine": (
-        Param("page", type="integer", description="Page number (default 1)."),
-        Param("limit", type="integer", description="Items per page (default 20, max 100)."),
+        Param("page", type="integer", description="Page number (default 1).", minimum=1),
+        Param(
+            "limit", type="integer", description="Items per page (default 20, max 100).", minimum=1
+        ),
     ),
     "gateway": (
-        Param("page", type="integer", description="Page number, 1-indexed (default 1)."),
-        Param("limit", type="integer", description="Items per page (default 20, max 100)."),
-        Param("per_page", variable="limit", type="integer", description="Same as limit."),
-        Param("offset", type="integer", description="Items to skip (with limit)."),
+        Param("page", type="integer", description="Page number, 1-indexed (default 1).", minimum=1),
+        Param(
+            "limit", type="integer", description="Items per page (default 20, max 100).", minimum=1
+        ),
+        Param(
+            "per_page", variable="limit", type="integer", description="Same as limit.", minimum=1
+        ),
+        Param("offset", type="integer", description="Items to skip (with limit).", minimum=0),
     ),
 }
 

@@ -29,7 +29,7 @@ from app.rest.table import Param, RestRoute
 SCALARS: dict[str, dict[str, Any]] = {
     "String": {"type": "string"},
     "ID": {"type": "string"},
-    "Int": {"type": "integer"},
+    "Int": {"type": "integer", "format": "int32"},
     "Float": {"type": "number"},
     "Boolean": {"type": "boolean"},
     "DateTime": {"type": "string", "format": "date-time"},
@@ -61,7 +61,12 @@ def input_schema(type_: GraphQLType) -> dict[str, Any]:
     if isinstance(type_, GraphQLEnumType):
         return {"type": "string", "enum": list(type_.values)}
     if isinstance(type_, GraphQLInputObjectType):
-        properties = {name: input_schema(f.type) for name, f in type_.fields.items()}
+        properties = {
+            name: _merge(
+                _described(input_schema(f.type), f.description), _constraints(f.extensions)
+            )
+            for name, f in type_.fields.items()
+        }
         schema: dict[str, Any] = {"type": "object", "properties": properties}
         required = [n for n, f in type_.fields.items() if isinstance(f.type, GraphQLNonNull)]
         if required:
@@ -69,6 +74,26 @@ def input_schema(type_: GraphQLType) -> dict[str, Any]:
         return schema
     assert isinstance(type_, GraphQLScalarType)
     return _scalar(type_)
+
+
+def _constraints(extensions: dict[str, Any] | None) -> dict[str, Any]:
+    """JSON Schema constraints declared on a Strawberry input field:
+    `strawberry.field(metadata={"jsonschema": {"minLength": 1}})`."""
+    definition = (extensions or {}).get("strawberry-definition")
+    return dict(getattr(definition, "metadata", {}).get("jsonschema", {}))
+
+
+def _described(schema: dict[str, Any], description: str | None) -> dict[str, Any]:
+    return {**schema, "description": description} if description else schema
+
+
+def _merge(schema: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(schema.get(key), dict):
+            schema[key] = _merge(schema[key], value)
+        else:
+            schema[key] = value
+    return schema
 
 
 def output_schema(type_: GraphQLType, selection: SelectionSetNode | None) -> dict[str, Any]:
@@ -144,11 +169,15 @@ def _error_schema(dialect: Dialect) -> dict[str, Any]:
 
 
 def _parameter(param: Param, where: str) -> dict[str, Any]:
-    schema = (
+    schema: dict[str, Any] = (
         {"type": param.type}
         if param.type != "date-time"
         else {"type": "string", "format": "date-time"}
     )
+    if param.type == "integer":
+        schema["format"] = "int32"  # GraphQL's Int
+    if param.minimum is not None:
+        schema["minimum"] = param.minimum
     return {
         "name": param.name,
         "in": where,

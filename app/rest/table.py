@@ -27,6 +27,7 @@ class Param:
     type: ParamType = "string"
     description: str = ""
     required: bool = False
+    minimum: int | None = None
 
     @property
     def target(self) -> str:

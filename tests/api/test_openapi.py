@@ -30,8 +30,18 @@ async def test_routes_document_parameters_bodies_and_responses(client: httpx.Asy
     create = paths["/api/v1/api-keys"]["post"]
     body = create["requestBody"]["content"]["application/json"]["schema"]
     assert body["required"] == ["name", "permissions"]
-    assert body["properties"]["permissions"] == {"type": "array", "items": {"type": "string"}}
-    assert body["properties"]["expiresAt"] == {"type": "string", "format": "date-time"}
+    assert body["properties"]["name"] == {
+        "type": "string",
+        "description": "1 to 100 characters.",
+        "minLength": 1,
+        "maxLength": 100,
+        "pattern": r"\S",
+    }
+    permissions = body["properties"]["permissions"]
+    assert permissions["type"] == "array"
+    assert (permissions["minItems"], permissions["maxItems"]) == (1, 100)
+    assert permissions["items"]["type"] == "string" and permissions["items"]["pattern"]
+    assert body["properties"]["expiresAt"]["format"] == "date-time"
     assert set(create["responses"]) == {"201", "400", "401", "403", "413", "429"}
     created = create["responses"]["201"]["content"]["application/json"]["schema"]
     assert created["properties"]["data"]["properties"]["key"] == {
