@@ -3,5 +3,26 @@
 from app.models.apikeys import ApiKey
 from app.models.audit import AuditEntry, Event
 from app.models.base import Base
+from app.models.catalog import (
+    Brand,
+    CatalogAttributes,
+    CatalogEntity,
+    Category,
+    OptionType,
+    OptionValue,
+    Variant,
+)
 
-__all__ = ["ApiKey", "AuditEntry", "Base", "Event"]
+__all__ = [
+    "ApiKey",
+    "AuditEntry",
+    "Base",
+    "Brand",
+    "CatalogAttributes",
+    "CatalogEntity",
+    "Category",
+    "Event",
+    "OptionType",
+    "OptionValue",
+    "Variant",
+]

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import JSON, DateTime, MetaData, Uuid
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -65,10 +66,12 @@ class Base(DeclarativeBase):
     def snapshot(self) -> dict[str, Any]:
         """The row's columns as JSON-safe camelCase values, for audit before/after."""
         result: dict[str, Any] = {}
-        for column in self.__table__.columns:
-            if column.key in self.__audit_exclude__:
+        for attribute in sa_inspect(type(self)).column_attrs:
+            if attribute.key in self.__audit_exclude__:
                 continue
-            result[_camel(column.key)] = _json_safe(getattr(self, column.key))
+            # Named after the column (`metadata`), read through the attribute (`meta`).
+            name = attribute.columns[0].name
+            result[_camel(name)] = _json_safe(getattr(self, attribute.key))
         return result
 
 

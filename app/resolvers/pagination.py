@@ -22,6 +22,19 @@ class PageInfo:
     limit: int
     total_pages: int
 
+    @classmethod
+    def of(cls, page: Page[Any]) -> PageInfo:
+        request = page.request
+        return cls(
+            has_next_page=page.has_next,
+            has_previous_page=page.has_previous,
+            start_cursor=page.start_cursor,
+            end_cursor=page.end_cursor,
+            page=request.page if request.after is None else None,
+            limit=request.limit,
+            total_pages=page.total_pages,
+        )
+
 
 @strawberry.type
 class Connection(Generic[T]):
@@ -31,17 +44,8 @@ class Connection(Generic[T]):
 
 
 def to_connection(page: Page[Any], convert: Callable[[Any], T]) -> Connection[T]:
-    request = page.request
     return Connection(
         items=[convert(item) for item in page.items],
-        page_info=PageInfo(
-            has_next_page=page.has_next,
-            has_previous_page=page.has_previous,
-            start_cursor=page.start_cursor,
-            end_cursor=page.end_cursor,
-            page=request.page if request.after is None else None,
-            limit=request.limit,
-            total_pages=page.total_pages,
-        ),
+        page_info=PageInfo.of(page),
         total_count=page.total,
     )

@@ -22,6 +22,8 @@ from strawberry.schema.config import StrawberryConfig
 from app.config import Settings
 from app.resolvers.apikeys import ApiKeyMutations, ApiKeyQueries
 from app.resolvers.audit import AuditQueries
+from app.resolvers.catalog.mutations import CatalogMutations
+from app.resolvers.catalog.queries import CatalogQueries
 from app.resolvers.errors import ErrorCodes
 from app.resolvers.platform import PlatformQueries, PlatformSubscriptions
 from app.resolvers.scalars import SCALAR_MAP
@@ -30,12 +32,12 @@ CACHE_SIZE = 1024
 
 
 @strawberry.type
-class Query(PlatformQueries, ApiKeyQueries, AuditQueries):
+class Query(PlatformQueries, ApiKeyQueries, AuditQueries, CatalogQueries):
     pass
 
 
 @strawberry.type
-class Mutation(ApiKeyMutations):
+class Mutation(ApiKeyMutations, CatalogMutations):
     pass
 
 

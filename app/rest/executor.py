@@ -57,26 +57,6 @@ def set_path(variables: dict[str, Any], dotted: str, value: Any) -> None:
     node[leaf] = value
 
 
-PAGING_PARAMS = {
-    "engine": (
-        Param("page", type="integer", description="Page number (default 1).", minimum=1),
-        Param(
-            "limit", type="integer", description="Items per page (default 20, max 100).", minimum=1
-        ),
-    ),
-    "gateway": (
-        Param("page", type="integer", description="Page number, 1-indexed (default 1).", minimum=1),
-        Param(
-            "limit", type="integer", description="Items per page (default 20, max 100).", minimum=1
-        ),
-        Param(
-            "per_page", variable="limit", type="integer", description="Same as limit.", minimum=1
-        ),
-        Param("offset", type="integer", description="Items to skip (with limit).", minimum=0),
-    ),
-}
-
-
 _REQUIRED = re.compile(r"include required field '([^']+)'")
 _UNKNOWN = re.compile(r"unknown field '([^']+)'")
 
@@ -102,10 +82,15 @@ class RouteExecutor:
             d.variable.name.value: type_from_ast(graphql_schema, d.type)  # type: ignore[misc]
             for d in operation.variable_definitions
         }
-        params = [*route.path_params, *route.query]
-        if route.paginated:
-            params += PAGING_PARAMS[route.dialect.name]
-        self.query_params = [p for p in params if p not in route.path_params]
+        self.defaulted = {
+            d.variable.name.value for d in operation.variable_definitions if d.default_value
+        }
+        params = route.parameters()
+        self.query_params = [
+            p
+            for p in params
+            if p not in route.path_params and not (route.include and p.name == "include")
+        ]
         # From a variable path back to the name the client sent, for error details.
         self.wire_names = {p.target: p.name for p in params}
 
@@ -123,9 +108,11 @@ class RouteExecutor:
 
     async def variables(self, request: Request, sent: dict[str, str]) -> dict[str, Any]:
         """The operation's variables; `sent` learns which wire name filled each of them."""
-        variables: dict[str, Any] = {}
+        variables: dict[str, Any] = dict(self.route.defaults)
         for param in self.route.path_params:
             set_path(variables, param.target, request.path_params[param.name])
+        if self.route.include:
+            variables.update(self.included(request.query_params.get("include")))
         for param in self.query_params:
             raw = request.query_params.get(param.name)
             if raw is not None and raw != "":
@@ -134,7 +121,11 @@ class RouteExecutor:
         if self.route.body is not None:
             raw_body = await request.body()
             try:
-                body = orjson.loads(raw_body) if raw_body else None
+                body = (
+                    orjson.loads(raw_body)
+                    if raw_body
+                    else ({} if self.route.optional_body else None)
+                )
             except orjson.JSONDecodeError as error:
                 raise ValidationFailed(
                     f"Malformed JSON body: {error.msg}.", details={"body": "Malformed JSON."}
@@ -143,13 +134,27 @@ class RouteExecutor:
                 raise ValidationFailed(
                     "The body must be a JSON object.", details={"body": "Expected an object."}
                 )
-            variables[self.route.body] = body
+            # Path parameters aimed into the body's variable (`input.id`) win over the body.
+            variables[self.route.body] = {**body, **variables.get(self.route.body, {})}
         return variables
+
+    def included(self, raw: str | None) -> dict[str, bool]:
+        """`include=attributes,variants` -> the operation's `@include(if:)` variables."""
+        names = [n.strip() for n in (raw or "").split(",") if n.strip()]
+        known = self.route.include
+        unknown = [n for n in names if n not in known and n not in self.route.include_later]
+        if unknown:
+            raise ValidationFailed.field(
+                "include", f"Unknown: {', '.join(unknown)}; choose from {', '.join(known)}."
+            )
+        return {variable: name in names for name, variable in known.items()}
 
     def check(self, variables: dict[str, Any], sent: dict[str, str]) -> None:
         """Coerce each variable as GraphQL would, collecting every problem with its field."""
         details: dict[str, str] = {}
         for name, variable_type in self.variable_types.items():
+            if name in self.defaulted and name not in variables:
+                continue
 
             def on_error(error: GraphQLError, path: list[str | int], name: str = name) -> None:
                 field_path, message = _explain(error.message)

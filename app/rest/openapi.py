@@ -19,11 +19,15 @@ from graphql import (
     parse,
     type_from_ast,
 )
-from graphql.language import FieldNode
+from graphql.language import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    InlineFragmentNode,
+)
 
 from app import __version__
 from app.rest.dialects import Dialect
-from app.rest.executor import PAGING_PARAMS
 from app.rest.table import Param, RestRoute
 
 SCALARS: dict[str, dict[str, Any]] = {
@@ -96,18 +100,40 @@ def _merge(schema: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def output_schema(type_: GraphQLType, selection: SelectionSetNode | None) -> dict[str, Any]:
+def _fields(
+    selection: SelectionSetNode, fragments: dict[str, FragmentDefinitionNode]
+) -> list[FieldNode]:
+    """The fields of a selection set, with fragment spreads and inline fragments expanded."""
+    found: list[FieldNode] = []
+    for node in selection.selections:
+        if isinstance(node, FieldNode):
+            found.append(node)
+        elif isinstance(node, FragmentSpreadNode):
+            found += _fields(fragments[node.name.value].selection_set, fragments)
+        elif isinstance(node, InlineFragmentNode):
+            found += _fields(node.selection_set, fragments)
+    return found
+
+
+def output_schema(
+    type_: GraphQLType,
+    selection: SelectionSetNode | None,
+    fragments: dict[str, FragmentDefinitionNode] | None = None,
+) -> dict[str, Any]:
+    fragments = fragments or {}
     nullable = not isinstance(type_, GraphQLNonNull)
     inner = type_.of_type if isinstance(type_, GraphQLNonNull) else type_
     if isinstance(inner, GraphQLList):
-        schema: dict[str, Any] = {"type": "array", "items": output_schema(inner.of_type, selection)}
+        schema: dict[str, Any] = {
+            "type": "array",
+            "items": output_schema(inner.of_type, selection, fragments),
+        }
     elif isinstance(inner, GraphQLObjectType) and selection is not None:
         properties = {}
-        for node in selection.selections:
-            assert isinstance(node, FieldNode)
+        for node in _fields(selection, fragments):
             field = inner.fields[node.name.value]
             key = node.alias.value if node.alias else node.name.value
-            properties[key] = output_schema(field.type, node.selection_set)
+            properties[key] = output_schema(field.type, node.selection_set, fragments)
         schema = {"type": "object", "properties": properties}
     elif isinstance(inner, GraphQLEnumType):
         schema = {"type": "string", "enum": list(inner.values)}
@@ -203,17 +229,26 @@ def _operation(route: RestRoute, schema: strawberry.Schema) -> dict[str, Any]:
         if isinstance(n, FieldNode) and (n.alias or n.name).value == route.result
     )
     field_type = root.fields[field_node.name.value].type
-    data = output_schema(field_type, field_node.selection_set)
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    data = output_schema(field_type, field_node.selection_set, fragments)
     if route.paginated:
         data = data["properties"]["items"]
-    parameters = [_parameter(p, "path") for p in route.path_params]
-    parameters += [_parameter(p, "query") for p in route.query]
-    if route.paginated:
-        parameters += [_parameter(p, "query") for p in PAGING_PARAMS[route.dialect.name]]
+    if route.shaped_schema is not None:
+        data = (
+            {"type": "array", "items": route.shaped_schema}
+            if route.paginated
+            else route.shaped_schema
+        )
+    parameters = [
+        _parameter(p, "path" if p in route.path_params else "query") for p in route.parameters()
+    ]
     error_statuses = sorted(
         {route.dialect.statuses[c][0] for c in ("UNAUTHORIZED", "FORBIDDEN", "RATE_LIMITED")}
         | {route.dialect.statuses["VALIDATION_FAILED"][0]}
-        | ({404} if route.path_params else set())
+        # Anything a route names, in its path or its body, may not exist.
+        | {404}
         | ({413} if route.body else set())
         | set(route.extra_responses)
     )

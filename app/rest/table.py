@@ -34,6 +34,26 @@ class Param:
         return self.variable or self.name
 
 
+PAGING_PARAMS = {
+    "engine": (
+        Param("page", type="integer", description="Page number (default 1).", minimum=1),
+        Param(
+            "limit", type="integer", description="Items per page (default 20, max 100).", minimum=1
+        ),
+    ),
+    "gateway": (
+        Param("page", type="integer", description="Page number, 1-indexed (default 1).", minimum=1),
+        Param(
+            "limit", type="integer", description="Items per page (default 20, max 100).", minimum=1
+        ),
+        Param(
+            "per_page", variable="limit", type="integer", description="Same as limit.", minimum=1
+        ),
+        Param("offset", type="integer", description="Items to skip (with limit).", minimum=0),
+    ),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class RestRoute:
     method: str
@@ -52,6 +72,26 @@ class RestRoute:
     shape: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     description: str = ""
     extra_responses: dict[int, str] = field(default_factory=dict)
+    # `include=a,b` turns on the operation's `@include(if: $variable)` parts: name -> variable.
+    include: dict[str, str] = field(default_factory=dict)
+    # Documented include names whose domains are not built yet: accepted, nothing added.
+    include_later: tuple[str, ...] = ()
+    # Variables every call sets (e.g. a changed entity is answered with all its parts).
+    defaults: dict[str, Any] = field(default_factory=dict)
+    # The body may be empty (every field of its input type is optional).
+    optional_body: bool = False
+    # The JSON Schema of one item after `shape`, when shaping changes it.
+    shaped_schema: dict[str, Any] | None = None
+
+    def parameters(self) -> list[Param]:
+        """Path, query, include and the dialect's paging parameters, as the client sends them."""
+        params = [*self.path_params, *self.query]
+        if self.include:
+            choices = ", ".join([*self.include, *self.include_later])
+            params.append(Param("include", description=f"Comma-separated: {choices}."))
+        if self.paginated:
+            params += PAGING_PARAMS[self.dialect.name]
+        return params
 
     def __post_init__(self) -> None:
         declared = {p.name for p in self.path_params}

@@ -42,7 +42,7 @@ async def test_routes_document_parameters_bodies_and_responses(client: httpx.Asy
     assert (permissions["minItems"], permissions["maxItems"]) == (1, 100)
     assert permissions["items"]["type"] == "string" and permissions["items"]["pattern"]
     assert body["properties"]["expiresAt"]["format"] == "date-time"
-    assert set(create["responses"]) == {"201", "400", "401", "403", "413", "429"}
+    assert set(create["responses"]) == {"201", "400", "401", "403", "404", "413", "429"}
     created = create["responses"]["201"]["content"]["application/json"]["schema"]
     assert created["properties"]["data"]["properties"]["key"] == {
         "type": "string",
@@ -84,7 +84,7 @@ async def test_routes_document_parameters_bodies_and_responses(client: httpx.Asy
         "limit",
     }
     assert "audit:read" in audit["description"]
-    assert set(audit["responses"]) == {"200", "401", "403", "422", "429"}
+    assert set(audit["responses"]) == {"200", "401", "403", "404", "422", "429"}
     history = paths["/api/audit/{entityType}/{entityId}"]["get"]
     assert [p["name"] for p in history["parameters"] if p["in"] == "path"] == [
         "entityType",

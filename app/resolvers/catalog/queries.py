@@ -1,0 +1,143 @@
+"""Catalog queries: entities (public, active only for anonymous), categories, brands."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry import Info
+
+from app.models.catalog import Category
+from app.resolvers.arguments import page_request
+from app.resolvers.catalog.types import (
+    BrandType,
+    CatalogEntityType,
+    CategoryTreeNode,
+    CategoryType,
+    LocalizedAttributesType,
+    build_entities,
+)
+from app.resolvers.pagination import Connection, PageInfo, to_connection
+from app.resolvers.selection import Selected
+from app.services.catalog import attributes as attribute_service
+from app.services.catalog import entities as entity_service
+from app.services.catalog import taxonomy
+
+
+@strawberry.input
+class CatalogEntityFilter:
+    type: str | None = None
+    status: str | None = None
+    category: strawberry.ID | None = strawberry.field(default=None, description="A category id.")
+    brand: strawberry.ID | None = strawberry.field(default=None, description="A brand id.")
+
+
+def tree(rows: list[Category]) -> list[CategoryTreeNode]:
+    nodes = {
+        row.id: CategoryTreeNode(
+            id=strawberry.ID(str(row.id)),
+            name=row.name,
+            slug=row.slug,
+            position=row.position,
+            children=[],
+        )
+        for row in rows
+    }
+    roots: list[CategoryTreeNode] = []
+    for row in rows:  # already ordered by position
+        parent = nodes.get(row.parent_id) if row.parent_id else None
+        (parent.children if parent else roots).append(nodes[row.id])
+    return roots
+
+
+@strawberry.type
+class CatalogQueries:
+    @strawberry.field(description="An entity's texts in `locale`, missing ones from en.")
+    async def catalog_attributes(
+        self, info: Info, entity_id_or_slug: str, locale: str
+    ) -> LocalizedAttributesType:
+        async with info.context.read() as session:
+            found = await attribute_service.get_attributes(
+                session, info.context.actor, entity_id=entity_id_or_slug, locale=locale
+            )
+        return LocalizedAttributesType.from_localized(found)
+
+    @strawberry.field(description="An entity by UUID or slug.")
+    async def catalog_entity(self, info: Info, id_or_slug: str) -> CatalogEntityType:
+        context = info.context
+        async with context.read() as session:
+            row = await entity_service.get_entity(session, context.actor, id_or_slug)
+            [entity] = await build_entities(session, [row], Selected.of(info))
+        return entity
+
+    @strawberry.field(
+        description="`sort` is field:direction over createdAt, updatedAt, slug, "
+        "type, status (default createdAt:desc)."
+    )
+    async def catalog_entities(
+        self,
+        info: Info,
+        filter: CatalogEntityFilter | None = None,
+        sort: str | None = None,
+        page: int | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[CatalogEntityType]:
+        request = page_request(page=page, limit=limit, offset=offset, first=first, after=after)
+        given = filter or CatalogEntityFilter()
+        criteria = entity_service.EntityFilter(
+            type=given.type, status=given.status, category=given.category, brand=given.brand
+        )
+        context = info.context
+        async with context.read() as session:
+            result = await entity_service.list_entities(
+                session, context.actor, filter=criteria, sort=sort, page=request
+            )
+            items = await build_entities(session, result.items, Selected.of(info, "items"))
+        return Connection(items=items, page_info=PageInfo.of(result), total_count=result.total)
+
+    @strawberry.field
+    async def category(self, info: Info, id_or_slug: str) -> CategoryType:
+        async with info.context.read() as session:
+            return CategoryType.from_row(await taxonomy.get_category(session, id_or_slug))
+
+    @strawberry.field(description="One level of the tree: `parentId` a category id or root.")
+    async def categories(
+        self,
+        info: Info,
+        parent_id: str | None = None,
+        page: int | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[CategoryType]:
+        request = page_request(page=page, limit=limit, offset=offset, first=first, after=after)
+        async with info.context.read() as session:
+            result = await taxonomy.list_categories(session, parent_id=parent_id, page=request)
+        return to_connection(result, CategoryType.from_row)
+
+    @strawberry.field(description="The whole category tree, in one statement.")
+    async def category_tree(self, info: Info) -> list[CategoryTreeNode]:
+        async with info.context.read() as session:
+            return tree(await taxonomy.all_categories(session))
+
+    @strawberry.field
+    async def brand(self, info: Info, id_or_slug: str) -> BrandType:
+        async with info.context.read() as session:
+            return BrandType.from_row(await taxonomy.get_brand(session, id_or_slug))
+
+    @strawberry.field
+    async def brands(
+        self,
+        info: Info,
+        page: int | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[BrandType]:
+        request = page_request(page=page, limit=limit, offset=offset, first=first, after=after)
+        async with info.context.read() as session:
+            result = await taxonomy.list_brands(session, page=request)
+        return to_connection(result, BrandType.from_row)

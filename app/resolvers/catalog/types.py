@@ -1,0 +1,301 @@
+"""Catalog GraphQL types. Relations are prefetched by `build_entities` for exactly what the
+query selects, so every field below resolves synchronously from memory (DESIGN §8)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models.catalog import (
+    Brand,
+    CatalogAttributes,
+    CatalogEntity,
+    Category,
+    OptionType,
+    OptionValue,
+    Variant,
+)
+from app.resolvers.money import Money
+from app.resolvers.scalars import JSON
+from app.resolvers.selection import Selected
+from app.services.catalog import loading
+from app.services.catalog.attributes import DEFAULT_LOCALE, Localized, localize
+
+
+@strawberry.type(name="LocalizedAttributes")
+class LocalizedAttributesType:
+    locale: str = strawberry.field(description="The locale the texts come from (after fallback).")
+    title: str | None
+    description: str | None
+    seo_title: str | None
+    seo_description: str | None
+
+    @classmethod
+    def from_localized(cls, value: Localized) -> LocalizedAttributesType:
+        return cls(
+            locale=value.locale,
+            title=value.title,
+            description=value.description,
+            seo_title=value.seo_title,
+            seo_description=value.seo_description,
+        )
+
+
+@strawberry.type(name="Category")
+class CategoryType:
+    id: strawberry.ID
+    name: str
+    slug: str
+    description: str | None
+    position: int
+    parent_id: strawberry.ID | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Category) -> CategoryType:
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            name=row.name,
+            slug=row.slug,
+            description=row.description,
+            position=row.position,
+            parent_id=strawberry.ID(str(row.parent_id)) if row.parent_id else None,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+
+@strawberry.type(name="CategoryTreeNode")
+class CategoryTreeNode:
+    id: strawberry.ID
+    name: str
+    slug: str
+    position: int
+    children: list[CategoryTreeNode]
+
+
+@strawberry.type(name="Brand")
+class BrandType:
+    id: strawberry.ID
+    name: str
+    slug: str
+    description: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Brand) -> BrandType:
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            name=row.name,
+            slug=row.slug,
+            description=row.description,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+
+@strawberry.type(name="OptionValue")
+class OptionValueType:
+    id: strawberry.ID
+    value: str
+    position: int
+    option_type_id: strawberry.ID
+    option_type: str | None = strawberry.field(
+        default=None, description="The option type's name (Size), where a variant carries it."
+    )
+
+    @classmethod
+    def from_row(cls, row: OptionValue) -> OptionValueType:
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            value=row.value,
+            position=row.position,
+            option_type_id=strawberry.ID(str(row.option_type_id)),
+        )
+
+    @classmethod
+    def from_chosen(cls, chosen: loading.ChosenValue) -> OptionValueType:
+        return cls(
+            id=strawberry.ID(str(chosen.id)),
+            value=chosen.value,
+            position=chosen.position,
+            option_type_id=strawberry.ID(str(chosen.option_type_id)),
+            option_type=chosen.option_type,
+        )
+
+
+@strawberry.type(name="OptionType")
+class OptionTypeType:
+    id: strawberry.ID
+    name: str
+    position: int
+    values: list[OptionValueType]
+
+    @classmethod
+    def from_row(cls, row: OptionType, values: list[OptionValue]) -> OptionTypeType:
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            name=row.name,
+            position=row.position,
+            values=[OptionValueType.from_row(v) for v in values],
+        )
+
+
+@strawberry.type(name="Variant")
+class VariantType:
+    id: strawberry.ID
+    entity_id: strawberry.ID
+    sku: str
+    metadata: JSON
+    created_at: datetime
+    updated_at: datetime
+    option_values: list[OptionValueType]
+
+    @classmethod
+    def from_row(cls, row: Variant, values: list[loading.ChosenValue]) -> VariantType:
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            entity_id=strawberry.ID(str(row.entity_id)),
+            sku=row.sku,
+            metadata=row.meta,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            option_values=[OptionValueType.from_chosen(v) for v in values],
+        )
+
+
+@dataclass(slots=True)
+class Related:
+    """What was prefetched for one entity; None means the query did not select it."""
+
+    attributes: list[CatalogAttributes] | None = None
+    variants: list[VariantType] | None = None
+    option_types: list[OptionTypeType] | None = None
+    categories: list[CategoryType] | None = None
+    brands: list[BrandType] | None = None
+
+
+def _prefetched(value: Any, name: str) -> Any:
+    if value is None:
+        raise RuntimeError(f"CatalogEntity.{name} was not prefetched (see build_entities)")
+    return value
+
+
+@strawberry.type(name="CatalogEntity")
+class CatalogEntityType:
+    id: strawberry.ID
+    type: str
+    slug: str
+    status: str
+    metadata: JSON
+    created_at: datetime
+    updated_at: datetime
+    related: strawberry.Private[Related]
+
+    @strawberry.field(description="Texts in `locale` (default en), missing ones from en.")
+    def attributes(self, locale: str | None = None) -> LocalizedAttributesType | None:
+        rows = _prefetched(self.related.attributes, "attributes")
+        localized = localize(rows, locale or DEFAULT_LOCALE)
+        return LocalizedAttributesType.from_localized(localized) if localized else None
+
+    @strawberry.field
+    def variants(self) -> list[VariantType]:
+        return _prefetched(self.related.variants, "variants")
+
+    @strawberry.field
+    def option_types(self) -> list[OptionTypeType]:
+        return _prefetched(self.related.option_types, "optionTypes")
+
+    @strawberry.field
+    def categories(self) -> list[CategoryType]:
+        return _prefetched(self.related.categories, "categories")
+
+    @strawberry.field
+    def brands(self) -> list[BrandType]:
+        return _prefetched(self.related.brands, "brands")
+
+    @strawberry.field(description="The title in the default locale (the gateway's name).")
+    def name(self) -> str | None:
+        localized = localize(_prefetched(self.related.attributes, "name"), DEFAULT_LOCALE)
+        return localized.title if localized else None
+
+    @strawberry.field(description="The description in the default locale.")
+    def description(self) -> str | None:
+        localized = localize(_prefetched(self.related.attributes, "description"), DEFAULT_LOCALE)
+        return localized.description if localized else None
+
+    @strawberry.field(description="The SKU of the first variant (by SKU), if any.")
+    def sku(self) -> str | None:
+        variants = _prefetched(self.related.variants, "sku")
+        return variants[0].sku if variants else None
+
+    @strawberry.field(description="The base price; null until pricing is configured.")
+    def price(self, currency: str | None = None) -> Money | None:
+        return None
+
+    @strawberry.field(description="Units available across warehouses; null until stocked.")
+    def stock(self) -> int | None:
+        return None
+
+
+# Which selected fields need which relation.
+NEEDS_ATTRIBUTES = ("attributes", "name", "description")
+NEEDS_VARIANTS = ("variants", "sku")
+
+
+async def build_entities(
+    session: AsyncSession, rows: list[CatalogEntity], selected: Selected
+) -> list[CatalogEntityType]:
+    """Types for `rows`, with each relation `selected` fetched in one statement."""
+    ids = [row.id for row in rows]
+    related: dict[uuid.UUID, Related] = {row.id: Related() for row in rows}
+    if ids and any(name in selected for name in NEEDS_ATTRIBUTES):
+        locales = {DEFAULT_LOCALE} | {
+            locale for locale in selected.arguments("attributes", "locale") if locale
+        }
+        found = await loading.attributes(session, ids, locales)
+        for id in ids:
+            related[id].attributes = found.get(id, [])
+    if ids and any(name in selected for name in NEEDS_VARIANTS):
+        variants = await loading.variants(session, ids)
+        wants_values = "optionValues" in selected.child("variants")
+        variant_ids = [v.id for vs in variants.values() for v in vs]
+        values = await loading.variant_values(session, variant_ids) if wants_values else {}
+        for id in ids:
+            related[id].variants = [
+                VariantType.from_row(v, values.get(v.id, [])) for v in variants.get(id, [])
+            ]
+    if ids and "optionTypes" in selected:
+        types = await loading.option_types(session, ids)
+        for id in ids:
+            related[id].option_types = [
+                OptionTypeType.from_row(t, values) for t, values in types.get(id, [])
+            ]
+    if ids and "categories" in selected:
+        categories = await loading.categories(session, ids)
+        for id in ids:
+            related[id].categories = [CategoryType.from_row(c) for c in categories.get(id, [])]
+    if ids and "brands" in selected:
+        brands = await loading.brands(session, ids)
+        for id in ids:
+            related[id].brands = [BrandType.from_row(b) for b in brands.get(id, [])]
+    return [
+        CatalogEntityType(
+            id=strawberry.ID(str(row.id)),
+            type=row.type,
+            slug=row.slug,
+            status=row.status,
+            metadata=row.meta,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            related=related[row.id],
+        )
+        for row in rows
+    ]

@@ -1,0 +1,123 @@
+"""Batch reads of an entity list's relations: one statement per relation, whatever the
+number of entities. List resolvers call these for the relations a query selects (DESIGN §8)."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models.catalog import (
+    Brand,
+    CatalogAttributes,
+    Category,
+    OptionType,
+    OptionValue,
+    Variant,
+    entity_brands,
+    entity_categories,
+    variant_option_values,
+)
+
+Ids = Sequence[uuid.UUID]
+
+
+@dataclass(frozen=True, slots=True)
+class ChosenValue:
+    """An option value as a variant carries it: the value and its option type's name."""
+
+    id: uuid.UUID
+    value: str
+    option_type_id: uuid.UUID
+    option_type: str
+    position: int
+
+
+def _group(pairs: Iterable[tuple[uuid.UUID, object]]) -> dict[uuid.UUID, list]:
+    grouped: dict[uuid.UUID, list] = defaultdict(list)
+    for key, value in pairs:
+        grouped[key].append(value)
+    return grouped
+
+
+async def attributes(
+    session: AsyncSession, ids: Ids, locales: Iterable[str]
+) -> dict[uuid.UUID, list[CatalogAttributes]]:
+    rows = await session.scalars(
+        select(CatalogAttributes).where(
+            CatalogAttributes.entity_id.in_(ids), CatalogAttributes.locale.in_(set(locales))
+        )
+    )
+    return _group((row.entity_id, row) for row in rows)
+
+
+async def variants(session: AsyncSession, ids: Ids) -> dict[uuid.UUID, list[Variant]]:
+    rows = await session.scalars(
+        select(Variant).where(Variant.entity_id.in_(ids)).order_by(Variant.sku)
+    )
+    return _group((row.entity_id, row) for row in rows)
+
+
+async def variant_values(
+    session: AsyncSession, variant_ids: Ids
+) -> dict[uuid.UUID, list[ChosenValue]]:
+    rows = await session.execute(
+        select(
+            variant_option_values.c.variant_id,
+            OptionValue.id,
+            OptionValue.value,
+            OptionValue.option_type_id,
+            OptionType.name,
+            OptionType.position,
+        )
+        .join(OptionValue, OptionValue.id == variant_option_values.c.option_value_id)
+        .join(OptionType, OptionType.id == OptionValue.option_type_id)
+        .where(variant_option_values.c.variant_id.in_(variant_ids))
+        .order_by(OptionType.position, OptionType.name)
+    )
+    return _group(
+        (variant_id, ChosenValue(id, value, type_id, type_name, position))
+        for variant_id, id, value, type_id, type_name, position in rows
+    )
+
+
+async def option_types(
+    session: AsyncSession, ids: Ids
+) -> dict[uuid.UUID, list[tuple[OptionType, list[OptionValue]]]]:
+    """Each entity's option types with their values, in one statement."""
+    rows = await session.execute(
+        select(OptionType, OptionValue)
+        .outerjoin(OptionValue, OptionValue.option_type_id == OptionType.id)
+        .where(OptionType.entity_id.in_(ids))
+        .order_by(OptionType.position, OptionType.id, OptionValue.position, OptionValue.id)
+    )
+    types: dict[uuid.UUID, tuple[OptionType, list[OptionValue]]] = {}
+    for option_type, value in rows:
+        _, values = types.setdefault(option_type.id, (option_type, []))
+        if value is not None:
+            values.append(value)
+    return _group((t.entity_id, (t, values)) for t, values in types.values())
+
+
+async def categories(session: AsyncSession, ids: Ids) -> dict[uuid.UUID, list[Category]]:
+    rows = await session.execute(
+        select(entity_categories.c.entity_id, Category)
+        .join(Category, Category.id == entity_categories.c.category_id)
+        .where(entity_categories.c.entity_id.in_(ids))
+        .order_by(Category.position, Category.name)
+    )
+    return _group((entity_id, category) for entity_id, category in rows)
+
+
+async def brands(session: AsyncSession, ids: Ids) -> dict[uuid.UUID, list[Brand]]:
+    rows = await session.execute(
+        select(entity_brands.c.entity_id, Brand)
+        .join(Brand, Brand.id == entity_brands.c.brand_id)
+        .where(entity_brands.c.entity_id.in_(ids))
+        .order_by(Brand.name)
+    )
+    return _group((entity_id, brand) for entity_id, brand in rows)
