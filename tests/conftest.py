@@ -79,6 +79,8 @@ async def truncate_all(database: Database) -> None:
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     async with database.engine.begin() as connection:
         if database.is_sqlite:
+            # Self-references (a category's parent) are checked at commit, when all are gone.
+            await connection.execute(text("PRAGMA defer_foreign_keys = ON"))
             for table in tables:
                 await connection.execute(text(f'DELETE FROM "{table}"'))
         else:

@@ -141,7 +141,7 @@ class EntityBrandInput:
 class CreateOptionTypeInput:
     entity_id: strawberry.ID
     name: str
-    position: int = 0
+    position: int | None = strawberry.field(default=None, description="Default: after the last.")
     values: list[str] = strawberry.field(default_factory=list)
 
 

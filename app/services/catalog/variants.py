@@ -30,7 +30,7 @@ async def create_option_type(
     *,
     entity_id: str,
     name: str,
-    position: int = 0,
+    position: int | None = None,
     values: list[str] | None = None,
 ) -> tuple[OptionType, list[OptionValue]]:
     """An option type (Size) with its first values (S, M, L); a name in use is a CONFLICT."""
@@ -43,12 +43,18 @@ async def create_option_type(
         problems.add("values", "Values must be distinct.")
     problems.raise_if_any()
     entity = await get_entity_by_id(uow, actor, entity_id)
-    taken = await uow.session.scalar(
-        select(OptionType.id).where(OptionType.entity_id == entity.id, OptionType.name == name)
+    names = list(
+        (
+            await uow.session.scalars(
+                select(OptionType.name).where(OptionType.entity_id == entity.id)
+            )
+        ).all()
     )
-    if taken is not None:
+    if name in names:
         raise Conflict(f"The entity has an option type named {name}.")
-    option_type = OptionType(entity_id=entity.id, name=name, position=position)
+    option_type = OptionType(
+        entity_id=entity.id, name=name, position=len(names) if position is None else position
+    )
     uow.session.add(option_type)
     await uow.session.flush()
     created = [

@@ -1,0 +1,265 @@
+"""The catalog through GraphQL: visibility, look-ahead prefetching, query counts, keyset pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from app.db import Database
+from app.models.audit import Event
+from tests.support.catalog import make_brand, make_category, make_entity
+from tests.support.queries import count_queries
+
+STOREFRONT = """query Storefront {
+  catalogEntities(filter: {status: "active"}, limit: 100) {
+    totalCount
+    items {
+      id slug type
+      attributes(locale: "en") { title description }
+      variants { id sku optionValues { value } }
+      categories { id name slug }
+      brands { id name slug }
+    }
+  }
+}"""
+
+
+async def gql(client: httpx.AsyncClient, query: str, **variables: Any) -> dict[str, Any]:
+    response = await client.post("/graphql", json={"query": query, "variables": variables})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def make_catalog(database: Database, count: int) -> None:
+    category = await make_category(database, slug="shirts")
+    brand = await make_brand(database, slug="acme")
+    for i in range(count):
+        await make_entity(
+            database, slug=f"shirt-{i:03d}", sizes=("S", "M", "L"), category=category, brand=brand
+        )
+
+
+@pytest.mark.parametrize("count", [5, 50])
+async def test_storefront_listing_costs_the_same_statements_for_5_and_50(
+    client: httpx.AsyncClient, database: Database, count: int
+) -> None:
+    await make_catalog(database, count)
+    with count_queries(database) as queries:
+        body = await gql(client, STOREFRONT)
+    result = body["data"]["catalogEntities"]
+    assert result["totalCount"] == count and len(result["items"]) == count
+    item = result["items"][0]
+    assert len(item["variants"]) == 3 and item["variants"][0]["optionValues"][0]["value"]
+    assert item["categories"][0]["slug"] == "shirts" and item["brands"][0]["slug"] == "acme"
+    assert item["attributes"]["title"]
+    # The page, the count, then one each: attributes, variants, their option values,
+    # categories, brands.
+    assert queries.count == 7, queries.statements
+
+
+async def test_only_selected_relations_are_fetched(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    await make_catalog(database, 3)
+    with count_queries(database) as queries:
+        body = await gql(client, "{ catalogEntities { items { slug brands { slug } } } }")
+    assert [i["brands"] for i in body["data"]["catalogEntities"]["items"]] == [
+        [{"slug": "acme"}]
+    ] * 3
+    assert queries.count == 3, queries.statements  # page, count, brands
+
+
+async def test_fragments_aliases_and_include_directives_are_followed(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    await make_entity(database, slug="mug", sizes=("S",))
+    query = """query($withVariants: Boolean!) {
+      catalogEntities {
+        items {
+          ...Texts
+          german: attributes(locale: "de") { locale title }
+          variants @include(if: $withVariants) { sku }
+          categories @skip(if: true) { slug }
+        }
+      }
+    }
+    fragment Texts on CatalogEntity { english: attributes(locale: "en") { title } }"""
+    with count_queries(database) as queries:
+        body = await gql(client, query, withVariants=True)
+    [item] = body["data"]["catalogEntities"]["items"]
+    assert item["english"] == {"title": "Mug"}
+    assert item["german"] == {"locale": "en", "title": "Mug"}  # falls back to en
+    assert item["variants"] == [{"sku": "MUG-S"}]
+    assert "categories" not in item
+    assert queries.count == 4, queries.statements  # page, count, attributes, variants
+
+
+async def test_anonymous_sees_only_active_entities(
+    client: httpx.AsyncClient, admin: httpx.AsyncClient, database: Database
+) -> None:
+    await make_entity(database, slug="live")
+    await make_entity(database, slug="draft-one", status="draft")
+    listing = "{ catalogEntities { totalCount items { slug } } }"
+    anonymous = (await gql(client, listing))["data"]["catalogEntities"]
+    staff = (await gql(admin, listing))["data"]["catalogEntities"]
+    assert [i["slug"] for i in anonymous["items"]] == ["live"]
+    assert sorted(i["slug"] for i in staff["items"]) == ["draft-one", "live"]
+    hidden = await gql(client, '{ catalogEntity(idOrSlug: "draft-one") { slug } }')
+    assert hidden["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    seen = await gql(admin, '{ catalogEntity(idOrSlug: "draft-one") { slug status } }')
+    assert seen["data"]["catalogEntity"] == {"slug": "draft-one", "status": "draft"}
+
+
+async def test_keyset_pages_match_page_limit_without_gaps_or_repeats_under_inserts(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    for i in range(7):
+        await make_entity(database, slug=f"item-{i}")
+    by_page: list[str] = []
+    for page in (1, 2, 3):
+        body = await gql(
+            client,
+            "query($p: Int) { catalogEntities(page: $p, limit: 3) { items { slug } } }",
+            p=page,
+        )
+        by_page += [i["slug"] for i in body["data"]["catalogEntities"]["items"]]
+    assert len(by_page) == 7 and len(set(by_page)) == 7
+
+    walked: list[str] = []
+    after = None
+    inserted = 0
+    while True:
+        body = await gql(
+            client,
+            """query($after: String) {
+              catalogEntities(first: 3, after: $after) {
+                items { slug } pageInfo { hasNextPage endCursor }
+              }
+            }""",
+            after=after,
+        )
+        result = body["data"]["catalogEntities"]
+        walked += [i["slug"] for i in result["items"]]
+        inserted += 1
+        await make_entity(database, slug=f"late-{inserted}")  # newest: sorts before the cursor
+        if not result["pageInfo"]["hasNextPage"]:
+            break
+        after = result["pageInfo"]["endCursor"]
+    assert walked == by_page
+
+
+@pytest.mark.parametrize("sort", ["slug:asc", "slug:desc", "createdAt:asc", "status:asc"])
+async def test_keyset_follows_every_sort(
+    client: httpx.AsyncClient, database: Database, sort: str
+) -> None:
+    for i, status in enumerate(["active", "active", "active", "active", "active"]):
+        await make_entity(database, slug=f"s-{(i * 3) % 5}", status=status)
+    expected = [
+        i["slug"]
+        for i in (
+            await gql(client, f'{{ catalogEntities(sort: "{sort}") {{ items {{ slug }} }} }}')
+        )["data"]["catalogEntities"]["items"]
+    ]
+    walked: list[str] = []
+    after = None
+    while True:
+        body = await gql(
+            client,
+            """query($sort: String, $after: String) {
+              catalogEntities(sort: $sort, first: 2, after: $after) {
+                items { slug } pageInfo { hasNextPage endCursor }
+              }
+            }""",
+            sort=sort,
+            after=after,
+        )
+        result = body["data"]["catalogEntities"]
+        walked += [i["slug"] for i in result["items"]]
+        if not result["pageInfo"]["hasNextPage"]:
+            break
+        after = result["pageInfo"]["endCursor"]
+    assert walked == expected
+    if sort.startswith("slug"):
+        assert expected == sorted(expected, reverse=sort.endswith("desc"))
+
+
+async def test_filters_by_category_brand_type_and_status(
+    admin: httpx.AsyncClient, database: Database
+) -> None:
+    shirts = await make_category(database, slug="shirts")
+    acme = await make_brand(database, slug="acme")
+    await make_entity(database, slug="a", category=shirts)
+    await make_entity(database, slug="b", brand=acme, type="service")
+    await make_entity(database, slug="c", status="draft")
+
+    async def slugs(filter: dict[str, str]) -> list[str]:
+        body = await gql(
+            admin,
+            'query($f: CatalogEntityFilter) { catalogEntities(filter: $f, sort: "slug:asc") '
+            "{ items { slug } } }",
+            f=filter,
+        )
+        return [i["slug"] for i in body["data"]["catalogEntities"]["items"]]
+
+    assert await slugs({"category": str(shirts.id)}) == ["a"]
+    assert await slugs({"brand": str(acme.id)}) == ["b"]
+    assert await slugs({"type": "service"}) == ["b"]
+    assert await slugs({"status": "draft"}) == ["c"]
+    bad = await gql(admin, '{ catalogEntities(filter: {type: "spaceship"}) { totalCount } }')
+    assert bad["errors"][0]["extensions"]["details"] == {
+        "type": "One of product, digitalDownload, service, bundle, giftCard."
+    }
+
+
+async def test_category_tree_is_built_in_one_statement(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    apparel = await make_category(database, slug="apparel")
+    await make_category(database, slug="shirts", parent=apparel)
+    await make_category(database, slug="home")
+    with count_queries(database) as queries:
+        body = await gql(client, "{ categoryTree { slug children { slug children { slug } } } }")
+    assert body["data"]["categoryTree"] == [
+        {"slug": "apparel", "children": [{"slug": "shirts", "children": []}]},
+        {"slug": "home", "children": []},
+    ]
+    assert queries.count == 1
+
+
+async def test_mutations_emit_catalog_events_in_the_outbox(
+    admin: httpx.AsyncClient, database: Database
+) -> None:
+    created = await gql(
+        admin,
+        'mutation { createCatalogEntity(input: {type: "product", slug: "kettle"}) { id } }',
+    )
+    entity_id = created["data"]["createCatalogEntity"]["id"]
+    await gql(
+        admin,
+        "mutation($id: ID!) { publishCatalogEntity(input: {id: $id}) { status } }",
+        id=entity_id,
+    )
+    deleted = await gql(
+        admin,
+        "mutation($id: ID!) { deleteCatalogEntity(input: {id: $id}) { slug variants { sku } } }",
+        id=entity_id,
+    )
+    assert deleted["data"]["deleteCatalogEntity"] == {"slug": "kettle", "variants": []}
+    async with database.read_session() as session:
+        events = (
+            await session.scalars(
+                select(Event).where(Event.entity_id == entity_id).order_by(Event.id)
+            )
+        ).all()
+    assert [e.type for e in events] == ["catalog.create", "catalog.update", "catalog.delete"]
+    assert events[1].data["after"]["status"] == "active"
+
+
+async def test_catalog_writes_need_catalog_permissions(client: httpx.AsyncClient) -> None:
+    body = await gql(
+        client, 'mutation { createCatalogEntity(input: {type: "product", slug: "x"}) { id } }'
+    )
+    assert body["errors"][0]["extensions"]["code"] == "UNAUTHORIZED"
