@@ -20,7 +20,7 @@ run: install
 	$(BIN)/cartograph serve
 
 lint: install
-	$(BIN)/ruff check app tests alembic
+	$(BIN)/ruff check app tests alembic bench
 
 test: lint
 	$(BIN)/pytest -n $(PYTEST_WORKERS)

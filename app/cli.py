@@ -5,14 +5,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import time
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.config import DEFAULT_DATABASE_URL, Settings
+
+if TYPE_CHECKING:
+    from app.services.demo import SeedReport
 
 
 def _migrate(settings: Settings) -> None:
@@ -99,6 +104,37 @@ def cmd_apikey_create(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def _seed_demo(settings: Settings, products: int) -> SeedReport:
+    from app.db import Database
+    from app.services.demo import seed_demo
+
+    database = Database(settings.database_url)
+    try:
+        return await seed_demo(database, products=products)
+    finally:
+        await database.dispose()
+
+
+def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
+    if args.products < 0:
+        print("error: --products must not be negative", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    report = asyncio.run(_seed_demo(settings, args.products))
+    elapsed = time.perf_counter() - started
+    print(
+        f"created: {report.entities_created} entities, {report.variants_created} variants, "
+        f"{report.attributes_created} attribute sets, {report.categories_created} categories, "
+        f"{report.brands_created} brands"
+    )
+    print(
+        f"already there: {report.entities_skipped} entities, "
+        f"{report.categories_skipped} categories, {report.brands_skipped} brands"
+    )
+    print(f"seeded in {elapsed:.1f}s")
+    return 0
+
+
 def cmd_export_schema(args: argparse.Namespace, settings: Settings) -> int:
     from app.resolvers.schema import build_schema
 
@@ -136,6 +172,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--if-absent", action="store_true", help="do nothing when an active key has this name"
     )
     create.set_defaults(handler=cmd_apikey_create)
+
+    seed = commands.add_parser("seed", help="load demo data (idempotent)")
+    seed.add_argument("--demo", action="store_true", required=True, help="the demo catalog")
+    seed.add_argument("--products", type=int, default=200, help="how many products (200)")
+    seed.set_defaults(handler=cmd_seed)
 
     export = commands.add_parser("export-schema", help="write the GraphQL SDL")
     export.add_argument("path", nargs="?", default="schema.graphql")

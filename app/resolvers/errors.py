@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 
+import psycopg
 from graphql.error import GraphQLError
+from sqlalchemy.exc import DataError
 from strawberry.extensions import MaskErrors
 
 from app.errors import AppError, InternalError
@@ -29,6 +31,20 @@ def _copy(error: GraphQLError, message: str, extensions: dict[str, object]) -> G
     )
 
 
+def _unstorable(error: BaseException) -> bool:
+    """Text the database refuses (PostgreSQL stores no NUL in text or JSON; no driver encodes
+    an unpaired surrogate): bad input, not a server fault."""
+    if isinstance(error, UnicodeEncodeError):
+        return True
+    return (
+        isinstance(error, DataError)
+        and isinstance(
+            error.orig,
+            psycopg.errors.UntranslatableCharacter | psycopg.errors.CharacterNotInRepertoire,
+        )
+    ) or (isinstance(error, DataError) and "NUL" in str(error.orig))
+
+
 class ErrorCodes(MaskErrors):
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
         return [self._coded(error) for error in errors]
@@ -43,6 +59,12 @@ class ErrorCodes(MaskErrors):
         if original is None:
             return _copy(
                 error, error.message, {"code": "VALIDATION_FAILED", **(error.extensions or {})}
+            )
+        if _unstorable(original):
+            return _copy(
+                error,
+                "The input holds characters that cannot be stored (NUL or unpaired surrogates).",
+                {"code": "VALIDATION_FAILED", "details": {"input": "Characters not storable."}},
             )
         request_id = getattr(self.execution_context.context, "request_id", None)
         log.error("unexpected error [request %s]", request_id, exc_info=original)

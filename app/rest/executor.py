@@ -14,7 +14,10 @@ import orjson
 import strawberry
 from graphql import (
     GraphQLError,
+    GraphQLInputObjectType,
     GraphQLInputType,
+    GraphQLList,
+    GraphQLNonNull,
     OperationDefinitionNode,
     Undefined,
     parse,
@@ -68,6 +71,26 @@ def _explain(message: str) -> tuple[list[str], str]:
     if match := _UNKNOWN.search(message):
         return [match.group(1)], "Unknown field."
     return [], message
+
+
+def _strict_lists(
+    value: Any, type_: GraphQLInputType, path: list[str | int], on_error: Any
+) -> None:
+    """GraphQL turns a lone value into a one-item list; JSON clients get told instead."""
+    if isinstance(type_, GraphQLNonNull):
+        type_ = type_.of_type
+    if value is None or value is Undefined:
+        return
+    if isinstance(type_, GraphQLList):
+        if not isinstance(value, list):
+            on_error(GraphQLError("Expected a list."), path)
+            return
+        for index, item in enumerate(value):
+            _strict_lists(item, type_.of_type, [*path, index], on_error)
+    elif isinstance(type_, GraphQLInputObjectType) and isinstance(value, dict):
+        for name, field in type_.fields.items():
+            if name in value:
+                _strict_lists(value[name], field.type, [*path, name], on_error)
 
 
 class RouteExecutor:
@@ -160,7 +183,9 @@ class RouteExecutor:
                 field_path, message = _explain(error.message)
                 details.setdefault(self.wire_field([name, *path, *field_path], sent), message)
 
-            validate_input_value(variables.get(name, Undefined), variable_type, on_error)
+            value = variables.get(name, Undefined)
+            _strict_lists(value, variable_type, [], on_error)
+            validate_input_value(value, variable_type, on_error)
         if details:
             message = "; ".join(f"{field}: {text}" for field, text in details.items())
             raise ValidationFailed(message, details=details)

@@ -105,16 +105,24 @@ async def _flush_unique(uow: UnitOfWork, slug: str) -> None:
 
 
 async def get_entity(
-    session: AsyncSession, actor: Actor, id_or_slug: str, *, for_update: bool = False
+    session: AsyncSession,
+    actor: Actor,
+    id_or_slug: str,
+    *,
+    for_update: bool = False,
+    any_status: bool = False,
 ) -> CatalogEntity:
-    """By UUID or slug; an entity the actor may not see is NOT_FOUND, as a missing one."""
+    """By UUID or slug; an entity the actor may not see is NOT_FOUND, as a missing one.
+
+    `any_status` is for writes: their permission (checked by the caller) covers every status.
+    """
     parsed = parse_uuid(id_or_slug)
     condition = CatalogEntity.id == parsed if parsed else CatalogEntity.slug == id_or_slug
     query = select(CatalogEntity).where(condition)
     if for_update:
         query = query.with_for_update()
     entity = await session.scalar(query)
-    statuses = visible_statuses(actor)
+    statuses = None if any_status else visible_statuses(actor)
     if entity is None or (statuses is not None and entity.status not in statuses):
         raise NotFound("Entity not found.")
     return entity
@@ -124,7 +132,7 @@ async def get_entity_by_id(uow: UnitOfWork, actor: Actor, id: str) -> CatalogEnt
     """For writes: by UUID only (the documented `:id` routes), locked for the change."""
     if parse_uuid(id) is None:
         raise NotFound("Entity not found.")
-    return await get_entity(uow.session, actor, id, for_update=True)
+    return await get_entity(uow.session, actor, id, for_update=True, any_status=True)
 
 
 async def update_entity(

@@ -63,4 +63,4 @@ def check_locale(locale: str) -> None:
 def slugify(text: str) -> str:
     """`Blue Widget (XL)` -> `blue-widget-xl`."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:180] or "item"
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:180].strip("-") or "item"
