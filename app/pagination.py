@@ -148,7 +148,8 @@ async def paginate(
     """Run `statement` (filtered, unordered, selecting one entity) for one page.
 
     Costs two statements: the page (one row over the limit tells whether there is a next
-    page) and the count; `with_total=False` skips the count.
+    page) and the count; `with_total=False` skips the count. Sort keys are read from the rows
+    by the columns' keys, so a select of ORM attributes gives rows that page alike.
     """
     total = 0
     if with_total:
@@ -161,7 +162,9 @@ async def paginate(
         ordered = ordered.where(_after(keys, decode_cursor(request.after, len(keys))))
     else:
         ordered = ordered.offset(request.offset)
-    rows = list((await session.scalars(ordered.limit(request.limit + 1))).all())
+    result = await session.execute(ordered.limit(request.limit + 1))
+    # One ORM entity per row (`select(Model)`), or plain rows (`select(*columns)`).
+    rows = list(result.scalars() if len(statement.column_descriptions) == 1 else result.all())
     has_next = len(rows) > request.limit
     rows = rows[: request.limit]
 

@@ -89,11 +89,19 @@ class CatalogQueries:
             type=given.type, status=given.status, category=given.category, brand=given.brand
         )
         context = info.context
+        selected = Selected.of(info)
+        # The count is a statement of its own: run it only when the answer shows it.
+        counted = "totalCount" in selected or "totalPages" in selected.child("pageInfo")
         async with context.read() as session:
             result = await entity_service.list_entities(
-                session, context.actor, filter=criteria, sort=sort, page=request
+                session,
+                context.actor,
+                filter=criteria,
+                sort=sort,
+                page=request,
+                with_total=counted,
             )
-            items = await build_entities(session, result.items, Selected.of(info, "items"))
+            items = await build_entities(session, result.items, selected.child("items"))
         return Connection(items=items, page_info=PageInfo.of(result), total_count=result.total)
 
     @strawberry.field

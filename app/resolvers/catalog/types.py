@@ -265,6 +265,8 @@ async def build_entities(
             related[id].attributes = found.get(id, [])
     if ids and any(name in selected for name in NEEDS_VARIANTS):
         variants = await loading.variants(session, ids)
+        # Option values in a statement of their own: joined to the variants they would
+        # repeat every variant column once per value.
         wants_values = "optionValues" in selected.child("variants")
         variant_ids = [v.id for vs in variants.values() for v in vs]
         values = await loading.variant_values(session, variant_ids) if wants_values else {}

