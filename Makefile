@@ -1,4 +1,5 @@
-# `make run` serves on http://127.0.0.1:8000; `make test` runs ruff and the whole suite.
+# `make run` serves on http://127.0.0.1:8000 (demo catalog loaded once); `make test` runs ruff
+# and the whole suite.
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
@@ -16,6 +17,7 @@ install: $(BIN)/.installed
 
 run: install
 	$(BIN)/cartograph migrate
+	$(BIN)/cartograph seed --demo
 	$(BIN)/cartograph apikey create --name dev-admin --permissions '*:*' --if-absent
 	$(BIN)/cartograph serve
 
