@@ -12,6 +12,7 @@ from app.models.catalog import (
     OptionValue,
     Variant,
 )
+from app.models.inventory import InventoryLevel, InventoryMovement, Reservation, Warehouse
 
 __all__ = [
     "ApiKey",
@@ -22,7 +23,11 @@ __all__ = [
     "CatalogEntity",
     "Category",
     "Event",
+    "InventoryLevel",
+    "InventoryMovement",
     "OptionType",
     "OptionValue",
+    "Reservation",
     "Variant",
+    "Warehouse",
 ]

@@ -6,7 +6,18 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, IdMixin, JSONType, utcnow
@@ -29,6 +40,8 @@ class CatalogEntity(IdMixin, Base):
     status: Mapped[str] = mapped_column(String(20), default="draft")
     # `metadata` is taken by SQLAlchemy's declarative base; the column keeps the name.
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSONType, default=dict)
+    # Whether stock may be sold below zero (pre-orders, made to order).
+    allow_backorder: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
