@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     graphql_introspection: bool = True
     graphiql: bool = True
     log_level: str = "INFO"
+    # How often the server releases expired inventory reservations (0: never; a worker does).
+    reservation_sweep_seconds: float = 30.0
 
     @cached_property
     def origins(self) -> frozenset[str]:

@@ -14,7 +14,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import Insert, Table, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -53,6 +54,12 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     def _on_begin(connection: Any) -> None:
         immediate = connection.get_execution_options().get("sqlite_immediate", False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def insert_ignoring_duplicates(database: Database, table: Table, keys: list[str]) -> Insert:
+    """INSERT ... ON CONFLICT (keys) DO NOTHING, in the database's own dialect."""
+    module = sqlite if database.is_sqlite else postgresql
+    return module.insert(table).on_conflict_do_nothing(index_elements=keys)
 
 
 class Database:

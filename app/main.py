@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -24,6 +25,7 @@ from app.middleware.body_limit import BodyLimitMiddleware
 from app.middleware.csrf import CsrfOriginMiddleware
 from app.middleware.rate_limit import RateLimitMiddleware, make_storage
 from app.middleware.request_id import RequestIdMiddleware
+from app.models.base import utcnow
 from app.resolvers.schema import schema_for
 from app.resolvers.view import GraphQLApp
 from app.responses import JSONResponse
@@ -31,6 +33,7 @@ from app.rest.dialects import dialect_for_path
 from app.rest.executor import RouteExecutor
 from app.rest.openapi import build_openapi
 from app.rest.routes import ROUTES
+from app.services.inventory.reservations import sweep_expired
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -90,7 +93,16 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        sweeper = (
+            asyncio.create_task(sweep_reservations(database, settings.reservation_sweep_seconds))
+            if settings.reservation_sweep_seconds > 0
+            else None
+        )
         yield
+        if sweeper is not None:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
         if owns_database:
             await database.dispose()
 
@@ -118,6 +130,21 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.database = database
     app.state.schema = schema
     return app
+
+
+async def sweep_reservations(database: Database, every: float) -> None:
+    """Release expired reservations now and then; a failed round is logged and retried."""
+    log = logging.getLogger("app.inventory")
+    while True:
+        await asyncio.sleep(every)
+        try:
+            async with database.unit_of_work() as uow:
+                swept = await sweep_expired(uow, now=utcnow())
+                await uow.commit()
+            if swept:
+                log.info("released %d expired reservations", swept)
+        except Exception:
+            log.exception("reservation sweep failed")
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

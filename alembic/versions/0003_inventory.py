@@ -32,7 +32,7 @@ def upgrade() -> None:
     sa.Column('entity_id', sa.Uuid(), nullable=False),
     sa.Column('variant_id', sa.Uuid(), nullable=True),
     sa.Column('warehouse_id', sa.Uuid(), nullable=False),
-    sa.Column('sku', sa.String(length=100), nullable=False),
+    sa.Column('sku', sa.String(length=200), nullable=False),
     sa.Column('quantity', sa.Integer(), nullable=False),
     sa.Column('reserved_quantity', sa.Integer(), nullable=False),
     sa.Column('reorder_point', sa.Integer(), nullable=False),

@@ -13,6 +13,7 @@ from app.models.catalog import (
     Variant,
 )
 from app.models.inventory import InventoryLevel, InventoryMovement, Reservation, Warehouse
+from app.models.pricing import CustomerGroup, Price, PriceModifier, customer_group_members
 
 __all__ = [
     "ApiKey",
@@ -22,12 +23,16 @@ __all__ = [
     "CatalogAttributes",
     "CatalogEntity",
     "Category",
+    "CustomerGroup",
     "Event",
     "InventoryLevel",
     "InventoryMovement",
     "OptionType",
     "OptionValue",
+    "Price",
+    "PriceModifier",
     "Reservation",
     "Variant",
     "Warehouse",
+    "customer_group_members",
 ]

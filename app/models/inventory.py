@@ -57,7 +57,7 @@ class InventoryLevel(IdMixin, Base):
         ForeignKey("variants.id", ondelete="CASCADE")
     )
     warehouse_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("warehouses.id"))
-    sku: Mapped[str] = mapped_column(String(100))
+    sku: Mapped[str] = mapped_column(String(200))
     quantity: Mapped[int] = mapped_column(Integer, default=0)
     reserved_quantity: Mapped[int] = mapped_column(Integer, default=0)
     reorder_point: Mapped[int] = mapped_column(Integer, default=0)

@@ -32,17 +32,18 @@ def _copy(error: GraphQLError, message: str, extensions: dict[str, object]) -> G
 
 
 def _unstorable(error: BaseException) -> bool:
-    """Text the database refuses (PostgreSQL stores no NUL in text or JSON; no driver encodes
-    an unpaired surrogate): bad input, not a server fault."""
+    """Input the database refuses (PostgreSQL stores no NUL in text or JSON, no driver encodes
+    an unpaired surrogate, a value longer than its column): bad input, not a server fault."""
     if isinstance(error, UnicodeEncodeError):
         return True
-    return (
-        isinstance(error, DataError)
-        and isinstance(
-            error.orig,
-            psycopg.errors.UntranslatableCharacter | psycopg.errors.CharacterNotInRepertoire,
-        )
-    ) or (isinstance(error, DataError) and "NUL" in str(error.orig))
+    refused = (
+        psycopg.errors.UntranslatableCharacter,
+        psycopg.errors.CharacterNotInRepertoire,
+        psycopg.errors.StringDataRightTruncation,
+    )
+    return isinstance(error, DataError) and (
+        isinstance(error.orig, refused) or "NUL" in str(error.orig)
+    )
 
 
 class ErrorCodes(MaskErrors):
@@ -63,8 +64,9 @@ class ErrorCodes(MaskErrors):
         if _unstorable(original):
             return _copy(
                 error,
-                "The input holds characters that cannot be stored (NUL or unpaired surrogates).",
-                {"code": "VALIDATION_FAILED", "details": {"input": "Characters not storable."}},
+                "The input holds a value that cannot be stored "
+                "(too long, NUL or unpaired surrogates).",
+                {"code": "VALIDATION_FAILED", "details": {"input": "Not storable."}},
             )
         request_id = getattr(self.execution_context.context, "request_id", None)
         log.error("unexpected error [request %s]", request_id, exc_info=original)

@@ -25,19 +25,28 @@ from app.resolvers.audit import AuditQueries
 from app.resolvers.catalog.mutations import CatalogMutations
 from app.resolvers.catalog.queries import CatalogQueries
 from app.resolvers.errors import ErrorCodes
+from app.resolvers.inventory import InventoryMutations, InventoryQueries
 from app.resolvers.platform import PlatformQueries, PlatformSubscriptions
+from app.resolvers.pricing import PricingMutations, PricingQueries
 from app.resolvers.scalars import SCALAR_MAP
 
 CACHE_SIZE = 1024
 
 
 @strawberry.type
-class Query(PlatformQueries, ApiKeyQueries, AuditQueries, CatalogQueries):
+class Query(
+    PlatformQueries,
+    ApiKeyQueries,
+    AuditQueries,
+    CatalogQueries,
+    InventoryQueries,
+    PricingQueries,
+):
     pass
 
 
 @strawberry.type
-class Mutation(ApiKeyMutations, CatalogMutations):
+class Mutation(ApiKeyMutations, CatalogMutations, InventoryMutations, PricingMutations):
     pass
 
 

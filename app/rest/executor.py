@@ -44,6 +44,8 @@ def convert_param(param: Param, raw: str) -> Any:
             return int(raw)
         except ValueError:
             raise ValidationFailed.field(param.name, "Must be an integer.") from None
+    if param.type == "csv":
+        return [part.strip() for part in raw.split(",") if part.strip()]
     if param.type == "boolean":
         word = raw.lower()
         if word not in TRUE_WORDS | FALSE_WORDS:
@@ -239,6 +241,5 @@ class RouteExecutor:
                 request_id=request_id,
             )
             return JSONResponse(body, status_code=self.route.status, headers=headers)
-        return JSONResponse(
-            dialect.success(shape(payload), request_id), status_code=self.route.status
-        )
+        shaped = [shape(item) for item in payload] if isinstance(payload, list) else shape(payload)
+        return JSONResponse(dialect.success(shaped, request_id), status_code=self.route.status)

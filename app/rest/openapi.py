@@ -16,6 +16,7 @@ from graphql import (
     GraphQLType,
     OperationDefinitionNode,
     SelectionSetNode,
+    Undefined,
     parse,
     type_from_ast,
 )
@@ -72,7 +73,11 @@ def input_schema(type_: GraphQLType) -> dict[str, Any]:
             for name, f in type_.fields.items()
         }
         schema: dict[str, Any] = {"type": "object", "properties": properties}
-        required = [n for n, f in type_.fields.items() if isinstance(f.type, GraphQLNonNull)]
+        required = [
+            n
+            for n, f in type_.fields.items()
+            if isinstance(f.type, GraphQLNonNull) and f.default_value is Undefined
+        ]
         if required:
             schema["required"] = required
         return schema
@@ -195,16 +200,17 @@ def _error_schema(dialect: Dialect) -> dict[str, Any]:
 
 
 def _parameter(param: Param, where: str) -> dict[str, Any]:
-    schema: dict[str, Any] = (
-        {"type": param.type}
-        if param.type != "date-time"
-        else {"type": "string", "format": "date-time"}
-    )
+    schema: dict[str, Any] = {
+        "date-time": {"type": "string", "format": "date-time"},
+        "csv": {"type": "array", "items": {"type": "string"}},
+    }.get(param.type, {"type": param.type})
     if param.type == "integer":
         schema["format"] = "int32"  # GraphQL's Int
     if param.minimum is not None:
         schema["minimum"] = param.minimum
+    extra = {"style": "form", "explode": False} if param.type == "csv" else {}
     return {
+        **extra,
         "name": param.name,
         "in": where,
         "required": where == "path" or param.required,

@@ -2,13 +2,19 @@
 
 from app.rest.engine import audit as engine_audit
 from app.rest.engine import catalog as engine_catalog
+from app.rest.engine import inventory as engine_inventory
+from app.rest.engine import pricing as engine_pricing
 from app.rest.gateway import apikeys as gateway_apikeys
+from app.rest.gateway import inventory as gateway_inventory
 from app.rest.gateway import products as gateway_products
 from app.rest.table import RestRoute
 
 ROUTES: list[RestRoute] = [
     *engine_audit.ROUTES,
     *engine_catalog.ROUTES,
+    *engine_inventory.ROUTES,
+    *engine_pricing.ROUTES,
     *gateway_apikeys.ROUTES,
+    *gateway_inventory.ROUTES,
     *gateway_products.ROUTES,
 ]

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from app.rest.dialects import Dialect
 
-ParamType = Literal["string", "integer", "boolean", "date-time"]
+ParamType = Literal["string", "integer", "boolean", "date-time", "csv"]
 PATH_PARAM = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")
 
 
@@ -52,6 +52,11 @@ PAGING_PARAMS = {
         Param("offset", type="integer", description="Items to skip (with limit).", minimum=0),
     ),
 }
+
+
+def mutation(name: str, input_type: str, selection: str) -> str:
+    """The usual route operation: one mutation taking the body as `$input`."""
+    return f"mutation M($input: {input_type}!) {{ {name}(input: $input) {{ {selection} }} }}"
 
 
 @dataclass(frozen=True, slots=True)

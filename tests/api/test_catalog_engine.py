@@ -31,6 +31,8 @@ UNKNOWN_ID = "0190b6a2-0000-7000-8000-000000000000"
 
 ENTITY_FIELDS = {"id", "type", "slug", "status", "metadata", "createdAt", "updatedAt"}
 ENTITY_PARTS = {"attributes", "variants", "optionTypes", "categories", "brands"}
+# A changed entity is answered with every part, stock included.
+ALL_PARTS = ENTITY_PARTS | {"stock", "inventory"}
 CATEGORY_FIELDS = {
     "id",
     "name",
@@ -200,7 +202,7 @@ async def test_create_answers_201_with_the_entity_and_all_its_parts(
     body = response.json()
     assert set(body) == {"data"}
     data = body["data"]
-    assert set(data) == ENTITY_FIELDS | ENTITY_PARTS
+    assert set(data) == ENTITY_FIELDS | ALL_PARTS
     assert uuid.UUID(data["id"])
     assert data["type"] == "product"
     assert data["slug"] == "blue-widget"
@@ -358,7 +360,7 @@ async def test_patch_changes_slug_and_metadata(
     )
     assert response.status_code == 200
     data = response.json()["data"]
-    assert set(data) == ENTITY_FIELDS | ENTITY_PARTS
+    assert set(data) == ENTITY_FIELDS | ALL_PARTS
     assert (data["id"], data["slug"], data["metadata"]) == (
         created["id"],
         "navy-widget",
@@ -458,7 +460,7 @@ async def test_allowed_transitions_answer_the_entity_in_its_new_status(
         response = await act(admin, created["id"], action)
         assert response.status_code == 200, response.text
     data = response.json()["data"]
-    assert set(data) == ENTITY_FIELDS | ENTITY_PARTS
+    assert set(data) == ENTITY_FIELDS | ALL_PARTS
     assert data["status"] == status
     row = await stored(database, created["id"])
     assert row is not None and row.status == status
@@ -526,7 +528,7 @@ async def test_delete_answers_the_entity_as_it_was_then_it_is_gone(
     response = await admin.delete(f"{ENTITIES}/{created['id']}")
     assert response.status_code == 200
     data = response.json()["data"]
-    assert set(data) == ENTITY_FIELDS | ENTITY_PARTS
+    assert set(data) == ENTITY_FIELDS | ALL_PARTS
     assert (data["id"], data["slug"]) == (created["id"], "blue-widget")
     assert [t["name"] for t in data["optionTypes"]] == ["Size"]
 
@@ -910,7 +912,7 @@ async def test_add_and_remove_an_entity(
     added = await admin.post(path)
     assert added.status_code == 200
     data = added.json()["data"]
-    assert set(data) == ENTITY_FIELDS | ENTITY_PARTS
+    assert set(data) == ENTITY_FIELDS | ALL_PARTS
     assert data[collection] == [expected]
     listed = await admin.get(ENTITIES, params={kind: target["id"]})
     assert ids(listed) == [entity["id"]]
@@ -1465,7 +1467,15 @@ async def test_included_parts_carry_their_fields(admin: httpx.AsyncClient) -> No
     assert [b["slug"] for b in data["brands"]] == ["acme"]
 
 
-@pytest.mark.parametrize("include", ["media", "inventory", "pricing", "media,inventory,pricing"])
+async def test_include_inventory_adds_stock_and_levels(admin: httpx.AsyncClient) -> None:
+    entity = await create_entity(admin, slug="blue-widget")
+    listed = await admin.get(ENTITIES, params={"include": "inventory"})
+    one = await admin.get(f"{ENTITIES}/{entity['id']}", params={"include": "inventory"})
+    assert set(listed.json()["data"][0]) == ENTITY_FIELDS | {"stock", "inventory"}
+    assert one.json()["data"]["stock"] is None and one.json()["data"]["inventory"] == []
+
+
+@pytest.mark.parametrize("include", ["media", "pricing", "media,pricing"])
 async def test_documented_includes_of_later_domains_are_accepted_and_add_nothing(
     admin: httpx.AsyncClient, include: str
 ) -> None:

@@ -20,11 +20,14 @@ from app.models.catalog import (
     OptionValue,
     Variant,
 )
+from app.resolvers.inventory import InventoryLevelType
 from app.resolvers.money import Money
 from app.resolvers.scalars import JSON
 from app.resolvers.selection import Selected
 from app.services.catalog import loading
 from app.services.catalog.attributes import DEFAULT_LOCALE, Localized, localize
+from app.services.inventory import queries as inventory_queries
+from app.services.inventory.queries import LevelView
 
 
 @strawberry.type(name="LocalizedAttributes")
@@ -157,6 +160,9 @@ class VariantType:
     created_at: datetime
     updated_at: datetime
     option_values: list[OptionValueType]
+    available: int | None = strawberry.field(
+        default=None, description="Units available across warehouses; null when not stocked."
+    )
 
     @classmethod
     def from_row(cls, row: Variant, values: list[loading.ChosenValue]) -> VariantType:
@@ -180,6 +186,7 @@ class Related:
     option_types: list[OptionTypeType] | None = None
     categories: list[CategoryType] | None = None
     brands: list[BrandType] | None = None
+    inventory: list[LevelView] | None = None
 
 
 def _prefetched(value: Any, name: str) -> Any:
@@ -240,14 +247,21 @@ class CatalogEntityType:
     def price(self, currency: str | None = None) -> Money | None:
         return None
 
-    @strawberry.field(description="Units available across warehouses; null until stocked.")
+    @strawberry.field(description="The entity's stock per SKU and warehouse.")
+    def inventory(self) -> list[InventoryLevelType]:
+        levels = _prefetched(self.related.inventory, "inventory")
+        return [InventoryLevelType.from_view(level) for level in levels]
+
+    @strawberry.field(description="Units available across warehouses; null when not stocked.")
     def stock(self) -> int | None:
-        return None
+        levels = _prefetched(self.related.inventory, "stock")
+        return sum(level.available_quantity for level in levels) if levels else None
 
 
 # Which selected fields need which relation.
 NEEDS_ATTRIBUTES = ("attributes", "name", "description")
 NEEDS_VARIANTS = ("variants", "sku")
+# Variant.available is filled from the inventory prefetch, which comes after the variants.
 
 
 async def build_entities(
@@ -274,6 +288,14 @@ async def build_entities(
             related[id].variants = [
                 VariantType.from_row(v, values.get(v.id, [])) for v in variants.get(id, [])
             ]
+    wants_stock = "available" in selected.child("variants")
+    if ids and ("inventory" in selected or "stock" in selected or wants_stock):
+        stock = await inventory_queries.levels_for_entities(session, ids)
+        for id in ids:
+            related[id].inventory = stock.get(id, [])
+            for variant in related[id].variants or []:
+                levels = [lv for lv in stock.get(id, []) if str(lv.variant_id) == variant.id]
+                variant.available = sum(lv.available_quantity for lv in levels) if levels else None
     if ids and "optionTypes" in selected:
         types = await loading.option_types(session, ids)
         for id in ids:

@@ -16,20 +16,26 @@ fragment Entity on CatalogEntity {
   }
   categories @include(if: $withCategories) { id name slug parentId position }
   brands @include(if: $withBrands) { id name slug }
+  stock @include(if: $withInventory)
+  inventory @include(if: $withInventory) {
+    sku variantId warehouseId warehouseName quantity reservedQuantity availableQuantity
+  }
 }
 """
 INCLUDE_VARS = (
     "$withAttributes: Boolean! = false, $withVariants: Boolean! = false, "
-    "$withCategories: Boolean! = false, $withBrands: Boolean! = false"
+    "$withCategories: Boolean! = false, $withBrands: Boolean! = false, "
+    "$withInventory: Boolean! = false"
 )
 INCLUDE = {
     "attributes": "withAttributes",
     "variants": "withVariants",
     "categories": "withCategories",
     "brands": "withBrands",
+    "inventory": "withInventory",
 }
-# Documented by seed 003; they plug in with their domains (media, inventory, pricing).
-INCLUDE_LATER = ("media", "inventory", "pricing")
+# Documented by seed 003; they plug in with their domains (media, pricing).
+INCLUDE_LATER = ("media", "pricing")
 CATEGORY = "id name slug description position parentId createdAt updatedAt"
 BRAND = "id name slug description createdAt updatedAt"
 ID = (Param("id", "input.id", description="The entity's UUID"),)

@@ -1,0 +1,541 @@
+"""GraphQL for pricing: price records, modifiers, customer groups, and price resolution.
+
+Records, modifiers and groups are staff data (`pricing:update` reads them, as it does the
+documented GET /pricing/prices); `resolvePrice` is public, because storefronts price things.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from strawberry import UNSET, Info
+
+from app.ids import parse_uuid
+from app.models.pricing import MODIFIER_KINDS, CustomerGroup, Price, PriceModifier
+from app.resolvers.arguments import page_request
+from app.resolvers.money import Money
+from app.resolvers.pagination import Connection, to_connection
+from app.resolvers.permissions import requires
+from app.services.catalog.entities import visible_statuses
+from app.services.pricing import ResolvedPrice, resolve_price
+from app.services.pricing import groups as group_service
+from app.services.pricing import modifiers as modifier_service
+from app.services.pricing import prices as price_service
+from app.services.pricing.rules import CURRENCY, MAX_AMOUNT
+
+CREATE, UPDATE = "pricing:create", "pricing:update"
+
+CURRENCY_SCHEMA = {"jsonschema": {"pattern": CURRENCY.pattern}}
+AMOUNT_SCHEMA = {"jsonschema": {"minimum": 0, "maximum": MAX_AMOUNT}}
+QUANTITY_SCHEMA = {"jsonschema": {"minimum": 1}}
+NAME_SCHEMA = {"jsonschema": {"minLength": 1, "maxLength": 200, "pattern": r"\S"}}
+GROUP_NAME_SCHEMA = {"jsonschema": {"minLength": 1, "maxLength": 100, "pattern": r"\S"}}
+CUSTOMER_ID_SCHEMA = {"jsonschema": {"minLength": 1, "maxLength": 64, "pattern": r"\S"}}
+KIND_SCHEMA = {"jsonschema": {"enum": list(MODIFIER_KINDS)}}
+VALUE_DESCRIPTION = (
+    "percentage: whole percent off, 1 to 100 (10 = 10% off); "
+    "fixed: minor units off (500 = 5.00 off)."
+)
+
+
+def _id(value: Any) -> strawberry.ID | None:
+    return strawberry.ID(str(value)) if value is not None else None
+
+
+@strawberry.type(name="Price")
+class PriceType:
+    id: strawberry.ID
+    entity_id: strawberry.ID
+    variant_id: strawberry.ID | None
+    amount: Money = strawberry.field(description="The unit price before modifiers.")
+    customer_group_id: strawberry.ID | None = strawberry.field(
+        description="The group this price is for; null for everyone."
+    )
+    min_quantity: int = strawberry.field(description="Applies from this many units up (tiers).")
+    valid_from: datetime | None = strawberry.field(description="Applies from (inclusive).")
+    valid_until: datetime | None = strawberry.field(description="Applies until (exclusive).")
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Price) -> PriceType:
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            entity_id=strawberry.ID(str(row.entity_id)),
+            variant_id=_id(row.variant_id),
+            amount=Money(amount=row.amount, currency=row.currency),
+            customer_group_id=_id(row.customer_group_id),
+            min_quantity=row.min_quantity,
+            valid_from=row.valid_from,
+            valid_until=row.valid_until,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+
+@strawberry.type(name="PriceModifier")
+class PriceModifierType:
+    id: strawberry.ID
+    name: str
+    kind: str = strawberry.field(description="percentage or fixed: always a discount.")
+    value: int = strawberry.field(description=VALUE_DESCRIPTION)
+    currency: str | None = strawberry.field(
+        description="The currency of a fixed value; on a percentage, limits it to that currency."
+    )
+    entity_id: strawberry.ID | None = strawberry.field(description="null: every entity.")
+    customer_group_id: strawberry.ID | None = strawberry.field(description="null: everyone.")
+    min_quantity: int | None = strawberry.field(description="null: any quantity.")
+    valid_from: datetime | None
+    valid_until: datetime | None
+    active: bool
+    priority: int = strawberry.field(description="Modifiers apply in ascending priority.")
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: PriceModifier) -> PriceModifierType:
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            name=row.name,
+            kind=row.kind,
+            value=row.value,
+            currency=row.currency,
+            entity_id=_id(row.entity_id),
+            customer_group_id=_id(row.customer_group_id),
+            min_quantity=row.min_quantity,
+            valid_from=row.valid_from,
+            valid_until=row.valid_until,
+            active=row.active,
+            priority=row.priority,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+
+@strawberry.type(name="CustomerGroup")
+class CustomerGroupType:
+    id: strawberry.ID
+    name: str
+    description: str | None
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: CustomerGroup) -> CustomerGroupType:
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            name=row.name,
+            description=row.description,
+            created_at=row.created_at,
+        )
+
+
+@strawberry.type(name="CustomerGroupMember")
+class CustomerGroupMemberType:
+    customer_group_id: strawberry.ID
+    customer_id: str
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Any) -> CustomerGroupMemberType:
+        return cls(
+            customer_group_id=strawberry.ID(str(row.customer_group_id)),
+            customer_id=row.customer_id,
+            created_at=row.created_at,
+        )
+
+
+@strawberry.type(name="AppliedPriceModifier")
+class AppliedPriceModifierType:
+    modifier_id: strawberry.ID
+    name: str
+    kind: str
+    value: int
+    discount: Money = strawberry.field(description="What this modifier took off, per unit.")
+
+
+@strawberry.type(name="ResolvedPrice")
+class ResolvedPriceType:
+    base_amount: Money = strawberry.field(description="The chosen price record's amount.")
+    amount: Money = strawberry.field(description="The unit price to charge, after modifiers.")
+    discount: Money = strawberry.field(description="baseAmount minus amount.")
+    quantity: int
+    price: PriceType = strawberry.field(description="The price record chosen.")
+    modifiers: list[AppliedPriceModifierType] = strawberry.field(
+        description="The modifiers applied, in the order they applied."
+    )
+
+    @classmethod
+    def of(cls, resolved: ResolvedPrice, quantity: int) -> ResolvedPriceType:
+        currency = resolved.currency
+        return cls(
+            base_amount=Money(amount=resolved.base_amount, currency=currency),
+            amount=Money(amount=resolved.amount, currency=currency),
+            discount=Money(amount=resolved.discount, currency=currency),
+            quantity=quantity,
+            price=PriceType.from_row(resolved.price),
+            modifiers=[
+                AppliedPriceModifierType(
+                    modifier_id=strawberry.ID(str(applied.modifier.id)),
+                    name=applied.modifier.name,
+                    kind=applied.modifier.kind,
+                    value=applied.modifier.value,
+                    discount=Money(amount=applied.discount, currency=currency),
+                )
+                for applied in resolved.modifiers
+            ],
+        )
+
+
+@strawberry.input
+class PriceFilter:
+    entity_id: strawberry.ID | None = None
+    variant_id: strawberry.ID | None = None
+    currency: str | None = None
+    customer_group_id: strawberry.ID | None = None
+
+
+@strawberry.input
+class PriceModifierFilter:
+    entity_id: strawberry.ID | None = None
+    customer_group_id: strawberry.ID | None = None
+    active: bool | None = None
+
+
+@strawberry.input
+class CreatePriceInput:
+    entity_id: strawberry.ID
+    variant_id: strawberry.ID | None = strawberry.field(
+        default=None, description="A variant of the entity; null prices the entity itself."
+    )
+    currency: str = strawberry.field(description="ISO 4217, e.g. USD.", metadata=CURRENCY_SCHEMA)
+    amount: int = strawberry.field(description="Minor units (cents).", metadata=AMOUNT_SCHEMA)
+    customer_group_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only for this group's members; null for everyone."
+    )
+    # Nullable with a default, so the REST body documents it as optional; null means 1.
+    min_quantity: int | None = strawberry.field(
+        default=1, description="Applies from this many units up.", metadata=QUANTITY_SCHEMA
+    )
+    valid_from: datetime | None = strawberry.field(default=None, description="Inclusive.")
+    valid_until: datetime | None = strawberry.field(
+        default=None, description="Exclusive; after validFrom."
+    )
+
+
+@strawberry.input
+class UpdatePriceInput:
+    id: strawberry.ID
+    currency: str | None = strawberry.field(default=UNSET, metadata=CURRENCY_SCHEMA)
+    amount: int | None = strawberry.field(default=UNSET, metadata=AMOUNT_SCHEMA)
+    customer_group_id: strawberry.ID | None = strawberry.field(
+        default=UNSET, description="null makes the price public."
+    )
+    min_quantity: int | None = strawberry.field(default=UNSET, metadata=QUANTITY_SCHEMA)
+    valid_from: datetime | None = strawberry.field(default=UNSET, description="null: no start.")
+    valid_until: datetime | None = strawberry.field(default=UNSET, description="null: no end.")
+
+
+@strawberry.input
+class CreatePriceModifierInput:
+    name: str = strawberry.field(metadata=NAME_SCHEMA)
+    kind: str = strawberry.field(description="percentage or fixed.", metadata=KIND_SCHEMA)
+    value: int = strawberry.field(
+        description=VALUE_DESCRIPTION, metadata={"jsonschema": {"minimum": 1}}
+    )
+    currency: str | None = strawberry.field(
+        default=None, description="Required for fixed.", metadata=CURRENCY_SCHEMA
+    )
+    entity_id: strawberry.ID | None = strawberry.field(default=None, description="null: all.")
+    customer_group_id: strawberry.ID | None = strawberry.field(
+        default=None, description="null: everyone."
+    )
+    min_quantity: int | None = strawberry.field(default=None, metadata=QUANTITY_SCHEMA)
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    # Nullable with defaults, so the REST body documents them as optional; null is the default.
+    active: bool | None = True
+    priority: int | None = strawberry.field(default=0, description="Ascending: 0 applies first.")
+
+
+@strawberry.input
+class UpdatePriceModifierInput:
+    id: strawberry.ID
+    name: str | None = strawberry.field(default=UNSET, metadata=NAME_SCHEMA)
+    value: int | None = UNSET
+    currency: str | None = strawberry.field(default=UNSET, metadata=CURRENCY_SCHEMA)
+    min_quantity: int | None = strawberry.field(default=UNSET, metadata=QUANTITY_SCHEMA)
+    valid_from: datetime | None = UNSET
+    valid_until: datetime | None = UNSET
+    active: bool | None = UNSET
+    priority: int | None = UNSET
+
+
+@strawberry.input
+class CreateCustomerGroupInput:
+    name: str = strawberry.field(metadata=GROUP_NAME_SCHEMA)
+    description: str | None = None
+
+
+@strawberry.input
+class CustomerGroupMembershipInput:
+    customer_group_id: strawberry.ID
+    customer_id: str = strawberry.field(metadata=CUSTOMER_ID_SCHEMA)
+
+
+def _given(*, required: tuple[str, ...] = (), **values: Any) -> dict[str, Any]:
+    """The arguments the caller gave; a null for a field that cannot be cleared is dropped."""
+    return {
+        name: value
+        for name, value in values.items()
+        if value is not UNSET and not (value is None and name in required)
+    }
+
+
+@strawberry.type
+class PricingQueries:
+    @strawberry.field(
+        permission_classes=[requires(UPDATE)],
+        description="Every price record (all groups, tiers, windows), oldest first.",
+    )
+    async def prices(
+        self,
+        info: Info,
+        filter: PriceFilter | None = None,
+        page: int | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[PriceType]:
+        request = page_request(page=page, limit=limit, offset=offset, first=first, after=after)
+        given = filter or PriceFilter()
+        criteria = price_service.PriceFilter(
+            entity_id=given.entity_id,
+            variant_id=given.variant_id,
+            currency=given.currency,
+            customer_group_id=given.customer_group_id,
+        )
+        async with info.context.read() as session:
+            result = await price_service.list_prices(session, filter=criteria, page=request)
+        return to_connection(result, PriceType.from_row)
+
+    @strawberry.field(
+        permission_classes=[requires(UPDATE)],
+        description="In the order they apply: ascending priority, then creation.",
+    )
+    async def price_modifiers(
+        self,
+        info: Info,
+        filter: PriceModifierFilter | None = None,
+        page: int | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[PriceModifierType]:
+        request = page_request(page=page, limit=limit, offset=offset, first=first, after=after)
+        given = filter or PriceModifierFilter()
+        criteria = modifier_service.ModifierFilter(
+            entity_id=given.entity_id,
+            customer_group_id=given.customer_group_id,
+            active=given.active,
+        )
+        async with info.context.read() as session:
+            result = await modifier_service.list_modifiers(session, filter=criteria, page=request)
+        return to_connection(result, PriceModifierType.from_row)
+
+    @strawberry.field(
+        permission_classes=[requires(UPDATE)],
+        description="By name; `customerId` narrows to the groups that customer is in.",
+    )
+    async def customer_groups(
+        self,
+        info: Info,
+        customer_id: str | None = None,
+        page: int | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[CustomerGroupType]:
+        request = page_request(page=page, limit=limit, offset=offset, first=first, after=after)
+        async with info.context.read() as session:
+            result = await group_service.list_customer_groups(
+                session, customer_id=customer_id, page=request
+            )
+        return to_connection(result, CustomerGroupType.from_row)
+
+    @strawberry.field(permission_classes=[requires(UPDATE)], description="By customer id.")
+    async def customer_group_members(
+        self,
+        info: Info,
+        customer_group_id: strawberry.ID,
+        page: int | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[CustomerGroupMemberType]:
+        request = page_request(page=page, limit=limit, offset=offset, first=first, after=after)
+        async with info.context.read() as session:
+            result = await group_service.list_group_members(
+                session, customer_group_id=customer_group_id, page=request
+            )
+        return to_connection(result, CustomerGroupMemberType.from_row)
+
+    @strawberry.field(
+        description="The unit price to charge for `quantity` of an entity (or a variant), "
+        "null when it has no price in `currency`. A signed-in customer gets their groups' "
+        "prices; naming `customerGroupIds` or `at` (quoting, previews) needs pricing:update."
+    )
+    async def resolve_price(
+        self,
+        info: Info,
+        entity_id: strawberry.ID,
+        currency: str,
+        variant_id: strawberry.ID | None = None,
+        quantity: int = 1,
+        customer_group_ids: list[strawberry.ID] | None = None,
+        at: datetime | None = None,
+    ) -> ResolvedPriceType | None:
+        actor = info.context.actor
+        if at is not None:
+            actor.require(UPDATE)
+        entity = parse_uuid(entity_id)
+        variant = parse_uuid(variant_id) if variant_id is not None else None
+        async with info.context.read() as session:
+            groups = await group_service.groups_for(session, actor, customer_group_ids)
+            if entity is None or (variant_id is not None and variant is None):
+                return None  # an id that is not a UUID names nothing that has a price
+            resolved = await resolve_price(
+                session,
+                entity_id=entity,
+                variant_id=variant,
+                currency=currency,
+                customer_group_ids=groups,
+                quantity=quantity,
+                at=at,
+                statuses=visible_statuses(actor),
+            )
+        return ResolvedPriceType.of(resolved, quantity) if resolved else None
+
+
+@strawberry.type
+class PricingMutations:
+    @strawberry.mutation(permission_classes=[requires(CREATE)])
+    async def create_price(self, info: Info, input: CreatePriceInput) -> PriceType:
+        async with info.context.command() as uow:
+            row = await price_service.create_price(
+                uow,
+                info.context.actor,
+                entity_id=input.entity_id,
+                variant_id=input.variant_id,
+                currency=input.currency,
+                amount=input.amount,
+                customer_group_id=input.customer_group_id,
+                min_quantity=1 if input.min_quantity is None else input.min_quantity,
+                valid_from=input.valid_from,
+                valid_until=input.valid_until,
+            )
+        return PriceType.from_row(row)
+
+    @strawberry.mutation(permission_classes=[requires(UPDATE)])
+    async def update_price(self, info: Info, input: UpdatePriceInput) -> PriceType:
+        given = _given(
+            required=("currency", "amount", "min_quantity"),
+            currency=input.currency,
+            amount=input.amount,
+            customer_group_id=input.customer_group_id,
+            min_quantity=input.min_quantity,
+            valid_from=input.valid_from,
+            valid_until=input.valid_until,
+        )
+        async with info.context.command() as uow:
+            row = await price_service.update_price(uow, info.context.actor, id=input.id, **given)
+        return PriceType.from_row(row)
+
+    @strawberry.mutation(permission_classes=[requires(CREATE)])
+    async def create_price_modifier(
+        self, info: Info, input: CreatePriceModifierInput
+    ) -> PriceModifierType:
+        async with info.context.command() as uow:
+            row = await modifier_service.create_modifier(
+                uow,
+                info.context.actor,
+                name=input.name,
+                kind=input.kind,
+                value=input.value,
+                currency=input.currency,
+                entity_id=input.entity_id,
+                customer_group_id=input.customer_group_id,
+                min_quantity=input.min_quantity,
+                valid_from=input.valid_from,
+                valid_until=input.valid_until,
+                active=input.active is not False,
+                priority=input.priority or 0,
+            )
+        return PriceModifierType.from_row(row)
+
+    @strawberry.mutation(permission_classes=[requires(UPDATE)])
+    async def update_price_modifier(
+        self, info: Info, input: UpdatePriceModifierInput
+    ) -> PriceModifierType:
+        given = _given(
+            required=("name", "value", "active", "priority"),
+            name=input.name,
+            value=input.value,
+            currency=input.currency,
+            min_quantity=input.min_quantity,
+            valid_from=input.valid_from,
+            valid_until=input.valid_until,
+            active=input.active,
+            priority=input.priority,
+        )
+        async with info.context.command() as uow:
+            row = await modifier_service.update_modifier(
+                uow, info.context.actor, id=input.id, **given
+            )
+        return PriceModifierType.from_row(row)
+
+    @strawberry.mutation(permission_classes=[requires(CREATE)])
+    async def create_customer_group(
+        self, info: Info, input: CreateCustomerGroupInput
+    ) -> CustomerGroupType:
+        async with info.context.command() as uow:
+            row = await group_service.create_customer_group(
+                uow, info.context.actor, name=input.name, description=input.description
+            )
+        return CustomerGroupType.from_row(row)
+
+    @strawberry.mutation(
+        permission_classes=[requires(UPDATE)], description="Adding a member twice is a no-op."
+    )
+    async def add_customer_to_group(
+        self, info: Info, input: CustomerGroupMembershipInput
+    ) -> CustomerGroupType:
+        async with info.context.command() as uow:
+            row = await group_service.add_customer_to_group(
+                uow,
+                info.context.actor,
+                customer_group_id=input.customer_group_id,
+                customer_id=input.customer_id,
+            )
+        return CustomerGroupType.from_row(row)
+
+    @strawberry.mutation(
+        permission_classes=[requires(UPDATE)],
+        description="Removing a customer who is not a member is NOT_FOUND.",
+    )
+    async def remove_customer_from_group(
+        self, info: Info, input: CustomerGroupMembershipInput
+    ) -> CustomerGroupType:
+        async with info.context.command() as uow:
+            row = await group_service.remove_customer_from_group(
+                uow,
+                info.context.actor,
+                customer_group_id=input.customer_group_id,
+                customer_id=input.customer_id,
+            )
+        return CustomerGroupType.from_row(row)

@@ -1,0 +1,218 @@
+"""Reading stock: level listings (the gateway's Inventory objects), availability checks,
+movement history. Availability never counts holds whose reservation has expired."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import NotFound, ValidationFailed
+from app.ids import parse_uuid
+from app.models.base import utcnow
+from app.models.catalog import CatalogAttributes
+from app.models.inventory import InventoryLevel, InventoryMovement, Reservation, Warehouse
+from app.pagination import Page, PageRequest, SortKey, paginate
+from app.services.catalog.attributes import DEFAULT_LOCALE
+from app.services.catalog.loading import columns
+from app.services.inventory.reservations import expired_holds
+
+LEVEL_ORDER = (SortKey(InventoryLevel.sku), SortKey(InventoryLevel.id))
+
+
+@dataclass(frozen=True, slots=True)
+class LevelFilter:
+    warehouse_id: str | None = None
+    low_stock: bool | None = None
+    sku_prefix: str | None = None
+    entity_id: str | None = None
+    sku: str | None = None
+    # Where stock can be sold from: reservations skip inactive warehouses.
+    active_warehouses: bool = False
+
+
+def live_reserved(now: datetime) -> ColumnElement[int]:
+    """A level's reserved quantity without the holds that expired but are not swept yet."""
+    expired = (
+        select(func.coalesce(func.sum(Reservation.quantity), 0))
+        .where(
+            Reservation.level_id == InventoryLevel.id,
+            Reservation.status == "active",
+            Reservation.expires_at <= now,
+        )
+        .scalar_subquery()
+    )
+    return InventoryLevel.reserved_quantity - expired
+
+
+def _levels(filter: LevelFilter) -> Select[Any]:
+    """Levels with their warehouse's and product's names, as one statement."""
+    statement = (
+        select(
+            *columns(InventoryLevel),
+            Warehouse.name.label("warehouse_name"),
+            CatalogAttributes.title.label("product_name"),
+        )
+        .join(Warehouse, Warehouse.id == InventoryLevel.warehouse_id)
+        .outerjoin(
+            CatalogAttributes,
+            and_(
+                CatalogAttributes.entity_id == InventoryLevel.entity_id,
+                CatalogAttributes.locale == DEFAULT_LOCALE,
+            ),
+        )
+    )
+    if filter.warehouse_id is not None:
+        warehouse = parse_uuid(filter.warehouse_id)
+        if warehouse is None:
+            raise ValidationFailed.field("warehouse_id", "Must be a warehouse id.")
+        statement = statement.where(InventoryLevel.warehouse_id == warehouse)
+    if filter.entity_id is not None:
+        statement = statement.where(InventoryLevel.entity_id == parse_uuid(filter.entity_id))
+    if filter.sku is not None:
+        statement = statement.where(InventoryLevel.sku == filter.sku)
+    if filter.sku_prefix:
+        escaped = filter.sku_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        statement = statement.where(InventoryLevel.sku.like(f"{escaped}%", escape="\\"))
+    if filter.low_stock is not None:
+        available = InventoryLevel.quantity - live_reserved(utcnow())
+        low = and_(InventoryLevel.reorder_point > 0, available <= InventoryLevel.reorder_point)
+        statement = statement.where(low if filter.low_stock else ~low)
+    if filter.active_warehouses:
+        statement = statement.where(Warehouse.active.is_(True))
+    return statement
+
+
+@dataclass(slots=True)
+class LevelView:
+    """A level as read: counts with expired holds no longer reserved."""
+
+    id: uuid.UUID
+    sku: str
+    entity_id: uuid.UUID
+    variant_id: uuid.UUID | None
+    warehouse_id: uuid.UUID
+    warehouse_name: str | None
+    product_name: str | None
+    quantity: int
+    reserved_quantity: int
+    reorder_point: int
+    reorder_quantity: int
+    last_updated: datetime
+
+    @property
+    def available_quantity(self) -> int:
+        return self.quantity - self.reserved_quantity
+
+
+async def _views(session: AsyncSession, rows: list[Any]) -> list[LevelView]:
+    stale = await expired_holds(session, [row.id for row in rows], utcnow())
+    return [
+        LevelView(
+            id=row.id,
+            sku=row.sku,
+            entity_id=row.entity_id,
+            variant_id=row.variant_id,
+            warehouse_id=row.warehouse_id,
+            warehouse_name=row.warehouse_name,
+            product_name=row.product_name,
+            quantity=row.quantity,
+            reserved_quantity=row.reserved_quantity - stale.get(row.id, 0),
+            reorder_point=row.reorder_point,
+            reorder_quantity=row.reorder_quantity,
+            last_updated=row.last_updated,
+        )
+        for row in rows
+    ]
+
+
+async def list_levels(
+    session: AsyncSession, *, filter: LevelFilter, page: PageRequest
+) -> Page[LevelView]:
+    """By SKU. Three statements: the page, its count, and expired holds on the page."""
+    result = await paginate(session, _levels(filter), keys=LEVEL_ORDER, request=page)
+    result.items = await _views(session, result.items)
+    return result
+
+
+async def levels_of(
+    session: AsyncSession, *, sku: str, warehouse_id: str | None
+) -> list[LevelView]:
+    """Every level of one SKU (or its level in one warehouse); none is NOT_FOUND."""
+    statement = _levels(LevelFilter(sku=sku, warehouse_id=warehouse_id))
+    rows = list((await session.execute(statement.order_by(InventoryLevel.warehouse_id))).all())
+    if not rows:
+        raise NotFound(f"No stock of {sku} is recorded.", details={"sku": "Unknown."})
+    return await _views(session, rows)
+
+
+async def views_by_id(session: AsyncSession, ids: list[uuid.UUID]) -> list[LevelView]:
+    """Levels as read, in the order of `ids` (a command's answer, after it committed)."""
+    rows = (await session.execute(_levels(LevelFilter()).where(InventoryLevel.id.in_(ids)))).all()
+    views = {view.id: view for view in await _views(session, list(rows))}
+    return [views[id] for id in ids if id in views]
+
+
+async def levels_for_entities(
+    session: AsyncSession, entity_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[LevelView]]:
+    """Each entity's sellable levels (active warehouses), for availability checks and catalog
+    listings: two statements whatever the count."""
+    if not entity_ids:
+        return {}
+    rows = list(
+        (
+            await session.execute(
+                _levels(LevelFilter(active_warehouses=True))
+                .where(InventoryLevel.entity_id.in_(entity_ids))
+                .order_by(InventoryLevel.sku, InventoryLevel.warehouse_id)
+            )
+        ).all()
+    )
+    grouped: dict[uuid.UUID, list[LevelView]] = defaultdict(list)
+    for view in await _views(session, rows):
+        grouped[view.entity_id].append(view)
+    return grouped
+
+
+@dataclass(slots=True)
+class Availability:
+    entity_id: uuid.UUID
+    variant_id: uuid.UUID | None
+    sku: str
+    quantity: int = 0
+    reserved_quantity: int = 0
+    warehouses: list[LevelView] = field(default_factory=list)
+
+    @property
+    def available_quantity(self) -> int:
+        return self.quantity - self.reserved_quantity
+
+
+def availability(levels: list[LevelView]) -> list[Availability]:
+    """Per SKU (variant) across warehouses."""
+    by_sku: dict[str, Availability] = {}
+    for level in levels:
+        entry = by_sku.setdefault(
+            level.sku,
+            Availability(entity_id=level.entity_id, variant_id=level.variant_id, sku=level.sku),
+        )
+        entry.quantity += level.quantity
+        entry.reserved_quantity += level.reserved_quantity
+        entry.warehouses.append(level)
+    return list(by_sku.values())
+
+
+async def list_movements(
+    session: AsyncSession, *, level_ids: list[uuid.UUID], page: PageRequest
+) -> Page[InventoryMovement]:
+    """Newest first."""
+    statement = select(InventoryMovement).where(InventoryMovement.level_id.in_(level_ids))
+    return await paginate(
+        session, statement, keys=(SortKey(InventoryMovement.id, descending=True),), request=page
+    )

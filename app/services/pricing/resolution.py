@@ -1,0 +1,242 @@
+"""Price resolution: the one place that decides what something costs. Carts, checkout and
+every face (GraphQL, both REST dialects) ask here; none computes a price of its own.
+
+For one (entity, variant, currency, customer groups, quantity, moment):
+
+1. Candidates are the entity's price records in that currency whose window contains the
+   moment (`valid_from <= at < valid_until`, a null bound open), whose `min_quantity` is at
+   most the quantity, and that are public or for one of the given groups.
+2. The variant's own candidates win over the entity's variant-less ones; the entity's are
+   the fallback when the variant has none that apply (or no variant was asked for).
+3. The best price is the LOWEST amount among what is left (a tier, a group price or a sale
+   window that is cheaper always wins; a dearer one never takes over a cheaper one). Ties go
+   to a group price over a public one, then the higher tier, then the newest record.
+4. Active modifiers whose scope matches (entity, group, minimum quantity, window, and
+   currency where they name one) are applied to that amount in ascending `priority`, then
+   creation order, each to the result of the one before; the price never goes below zero.
+
+No price record, no price: None. There is no currency conversion.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models.base import utcnow
+from app.models.catalog import CatalogEntity
+from app.models.pricing import Price, PriceModifier
+from app.services.catalog.rules import Problems
+from app.services.pricing.rules import check_currency
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PriceQuery:
+    """What to price: hashable, so a batch answers with a dict keyed by its queries.
+
+    For a catalog page: `[PriceQuery(entity_id=e, variant_id=v, currency="USD") for e, v in
+    pairs]`.
+    """
+
+    entity_id: uuid.UUID
+    currency: str
+    variant_id: uuid.UUID | None = None
+    customer_group_ids: frozenset[uuid.UUID] = field(default_factory=frozenset)
+    quantity: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedModifier:
+    modifier: PriceModifier
+    # Minor units this modifier took off the amount it was given.
+    discount: int
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedPrice:
+    """The unit price: `base_amount` from the chosen record, `amount` after modifiers."""
+
+    currency: str
+    base_amount: int
+    amount: int
+    price: Price
+    modifiers: tuple[AppliedModifier, ...] = ()
+
+    @property
+    def discount(self) -> int:
+        return self.base_amount - self.amount
+
+
+def _in_window(model: Any, at: datetime) -> ColumnElement[bool]:
+    return and_(
+        or_(model.valid_from.is_(None), model.valid_from <= at),
+        or_(model.valid_until.is_(None), model.valid_until > at),
+    )
+
+
+def _in_groups(column: Any, groups: set[uuid.UUID]) -> ColumnElement[bool]:
+    if not groups:
+        return column.is_(None)
+    return or_(column.is_(None), column.in_(groups))
+
+
+def _check(queries: list[PriceQuery]) -> None:
+    problems = Problems()
+    for query in queries:
+        check_currency(problems, query.currency)
+        if query.quantity < 1:
+            problems.add("quantity", "At least 1.")
+    problems.raise_if_any()
+
+
+async def resolve_prices(
+    session: AsyncSession,
+    items: Iterable[PriceQuery],
+    *,
+    at: datetime | None = None,
+    statuses: Collection[str] | None = None,
+) -> dict[PriceQuery, ResolvedPrice | None]:
+    """Resolve many prices at once, in at most two statements whatever their number (the
+    candidate prices, then the modifiers): what a listing calls for a page of entities.
+
+    `at` is the moment for every item (default now); `statuses` limits the entities priced
+    to those statuses (what the caller may see), None meaning all.
+    """
+    queries = list(dict.fromkeys(items))
+    if not queries:
+        return {}
+    _check(queries)
+    moment = at or utcnow()
+    entity_ids = {q.entity_id for q in queries}
+    currencies = {q.currency for q in queries}
+    groups = {g for q in queries for g in q.customer_group_ids}
+    most = max(q.quantity for q in queries)
+    statement = select(Price).where(
+        Price.entity_id.in_(entity_ids),
+        Price.currency.in_(currencies),
+        Price.min_quantity <= most,
+        _in_groups(Price.customer_group_id, groups),
+        _in_window(Price, moment),
+    )
+    if statuses is not None:
+        statement = statement.join(CatalogEntity, CatalogEntity.id == Price.entity_id).where(
+            CatalogEntity.status.in_(statuses)
+        )
+    candidates: dict[tuple[uuid.UUID, str], list[Price]] = defaultdict(list)
+    for price in (await session.scalars(statement)).all():
+        candidates[price.entity_id, price.currency].append(price)
+    chosen = {q: _best(candidates.get((q.entity_id, q.currency), []), q) for q in queries}
+    if not any(chosen.values()):
+        return dict.fromkeys(queries)
+    modifiers = await _modifiers(session, entity_ids, currencies, groups, most, moment)
+    return {
+        q: _apply(price, modifiers, q) if price is not None else None for q, price in chosen.items()
+    }
+
+
+async def resolve_price(
+    session: AsyncSession,
+    *,
+    entity_id: uuid.UUID,
+    currency: str,
+    variant_id: uuid.UUID | None = None,
+    customer_group_ids: Iterable[uuid.UUID] = (),
+    quantity: int = 1,
+    at: datetime | None = None,
+    statuses: Collection[str] | None = None,
+) -> ResolvedPrice | None:
+    """The best unit price of one entity (or variant) for these groups and this quantity."""
+    query = PriceQuery(
+        entity_id=entity_id,
+        variant_id=variant_id,
+        currency=currency,
+        customer_group_ids=frozenset(customer_group_ids),
+        quantity=quantity,
+    )
+    return (await resolve_prices(session, [query], at=at, statuses=statuses))[query]
+
+
+def _best(candidates: list[Price], query: PriceQuery) -> Price | None:
+    eligible = [
+        p
+        for p in candidates
+        if p.min_quantity <= query.quantity
+        and (p.customer_group_id is None or p.customer_group_id in query.customer_group_ids)
+    ]
+    own = [p for p in eligible if query.variant_id is not None and p.variant_id == query.variant_id]
+    pool = own or [p for p in eligible if p.variant_id is None]
+    if not pool:
+        return None
+    return min(
+        pool, key=lambda p: (p.amount, p.customer_group_id is None, -p.min_quantity, -p.id.int)
+    )
+
+
+async def _modifiers(
+    session: AsyncSession,
+    entity_ids: set[uuid.UUID],
+    currencies: set[str],
+    groups: set[uuid.UUID],
+    most: int,
+    at: datetime,
+) -> list[PriceModifier]:
+    """Every active modifier that may apply to some item of the batch, in applying order."""
+    statement = (
+        select(PriceModifier)
+        .where(
+            PriceModifier.active.is_(True),
+            or_(PriceModifier.entity_id.is_(None), PriceModifier.entity_id.in_(entity_ids)),
+            or_(PriceModifier.currency.is_(None), PriceModifier.currency.in_(currencies)),
+            or_(PriceModifier.min_quantity.is_(None), PriceModifier.min_quantity <= most),
+            _in_groups(PriceModifier.customer_group_id, groups),
+            _in_window(PriceModifier, at),
+        )
+        .order_by(PriceModifier.priority, PriceModifier.id)
+    )
+    return list((await session.scalars(statement)).all())
+
+
+def _matches(modifier: PriceModifier, query: PriceQuery) -> bool:
+    return (
+        (modifier.entity_id is None or modifier.entity_id == query.entity_id)
+        and (modifier.currency is None or modifier.currency == query.currency)
+        and (modifier.min_quantity is None or modifier.min_quantity <= query.quantity)
+        and (
+            modifier.customer_group_id is None
+            or modifier.customer_group_id in query.customer_group_ids
+        )
+    )
+
+
+def discount_of(modifier: PriceModifier, amount: int) -> int:
+    """What `modifier` takes off `amount`: a percentage rounded half up to the minor unit,
+    never more than the amount itself."""
+    if modifier.kind == "percentage":
+        return min((amount * modifier.value + 50) // 100, amount)
+    return min(modifier.value, amount)
+
+
+def _apply(price: Price, modifiers: list[PriceModifier], query: PriceQuery) -> ResolvedPrice:
+    amount = price.amount
+    applied: list[AppliedModifier] = []
+    for modifier in modifiers:
+        if not _matches(modifier, query):
+            continue
+        off = discount_of(modifier, amount)
+        if off > 0:
+            amount -= off
+            applied.append(AppliedModifier(modifier, off))
+    return ResolvedPrice(
+        currency=price.currency,
+        base_amount=price.amount,
+        amount=amount,
+        price=price,
+        modifiers=tuple(applied),
+    )
