@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     graphql_introspection: bool = True
     graphiql: bool = True
     log_level: str = "INFO"
+    # The currency prices are shown in where a caller names none (gateway products).
+    default_currency: str = "USD"
     # How often the server releases expired inventory reservations (0: never; a worker does).
     reservation_sweep_seconds: float = 30.0
 

@@ -22,11 +22,15 @@ class Context:
     actor: Actor = ANONYMOUS
     request_id: str | None = None
     connection_params: dict[str, Any] | None = field(default=None)
+    default_currency: str = "USD"
 
     @classmethod
     def for_connection(cls, database: Database, connection: HTTPConnection, response: Any = None):
         state = connection.scope.get("state", {})
+        app = connection.scope.get("app")
+        settings = getattr(getattr(app, "state", None), "settings", None)
         return cls(
+            default_currency=settings.default_currency if settings else "USD",
             database=database,
             request=connection,
             response=response,

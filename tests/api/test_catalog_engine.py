@@ -29,10 +29,19 @@ BRANDS = "/api/catalog/brands"
 OPTIONS = "/api/catalog/options"
 UNKNOWN_ID = "0190b6a2-0000-7000-8000-000000000000"
 
-ENTITY_FIELDS = {"id", "type", "slug", "status", "metadata", "createdAt", "updatedAt"}
+ENTITY_FIELDS = {
+    "id",
+    "type",
+    "slug",
+    "status",
+    "metadata",
+    "allowBackorder",
+    "createdAt",
+    "updatedAt",
+}
 ENTITY_PARTS = {"attributes", "variants", "optionTypes", "categories", "brands"}
 # A changed entity is answered with every part, stock included.
-ALL_PARTS = ENTITY_PARTS | {"stock", "inventory"}
+ALL_PARTS = ENTITY_PARTS | {"stock", "inventory", "price"}
 CATEGORY_FIELDS = {
     "id",
     "name",
@@ -1467,6 +1476,17 @@ async def test_included_parts_carry_their_fields(admin: httpx.AsyncClient) -> No
     assert [b["slug"] for b in data["brands"]] == ["acme"]
 
 
+async def test_include_pricing_adds_the_price(admin: httpx.AsyncClient) -> None:
+    entity = await create_entity(admin, slug="blue-widget")
+    await admin.post(
+        "/api/pricing/prices", json={"entityId": entity["id"], "currency": "USD", "amount": 1999}
+    )
+    listed = await admin.get(ENTITIES, params={"include": "pricing"})
+    [item] = listed.json()["data"]
+    assert set(item) == ENTITY_FIELDS | {"price"}
+    assert item["price"] == {"amount": 1999, "currency": "USD", "formatted": "19.99 USD"}
+
+
 async def test_include_inventory_adds_stock_and_levels(admin: httpx.AsyncClient) -> None:
     entity = await create_entity(admin, slug="blue-widget")
     listed = await admin.get(ENTITIES, params={"include": "inventory"})
@@ -1475,7 +1495,7 @@ async def test_include_inventory_adds_stock_and_levels(admin: httpx.AsyncClient)
     assert one.json()["data"]["stock"] is None and one.json()["data"]["inventory"] == []
 
 
-@pytest.mark.parametrize("include", ["media", "pricing", "media,pricing"])
+@pytest.mark.parametrize("include", ["media"])
 async def test_documented_includes_of_later_domains_are_accepted_and_add_nothing(
     admin: httpx.AsyncClient, include: str
 ) -> None:

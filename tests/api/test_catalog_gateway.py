@@ -602,3 +602,17 @@ async def test_an_engine_entity_without_texts_is_a_product_without_a_name(
         "status": "draft",
         "createdAt": entity["createdAt"],
     }
+
+
+async def test_a_priced_and_stocked_product_shows_price_as_decimal_and_stock(
+    admin: httpx.AsyncClient,
+) -> None:
+    created = await admin.post(PRODUCTS, json={"name": "Premium Widget", "sku": "PW-1"})
+    product_id = created.json()["data"]["id"]
+    await admin.post(
+        "/api/pricing/prices", json={"entityId": product_id, "currency": "USD", "amount": 4999}
+    )
+    await admin.post("/api/inventory/warehouses", json={"code": "MAIN", "name": "Main"})
+    await admin.put("/api/v1/inventory/PW-1", json={"quantity": 150})
+    data = (await admin.get(f"{PRODUCTS}/{product_id}")).json()["data"]
+    assert (data["price"], data["currency"], data["stock"]) == (49.99, "USD", 150)

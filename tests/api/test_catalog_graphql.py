@@ -60,6 +60,56 @@ async def test_storefront_listing_costs_the_same_statements_for_5_and_50(
     assert queries.count == 7, queries.statements
 
 
+WITH_STOCK_AND_PRICES = """{
+  catalogEntities(limit: 100) {
+    totalCount
+    items {
+      slug stock price { amount } p10: price(quantity: 10) { amount }
+      variants { sku available price { amount currency } }
+      inventory { sku availableQuantity }
+    }
+  }
+}"""
+
+
+@pytest.mark.parametrize("count", [5, 50])
+async def test_listing_with_inventory_and_prices_costs_the_same_for_5_and_50(
+    client: httpx.AsyncClient, database: Database, count: int
+) -> None:
+    await make_catalog(database, count)
+    await stock_and_price_everything(database)
+    with count_queries(database) as queries:
+        body = await gql(client, WITH_STOCK_AND_PRICES)
+    items = body["data"]["catalogEntities"]["items"]
+    assert len(items) == count
+    item = items[0]
+    assert item["stock"] == 3 * 7 and [v["available"] for v in item["variants"]] == [7, 7, 7]
+    assert item["price"] == {"amount": 1500} and item["p10"] == {"amount": 1200}
+    assert item["variants"][0]["price"] == {"amount": 1500, "currency": "USD"}
+    # page, count, variants, inventory levels, expired holds, prices, price modifiers
+    assert queries.count == 7, queries.statements
+
+
+async def stock_and_price_everything(database: Database) -> None:
+    """7 units of every SKU in one warehouse; 15.00 USD a unit, 12.00 from 10 units."""
+    from app.auth.actor import SYSTEM
+    from app.models.catalog import CatalogEntity, Variant
+    from app.services.inventory.levels import set_level
+    from app.services.inventory.warehouses import create_warehouse
+    from app.services.pricing.prices import create_price
+
+    async with database.unit_of_work() as uow:
+        await create_warehouse(uow, SYSTEM, code="MAIN", name="Main")
+        for sku in (await uow.session.scalars(select(Variant.sku))).all():
+            await set_level(uow, SYSTEM, sku=sku, quantity=7)
+        for entity_id in (await uow.session.scalars(select(CatalogEntity.id))).all():
+            await create_price(uow, SYSTEM, entity_id=str(entity_id), currency="USD", amount=1500)
+            await create_price(
+                uow, SYSTEM, entity_id=str(entity_id), currency="USD", amount=1200, min_quantity=10
+            )
+        await uow.commit()
+
+
 async def test_only_selected_relations_are_fetched(
     client: httpx.AsyncClient, database: Database
 ) -> None:

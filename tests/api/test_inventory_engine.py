@@ -1136,3 +1136,31 @@ async def test_each_write_needs_its_own_permission(
             status=403,
             code="FORBIDDEN",
         )
+
+
+async def test_an_entity_that_allows_backorder_may_be_reserved_beyond_stock(
+    admin: httpx.AsyncClient,
+) -> None:
+    created = await admin.post(
+        "/api/catalog/entities",
+        json={
+            "type": "product",
+            "slug": "made-to-order",
+            "status": "active",
+            "allowBackorder": True,
+        },
+    )
+    entity_id = created.json()["data"]["id"]
+    assert created.json()["data"]["allowBackorder"] is True
+    warehouse = await admin.post("/api/inventory/warehouses", json={"code": "MAIN", "name": "Main"})
+    await admin.post(
+        "/api/inventory/adjust",
+        json={"entityId": entity_id, "warehouseId": warehouse.json()["data"]["id"],
+              "type": "restock", "quantity": 2},
+    )  # fmt: skip
+    reserved = await admin.post(
+        "/api/inventory/reserve", json={"entityId": entity_id, "quantity": 5}
+    )
+    assert reserved.status_code == 201
+    check = await admin.get("/api/inventory/check", params={"entityIds": entity_id})
+    assert check.json()["data"][0]["availableQuantity"] == -3

@@ -35,7 +35,7 @@ CREATE, UPDATE, DELETE = "catalog:create", "catalog:update", "catalog:delete"
 async def entity_result(info: Info, row: CatalogEntity) -> CatalogEntityType:
     """The changed entity, with what the mutation's selection asks for, as committed."""
     async with info.context.read() as session:
-        [entity] = await build_entities(session, [row], Selected.of(info))
+        [entity] = await build_entities(info.context, session, [row], Selected.of(info))
     return entity
 
 
@@ -58,6 +58,9 @@ class CreateCatalogEntityInput:
     slug: str = strawberry.field(metadata=SLUG_SCHEMA)
     status: str = strawberry.field(default="draft", metadata=STATUS_SCHEMA)
     metadata: JSON | None = None
+    allow_backorder: bool = strawberry.field(
+        default=False, description="Whether stock may be sold below zero."
+    )
 
 
 @strawberry.input
@@ -67,6 +70,7 @@ class UpdateCatalogEntityInput:
     slug: str | None = strawberry.field(default=UNSET, metadata=SLUG_SCHEMA)
     status: str | None = strawberry.field(default=UNSET, metadata=STATUS_SCHEMA)
     metadata: JSON | None = UNSET
+    allow_backorder: bool | None = UNSET
 
 
 @strawberry.input
@@ -205,6 +209,7 @@ class CatalogMutations:
                 slug=input.slug,
                 status=input.status,
                 metadata=input.metadata,
+                allow_backorder=input.allow_backorder,
             )
         return await entity_result(info, row)
 
@@ -224,6 +229,7 @@ class CatalogMutations:
                         slug=input.slug,
                         status=input.status,
                         metadata=input.metadata,
+                        allow_backorder=input.allow_backorder,
                     ).items()
                     if v is not None
                 },
@@ -258,7 +264,7 @@ class CatalogMutations:
         context = info.context
         async with context.command() as uow:
             row = await entity_service.get_entity_by_id(uow, context.actor, input.id)
-            [entity] = await build_entities(uow.session, [row], Selected.of(info))
+            [entity] = await build_entities(info.context, uow.session, [row], Selected.of(info))
             await entity_service.delete_entity(uow, context.actor, id=input.id)
         return entity
 

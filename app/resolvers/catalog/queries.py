@@ -65,7 +65,7 @@ class CatalogQueries:
         context = info.context
         async with context.read() as session:
             row = await entity_service.get_entity(session, context.actor, id_or_slug)
-            [entity] = await build_entities(session, [row], Selected.of(info))
+            [entity] = await build_entities(info.context, session, [row], Selected.of(info))
         return entity
 
     @strawberry.field(
@@ -101,7 +101,7 @@ class CatalogQueries:
                 page=request,
                 with_total=counted,
             )
-            items = await build_entities(session, result.items, selected.child("items"))
+            items = await build_entities(context, session, result.items, selected.child("items"))
         return Connection(items=items, page_info=PageInfo.of(result), total_count=result.total)
 
     @strawberry.field

@@ -14,12 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.models.catalog import (
     Brand,
     CatalogAttributes,
-    CatalogEntity,
     Category,
     OptionType,
     OptionValue,
     Variant,
 )
+from app.resolvers.context import Context
 from app.resolvers.inventory import InventoryLevelType
 from app.resolvers.money import Money
 from app.resolvers.scalars import JSON
@@ -28,6 +28,8 @@ from app.services.catalog import loading
 from app.services.catalog.attributes import DEFAULT_LOCALE, Localized, localize
 from app.services.inventory import queries as inventory_queries
 from app.services.inventory.queries import LevelView
+from app.services.pricing.groups import groups_for
+from app.services.pricing.resolution import PriceQuery, resolve_prices
 
 
 @strawberry.type(name="LocalizedAttributes")
@@ -163,6 +165,11 @@ class VariantType:
     available: int | None = strawberry.field(
         default=None, description="Units available across warehouses; null when not stocked."
     )
+    prices: strawberry.Private[Prices | None] = None
+
+    @strawberry.field(description="The unit price for the caller (default currency, 1 unit).")
+    def price(self, currency: str | None = None, quantity: int = 1) -> Money | None:
+        return _prefetched(self.prices, "Variant.price").money(currency, quantity, self.id)
 
     @classmethod
     def from_row(cls, row: Variant, values: list[loading.ChosenValue]) -> VariantType:
@@ -187,6 +194,19 @@ class Related:
     categories: list[CategoryType] | None = None
     brands: list[BrandType] | None = None
     inventory: list[LevelView] | None = None
+    prices: Prices | None = None
+
+
+@dataclass(slots=True)
+class Prices:
+    """Resolved prices of one page: (variant id or None, currency, quantity) -> Money."""
+
+    entity_id: uuid.UUID
+    default_currency: str
+    resolved: dict[tuple[str | None, str, int], Money]
+
+    def money(self, currency: str | None, quantity: int, variant_id: str | None) -> Money | None:
+        return self.resolved.get((variant_id, currency or self.default_currency, quantity))
 
 
 def _prefetched(value: Any, name: str) -> Any:
@@ -202,6 +222,7 @@ class CatalogEntityType:
     slug: str
     status: str
     metadata: JSON
+    allow_backorder: bool
     created_at: datetime
     updated_at: datetime
     related: strawberry.Private[Related]
@@ -243,9 +264,17 @@ class CatalogEntityType:
         variants = _prefetched(self.related.variants, "sku")
         return variants[0].sku if variants else None
 
-    @strawberry.field(description="The base price; null until pricing is configured.")
-    def price(self, currency: str | None = None) -> Money | None:
-        return None
+    @strawberry.field(
+        description="The unit price for the caller: the entity's own, else its cheapest "
+        "variant's (a 'from' price); null when unpriced. Default currency, 1 unit."
+    )
+    def price(self, currency: str | None = None, quantity: int = 1) -> Money | None:
+        prices = _prefetched(self.related.prices, "price")
+        own = prices.money(currency, quantity, None)
+        if own is not None:
+            return own
+        options = [prices.money(currency, quantity, v.id) for v in self.related.variants or []]
+        return min((m for m in options if m is not None), key=lambda m: m.amount, default=None)
 
     @strawberry.field(description="The entity's stock per SKU and warehouse.")
     def inventory(self) -> list[InventoryLevelType]:
@@ -258,14 +287,53 @@ class CatalogEntityType:
         return sum(level.available_quantity for level in levels) if levels else None
 
 
+async def _price(
+    context: Context, session: AsyncSession, related: dict[uuid.UUID, Related], fields: list[Any]
+) -> None:
+    """Every (currency, quantity) the query asks for, for each entity and its variants: the
+    caller's customer groups, then one batch resolution (two statements)."""
+    # Look-ahead sees literals as written (`quantity: 10` arrives as "10"); GraphQL has
+    # validated them as Int already.
+    asked = {
+        (field.arguments.get("currency") or context.default_currency,
+         int(field.arguments.get("quantity") or 1))
+        for field in fields
+    }  # fmt: skip
+    groups = await groups_for(session, context.actor, None)
+    queries = {
+        (entity_id, variant, currency, quantity): PriceQuery(
+            entity_id=entity_id,
+            currency=currency,
+            quantity=quantity,
+            variant_id=uuid.UUID(variant) if variant else None,
+            customer_group_ids=groups,
+        )
+        for entity_id, parts in related.items()
+        for variant in [None, *(v.id for v in parts.variants or [])]
+        for currency, quantity in asked
+    }
+    resolved = await resolve_prices(session, queries.values())
+    for entity_id, parts in related.items():
+        prices = Prices(entity_id, context.default_currency, {})
+        for (owner, variant, currency, quantity), query in queries.items():
+            found = resolved.get(query)
+            if owner == entity_id and found is not None:
+                prices.resolved[variant, currency, quantity] = Money(
+                    amount=found.amount, currency=found.currency
+                )
+        parts.prices = prices
+        for variant_type in parts.variants or []:
+            variant_type.prices = prices
+
+
 # Which selected fields need which relation.
 NEEDS_ATTRIBUTES = ("attributes", "name", "description")
-NEEDS_VARIANTS = ("variants", "sku")
+NEEDS_VARIANTS = ("variants", "sku", "price")
 # Variant.available is filled from the inventory prefetch, which comes after the variants.
 
 
 async def build_entities(
-    session: AsyncSession, rows: list[CatalogEntity], selected: Selected
+    context: Context, session: AsyncSession, rows: list[Any], selected: Selected
 ) -> list[CatalogEntityType]:
     """Types for `rows`, with each relation `selected` fetched in one statement."""
     ids = [row.id for row in rows]
@@ -296,6 +364,14 @@ async def build_entities(
             for variant in related[id].variants or []:
                 levels = [lv for lv in stock.get(id, []) if str(lv.variant_id) == variant.id]
                 variant.available = sum(lv.available_quantity for lv in levels) if levels else None
+    variant_prices = selected.child("variants")
+    if ids and ("price" in selected or "price" in variant_prices):
+        await _price(
+            context,
+            session,
+            related,
+            [*selected.by_name.get("price", []), *variant_prices.by_name.get("price", [])],
+        )
     if ids and "optionTypes" in selected:
         types = await loading.option_types(session, ids)
         for id in ids:
@@ -317,6 +393,7 @@ async def build_entities(
             slug=row.slug,
             status=row.status,
             metadata=row.meta,
+            allow_backorder=row.allow_backorder,
             created_at=row.created_at,
             updated_at=row.updated_at,
             related=related[row.id],

@@ -6,16 +6,18 @@ from app.rest.table import Param, RestRoute
 BASE = "/api/catalog"
 ENTITY = """
 fragment Entity on CatalogEntity {
-  id type slug status metadata createdAt updatedAt
+  id type slug status metadata allowBackorder createdAt updatedAt
   attributes @include(if: $withAttributes) {
     locale title description seoTitle seoDescription
   }
   optionTypes @include(if: $withVariants) { id name position values { id value position } }
   variants @include(if: $withVariants) {
     id sku metadata createdAt updatedAt optionValues { id value optionType optionTypeId }
+    price @include(if: $withPricing) { amount currency formatted }
   }
   categories @include(if: $withCategories) { id name slug parentId position }
   brands @include(if: $withBrands) { id name slug }
+  price @include(if: $withPricing) { amount currency formatted }
   stock @include(if: $withInventory)
   inventory @include(if: $withInventory) {
     sku variantId warehouseId warehouseName quantity reservedQuantity availableQuantity
@@ -25,7 +27,7 @@ fragment Entity on CatalogEntity {
 INCLUDE_VARS = (
     "$withAttributes: Boolean! = false, $withVariants: Boolean! = false, "
     "$withCategories: Boolean! = false, $withBrands: Boolean! = false, "
-    "$withInventory: Boolean! = false"
+    "$withInventory: Boolean! = false, $withPricing: Boolean! = false"
 )
 INCLUDE = {
     "attributes": "withAttributes",
@@ -33,9 +35,10 @@ INCLUDE = {
     "categories": "withCategories",
     "brands": "withBrands",
     "inventory": "withInventory",
+    "pricing": "withPricing",
 }
-# Documented by seed 003; they plug in with their domains (media, pricing).
-INCLUDE_LATER = ("media", "pricing")
+# Documented by seed 003; media plugs in with its domain.
+INCLUDE_LATER = ("media",)
 CATEGORY = "id name slug description position parentId createdAt updatedAt"
 BRAND = "id name slug description createdAt updatedAt"
 ID = (Param("id", "input.id", description="The entity's UUID"),)

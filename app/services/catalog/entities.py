@@ -74,6 +74,7 @@ async def create_entity(
     slug: str,
     status: str = "draft",
     metadata: dict[str, Any] | None = None,
+    allow_backorder: bool = False,
 ) -> CatalogEntity:
     """Create an entity; a slug in use is a CONFLICT."""
     problems = Problems()
@@ -83,7 +84,9 @@ async def create_entity(
     problems.raise_if_any()
     if await _slug_taken(uow.session, slug, other_than=None):
         raise Conflict(f"The slug {slug} is in use.", details={"slug": "Already in use."})
-    entity = CatalogEntity(type=type, slug=slug, status=status, meta=metadata or {})
+    entity = CatalogEntity(
+        type=type, slug=slug, status=status, meta=metadata or {}, allow_backorder=allow_backorder
+    )
     uow.session.add(entity)
     await _flush_unique(uow, slug)
     record_change(
@@ -145,6 +148,7 @@ async def update_entity(
     slug: str | None = None,
     status: str | None = None,
     metadata: dict[str, Any] | None = None,
+    allow_backorder: bool | None = None,
 ) -> CatalogEntity:
     """Change the given fields; a status change follows the same machine as the actions."""
     problems = Problems()
@@ -164,6 +168,8 @@ async def update_entity(
         entity.type = type
     if metadata is not None:
         entity.meta = metadata
+    if allow_backorder is not None:
+        entity.allow_backorder = allow_backorder
     if status is not None and status != entity.status:
         _move(entity, status, verb=f"move to {status}")
     return await _save(uow, actor, entity, before)
