@@ -12,6 +12,7 @@ from app.models.apikeys import ApiKey
 from app.resolvers.arguments import page_request, uuid_or_not_found
 from app.resolvers.pagination import Connection, to_connection
 from app.resolvers.permissions import requires
+from app.resolvers.rows import from_row
 from app.services import apikeys as service
 
 MANAGE = "apiKeys:manage"
@@ -35,18 +36,7 @@ class ApiKeyType:
 
     @classmethod
     def from_row(cls, row: ApiKey, *, key: str | None = None) -> ApiKeyType:
-        return cls(
-            id=strawberry.ID(str(row.id)),
-            name=row.name,
-            prefix=row.prefix,
-            permissions=list(row.permissions),
-            status=row.status,
-            created_at=row.created_at,
-            last_used_at=row.last_used_at,
-            expires_at=row.expires_at,
-            revoked_at=row.revoked_at,
-            key=key,
-        )
+        return from_row(cls, row, key=key)
 
 
 @strawberry.input

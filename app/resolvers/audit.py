@@ -11,6 +11,7 @@ from app.models.audit import AuditEntry
 from app.resolvers.arguments import page_request
 from app.resolvers.pagination import Connection, to_connection
 from app.resolvers.permissions import requires
+from app.resolvers.rows import from_row
 from app.resolvers.scalars import JSON
 from app.services.audit import AuditFilter, list_audit_entries
 
@@ -33,19 +34,7 @@ class AuditEntryType:
 
     @classmethod
     def from_row(cls, row: AuditEntry) -> AuditEntryType:
-        return cls(
-            id=strawberry.ID(str(row.id)),
-            occurred_at=row.occurred_at,
-            actor_type=row.actor_type,
-            actor_id=row.actor_id,
-            event=row.event,
-            entity_type=row.entity_type,
-            entity_id=row.entity_id,
-            before=row.before,
-            after=row.after,
-            reason=row.reason,
-            request_id=row.request_id,
-        )
+        return from_row(cls, row)
 
 
 @strawberry.input

@@ -13,6 +13,7 @@ from app.models.inventory import InventoryMovement, Reservation, Warehouse
 from app.resolvers.arguments import page_request
 from app.resolvers.pagination import Connection, to_connection
 from app.resolvers.permissions import requires
+from app.resolvers.rows import from_row
 from app.resolvers.scalars import JSON
 from app.services.inventory import levels as level_service
 from app.services.inventory import queries
@@ -40,15 +41,7 @@ class WarehouseType:
 
     @classmethod
     def from_row(cls, row: Warehouse) -> WarehouseType:
-        return cls(
-            id=strawberry.ID(str(row.id)),
-            code=row.code,
-            name=row.name,
-            address=row.address,
-            active=row.active,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-        )
+        return from_row(cls, row)
 
 
 @strawberry.type(name="InventoryLevel")
@@ -69,21 +62,7 @@ class InventoryLevelType:
 
     @classmethod
     def from_view(cls, view: LevelView) -> InventoryLevelType:
-        return cls(
-            id=strawberry.ID(str(view.id)),
-            sku=view.sku,
-            entity_id=strawberry.ID(str(view.entity_id)),
-            variant_id=_id(view.variant_id),
-            warehouse_id=strawberry.ID(str(view.warehouse_id)),
-            warehouse_name=view.warehouse_name,
-            product_name=view.product_name,
-            quantity=view.quantity,
-            reserved_quantity=view.reserved_quantity,
-            available_quantity=view.available_quantity,
-            reorder_point=view.reorder_point,
-            reorder_quantity=view.reorder_quantity,
-            last_updated=view.last_updated,
-        )
+        return from_row(cls, view)
 
 
 @strawberry.type(name="InventoryMovement")
@@ -100,17 +79,7 @@ class InventoryMovementType:
 
     @classmethod
     def from_row(cls, row: InventoryMovement) -> InventoryMovementType:
-        return cls(
-            id=strawberry.ID(str(row.id)),
-            level_id=strawberry.ID(str(row.level_id)),
-            type=row.type,
-            delta=row.delta,
-            reserved_delta=row.reserved_delta,
-            reason=row.reason,
-            reference_id=row.reference_id,
-            actor_id=row.actor_id,
-            created_at=row.created_at,
-        )
+        return from_row(cls, row)
 
 
 @strawberry.type(name="Reservation")
@@ -125,15 +94,7 @@ class ReservationType:
 
     @classmethod
     def from_row(cls, row: Reservation) -> ReservationType:
-        return cls(
-            id=strawberry.ID(str(row.id)),
-            level_id=strawberry.ID(str(row.level_id)),
-            quantity=row.quantity,
-            status=row.status,
-            reference_id=row.reference_id,
-            expires_at=row.expires_at,
-            created_at=row.created_at,
-        )
+        return from_row(cls, row)
 
 
 @strawberry.type(name="InventoryAvailability")

@@ -18,6 +18,7 @@ from app.resolvers.arguments import page_request
 from app.resolvers.money import Money
 from app.resolvers.pagination import Connection, to_connection
 from app.resolvers.permissions import requires
+from app.resolvers.rows import from_row
 from app.services.catalog.entities import visible_statuses
 from app.services.pricing import ResolvedPrice, resolve_price
 from app.services.pricing import groups as group_service
@@ -61,18 +62,7 @@ class PriceType:
 
     @classmethod
     def from_row(cls, row: Price) -> PriceType:
-        return cls(
-            id=strawberry.ID(str(row.id)),
-            entity_id=strawberry.ID(str(row.entity_id)),
-            variant_id=_id(row.variant_id),
-            amount=Money(amount=row.amount, currency=row.currency),
-            customer_group_id=_id(row.customer_group_id),
-            min_quantity=row.min_quantity,
-            valid_from=row.valid_from,
-            valid_until=row.valid_until,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-        )
+        return from_row(cls, row, amount=Money(amount=row.amount, currency=row.currency))
 
 
 @strawberry.type(name="PriceModifier")
@@ -96,22 +86,7 @@ class PriceModifierType:
 
     @classmethod
     def from_row(cls, row: PriceModifier) -> PriceModifierType:
-        return cls(
-            id=strawberry.ID(str(row.id)),
-            name=row.name,
-            kind=row.kind,
-            value=row.value,
-            currency=row.currency,
-            entity_id=_id(row.entity_id),
-            customer_group_id=_id(row.customer_group_id),
-            min_quantity=row.min_quantity,
-            valid_from=row.valid_from,
-            valid_until=row.valid_until,
-            active=row.active,
-            priority=row.priority,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-        )
+        return from_row(cls, row)
 
 
 @strawberry.type(name="CustomerGroup")
@@ -123,12 +98,7 @@ class CustomerGroupType:
 
     @classmethod
     def from_row(cls, row: CustomerGroup) -> CustomerGroupType:
-        return cls(
-            id=strawberry.ID(str(row.id)),
-            name=row.name,
-            description=row.description,
-            created_at=row.created_at,
-        )
+        return from_row(cls, row)
 
 
 @strawberry.type(name="CustomerGroupMember")
@@ -139,11 +109,7 @@ class CustomerGroupMemberType:
 
     @classmethod
     def from_row(cls, row: Any) -> CustomerGroupMemberType:
-        return cls(
-            customer_group_id=strawberry.ID(str(row.customer_group_id)),
-            customer_id=row.customer_id,
-            created_at=row.created_at,
-        )
+        return from_row(cls, row)
 
 
 @strawberry.type(name="AppliedPriceModifier")

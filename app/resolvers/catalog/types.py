@@ -22,6 +22,7 @@ from app.models.catalog import (
 from app.resolvers.context import Context
 from app.resolvers.inventory import InventoryLevelType
 from app.resolvers.money import Money
+from app.resolvers.rows import from_row
 from app.resolvers.scalars import JSON
 from app.resolvers.selection import Selected
 from app.services.catalog import loading
@@ -64,16 +65,7 @@ class CategoryType:
 
     @classmethod
     def from_row(cls, row: Category) -> CategoryType:
-        return cls(
-            id=strawberry.ID(str(row.id)),
-            name=row.name,
-            slug=row.slug,
-            description=row.description,
-            position=row.position,
-            parent_id=strawberry.ID(str(row.parent_id)) if row.parent_id else None,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-        )
+        return from_row(cls, row)
 
 
 @strawberry.type(name="CategoryTreeNode")
@@ -96,14 +88,7 @@ class BrandType:
 
     @classmethod
     def from_row(cls, row: Brand) -> BrandType:
-        return cls(
-            id=strawberry.ID(str(row.id)),
-            name=row.name,
-            slug=row.slug,
-            description=row.description,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-        )
+        return from_row(cls, row)
 
 
 @strawberry.type(name="OptionValue")
@@ -118,12 +103,7 @@ class OptionValueType:
 
     @classmethod
     def from_row(cls, row: OptionValue) -> OptionValueType:
-        return cls(
-            id=strawberry.ID(str(row.id)),
-            value=row.value,
-            position=row.position,
-            option_type_id=strawberry.ID(str(row.option_type_id)),
-        )
+        return from_row(cls, row)
 
     @classmethod
     def from_chosen(cls, chosen: loading.ChosenValue) -> OptionValueType:
@@ -145,12 +125,7 @@ class OptionTypeType:
 
     @classmethod
     def from_row(cls, row: OptionType, values: list[OptionValue]) -> OptionTypeType:
-        return cls(
-            id=strawberry.ID(str(row.id)),
-            name=row.name,
-            position=row.position,
-            values=[OptionValueType.from_row(v) for v in values],
-        )
+        return from_row(cls, row, values=[OptionValueType.from_row(v) for v in values])
 
 
 @strawberry.type(name="Variant")
@@ -173,6 +148,7 @@ class VariantType:
 
     @classmethod
     def from_row(cls, row: Variant, values: list[loading.ChosenValue]) -> VariantType:
+        # Written out: a listing builds one per variant.
         return cls(
             id=strawberry.ID(str(row.id)),
             entity_id=strawberry.ID(str(row.entity_id)),
