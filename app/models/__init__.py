@@ -3,6 +3,7 @@
 from app.models.apikeys import ApiKey
 from app.models.audit import AuditEntry, Event
 from app.models.base import Base
+from app.models.carts import Cart, CartItem
 from app.models.catalog import (
     Brand,
     CatalogAttributes,
@@ -20,6 +21,8 @@ __all__ = [
     "AuditEntry",
     "Base",
     "Brand",
+    "Cart",
+    "CartItem",
     "CatalogAttributes",
     "CatalogEntity",
     "Category",
