@@ -22,6 +22,7 @@ from strawberry.schema.config import StrawberryConfig
 from app.config import Settings
 from app.resolvers.apikeys import ApiKeyMutations, ApiKeyQueries
 from app.resolvers.audit import AuditQueries
+from app.resolvers.carts import CartMutations, CartQueries
 from app.resolvers.catalog.mutations import CatalogMutations
 from app.resolvers.catalog.queries import CatalogQueries
 from app.resolvers.errors import ErrorCodes
@@ -41,12 +42,19 @@ class Query(
     CatalogQueries,
     InventoryQueries,
     PricingQueries,
+    CartQueries,
 ):
     pass
 
 
 @strawberry.type
-class Mutation(ApiKeyMutations, CatalogMutations, InventoryMutations, PricingMutations):
+class Mutation(
+    ApiKeyMutations,
+    CatalogMutations,
+    InventoryMutations,
+    PricingMutations,
+    CartMutations,
+):
     pass
 
 

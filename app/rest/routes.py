@@ -1,6 +1,7 @@
 """The route table: every documented REST route, one domain module each."""
 
 from app.rest.engine import audit as engine_audit
+from app.rest.engine import carts as engine_carts
 from app.rest.engine import catalog as engine_catalog
 from app.rest.engine import inventory as engine_inventory
 from app.rest.engine import pricing as engine_pricing
@@ -11,6 +12,7 @@ from app.rest.table import RestRoute
 
 ROUTES: list[RestRoute] = [
     *engine_audit.ROUTES,
+    *engine_carts.ROUTES,
     *engine_catalog.ROUTES,
     *engine_inventory.ROUTES,
     *engine_pricing.ROUTES,
