@@ -14,7 +14,9 @@ from app.models.catalog import (
     Variant,
 )
 from app.models.inventory import InventoryLevel, InventoryMovement, Reservation, Warehouse
+from app.models.orders import Order, OrderLine, OrderSequence, Payment
 from app.models.pricing import CustomerGroup, Price, PriceModifier, customer_group_members
+from app.models.promotions import Promotion, PromotionRedemption
 
 __all__ = [
     "ApiKey",
@@ -32,8 +34,14 @@ __all__ = [
     "InventoryMovement",
     "OptionType",
     "OptionValue",
+    "Order",
+    "OrderLine",
+    "OrderSequence",
+    "Payment",
     "Price",
     "PriceModifier",
+    "Promotion",
+    "PromotionRedemption",
     "Reservation",
     "Variant",
     "Warehouse",

@@ -27,8 +27,10 @@ from app.resolvers.catalog.mutations import CatalogMutations
 from app.resolvers.catalog.queries import CatalogQueries
 from app.resolvers.errors import ErrorCodes
 from app.resolvers.inventory import InventoryMutations, InventoryQueries
+from app.resolvers.orders import OrderMutations, OrderQueries
 from app.resolvers.platform import PlatformQueries, PlatformSubscriptions
 from app.resolvers.pricing import PricingMutations, PricingQueries
+from app.resolvers.promotions import PromotionMutations, PromotionQueries
 from app.resolvers.scalars import SCALAR_MAP
 
 CACHE_SIZE = 1024
@@ -43,6 +45,8 @@ class Query(
     InventoryQueries,
     PricingQueries,
     CartQueries,
+    PromotionQueries,
+    OrderQueries,
 ):
     pass
 
@@ -54,6 +58,8 @@ class Mutation(
     InventoryMutations,
     PricingMutations,
     CartMutations,
+    PromotionMutations,
+    OrderMutations,
 ):
     pass
 

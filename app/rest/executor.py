@@ -114,7 +114,9 @@ class RouteExecutor:
         self.query_params = [
             p
             for p in params
-            if p not in route.path_params and not (route.include and p.name == "include")
+            if p not in route.path_params
+            and p not in route.headers
+            and not (route.include and p.name == "include")
         ]
         # From a variable path back to the name the client sent, for error details.
         self.wire_names = {p.target: p.name for p in params}
@@ -136,6 +138,10 @@ class RouteExecutor:
         variables: dict[str, Any] = dict(self.route.defaults)
         for param in self.route.path_params:
             set_path(variables, param.target, request.path_params[param.name])
+        for param in self.route.headers:
+            if (value := request.headers.get(param.name)) is not None:
+                sent[param.target] = param.name
+                set_path(variables, param.target, value)
         if self.route.include:
             variables.update(self.included(request.query_params.get("include")))
         for param in self.query_params:

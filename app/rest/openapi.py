@@ -248,7 +248,10 @@ def _operation(route: RestRoute, schema: strawberry.Schema) -> dict[str, Any]:
             else route.shaped_schema
         )
     parameters = [
-        _parameter(p, "path" if p in route.path_params else "query") for p in route.parameters()
+        _parameter(
+            p, "path" if p in route.path_params else "header" if p in route.headers else "query"
+        )
+        for p in route.parameters()
     ]
     error_statuses = sorted(
         {route.dialect.statuses[c][0] for c in ("UNAUTHORIZED", "FORBIDDEN", "RATE_LIMITED")}

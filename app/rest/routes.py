@@ -4,7 +4,9 @@ from app.rest.engine import audit as engine_audit
 from app.rest.engine import carts as engine_carts
 from app.rest.engine import catalog as engine_catalog
 from app.rest.engine import inventory as engine_inventory
+from app.rest.engine import orders as engine_orders
 from app.rest.engine import pricing as engine_pricing
+from app.rest.engine import promotions as engine_promotions
 from app.rest.gateway import apikeys as gateway_apikeys
 from app.rest.gateway import inventory as gateway_inventory
 from app.rest.gateway import products as gateway_products
@@ -15,7 +17,9 @@ ROUTES: list[RestRoute] = [
     *engine_carts.ROUTES,
     *engine_catalog.ROUTES,
     *engine_inventory.ROUTES,
+    *engine_orders.ROUTES,
     *engine_pricing.ROUTES,
+    *engine_promotions.ROUTES,
     *gateway_apikeys.ROUTES,
     *gateway_inventory.ROUTES,
     *gateway_products.ROUTES,

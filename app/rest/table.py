@@ -85,6 +85,8 @@ class RestRoute:
     defaults: dict[str, Any] = field(default_factory=dict)
     # The body may be empty (every field of its input type is optional).
     optional_body: bool = False
+    # Request headers mapped onto variables (`Idempotency-Key` -> `idempotencyKey`).
+    headers: tuple[Param, ...] = ()
     # The JSON Schema of one item after `shape`, when shaping changes it.
     shaped_schema: dict[str, Any] | None = None
 
@@ -96,7 +98,7 @@ class RestRoute:
             params.append(Param("include", description=f"Comma-separated: {choices}."))
         if self.paginated:
             params += PAGING_PARAMS[self.dialect.name]
-        return params
+        return params + list(self.headers)
 
     def __post_init__(self) -> None:
         declared = {p.name for p in self.path_params}

@@ -1,0 +1,214 @@
+"""GraphQL for checkout and orders."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry import Info
+
+from app.models.orders import OrderLine, Payment
+from app.resolvers.arguments import page_request
+from app.resolvers.money import Money
+from app.resolvers.pagination import Connection, PageInfo
+from app.resolvers.permissions import requires
+from app.resolvers.rows import from_row
+from app.resolvers.scalars import JSON
+from app.services import orders as service
+from app.services.checkout import CheckoutRequest, checkout
+from app.services.orders import OrderView
+
+
+@strawberry.type(name="OrderLine")
+class OrderLineType:
+    id: strawberry.ID
+    entity_id: strawberry.ID | None
+    variant_id: strawberry.ID | None
+    sku: str | None
+    title: str | None
+    quantity: int
+    unit_price: Money
+    discount: Money
+    total: Money
+
+    @classmethod
+    def from_row(cls, row: OrderLine, currency: str) -> OrderLineType:
+        return from_row(
+            cls, row,
+            unit_price=Money(amount=row.unit_price, currency=currency),
+            discount=Money(amount=row.discount, currency=currency),
+            total=Money(amount=row.total, currency=currency),
+        )  # fmt: skip
+
+
+@strawberry.type(name="Payment")
+class PaymentType:
+    id: strawberry.ID
+    provider: str
+    provider_reference: str
+    status: str
+    amount: Money
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Payment) -> PaymentType:
+        return from_row(cls, row, amount=Money(amount=row.amount, currency=row.currency))
+
+
+@strawberry.type(name="Order")
+class OrderType:
+    id: strawberry.ID
+    number: str
+    status: str
+    payment_status: str
+    currency: str
+    customer_id: str | None
+    cart_id: strawberry.ID | None
+    subtotal: Money = strawberry.field(description="After price modifiers, before promotions.")
+    discount_total: Money = strawberry.field(description="From promotion codes.")
+    shipping_total: Money
+    total: Money
+    promotion_codes: list[str]
+    shipping_address: JSON | None
+    lines: list[OrderLineType]
+    payments: list[PaymentType]
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_view(cls, view: OrderView) -> OrderType:
+        order, currency = view.order, view.order.currency
+
+        def money(amount: int) -> Money:
+            return Money(amount=amount, currency=currency)
+
+        return from_row(
+            cls, order,
+            subtotal=money(order.subtotal), discount_total=money(order.discount_total),
+            shipping_total=money(order.shipping_total), total=money(order.total),
+            lines=[OrderLineType.from_row(line, currency) for line in view.lines],
+            payments=[PaymentType.from_row(p) for p in view.payments],
+        )  # fmt: skip
+
+
+@strawberry.input
+class AddressInput:
+    line1: str | None = None
+    line2: str | None = None
+    city: str | None = None
+    state: str | None = None
+    postal_code: str | None = None
+    country: str | None = None
+
+
+@strawberry.input
+class CheckoutInput:
+    cart_id: strawberry.ID
+    payment_method_id: str = strawberry.field(
+        description="The test provider declines pm_card_declined and pm_fail...; other pm_... pay."
+    )
+    currency: str | None = None
+    customer_id: str | None = None
+    customer_group_ids: list[strawberry.ID] = strawberry.field(default_factory=list)
+    promotion_codes: list[str] = strawberry.field(default_factory=list)
+    shipping_address: AddressInput | None = None
+
+
+@strawberry.type
+class CheckoutResult:
+    order: OrderType
+    replayed: bool = strawberry.field(description="An earlier request with this key made it.")
+
+
+@strawberry.input
+class ChangeOrderStatusInput:
+    id: strawberry.ID
+    status: str
+    reason: str | None = None
+
+
+async def _view(info: Info, order: object) -> OrderType:
+    async with info.context.read() as session:
+        [view] = await service.views(session, [order])  # type: ignore[list-item]
+    return OrderType.from_view(view)
+
+
+def _address(given: AddressInput | None) -> dict[str, str] | None:
+    if given is None:
+        return None
+    names = {"postal_code": "postalCode"}
+    return {
+        names.get(name, name): value
+        for name, value in vars(given).items()
+        if value is not None and not name.startswith("_")
+    }
+
+
+@strawberry.type
+class OrderQueries:
+    @strawberry.field(description="By UUID or number (ORD-YYYY-NNNNNN).")
+    async def order(self, info: Info, id_or_number: str) -> OrderType:
+        async with info.context.read() as session:
+            row = await service.get_order(session, info.context.actor, id_or_number)
+            [view] = await service.views(session, [row])
+        return OrderType.from_view(view)
+
+    @strawberry.field(description="Newest first; staff (orders:read) see all, a customer theirs.")
+    async def orders(
+        self,
+        info: Info,
+        status: str | None = None,
+        page: int | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[OrderType]:
+        request = page_request(page=page, limit=limit, offset=offset, first=first, after=after)
+        async with info.context.read() as session:
+            result = await service.list_orders(
+                session, info.context.actor, status=status, page=request
+            )
+            found = await service.views(session, result.items)
+        return Connection(
+            items=[OrderType.from_view(v) for v in found],
+            page_info=PageInfo.of(result),
+            total_count=result.total,
+        )
+
+
+@strawberry.type
+class OrderMutations:
+    @strawberry.mutation(
+        description="Turn a cart into an order: all or nothing. Retry with the same "
+        "idempotencyKey to get the same order back."
+    )
+    async def checkout(
+        self, info: Info, input: CheckoutInput, idempotency_key: str | None = None
+    ) -> CheckoutResult:
+        context = info.context
+        request = CheckoutRequest(
+            cart_id=input.cart_id,
+            payment_method_id=input.payment_method_id,
+            currency=input.currency,
+            customer_id=input.customer_id,
+            customer_group_ids=tuple(input.customer_group_ids),
+            promotion_codes=tuple(input.promotion_codes),
+            shipping_address=_address(input.shipping_address),
+        )
+        order, replayed = await checkout(
+            context.database,
+            context.actor,
+            request,
+            idempotency_key=idempotency_key,
+            request_id=context.request_id,
+        )
+        return CheckoutResult(order=await _view(info, order), replayed=replayed)
+
+    @strawberry.mutation(permission_classes=[requires("orders:update")])
+    async def change_order_status(self, info: Info, input: ChangeOrderStatusInput) -> OrderType:
+        async with info.context.command() as uow:
+            order = await service.change_status(
+                uow, info.context.actor, id=input.id, status=input.status, reason=input.reason
+            )
+        return await _view(info, order)

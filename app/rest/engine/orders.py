@@ -1,0 +1,143 @@
+"""The engine dialect's checkout and order routes (seed 003). Money in minor units."""
+
+from typing import Any
+
+from app.rest.dialects import ENGINE
+from app.rest.table import Param, RestRoute
+
+ORDER = """id number status paymentStatus currency customerId cartId promotionCodes
+  shippingAddress createdAt updatedAt
+  subtotal { amount } discountTotal { amount } shippingTotal { amount } total { amount }
+  lines {
+    id entityId variantId sku title quantity unitPrice { amount } discount { amount }
+    total { amount }
+  }
+  payments { id provider providerReference status amount { amount } createdAt }"""
+MONEY = ("subtotal", "discountTotal", "shippingTotal", "total")
+
+
+def order(data: dict[str, Any]) -> dict[str, Any]:
+    """Money as minor-unit integers, as the engine document sends it."""
+    return {
+        **data,
+        **{name: data[name]["amount"] for name in MONEY},
+        "lines": [
+            {**line, **{k: line[k]["amount"] for k in ("unitPrice", "discount", "total")}}
+            for line in data["lines"]
+        ],
+        "payments": [{**p, "amount": p["amount"]["amount"]} for p in data["payments"]],
+    }
+
+
+def _t(type_: str, nullable: bool = False, **extra: Any) -> dict[str, Any]:
+    return {"type": type_, **({"nullable": True} if nullable else {}), **extra}
+
+
+ORDER_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "id": _t("string"), "number": _t("string"), "status": _t("string"),
+        "paymentStatus": _t("string"), "currency": _t("string"),
+        "customerId": _t("string", True), "cartId": _t("string", True),
+        "promotionCodes": {"type": "array", "items": _t("string")},
+        "shippingAddress": _t("object", True, additionalProperties=True),
+        "createdAt": _t("string", format="date-time"),
+        "updatedAt": _t("string", format="date-time"),
+        **{name: _t("integer") for name in MONEY},
+        "lines": {"type": "array", "items": {"type": "object", "properties": {
+            "id": _t("string"), "entityId": _t("string", True), "variantId": _t("string", True),
+            "sku": _t("string", True), "title": _t("string", True), "quantity": _t("integer"),
+            "unitPrice": _t("integer"), "discount": _t("integer"), "total": _t("integer"),
+        }}},
+        "payments": {"type": "array", "items": {"type": "object", "properties": {
+            "id": _t("string"), "provider": _t("string"), "providerReference": _t("string"),
+            "status": _t("string"), "amount": _t("integer"),
+            "createdAt": _t("string", format="date-time"),
+        }}},
+    },
+}  # fmt: skip
+
+
+def _checkout_order(result: dict[str, Any]) -> dict[str, Any]:
+    return order(result["order"])
+
+
+ROUTES = [
+    RestRoute(
+        "POST",
+        "/api/checkout",
+        f"""mutation C($input: CheckoutInput!, $idempotencyKey: String) {{
+          checkout(input: $input, idempotencyKey: $idempotencyKey) {{ order {{ {ORDER} }} }}
+        }}""",
+        "checkout",
+        ENGINE,
+        summary="Create an order from a cart",
+        tag="checkout",
+        body="input",
+        status=201,
+        shape=_checkout_order,
+        shaped_schema=ORDER_SCHEMA,
+        headers=(
+            Param(
+                "Idempotency-Key",
+                "idempotencyKey",
+                description="Retrying with the same key and body answers the same order",
+            ),
+        ),
+        description="One pipeline: lock the cart, price it, apply promotions, reserve stock, "
+        "pay (test provider: pm_card_declined declines), create the order. Any failure is "
+        "422 CHECKOUT_FAILED and leaves nothing behind.",
+        extra_responses={409: "Idempotency-Key reused with another body"},
+    ),
+    RestRoute(
+        "GET",
+        "/api/orders",
+        f"""query O($status: String, $page: Int, $limit: Int) {{
+          orders(status: $status, page: $page, limit: $limit) {{
+            items {{ {ORDER} }} totalCount pageInfo {{ page limit }}
+          }}
+        }}""",
+        "orders",
+        ENGINE,
+        summary="List orders (newest first)",
+        tag="orders",
+        paginated=True,
+        query=(Param("status", description="Filter by status"),),
+        shape=order,
+        shaped_schema=ORDER_SCHEMA,
+        permission="orders:read",
+    ),
+    RestRoute(
+        "GET",
+        "/api/orders/{idOrNumber}",
+        f"query O($id: String!) {{ order(idOrNumber: $id) {{ {ORDER} }} }}",
+        "order",
+        ENGINE,
+        summary="Get order by UUID or order number (ORD-YYYY-NNNNNN)",
+        tag="orders",
+        path_params=(Param("idOrNumber", "id"),),
+        shape=order,
+        shaped_schema=ORDER_SCHEMA,
+    ),
+    RestRoute(
+        "PATCH",
+        "/api/orders/{id}/status",
+        f"""mutation S($input: ChangeOrderStatusInput!) {{
+          changeOrderStatus(input: $input) {{ {ORDER} }}
+        }}""",
+        "changeOrderStatus",
+        ENGINE,
+        summary="Change order status",
+        tag="orders",
+        body="input",
+        path_params=(Param("id", "input.id"),),
+        shape=order,
+        shaped_schema=ORDER_SCHEMA,
+        permission="orders:update",
+        description="pending -> confirmed -> processing -> partially_fulfilled | fulfilled -> "
+        "refunded; cancelled from pending, confirmed, processing, partially_fulfilled. Any other "
+        "move is 409 naming the allowed next states. Cancelling returns the stock; refunding "
+        "refunds through the payment provider.",
+        extra_responses={409: "Transition not allowed"},
+    ),
+]

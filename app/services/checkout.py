@@ -1,0 +1,334 @@
+"""Checkout: a cart becomes an order in one unit of work, or nothing happens at all.
+
+The pipeline: lock the cart; price it on the server; apply the promotion codes; give the
+order its number (and claim the idempotency key); reserve the stock across warehouses; take
+the payment; turn the reservations into sales; count the promotions' use; close the cart.
+Any failure before commit is CHECKOUT_FAILED and the transaction rolls back: no order, no
+stock held, no promotion use. The same Idempotency-Key with the same body answers the same
+order; with another body it is a CONFLICT; a concurrent duplicate waits on the key's unique
+index and then answers the order the first one made.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from app.auth.actor import Actor
+from app.db import Database, UnitOfWork
+from app.errors import AppError, CheckoutFailed, Conflict, NotFound, ValidationFailed
+from app.models.base import utcnow
+from app.models.inventory import InventoryLevel
+from app.models.orders import Order, OrderLine, Payment
+from app.models.promotions import Promotion, PromotionRedemption
+from app.payments import PROVIDER
+from app.services import carts as cart_service
+from app.services.audit import record_change
+from app.services.inventory.levels import apply_change
+from app.services.inventory.reservations import reserve
+from app.services.orders import next_number
+from app.services.promotions.evaluation import CartContext, CartLine, can_combine, evaluate
+from app.services.promotions.rules import normalize_code
+
+ADDRESS_FIELDS = ("line1", "line2", "city", "state", "postalCode", "country")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckoutRequest:
+    cart_id: str
+    payment_method_id: str
+    currency: str | None = None
+    customer_id: str | None = None
+    customer_group_ids: tuple[str, ...] = ()
+    promotion_codes: tuple[str, ...] = ()
+    shipping_address: dict[str, Any] | None = None
+
+    def fingerprint(self) -> str:
+        body = orjson.dumps(
+            {
+                "cartId": self.cart_id,
+                "paymentMethodId": self.payment_method_id,
+                "currency": self.currency,
+                "customerId": self.customer_id,
+                "customerGroupIds": sorted(self.customer_group_ids),
+                "promotionCodes": sorted(normalize_code(c) for c in self.promotion_codes),
+                "shippingAddress": self.shipping_address,
+            },
+            option=orjson.OPT_SORT_KEYS,
+        )
+        return hashlib.sha256(body).hexdigest()
+
+
+def _check(request: CheckoutRequest, idempotency_key: str | None) -> None:
+    details: dict[str, str] = {}
+    if not request.payment_method_id.startswith("pm_") or len(request.payment_method_id) > 200:
+        details["paymentMethodId"] = "A payment method id (pm_...)."
+    if idempotency_key is not None and not 1 <= len(idempotency_key) <= 200:
+        details["Idempotency-Key"] = "1 to 200 characters."
+    address = request.shipping_address
+    if address is not None:
+        unknown = [k for k in address if k not in ADDRESS_FIELDS]
+        if unknown or any(not isinstance(v, str) or len(v) > 200 for v in address.values()):
+            details["shippingAddress"] = f"Fields {', '.join(ADDRESS_FIELDS)}, strings."
+    if len(request.promotion_codes) > 5:
+        details["promotionCodes"] = "At most 5 codes."
+    if details:
+        raise ValidationFailed("; ".join(f"{k}: {v}" for k, v in details.items()), details=details)
+
+
+async def _replay(uow: UnitOfWork, key: str, fingerprint: str) -> Order | None:
+    existing = await uow.session.scalar(select(Order).where(Order.idempotency_key == key))
+    if existing is None:
+        return None
+    if existing.request_hash != fingerprint:
+        raise Conflict("This Idempotency-Key was used with another request body.")
+    # Kept as read: the read-only unit of work rolls back, which would expire it.
+    uow.session.expunge(existing)
+    return existing
+
+
+async def checkout(
+    database: Database,
+    actor: Actor,
+    request: CheckoutRequest,
+    *,
+    idempotency_key: str | None = None,
+    request_id: str | None = None,
+) -> tuple[Order, bool]:
+    """Run the pipeline in its own unit of work; returns (order, replayed)."""
+    _check(request, idempotency_key)
+    fingerprint = request.fingerprint()
+    if idempotency_key is not None:
+        async with database.unit_of_work(request_id=request_id) as uow:
+            if (done := await _replay(uow, idempotency_key, fingerprint)) is not None:
+                return done, True
+    try:
+        async with database.unit_of_work(request_id=request_id) as uow:
+            order = await _pipeline(uow, actor, request, idempotency_key, fingerprint)
+            await uow.commit()
+            return order, False
+    except IntegrityError:
+        # A concurrent checkout with the same key committed first: answer its order.
+        if idempotency_key is None:
+            raise
+        async with database.unit_of_work(request_id=request_id) as uow:
+            done = await _replay(uow, idempotency_key, fingerprint)
+        if done is None:
+            raise
+        return done, True
+
+
+async def _pipeline(
+    uow: UnitOfWork,
+    actor: Actor,
+    request: CheckoutRequest,
+    idempotency_key: str | None,
+    fingerprint: str,
+) -> Order:
+    try:
+        view = await _priced_cart(uow, actor, request)
+    except NotFound:
+        raise
+    except AppError as error:
+        raise CheckoutFailed(error.message, details=error.details) from None
+    cart = view.cart
+    context = CartContext(
+        currency=cart.currency,
+        customer_id=cart.customer_id,
+        customer_group_ids=frozenset(),
+        lines=tuple(
+            CartLine(
+                entity_id=line.item.entity_id,
+                variant_id=line.item.variant_id,
+                quantity=line.item.quantity,
+                unit_price=line.unit_price or 0,
+            )
+            for line in view.lines
+        ),
+    )
+    promotions, discount = await _promotions(uow, request, context)
+    subtotal = view.total
+    total = max(0, subtotal - discount)
+    order = Order(
+        number=await next_number(uow, utcnow().year),
+        currency=cart.currency,
+        customer_id=cart.customer_id,
+        cart_id=cart.id,
+        subtotal=subtotal,
+        discount_total=discount,
+        total=total,
+        promotion_codes=[p.code for p in promotions],
+        shipping_address=request.shipping_address,
+        idempotency_key=idempotency_key,
+        request_hash=fingerprint,
+    )
+    uow.session.add(order)
+    await uow.session.flush()  # claims the idempotency key: a duplicate waits here
+    shares = _allocate(discount, [line.unit_price * line.quantity for line in context.lines])
+    for line, view_line, share in zip(context.lines, view.lines, shares, strict=True):
+        uow.session.add(
+            OrderLine(
+                order_id=order.id,
+                entity_id=line.entity_id,
+                variant_id=line.variant_id,
+                sku=view_line.sku,
+                title=view_line.title,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                discount=share,
+                total=line.unit_price * line.quantity - share,
+            )
+        )
+    await _take_stock(uow, actor, order, context)
+    await _pay(uow, order, request.payment_method_id)
+    await _count_use(uow, order, promotions)
+    cart.status = "checked_out"
+    cart.updated_at = utcnow()
+    await uow.session.flush()
+    record_change(
+        uow,
+        actor,
+        event="orders.create",
+        entity_type="order",
+        entity_id=str(order.id),
+        after=order.snapshot(),
+    )
+    return order
+
+
+async def _priced_cart(uow: UnitOfWork, actor: Actor, request: CheckoutRequest) -> Any:
+    cart = await cart_service._cart(uow.session, actor, request.cart_id, lock=True)
+    if cart.status != "active":
+        raise ValidationFailed.field("cartId", "The cart is checked out already.")
+    if request.currency is not None and request.currency != cart.currency:
+        raise ValidationFailed.field("currency", f"The cart is in {cart.currency}.")
+    view = await cart_service.price(uow.session, cart)
+    if not view.lines:
+        raise ValidationFailed.field("cartId", "The cart is empty.")
+    unpriced = [line.sku or str(line.item.entity_id) for line in view.lines if line.price is None]
+    if unpriced:
+        raise ValidationFailed.field("cartId", f"No price for {', '.join(unpriced)}.")
+    return view
+
+
+async def _promotions(
+    uow: UnitOfWork, request: CheckoutRequest, context: CartContext
+) -> tuple[list[Promotion], int]:
+    codes = list(dict.fromkeys(normalize_code(c) for c in request.promotion_codes))
+    if not codes:
+        return [], 0
+    found = list(
+        (
+            await uow.session.scalars(
+                select(Promotion).where(Promotion.code.in_(codes)).with_for_update()
+            )
+        ).all()
+    )
+    missing = set(codes) - {p.code for p in found}
+    if missing:
+        raise CheckoutFailed(f"Unknown promotion code: {', '.join(sorted(missing))}.")
+    if not can_combine(found):
+        raise CheckoutFailed("These promotion codes cannot be combined.")
+    discount = 0
+    for promotion in sorted(found, key=lambda p: p.code):
+        evaluation = await evaluate(uow.session, promotion, context)
+        if not evaluation.valid:
+            raise CheckoutFailed(
+                f"Promotion {promotion.code}: {evaluation.message}",
+                details={"promotionCodes": evaluation.reason or "invalid"},
+            )
+        discount += evaluation.discount
+    return found, min(discount, context.subtotal)
+
+
+def _allocate(total: int, amounts: list[int]) -> list[int]:
+    """Spread an order discount over its lines in proportion, in whole minor units."""
+    whole = sum(amounts)
+    if not total or not whole:
+        return [0] * len(amounts)
+    shares = [total * amount // whole for amount in amounts]
+    shares[shares.index(max(shares))] += total - sum(shares)
+    return shares
+
+
+async def _take_stock(uow: UnitOfWork, actor: Actor, order: Order, cart: CartContext) -> None:
+    """Reserve every line (atomically, across warehouses), then sell what was reserved."""
+    for line in sorted(cart.lines, key=lambda line: (str(line.entity_id), str(line.variant_id))):
+        try:
+            held = await reserve(
+                uow,
+                actor,
+                entity_id=str(line.entity_id),
+                variant_id=str(line.variant_id) if line.variant_id else None,
+                quantity=line.quantity,
+                reference_id=str(order.id),
+            )
+        except (Conflict, NotFound) as error:
+            raise CheckoutFailed(f"Out of stock: {error.message}") from None
+        for reservation in held:
+            level = await uow.session.get(InventoryLevel, reservation.level_id)
+            assert level is not None
+            await apply_change(
+                uow,
+                actor,
+                level,
+                type="sale",
+                delta=-reservation.quantity,
+                reserved_delta=-reservation.quantity,
+                reference_id=str(order.id),
+                reason=f"order {order.number}",
+                backorder=True,
+            )
+            reservation.status = "consumed"
+
+
+async def _pay(uow: UnitOfWork, order: Order, payment_method_id: str) -> None:
+    if order.total == 0:
+        order.payment_status = "paid"
+        return
+    charge = await PROVIDER.charge(
+        amount=order.total, currency=order.currency, payment_method_id=payment_method_id
+    )
+    if not charge.succeeded:
+        raise CheckoutFailed(f"Payment declined: {charge.message}", details={"payment": "declined"})
+    await uow.session.execute(
+        insert(Payment).values(
+            id=uuid.uuid4(),
+            order_id=order.id,
+            provider=PROVIDER.name,
+            provider_reference=charge.reference,
+            payment_method_id=payment_method_id,
+            amount=order.total,
+            currency=order.currency,
+            status="succeeded",
+            created_at=utcnow(),
+        )
+    )
+    order.payment_status = "paid"
+
+
+async def _count_use(uow: UnitOfWork, order: Order, promotions: list[Promotion]) -> None:
+    """Count each code's use; a limit reached meanwhile fails the checkout (rolled back)."""
+    for promotion in promotions:
+        counted = await uow.session.scalar(
+            update(Promotion)
+            .where(
+                Promotion.id == promotion.id,
+                (Promotion.usage_limit.is_(None)) | (Promotion.usage_count < Promotion.usage_limit),
+            )
+            .values(usage_count=Promotion.usage_count + 1)
+            .returning(Promotion.usage_count)
+        )
+        if counted is None:
+            raise CheckoutFailed(f"Promotion {promotion.code} has been used up.")
+        uow.session.add(
+            PromotionRedemption(
+                promotion_id=promotion.id, order_id=str(order.id), customer_id=order.customer_id
+            )
+        )
