@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     graphql_introspection: bool = True
     graphiql: bool = True
     log_level: str = "INFO"
+    # The shared secret of the payment provider's webhook (Stripe-Signature); unset refuses all.
+    payment_webhook_secret: str | None = None
     # The currency prices are shown in where a caller names none (gateway products).
     default_currency: str = "USD"
     # How often the server releases expired inventory reservations (0: never; a worker does).

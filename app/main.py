@@ -29,10 +29,11 @@ from app.models.base import utcnow
 from app.resolvers.schema import schema_for
 from app.resolvers.view import GraphQLApp
 from app.responses import JSONResponse
-from app.rest.dialects import dialect_for_path
+from app.rest.dialects import ENGINE, dialect_for_path
 from app.rest.executor import RouteExecutor
 from app.rest.openapi import build_openapi
 from app.rest.routes import ROUTES
+from app.services import payments
 from app.services.inventory.reservations import sweep_expired
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -73,6 +74,23 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             status_code=503,
         )
 
+    async def payment_webhook(request: Request) -> Response:
+        request_id = request.scope.get("state", {}).get("request_id")
+        body = await request.body()
+        try:
+            payments.verify(
+                settings.payment_webhook_secret, request.headers.get("stripe-signature"), body
+            )
+        except AppError as error:
+            return JSONResponse(
+                {"error": {"code": "INVALID_SIGNATURE", "message": error.message}}, status_code=400
+            )
+        try:
+            outcome = await payments.handle(database, body, request_id=request_id)
+        except AppError as error:
+            return ENGINE.error_response(error, request_id)
+        return JSONResponse({"data": {"received": True, "outcome": outcome}})
+
     async def doc(request: Request) -> Response:
         return JSONResponse(openapi)
 
@@ -82,6 +100,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     routes: list[BaseRoute] = [
         Route("/api/health", health, methods=["GET"]),
         Route("/api/doc", doc, methods=["GET"]),
+        Route("/api/payments/webhook", payment_webhook, methods=["POST"]),
         Route("/api/reference", reference, methods=["GET"]),
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),

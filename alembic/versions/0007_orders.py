@@ -2,7 +2,7 @@
 
 Revision ID: 0007
 Revises: 0006
-Create Date: 2026-11-22 18:11:57.760257
+Create Date: 2026-11-22 18:16:31.238371
 """
 
 from collections.abc import Sequence
@@ -49,6 +49,26 @@ def upgrade() -> None:
         batch_op.create_index('ix_orders_customer_id_id', ['customer_id', 'id'], unique=False)
         batch_op.create_index('ix_orders_status_id', ['status', 'id'], unique=False)
 
+    op.create_table('payment_webhook_events',
+    sa.Column('id', sa.String(length=200), nullable=False),
+    sa.Column('type', sa.String(length=100), nullable=False),
+    sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_payment_webhook_events'))
+    )
+    op.create_table('fulfillments',
+    sa.Column('order_id', sa.Uuid(), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('carrier', sa.String(length=100), nullable=True),
+    sa.Column('tracking_number', sa.String(length=200), nullable=True),
+    sa.Column('lines', sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_fulfillments_order_id_orders'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_fulfillments'))
+    )
+    with op.batch_alter_table('fulfillments', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_fulfillments_order_id'), ['order_id'], unique=False)
+
     op.create_table('payments',
     sa.Column('order_id', sa.Uuid(), nullable=False),
     sa.Column('provider', sa.String(length=30), nullable=False),
@@ -75,6 +95,7 @@ def upgrade() -> None:
     sa.Column('unit_price', sa.Integer(), nullable=False),
     sa.Column('discount', sa.Integer(), nullable=False),
     sa.Column('total', sa.Integer(), nullable=False),
+    sa.Column('fulfilled_quantity', sa.Integer(), nullable=False),
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.ForeignKeyConstraint(['entity_id'], ['catalog_entities.id'], name=op.f('fk_order_lines_entity_id_catalog_entities'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_order_lines_order_id_orders'), ondelete='CASCADE'),
@@ -95,6 +116,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_payments_order_id'))
 
     op.drop_table('payments')
+    with op.batch_alter_table('fulfillments', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_fulfillments_order_id'))
+
+    op.drop_table('fulfillments')
+    op.drop_table('payment_webhook_events')
     with op.batch_alter_table('orders', schema=None) as batch_op:
         batch_op.drop_index('ix_orders_status_id')
         batch_op.drop_index('ix_orders_customer_id_id')

@@ -14,7 +14,14 @@ from app.models.catalog import (
     Variant,
 )
 from app.models.inventory import InventoryLevel, InventoryMovement, Reservation, Warehouse
-from app.models.orders import Order, OrderLine, OrderSequence, Payment
+from app.models.orders import (
+    Fulfillment,
+    Order,
+    OrderLine,
+    OrderSequence,
+    Payment,
+    PaymentWebhookEvent,
+)
 from app.models.pricing import CustomerGroup, Price, PriceModifier, customer_group_members
 from app.models.promotions import Promotion, PromotionRedemption
 
@@ -30,6 +37,7 @@ __all__ = [
     "Category",
     "CustomerGroup",
     "Event",
+    "Fulfillment",
     "InventoryLevel",
     "InventoryMovement",
     "OptionType",
@@ -38,6 +46,7 @@ __all__ = [
     "OrderLine",
     "OrderSequence",
     "Payment",
+    "PaymentWebhookEvent",
     "Price",
     "PriceModifier",
     "Promotion",

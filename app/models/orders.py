@@ -72,6 +72,7 @@ class OrderLine(IdMixin, Base):
     unit_price: Mapped[int] = mapped_column(Integer)
     discount: Mapped[int] = mapped_column(Integer, default=0)
     total: Mapped[int] = mapped_column(Integer)
+    fulfilled_quantity: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Payment(IdMixin, Base):
@@ -87,3 +88,29 @@ class Payment(IdMixin, Base):
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Fulfillment(IdMixin, Base):
+    """A shipment of some of an order's lines."""
+
+    __tablename__ = "fulfillments"
+
+    order_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("orders.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(20), default="shipped")
+    carrier: Mapped[str | None] = mapped_column(String(100))
+    tracking_number: Mapped[str | None] = mapped_column(String(200))
+    # [{"lineId": ..., "quantity": ...}]
+    lines: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PaymentWebhookEvent(Base):
+    """A provider event, stored once before it is handled: a replay finds it and stops."""
+
+    __tablename__ = "payment_webhook_events"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    type: Mapped[str] = mapped_column(String(100))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)

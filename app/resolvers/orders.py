@@ -7,13 +7,14 @@ from datetime import datetime
 import strawberry
 from strawberry import Info
 
-from app.models.orders import OrderLine, Payment
+from app.models.orders import Fulfillment, OrderLine, Payment
 from app.resolvers.arguments import page_request
 from app.resolvers.money import Money
 from app.resolvers.pagination import Connection, PageInfo
 from app.resolvers.permissions import requires
 from app.resolvers.rows import from_row
 from app.resolvers.scalars import JSON
+from app.services import fulfillments as fulfillment_service
 from app.services import orders as service
 from app.services.checkout import CheckoutRequest, checkout
 from app.services.orders import OrderView
@@ -55,6 +56,31 @@ class PaymentType:
         return from_row(cls, row, amount=Money(amount=row.amount, currency=row.currency))
 
 
+@strawberry.type(name="FulfillmentLine")
+class FulfillmentLineType:
+    line_id: strawberry.ID
+    quantity: int
+
+
+@strawberry.type(name="Fulfillment")
+class FulfillmentType:
+    id: strawberry.ID
+    order_id: strawberry.ID
+    status: str
+    carrier: str | None
+    tracking_number: str | None
+    lines: list[FulfillmentLineType]
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Fulfillment) -> FulfillmentType:
+        return from_row(
+            cls, row,
+            lines=[FulfillmentLineType(line_id=strawberry.ID(x["lineId"]), quantity=x["quantity"])
+                   for x in row.lines],
+        )  # fmt: skip
+
+
 @strawberry.type(name="Order")
 class OrderType:
     id: strawberry.ID
@@ -72,6 +98,7 @@ class OrderType:
     shipping_address: JSON | None
     lines: list[OrderLineType]
     payments: list[PaymentType]
+    fulfillments: list[FulfillmentType]
     created_at: datetime
     updated_at: datetime
 
@@ -88,6 +115,7 @@ class OrderType:
             shipping_total=money(order.shipping_total), total=money(order.total),
             lines=[OrderLineType.from_row(line, currency) for line in view.lines],
             payments=[PaymentType.from_row(p) for p in view.payments],
+            fulfillments=[FulfillmentType.from_row(f) for f in view.fulfillments],
         )  # fmt: skip
 
 
@@ -112,6 +140,20 @@ class CheckoutInput:
     customer_group_ids: list[strawberry.ID] = strawberry.field(default_factory=list)
     promotion_codes: list[str] = strawberry.field(default_factory=list)
     shipping_address: AddressInput | None = None
+
+
+@strawberry.input
+class FulfillmentLineInput:
+    line_id: strawberry.ID
+    quantity: int
+
+
+@strawberry.input
+class CreateFulfillmentInput:
+    order_id: strawberry.ID
+    lines: list[FulfillmentLineInput]
+    carrier: str | None = None
+    tracking_number: str | None = None
 
 
 @strawberry.type
@@ -152,6 +194,14 @@ class OrderQueries:
             row = await service.get_order(session, info.context.actor, id_or_number)
             [view] = await service.views(session, [row])
         return OrderType.from_view(view)
+
+    @strawberry.field(description="An order's fulfillments, oldest first.")
+    async def fulfillments(self, info: Info, order_id: str) -> list[FulfillmentType]:
+        async with info.context.read() as session:
+            rows = await fulfillment_service.list_fulfillments(
+                session, info.context.actor, order_id=order_id
+            )
+        return [FulfillmentType.from_row(r) for r in rows]
 
     @strawberry.field(description="Newest first; staff (orders:read) see all, a customer theirs.")
     async def orders(
@@ -204,6 +254,24 @@ class OrderMutations:
             request_id=context.request_id,
         )
         return CheckoutResult(order=await _view(info, order), replayed=replayed)
+
+    @strawberry.mutation(
+        permission_classes=[requires("orders:update")],
+        description="Ship some lines; the order becomes partially_fulfilled or fulfilled.",
+    )
+    async def create_fulfillment(
+        self, info: Info, input: CreateFulfillmentInput
+    ) -> FulfillmentType:
+        async with info.context.command() as uow:
+            row = await fulfillment_service.create_fulfillment(
+                uow,
+                info.context.actor,
+                order_id=input.order_id,
+                lines=[(line.line_id, line.quantity) for line in input.lines],
+                carrier=input.carrier,
+                tracking_number=input.tracking_number,
+            )
+        return FulfillmentType.from_row(row)
 
     @strawberry.mutation(permission_classes=[requires("orders:update")])
     async def change_order_status(self, info: Info, input: ChangeOrderStatusInput) -> OrderType:

@@ -343,6 +343,62 @@ PLATFORM_PATHS: dict[str, Any] = {
             },
         }
     },
+    "/api/payments/webhook": {
+        "post": {
+            "operationId": "payment_webhook",
+            "summary": "Payment provider webhook receiver",
+            "description": "Signed with `Stripe-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "
+            '"t.body">` (CARTOGRAPH_PAYMENT_WEBHOOK_SECRET, 5-minute tolerance). '
+            "`payment_intent.succeeded` with `metadata.orderId` confirms the order; a replayed "
+            "event id changes nothing.",
+            "tags": ["payments"],
+            "security": [],
+            "parameters": [
+                {
+                    "name": "Stripe-Signature",
+                    "in": "header",
+                    "required": True,
+                    "schema": {"type": "string"},
+                }
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": {"type": "object", "additionalProperties": True}}
+                },
+            },
+            "responses": {
+                "200": {
+                    "description": "Received",
+                    "content": {
+                        "application/json": {
+                            "schema": {"type": "object", "properties": {"data": {"type": "object"}}}
+                        }
+                    },
+                },
+                "400": {
+                    "description": "Bad or missing signature; nothing changed",
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                },
+                "409": {
+                    "description": "Amount or currency is not the order's",
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                },
+                "413": {
+                    "description": "Body too large",
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                },
+                "422": {
+                    "description": "Not a provider event",
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                },
+                "429": {
+                    "description": "Rate limited",
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                },
+            },
+        }
+    },
     "/api/doc": {
         "get": {
             "operationId": "openapi",

@@ -82,7 +82,7 @@ def _owns(actor: Actor, cart: Cart) -> bool:
     return actor.kind == "user" and actor.id == cart.customer_id
 
 
-async def _cart(session: AsyncSession, actor: Actor, id: str, *, lock: bool = False) -> Cart:
+async def get_cart(session: AsyncSession, actor: Actor, id: str, *, lock: bool = False) -> Cart:
     parsed = parse_uuid(id)
     cart = await session.get(Cart, parsed, with_for_update=lock) if parsed else None
     # Someone else's cart is answered as missing: its existence is not the caller's business.
@@ -119,7 +119,7 @@ async def create_cart(
 
 
 async def view(session: AsyncSession, actor: Actor, *, id: str) -> CartView:
-    cart = await _cart(session, actor, id)
+    cart = await get_cart(session, actor, id)
     return await price(session, cart)
 
 
@@ -195,7 +195,7 @@ async def add_item(
     _check_quantity(quantity)
     if unit_price_snapshot is not None and unit_price_snapshot < 0:
         raise ValidationFailed.field("unitPriceSnapshot", "Must not be negative.")
-    cart = await _cart(uow.session, actor, cart_id, lock=True)
+    cart = await get_cart(uow.session, actor, cart_id, lock=True)
     if cart.status != "active":
         raise ValidationFailed.field("cartId", "The cart is checked out.")
     entity, variant = await _sellable(uow.session, entity_id, variant_id)
@@ -262,7 +262,7 @@ async def update_item(
     uow: UnitOfWork, actor: Actor, *, cart_id: str, item_id: str, quantity: int
 ) -> CartView:
     _check_quantity(quantity)
-    cart = await _cart(uow.session, actor, cart_id, lock=True)
+    cart = await get_cart(uow.session, actor, cart_id, lock=True)
     item = await _item(uow, cart, item_id)
     before = {"quantity": item.quantity}
     item.quantity = quantity
@@ -281,7 +281,7 @@ async def update_item(
 
 
 async def remove_item(uow: UnitOfWork, actor: Actor, *, cart_id: str, item_id: str) -> CartView:
-    cart = await _cart(uow.session, actor, cart_id, lock=True)
+    cart = await get_cart(uow.session, actor, cart_id, lock=True)
     item = await _item(uow, cart, item_id)
     await uow.session.delete(item)
     cart.updated_at = utcnow()

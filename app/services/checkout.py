@@ -110,9 +110,9 @@ async def checkout(
                 return done, True
     try:
         async with database.unit_of_work(request_id=request_id) as uow:
-            order = await _pipeline(uow, actor, request, idempotency_key, fingerprint)
+            order, replayed = await _pipeline(uow, actor, request, idempotency_key, fingerprint)
             await uow.commit()
-            return order, False
+            return order, replayed
     except IntegrityError:
         # A concurrent checkout with the same key committed first: answer its order.
         if idempotency_key is None:
@@ -130,9 +130,13 @@ async def _pipeline(
     request: CheckoutRequest,
     idempotency_key: str | None,
     fingerprint: str,
-) -> Order:
+) -> tuple[Order, bool]:
+    cart = await cart_service.get_cart(uow.session, actor, request.cart_id, lock=True)
+    # A duplicate that queued on the cart's lock finds the order the first one made.
+    if idempotency_key is not None and (done := await _replay(uow, idempotency_key, fingerprint)):
+        return done, True
     try:
-        view = await _priced_cart(uow, actor, request)
+        view = await _priced_cart(uow, cart, request)
     except NotFound:
         raise
     except AppError as error:
@@ -199,11 +203,10 @@ async def _pipeline(
         entity_id=str(order.id),
         after=order.snapshot(),
     )
-    return order
+    return order, False
 
 
-async def _priced_cart(uow: UnitOfWork, actor: Actor, request: CheckoutRequest) -> Any:
-    cart = await cart_service._cart(uow.session, actor, request.cart_id, lock=True)
+async def _priced_cart(uow: UnitOfWork, cart: Any, request: CheckoutRequest) -> Any:
     if cart.status != "active":
         raise ValidationFailed.field("cartId", "The cart is checked out already.")
     if request.currency is not None and request.currency != cart.currency:

@@ -10,11 +10,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.actor import Actor
 from app.db import UnitOfWork, insert_ignoring_duplicates
-from app.errors import Conflict, NotFound, Unauthorized, ValidationFailed
+from app.errors import Conflict, NotFound, ValidationFailed
 from app.ids import parse_uuid
 from app.models.base import utcnow
 from app.models.inventory import InventoryLevel, InventoryMovement
-from app.models.orders import ORDER_STATUSES, Order, OrderLine, OrderSequence, Payment
+from app.models.orders import (
+    ORDER_STATUSES,
+    Fulfillment,
+    Order,
+    OrderLine,
+    OrderSequence,
+    Payment,
+)
 from app.pagination import Page, PageRequest, SortKey, paginate
 from app.payments import PROVIDER
 from app.services.audit import record_change
@@ -55,6 +62,7 @@ class OrderView:
     order: Order
     lines: list[OrderLine]
     payments: list[Payment]
+    fulfillments: list[Fulfillment]
 
 
 def _may_see(actor: Actor, order: Order) -> bool:
@@ -78,7 +86,8 @@ async def get_order(
 
 
 async def views(session: AsyncSession, orders: list[Order]) -> list[OrderView]:
-    """Orders with their lines and payments: two statements whatever their number."""
+    """Orders with their lines, payments and fulfillments: three statements whatever their
+    number."""
     ids = [o.id for o in orders]
     lines = (await session.scalars(
         select(OrderLine).where(OrderLine.order_id.in_(ids)).order_by(OrderLine.id)
@@ -86,11 +95,15 @@ async def views(session: AsyncSession, orders: list[Order]) -> list[OrderView]:
     payments = (await session.scalars(
         select(Payment).where(Payment.order_id.in_(ids)).order_by(Payment.id)
     )).all() if ids else []  # fmt: skip
+    shipped = (await session.scalars(
+        select(Fulfillment).where(Fulfillment.order_id.in_(ids)).order_by(Fulfillment.id)
+    )).all() if ids else []  # fmt: skip
     return [
         OrderView(
             order,
             [line for line in lines if line.order_id == order.id],
             [p for p in payments if p.order_id == order.id],
+            [f for f in shipped if f.order_id == order.id],
         )
         for order in orders
     ]
@@ -105,7 +118,7 @@ async def list_orders(
     statement = select(Order)
     if not actor.can(READ_ALL):
         if actor.kind != "user":
-            raise Unauthorized("Sign in, or use a key with orders:read.")
+            actor.require(READ_ALL)  # UNAUTHORIZED when anonymous, else FORBIDDEN
         statement = statement.where(Order.customer_id == actor.id)
     if status is not None:
         statement = statement.where(Order.status == status)

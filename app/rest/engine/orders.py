@@ -12,7 +12,9 @@ ORDER = """id number status paymentStatus currency customerId cartId promotionCo
     id entityId variantId sku title quantity unitPrice { amount } discount { amount }
     total { amount }
   }
-  payments { id provider providerReference status amount { amount } createdAt }"""
+  payments { id provider providerReference status amount { amount } createdAt }
+  fulfillments { id status carrier trackingNumber lines { lineId quantity } createdAt }"""
+FULFILLMENT = "id orderId status carrier trackingNumber lines { lineId quantity } createdAt"
 MONEY = ("subtotal", "discountTotal", "shippingTotal", "total")
 
 
@@ -49,6 +51,7 @@ ORDER_SCHEMA = {
             "sku": _t("string", True), "title": _t("string", True), "quantity": _t("integer"),
             "unitPrice": _t("integer"), "discount": _t("integer"), "total": _t("integer"),
         }}},
+        "fulfillments": {"type": "array", "items": {"type": "object"}},
         "payments": {"type": "array", "items": {"type": "object", "properties": {
             "id": _t("string"), "provider": _t("string"), "providerReference": _t("string"),
             "status": _t("string"), "amount": _t("integer"),
@@ -139,5 +142,31 @@ ROUTES = [
         "move is 409 naming the allowed next states. Cancelling returns the stock; refunding "
         "refunds through the payment provider.",
         extra_responses={409: "Transition not allowed"},
+    ),
+    RestRoute(
+        "GET",
+        "/api/orders/{id}/fulfillments",
+        f"query F($id: String!) {{ fulfillments(orderId: $id) {{ {FULFILLMENT} }} }}",
+        "fulfillments",
+        ENGINE,
+        summary="List fulfillments for an order",
+        tag="orders",
+        path_params=(Param("id"),),
+    ),
+    RestRoute(
+        "POST",
+        "/api/orders/{id}/fulfillments",
+        f"""mutation F($input: CreateFulfillmentInput!) {{
+          createFulfillment(input: $input) {{ {FULFILLMENT} }}
+        }}""",
+        "createFulfillment",
+        ENGINE,
+        summary="Create a fulfillment (ship lines with tracking)",
+        tag="orders",
+        body="input",
+        status=201,
+        path_params=(Param("id", "input.orderId"),),
+        permission="orders:update",
+        extra_responses={409: "Order not in a shippable state"},
     ),
 ]

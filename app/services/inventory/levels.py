@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.auth.actor import SYSTEM, Actor
 from app.db import UnitOfWork, insert_ignoring_duplicates
@@ -110,11 +111,18 @@ async def apply_change(
             details={"sku": level.sku, "available": str(available)},
         )
     # The state before is what the update started from, whatever this object last saw.
-    level.quantity, level.reserved_quantity = row[0] - delta, row[1] - reserved_delta
+    _seen(level, row[0] - delta, row[1] - reserved_delta)
     before = {**level_state(level), **(before or {})} if before else level_state(level)
-    level.quantity, level.reserved_quantity = row
+    _seen(level, row[0], row[1])
     await _record(uow, actor, level, before, type, delta, reserved_delta, reason, reference_id)
     return Change(level=level, delta=delta, reserved_delta=reserved_delta)
+
+
+def _seen(level: InventoryLevel, quantity: int, reserved: int) -> None:
+    """Show the object what the UPDATE left in the row, without marking it changed: the
+    row is already written, and a flush must not write absolute values over it."""
+    set_committed_value(level, "quantity", quantity)
+    set_committed_value(level, "reserved_quantity", reserved)
 
 
 async def _record(

@@ -1,0 +1,620 @@
+"""Checkout through the engine dialect (POST /api/checkout) and the GraphQL `checkout` mutation.
+
+All or nothing: a declined card, missing stock or a bad promotion code is 422 CHECKOUT_FAILED
+and leaves no order, no stock held, no promotion use, and the cart still open.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import delete, func, select
+
+from app.auth.actor import SYSTEM
+from app.db import Database
+from app.models.audit import AuditEntry, Event
+from app.models.carts import Cart
+from app.models.catalog import CatalogEntity
+from app.models.inventory import Reservation, Warehouse
+from app.models.orders import Order, OrderLine, Payment
+from app.models.pricing import Price
+from app.services.checkout import CheckoutRequest, checkout
+from app.services.inventory import levels as level_service
+from app.services.inventory import warehouses as warehouse_service
+from app.services.pricing.prices import create_price
+from tests.support.catalog import make_entity
+from tests.support.queries import count_queries
+
+CHECKOUT = "/api/checkout"
+CARTS = "/api/carts"
+NUMBER = re.compile(r"^ORD-\d{4}-\d{6}$")
+UNKNOWN = "5b0c6f0e-0000-4000-8000-000000000000"
+
+
+# --- helpers (also used by test_orders.py and test_checkout_concurrency.py) -----------------
+
+
+async def warehouse(database: Database, code: str = "MAIN") -> Warehouse:
+    async with database.read_session() as session:
+        found = await session.scalar(select(Warehouse).where(Warehouse.code == code))
+    if found is not None:
+        return found
+    async with database.unit_of_work() as uow:
+        made = await warehouse_service.create_warehouse(uow, SYSTEM, code=code, name=code)
+        await uow.commit()
+    return made
+
+
+async def set_stock(database: Database, sku: str, quantity: int) -> None:
+    where = await warehouse(database)
+    async with database.unit_of_work() as uow:
+        await level_service.set_level(
+            uow, SYSTEM, sku=sku, quantity=quantity, warehouse_id=str(where.id)
+        )
+        await uow.commit()
+
+
+async def product(
+    database: Database, slug: str, amount: int = 1250, stock: int | None = 10
+) -> CatalogEntity:
+    """An active product priced in USD with `stock` units in the MAIN warehouse."""
+    made = await make_entity(database, slug=slug)
+    async with database.unit_of_work() as uow:
+        await create_price(uow, SYSTEM, entity_id=str(made.id), currency="USD", amount=amount)
+        await uow.commit()
+    if stock is not None:
+        await set_stock(database, slug, stock)
+    return made
+
+
+async def new_cart(client: httpx.AsyncClient, currency: str = "USD") -> str:
+    response = await client.post(CARTS, json={"currency": currency})
+    assert response.status_code == 201, response.text
+    return response.json()["data"]["id"]
+
+
+async def add(
+    client: httpx.AsyncClient, cart: str, entity: CatalogEntity, quantity: int = 1, **body: Any
+) -> None:
+    response = await client.post(
+        f"{CARTS}/{cart}/items",
+        json={"entityId": str(entity.id), "quantity": quantity, **body},
+    )
+    assert response.status_code == 201, response.text
+
+
+async def cart_with(
+    client: httpx.AsyncClient, *lines: tuple[CatalogEntity, int], **body: Any
+) -> str:
+    cart = await new_cart(client)
+    for entity, quantity in lines:
+        await add(client, cart, entity, quantity, **body)
+    return cart
+
+
+async def post_checkout(
+    client: httpx.AsyncClient,
+    cart: str,
+    payment: str = "pm_card_visa",
+    key: str | None = None,
+    **body: Any,
+) -> httpx.Response:
+    headers = {"Idempotency-Key": key} if key is not None else {}
+    return await client.post(
+        CHECKOUT, json={"cartId": cart, "paymentMethodId": payment, **body}, headers=headers
+    )
+
+
+async def place_order(
+    client: httpx.AsyncClient, database: Database, slug: str = "mug", quantity: int = 2
+) -> dict[str, Any]:
+    """A fresh product (10 in stock, 1250 each) and a paid order of `quantity` of it."""
+    mug = await product(database, slug)
+    cart = await cart_with(client, (mug, quantity))
+    response = await post_checkout(client, cart)
+    assert response.status_code == 201, response.text
+    return response.json()["data"]
+
+
+async def available(client: httpx.AsyncClient, entity: CatalogEntity) -> int:
+    response = await client.get("/api/inventory/check", params={"entityIds": str(entity.id)})
+    assert response.status_code == 200, response.text
+    return sum(row["availableQuantity"] for row in response.json()["data"])
+
+
+async def count(database: Database, model: Any, *where: Any) -> int:
+    async with database.read_session() as session:
+        return await session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+
+async def active_reservations(database: Database) -> int:
+    return await count(database, Reservation, Reservation.status == "active")
+
+
+async def cart_status(database: Database, cart: str) -> str:
+    async with database.read_session() as session:
+        row = await session.get(Cart, uuid.UUID(cart))
+    assert row is not None
+    return row.status
+
+
+def failed(response: httpx.Response, code: str = "CHECKOUT_FAILED", status: int = 422) -> str:
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert error["code"] == code, error
+    return error["message"]
+
+
+# --- the happy path ---------------------------------------------------------------------------
+
+
+async def test_checkout_creates_a_paid_pending_order_from_the_cart(
+    client: httpx.AsyncClient, admin: httpx.AsyncClient, database: Database
+) -> None:
+    mug = await product(database, "mug", 1250, stock=10)
+    tee = await product(database, "tee", 2000, stock=5)
+    cart = await cart_with(client, (mug, 3), (tee, 1))
+    address = {
+        "line1": "123 Main St",
+        "city": "Springfield",
+        "state": "IL",
+        "postalCode": "62701",
+        "country": "US",
+    }
+    response = await post_checkout(client, cart, currency="USD", shippingAddress=address)
+    assert response.status_code == 201, response.text
+    order = response.json()["data"]
+    assert NUMBER.match(order["number"]), order["number"]
+    assert (order["status"], order["paymentStatus"], order["currency"]) == (
+        "pending",
+        "paid",
+        "USD",
+    )
+    assert (order["subtotal"], order["discountTotal"], order["total"]) == (5750, 0, 5750)
+    assert order["cartId"] == cart and order["shippingAddress"] == address
+    lines = sorted(
+        (line["title"], line["quantity"], line["unitPrice"], line["discount"], line["total"])
+        for line in order["lines"]
+    )
+    assert lines == [("Mug", 3, 1250, 0, 3750), ("Tee", 1, 2000, 0, 2000)]
+    [payment] = order["payments"]
+    assert (payment["provider"], payment["status"], payment["amount"]) == (
+        "test",
+        "succeeded",
+        5750,
+    )
+    assert payment["providerReference"].startswith("pi_test_")
+
+    # Stock sold; nothing left held; one payment row; the cart is closed.
+    assert await available(client, mug) == 7 and await available(client, tee) == 4
+    assert await active_reservations(database) == 0
+    assert await count(database, Payment) == 1
+    assert await cart_status(database, cart) == "checked_out"
+
+    # Staff read it back by its number, as it was answered.
+    fetched = await admin.get(f"/api/orders/{order['number']}")
+    assert fetched.status_code == 200 and fetched.json()["data"] == order
+
+    again = await post_checkout(client, cart)
+    failed(again)
+    assert await count(database, Order) == 1
+    assert await available(client, mug) == 7
+
+
+async def test_order_lines_are_snapshots_that_outlive_price_changes(
+    client: httpx.AsyncClient, admin: httpx.AsyncClient, database: Database
+) -> None:
+    mug = await product(database, "mug", 1250)
+    cart = await cart_with(client, (mug, 2))
+    order = (await post_checkout(client, cart)).json()["data"]
+    async with database.unit_of_work() as uow:
+        await uow.session.execute(delete(Price).where(Price.entity_id == mug.id))
+        await create_price(uow, SYSTEM, entity_id=str(mug.id), currency="USD", amount=9999)
+        await uow.commit()
+    fetched = (await admin.get(f"/api/orders/{order['id']}")).json()["data"]
+    [line] = fetched["lines"]
+    assert (line["unitPrice"], line["total"], line["title"]) == (1250, 2500, "Mug")
+    assert fetched["total"] == 2500
+
+
+async def test_order_numbers_increment_per_order(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    mug = await product(database, "mug", 100, stock=10)
+    numbers = []
+    for _ in range(3):
+        cart = await cart_with(client, (mug, 1))
+        response = await post_checkout(client, cart)
+        assert response.status_code == 201, response.text
+        numbers.append(response.json()["data"]["number"])
+    assert all(NUMBER.match(n) for n in numbers)
+    prefixes = {n.rsplit("-", 1)[0] for n in numbers}
+    assert len(prefixes) == 1
+    sequence = [int(n.rsplit("-", 1)[1]) for n in numbers]
+    assert sequence == [sequence[0], sequence[0] + 1, sequence[0] + 2]
+
+
+async def test_checkout_records_orders_create_event_and_audit(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    order = await place_order(client, database)
+    async with database.read_session() as session:
+        audits = (
+            await session.scalars(select(AuditEntry).where(AuditEntry.entity_id == order["id"]))
+        ).all()
+        events = (await session.scalars(select(Event).where(Event.entity_id == order["id"]))).all()
+    assert [(a.event, a.entity_type) for a in audits] == [("orders.create", "order")]
+    assert audits[0].after is not None
+    assert [e.type for e in events] == ["orders.create"]
+
+
+# --- declines and other failures leave nothing behind ------------------------------------------
+
+
+@pytest.mark.parametrize("card", ["pm_card_declined", "pm_fail_insufficient_funds"])
+async def test_a_declined_payment_changes_nothing(
+    client: httpx.AsyncClient, database: Database, card: str
+) -> None:
+    mug = await product(database, "mug", 1250, stock=5)
+    cart = await cart_with(client, (mug, 2))
+    message = failed(await post_checkout(client, cart, card))
+    assert "declined" in message.lower()
+    assert await count(database, Order) == 0
+    assert await count(database, OrderLine) == 0
+    assert await count(database, Payment) == 0
+    assert await available(client, mug) == 5
+    assert await active_reservations(database) == 0
+    assert await count(database, Event, Event.type == "orders.create") == 0
+    assert await cart_status(database, cart) == "active"
+
+    # The same cart then goes through with a good card.
+    ok = await post_checkout(client, cart, "pm_card_visa")
+    assert ok.status_code == 201, ok.text
+    assert ok.json()["data"]["total"] == 2500
+    assert await available(client, mug) == 3
+    assert await count(database, Order) == 1
+
+
+async def test_out_of_stock_is_checkout_failed_and_holds_nothing(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    mug = await product(database, "mug", 1000, stock=5)
+    tee = await product(database, "tee", 1000, stock=1)
+    cart = await cart_with(client, (mug, 2), (tee, 2))
+    message = failed(await post_checkout(client, cart))
+    assert "stock" in message.lower()
+    assert await available(client, mug) == 5 and await available(client, tee) == 1
+    assert await active_reservations(database) == 0
+    assert await count(database, Order) == 0 and await count(database, Payment) == 0
+    assert await cart_status(database, cart) == "active"
+
+
+async def test_a_product_with_no_stock_level_is_checkout_failed(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    mug = await product(database, "mug", 1000, stock=None)
+    cart = await cart_with(client, (mug, 1))
+    failed(await post_checkout(client, cart))
+    assert await count(database, Order) == 0
+
+
+async def test_an_empty_cart_is_checkout_failed(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    cart = await new_cart(client)
+    failed(await post_checkout(client, cart))
+    assert await count(database, Order) == 0
+
+
+async def test_a_line_that_lost_its_price_is_checkout_failed(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    mug = await product(database, "mug", 1000, stock=5)
+    cart = await cart_with(client, (mug, 1))
+    async with database.unit_of_work() as uow:
+        await uow.session.execute(delete(Price).where(Price.entity_id == mug.id))
+        await uow.commit()
+    message = failed(await post_checkout(client, cart))
+    assert "price" in message.lower()
+    assert await count(database, Order) == 0 and await available(client, mug) == 5
+
+
+async def test_a_currency_other_than_the_carts_is_checkout_failed(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    mug = await product(database, "mug", 1000)
+    cart = await cart_with(client, (mug, 1))
+    failed(await post_checkout(client, cart, currency="EUR"))
+    assert await count(database, Order) == 0
+
+
+@pytest.mark.parametrize("cart", [UNKNOWN, "not-a-uuid"])
+async def test_an_unknown_cart_is_404(client: httpx.AsyncClient, cart: str) -> None:
+    failed(await post_checkout(client, cart), "NOT_FOUND", 404)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"cartId": UNKNOWN},
+        {"cartId": UNKNOWN, "paymentMethodId": "card_visa"},
+        {"cartId": UNKNOWN, "paymentMethodId": ""},
+        {"cartId": UNKNOWN, "paymentMethodId": "pm_" + "x" * 300},
+        {"paymentMethodId": "pm_card_visa"},
+        {"cartId": UNKNOWN, "paymentMethodId": "pm_card_visa", "promotionCodes": ["A"] * 6},
+        {
+            "cartId": UNKNOWN,
+            "paymentMethodId": "pm_card_visa",
+            "shippingAddress": {"planet": "Mars"},
+        },
+    ],
+    ids=[
+        "missing-payment",
+        "not-pm",
+        "empty-pm",
+        "long-pm",
+        "missing-cart",
+        "six-codes",
+        "unknown-address-field",
+    ],
+)
+async def test_a_bad_body_is_422_validation_failed(
+    client: httpx.AsyncClient, database: Database, body: dict[str, Any]
+) -> None:
+    response = await client.post(CHECKOUT, json=body)
+    failed(response, "VALIDATION_FAILED", 422)
+    assert await count(database, Order) == 0
+
+
+async def test_a_bad_payment_method_on_a_real_cart_changes_nothing(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    mug = await product(database, "mug", 1000, stock=3)
+    cart = await cart_with(client, (mug, 1))
+    failed(await post_checkout(client, cart, "tok_visa"), "VALIDATION_FAILED", 422)
+    assert await cart_status(database, cart) == "active"
+    assert await available(client, mug) == 3
+
+
+async def test_a_tampered_price_snapshot_is_never_charged(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    mug = await product(database, "mug", 1250, stock=10)
+    cart = await cart_with(client, (mug, 3), unitPriceSnapshot=1)
+    response = await post_checkout(client, cart)
+    assert response.status_code == 201, response.text
+    order = response.json()["data"]
+    assert order["total"] == 3750
+    assert [line["unitPrice"] for line in order["lines"]] == [1250]
+    async with database.read_session() as session:
+        amounts = (await session.scalars(select(Payment.amount))).all()
+    assert amounts == [1250 * 3]
+
+
+# --- idempotency ------------------------------------------------------------------------------
+
+
+async def test_the_same_idempotency_key_and_body_answers_the_same_order(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    mug = await product(database, "mug", 1000, stock=10)
+    cart = await cart_with(client, (mug, 2))
+    first = await post_checkout(client, cart, key="key-1")
+    assert first.status_code == 201, first.text
+    second = await post_checkout(client, cart, key="key-1")
+    assert second.status_code in (200, 201), second.text
+    assert second.json()["data"]["id"] == first.json()["data"]["id"]
+    assert second.json()["data"]["number"] == first.json()["data"]["number"]
+    assert await count(database, Order) == 1
+    assert await count(database, Payment) == 1
+    assert await available(client, mug) == 8
+
+
+async def test_the_same_idempotency_key_with_another_body_is_409(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    mug = await product(database, "mug", 1000, stock=10)
+    cart = await cart_with(client, (mug, 1))
+    assert (await post_checkout(client, cart, key="key-1")).status_code == 201
+    failed(await post_checkout(client, cart, "pm_card_mastercard", key="key-1"), "CONFLICT", 409)
+    other = await cart_with(client, (mug, 1))
+    failed(await post_checkout(client, other, key="key-1"), "CONFLICT", 409)
+    assert await count(database, Order) == 1 and await count(database, Payment) == 1
+    assert await cart_status(database, other) == "active"
+
+
+async def test_a_failed_checkout_does_not_burn_its_idempotency_key(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    mug = await product(database, "mug", 1000, stock=10)
+    cart = await cart_with(client, (mug, 1))
+    failed(await post_checkout(client, cart, "pm_card_declined", key="key-2"))
+    # Another body under the key is fine: the failed attempt left nothing behind.
+    ok = await post_checkout(client, cart, "pm_card_visa", key="key-2")
+    assert ok.status_code == 201, ok.text
+
+
+async def test_an_overlong_idempotency_key_is_422(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    mug = await product(database, "mug", 1000, stock=10)
+    cart = await cart_with(client, (mug, 1))
+    failed(await post_checkout(client, cart, key="k" * 201), "VALIDATION_FAILED", 422)
+    assert await count(database, Order) == 0
+
+
+# --- GraphQL ----------------------------------------------------------------------------------
+
+GQL_CHECKOUT = """mutation C($input: CheckoutInput!, $key: String) {
+  checkout(input: $input, idempotencyKey: $key) {
+    replayed
+    order {
+      id number status paymentStatus total { amount currency formatted }
+      lines { quantity unitPrice { amount } total { amount } }
+      payments { amount { amount } status }
+    }
+  }
+}"""
+
+
+async def gql_checkout(
+    client: httpx.AsyncClient, cart: str, payment: str = "pm_card_visa", key: str | None = None
+) -> dict[str, Any]:
+    response = await client.post(
+        "/graphql",
+        json={
+            "query": GQL_CHECKOUT,
+            "variables": {"input": {"cartId": cart, "paymentMethodId": payment}, "key": key},
+        },
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_graphql_checkout(client: httpx.AsyncClient, database: Database) -> None:
+    mug = await product(database, "mug", 1250, stock=4)
+    cart = await cart_with(client, (mug, 2))
+    body = await gql_checkout(client, cart, key="gql-1")
+    assert "errors" not in body, body
+    result = body["data"]["checkout"]
+    order = result["order"]
+    assert result["replayed"] is False
+    assert NUMBER.match(order["number"])
+    assert (order["status"], order["paymentStatus"]) == ("pending", "paid")
+    assert order["total"] == {"amount": 2500, "currency": "USD", "formatted": "25.00 USD"}
+    assert order["lines"] == [
+        {"quantity": 2, "unitPrice": {"amount": 1250}, "total": {"amount": 2500}}
+    ]
+    assert order["payments"] == [{"amount": {"amount": 2500}, "status": "succeeded"}]
+    assert await available(client, mug) == 2
+
+    replay = (await gql_checkout(client, cart, key="gql-1"))["data"]["checkout"]
+    assert replay["replayed"] is True and replay["order"]["id"] == order["id"]
+
+    again = await gql_checkout(client, cart)
+    assert again["errors"][0]["extensions"]["code"] == "CHECKOUT_FAILED"
+
+
+async def test_graphql_checkout_declined(client: httpx.AsyncClient, database: Database) -> None:
+    mug = await product(database, "mug", 1250, stock=4)
+    cart = await cart_with(client, (mug, 1))
+    body = await gql_checkout(client, cart, "pm_card_declined")
+    assert body.get("data") is None or body["data"].get("checkout") is None
+    assert body["errors"][0]["extensions"]["code"] == "CHECKOUT_FAILED"
+    assert await count(database, Order) == 0 and await available(client, mug) == 4
+    unknown = await gql_checkout(client, UNKNOWN)
+    assert unknown["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    bad = await gql_checkout(client, cart, "visa")
+    assert bad["errors"][0]["extensions"]["code"] == "VALIDATION_FAILED"
+
+
+# --- promotions -------------------------------------------------------------------------------
+
+SAVE10 = {
+    "code": "SAVE10",
+    "name": "Save 10%",
+    "type": "percentage_off_order",
+    "value": 10,
+    "validFrom": "2025-01-01T00:00:00Z",
+    "validUntil": "2099-12-31T23:59:59Z",
+}
+
+
+async def make_save10(admin: httpx.AsyncClient) -> str:
+    response = await admin.post("/api/promotions", json=SAVE10)
+    assert response.status_code == 201, response.text
+    return response.json()["data"]["id"]
+
+
+async def usage(database: Database, promotion_id: str) -> tuple[int, int]:
+    from app.models.promotions import Promotion, PromotionRedemption
+
+    async with database.read_session() as session:
+        row = await session.get(Promotion, uuid.UUID(promotion_id))
+        assert row is not None
+        redemptions = await session.scalar(
+            select(func.count())
+            .select_from(PromotionRedemption)
+            .where(PromotionRedemption.promotion_id == row.id)
+        )
+    return row.usage_count, redemptions or 0
+
+
+async def test_a_promotion_code_discounts_the_order_and_counts_its_use(
+    client: httpx.AsyncClient, admin: httpx.AsyncClient, database: Database
+) -> None:
+    promotion = await make_save10(admin)
+    mug = await product(database, "mug", 1250, stock=10)
+    tee = await product(database, "tee", 2000, stock=10)
+    cart = await cart_with(client, (mug, 2), (tee, 1))
+    response = await post_checkout(client, cart, promotionCodes=["save10"])
+    assert response.status_code == 201, response.text
+    order = response.json()["data"]
+    assert (order["subtotal"], order["discountTotal"], order["total"]) == (4500, 450, 4050)
+    assert order["promotionCodes"] == ["SAVE10"]
+    assert sum(line["discount"] for line in order["lines"]) == 450
+    assert sum(line["total"] for line in order["lines"]) == 4050
+    assert [p["amount"] for p in order["payments"]] == [4050]
+    assert await usage(database, promotion) == (1, 1)
+
+
+async def test_an_unknown_promotion_code_is_checkout_failed(
+    client: httpx.AsyncClient, admin: httpx.AsyncClient, database: Database
+) -> None:
+    promotion = await make_save10(admin)
+    mug = await product(database, "mug", 1250, stock=10)
+    cart = await cart_with(client, (mug, 1))
+    message = failed(await post_checkout(client, cart, promotionCodes=["SAVE10", "NOPE"]))
+    assert "NOPE" in message
+    assert await usage(database, promotion) == (0, 0)
+    assert await count(database, Order) == 0 and await available(client, mug) == 10
+
+
+async def test_a_declined_payment_does_not_count_promotion_use(
+    client: httpx.AsyncClient, admin: httpx.AsyncClient, database: Database
+) -> None:
+    promotion = await make_save10(admin)
+    mug = await product(database, "mug", 1250, stock=10)
+    cart = await cart_with(client, (mug, 1))
+    failed(await post_checkout(client, cart, "pm_card_declined", promotionCodes=["SAVE10"]))
+    assert await usage(database, promotion) == (0, 0)
+    assert await available(client, mug) == 10 and await active_reservations(database) == 0
+    ok = await post_checkout(client, cart, promotionCodes=["SAVE10"])
+    assert ok.status_code == 201 and ok.json()["data"]["total"] == 1125
+    assert await usage(database, promotion) == (1, 1)
+
+
+# --- statement count --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lines", [1, 20])
+async def test_checkout_statement_count(
+    client: httpx.AsyncClient, database: Database, lines: int
+) -> None:
+    cart = await new_cart(client)
+    for i in range(lines):
+        await add(client, cart, await product(database, f"item-{i}", 100 + i, stock=5))
+    request = CheckoutRequest(cart_id=cart, payment_method_id="pm_card_visa")
+    with count_queries(database) as queries:
+        order, replayed = await checkout(database, SYSTEM, request)
+    assert replayed is False and order.total == sum(100 + i for i in range(lines))
+    assert queries.count == checkout_statements(lines), (queries.count, queries.statements)
+
+
+def checkout_statements(lines: int) -> int:
+    """Measured, not wished for: checkout is NOT constant in its lines. 30 statements for 1
+    line, 353 for 20: 13 + 17 per line (same on SQLite and PostgreSQL).
+
+    Fixed (13): cart (locked), its items, prices, price modifiers, order sequence insert +
+    increment, order insert, order lines (one executemany), payment insert, order payment
+    status update, cart status update, orders.create audit entry + event.
+
+    Per line (17): the entity lookup, 3 level selects and 3 reservation selects, the
+    reservation insert, 2 conditional level updates (hold, sale), the reservation status
+    update, 2 movements, and 2 audit entries + 2 events (reserve, sale).
+    """
+    return 13 + 17 * lines
