@@ -16,7 +16,7 @@ from app.resolvers.rows import from_row
 from app.resolvers.scalars import JSON
 from app.services import fulfillments as fulfillment_service
 from app.services import orders as service
-from app.services.checkout import CheckoutRequest, checkout
+from app.services.checkout import CheckoutRequest, checkout, pay_order, place_order
 from app.services.orders import OrderView
 
 
@@ -45,6 +45,7 @@ class OrderLineType:
 @strawberry.type(name="Payment")
 class PaymentType:
     id: strawberry.ID
+    order_id: strawberry.ID
     provider: str
     provider_reference: str
     status: str
@@ -156,6 +157,29 @@ class CreateFulfillmentInput:
     tracking_number: str | None = None
 
 
+@strawberry.input
+class OrderItemInput:
+    entity_id: strawberry.ID
+    variant_id: strawberry.ID | None = None
+    quantity: int
+
+
+@strawberry.input
+class PlaceOrderInput:
+    currency: str | None = strawberry.field(default=None, description="Default: the setting.")
+    customer_id: str | None = None
+    items: list[OrderItemInput]
+    shipping_address: AddressInput | None = None
+
+
+@strawberry.input
+class PayOrderInput:
+    order_id: strawberry.ID
+    payment_method_id: str
+    amount: int = strawberry.field(description="Minor units: must be the order's total.")
+    currency: str
+
+
 @strawberry.type
 class CheckoutResult:
     order: OrderType
@@ -254,6 +278,33 @@ class OrderMutations:
             request_id=context.request_id,
         )
         return CheckoutResult(order=await _view(info, order), replayed=replayed)
+
+    @strawberry.mutation(
+        permission_classes=[requires("orders:create")],
+        description="Place an order from items, unpaid; its stock is held until payOrder.",
+    )
+    async def place_order(self, info: Info, input: PlaceOrderInput) -> OrderType:
+        context = info.context
+        order = await place_order(
+            context.database, context.actor,
+            currency=input.currency or context.default_currency, customer_id=input.customer_id,
+            items=[(i.entity_id, i.variant_id, i.quantity) for i in input.items],
+            shipping_address=_address(input.shipping_address), request_id=context.request_id,
+        )  # fmt: skip
+        return await _view(info, order)
+
+    @strawberry.mutation(
+        permission_classes=[requires("orders:create")],
+        description="Pay an order placed unpaid; declined is PAYMENT_FAILED, nothing changes.",
+    )
+    async def pay_order(self, info: Info, input: PayOrderInput) -> PaymentType:
+        context = info.context
+        payment = await pay_order(
+            context.database, context.actor, order_id=input.order_id,
+            payment_method_id=input.payment_method_id, amount=input.amount,
+            currency=input.currency, request_id=context.request_id,
+        )  # fmt: skip
+        return PaymentType.from_row(payment)
 
     @strawberry.mutation(
         permission_classes=[requires("orders:update")],

@@ -165,6 +165,8 @@ class RouteExecutor:
                 raise ValidationFailed(
                     "The body must be a JSON object.", details={"body": "Expected an object."}
                 )
+            if self.route.prepare is not None:
+                body = self.route.prepare(body)
             # Path parameters aimed into the body's variable (`input.id`) win over the body.
             variables[self.route.body] = {**body, **variables.get(self.route.body, {})}
         return variables

@@ -292,9 +292,10 @@ def _operation(route: RestRoute, schema: strawberry.Schema) -> dict[str, Any]:
             d for d in operation.variable_definitions if d.variable.name.value == route.body
         )
         body_type = type_from_ast(graphql_schema, variable.type)
+        body_schema = route.body_schema or input_schema(body_type)
         result["requestBody"] = {
             "required": True,
-            "content": {"application/json": {"schema": input_schema(body_type)}},
+            "content": {"application/json": {"schema": body_schema}},
         }
     return result
 

@@ -85,6 +85,10 @@ class RestRoute:
     defaults: dict[str, Any] = field(default_factory=dict)
     # The body may be empty (every field of its input type is optional).
     optional_body: bool = False
+    # Rewrites a documented body into the operation's input (names, units), before checks.
+    prepare: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    # The documented body's JSON Schema where `prepare` makes it differ from the input type.
+    body_schema: dict[str, Any] | None = None
     # Request headers mapped onto variables (`Idempotency-Key` -> `idempotencyKey`).
     headers: tuple[Param, ...] = ()
     # The JSON Schema of one item after `shape`, when shaping changes it.

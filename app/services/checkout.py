@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import orjson
@@ -22,9 +23,16 @@ from sqlalchemy.exc import IntegrityError
 
 from app.auth.actor import Actor
 from app.db import Database, UnitOfWork
-from app.errors import AppError, CheckoutFailed, Conflict, NotFound, ValidationFailed
+from app.errors import (
+    AppError,
+    CheckoutFailed,
+    Conflict,
+    NotFound,
+    PaymentFailed,
+    ValidationFailed,
+)
 from app.models.base import utcnow
-from app.models.inventory import InventoryLevel
+from app.models.inventory import InventoryLevel, Reservation
 from app.models.orders import Order, OrderLine, Payment
 from app.models.promotions import Promotion, PromotionRedemption
 from app.payments import PROVIDER
@@ -32,17 +40,20 @@ from app.services import carts as cart_service
 from app.services.audit import record_change
 from app.services.inventory.levels import apply_change
 from app.services.inventory.reservations import reserve
-from app.services.orders import next_number
+from app.services.orders import get_order, next_number
 from app.services.promotions.evaluation import CartContext, CartLine, can_combine, evaluate
 from app.services.promotions.rules import normalize_code
 
 ADDRESS_FIELDS = ("line1", "line2", "city", "state", "postalCode", "country")
+# How long an order placed unpaid holds its stock.
+UNPAID_HOLD = timedelta(minutes=30)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CheckoutRequest:
     cart_id: str
-    payment_method_id: str
+    # None places the order unpaid: its stock stays reserved until `pay_order` (gateway).
+    payment_method_id: str | None
     currency: str | None = None
     customer_id: str | None = None
     customer_group_ids: tuple[str, ...] = ()
@@ -67,7 +78,8 @@ class CheckoutRequest:
 
 def _check(request: CheckoutRequest, idempotency_key: str | None) -> None:
     details: dict[str, str] = {}
-    if not request.payment_method_id.startswith("pm_") or len(request.payment_method_id) > 200:
+    method = request.payment_method_id
+    if method is not None and (not method.startswith("pm_") or len(method) > 200):
         details["paymentMethodId"] = "A payment method id (pm_...)."
     if idempotency_key is not None and not 1 <= len(idempotency_key) <= 200:
         details["Idempotency-Key"] = "1 to 200 characters."
@@ -189,8 +201,10 @@ async def _pipeline(
                 total=line.unit_price * line.quantity - share,
             )
         )
-    await _take_stock(uow, actor, order, context)
-    await _pay(uow, order, request.payment_method_id)
+    paying = request.payment_method_id is not None
+    await _take_stock(uow, actor, order, context, sell=paying)
+    if request.payment_method_id is not None:
+        await _pay(uow, order, request.payment_method_id)
     await _count_use(uow, order, promotions)
     cart.status = "checked_out"
     cart.updated_at = utcnow()
@@ -260,8 +274,11 @@ def _allocate(total: int, amounts: list[int]) -> list[int]:
     return shares
 
 
-async def _take_stock(uow: UnitOfWork, actor: Actor, order: Order, cart: CartContext) -> None:
-    """Reserve every line (atomically, across warehouses), then sell what was reserved."""
+async def _take_stock(
+    uow: UnitOfWork, actor: Actor, order: Order, cart: CartContext, *, sell: bool
+) -> None:
+    """Reserve every line (atomically, across warehouses), then sell what was reserved; an
+    unpaid order keeps its reservations until it is paid (or they expire)."""
     for line in sorted(cart.lines, key=lambda line: (str(line.entity_id), str(line.variant_id))):
         try:
             held = await reserve(
@@ -271,24 +288,31 @@ async def _take_stock(uow: UnitOfWork, actor: Actor, order: Order, cart: CartCon
                 variant_id=str(line.variant_id) if line.variant_id else None,
                 quantity=line.quantity,
                 reference_id=str(order.id),
+                ttl=UNPAID_HOLD,
             )
         except (Conflict, NotFound) as error:
             raise CheckoutFailed(f"Out of stock: {error.message}") from None
-        for reservation in held:
-            level = await uow.session.get(InventoryLevel, reservation.level_id)
-            assert level is not None
-            await apply_change(
-                uow,
-                actor,
-                level,
-                type="sale",
-                delta=-reservation.quantity,
-                reserved_delta=-reservation.quantity,
-                reference_id=str(order.id),
-                reason=f"order {order.number}",
-                backorder=True,
-            )
-            reservation.status = "consumed"
+        if sell:
+            await _sell(uow, actor, order, held)
+
+
+async def _sell(uow: UnitOfWork, actor: Actor, order: Order, held: list[Reservation]) -> None:
+    """Turn reservations into sales: the units leave the shelf and the hold."""
+    for reservation in held:
+        level = await uow.session.get(InventoryLevel, reservation.level_id)
+        assert level is not None
+        await apply_change(
+            uow,
+            actor,
+            level,
+            type="sale",
+            delta=-reservation.quantity,
+            reserved_delta=-reservation.quantity,
+            reference_id=str(order.id),
+            reason=f"order {order.number}",
+            backorder=True,
+        )
+        reservation.status = "consumed"
 
 
 async def _pay(uow: UnitOfWork, order: Order, payment_method_id: str) -> None:
@@ -335,3 +359,116 @@ async def _count_use(uow: UnitOfWork, order: Order, promotions: list[Promotion])
                 promotion_id=promotion.id, order_id=str(order.id), customer_id=order.customer_id
             )
         )
+
+
+async def place_order(
+    database: Database,
+    actor: Actor,
+    *,
+    currency: str,
+    items: list[tuple[str, str | None, int]],
+    customer_id: str | None = None,
+    shipping_address: dict[str, Any] | None = None,
+    request_id: str | None = None,
+) -> Order:
+    """The gateway's POST /orders: a cart made of `items` (entity, variant, quantity) and
+    checked out unpaid, all in one unit of work; payment follows with `pay_order`."""
+    if not items:
+        raise ValidationFailed.field("items", "Give at least one item.")
+    async with database.unit_of_work(request_id=request_id) as uow:
+        cart = await cart_service.create_cart(
+            uow, actor, currency=currency, customer_id=customer_id
+        )
+        for index, (entity_id, variant_id, quantity) in enumerate(items):
+            try:
+                await cart_service.add_item(
+                    uow,
+                    actor,
+                    cart_id=str(cart.id),
+                    entity_id=entity_id,
+                    variant_id=variant_id,
+                    quantity=quantity,
+                )
+            except AppError as error:
+                details = {f"items.{index}.{k}": v for k, v in (error.details or {}).items()}
+                raise type(error)(error.message, details=details or None) from None
+        request = CheckoutRequest(
+            cart_id=str(cart.id), payment_method_id=None, shipping_address=shipping_address
+        )
+        _check(request, None)
+        order, _ = await _pipeline(uow, actor, request, None, request.fingerprint())
+        await uow.commit()
+    return order
+
+
+async def pay_order(
+    database: Database,
+    actor: Actor,
+    *,
+    order_id: str,
+    payment_method_id: str,
+    amount: int,
+    currency: str,
+    request_id: str | None = None,
+) -> Payment:
+    """Pay an order placed unpaid: the amount must be the order's. A declined payment is
+    PAYMENT_FAILED and changes nothing (the stock stays reserved for a retry)."""
+    if not payment_method_id.startswith("pm_") or len(payment_method_id) > 200:
+        raise ValidationFailed.field("paymentMethodId", "A payment method id (pm_...).")
+    async with database.unit_of_work(request_id=request_id) as uow:
+        order = await get_order(uow.session, actor, order_id, lock=True)
+        if order.payment_status != "pending":
+            raise Conflict(f"The order is {order.payment_status} already.")
+        if amount != order.total or currency != order.currency:
+            raise ValidationFailed(
+                "The amount and currency must be the order's total.",
+                details={"amount": f"{order.total} {order.currency} (minor units)."},
+            )
+        held = list(
+            (
+                await uow.session.scalars(
+                    select(Reservation).where(
+                        Reservation.reference_id == str(order.id),
+                        Reservation.status == "active",
+                        Reservation.expires_at > utcnow(),
+                    )
+                )
+            ).all()
+        )
+        lines = await uow.session.scalars(
+            select(OrderLine.quantity).where(OrderLine.order_id == order.id)
+        )
+        if sum(r.quantity for r in held) < sum(lines.all()):
+            raise Conflict("The order's stock reservation has expired; place it again.")
+        charge = await PROVIDER.charge(
+            amount=order.total, currency=order.currency, payment_method_id=payment_method_id
+        )
+        if not charge.succeeded:
+            raise PaymentFailed(f"Payment declined: {charge.message}")
+        await _sell(uow, actor, order, held)
+        payment = Payment(
+            order_id=order.id,
+            provider=PROVIDER.name,
+            provider_reference=charge.reference,
+            payment_method_id=payment_method_id,
+            amount=order.total,
+            currency=order.currency,
+            status="succeeded",
+        )
+        uow.session.add(payment)
+        before = order.snapshot()
+        order.payment_status = "paid"
+        order.updated_at = utcnow()
+        await uow.session.flush()
+        record_change(
+            uow,
+            actor,
+            event="orders.update",
+            entity_type="order",
+            entity_id=str(order.id),
+            before=before,
+            after=order.snapshot(),
+            reason="paid",
+        )
+        await uow.commit()
+    return payment
