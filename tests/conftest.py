@@ -110,15 +110,32 @@ def make_app(database: Database) -> Callable[..., Starlette]:
     return build
 
 
+@pytest.fixture(scope="module")
+def module_app(shared_database: Database) -> Starlette:
+    """One app per test module: building it is most of a small test's cost, and an app holds
+    no state between requests but the rate limiter's counters (the database is emptied per
+    test). Tests that need other settings build their own with `make_app`."""
+    return create_app(settings_for(shared_database.url), database=shared_database)
+
+
 @pytest.fixture
-def app(make_app: Callable[..., Starlette]) -> Starlette:
-    return make_app()
+def app(module_app: Starlette, database: Database) -> Starlette:
+    return module_app
 
 
 def client_for(app: Starlette, **kwargs: Any) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://testserver", **kwargs
     )
+
+
+async def client_with(
+    app: Starlette, database: Database, *permissions: str
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client whose key holds exactly `permissions`."""
+    _, plaintext = await make_api_key(database, permissions=list(permissions), name="scoped")
+    async with client_for(app, headers={"x-api-key": plaintext}) as http:
+        yield http
 
 
 @pytest.fixture

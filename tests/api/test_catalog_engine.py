@@ -17,10 +17,9 @@ from sqlalchemy import func, select
 from starlette.applications import Starlette
 
 from app.db import Database
-from app.main import create_app
 from app.models.audit import AuditEntry
 from app.models.catalog import CatalogEntity, Category, OptionType, OptionValue, Variant
-from tests.conftest import client_for, settings_for
+from tests.conftest import client_for
 from tests.support.factories import make_api_key
 
 ENTITIES = "/api/catalog/entities"
@@ -57,18 +56,6 @@ VARIANT_FIELDS = {"id", "entityId", "sku", "metadata", "createdAt", "updatedAt",
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def module_app(shared_database: Database) -> Starlette:
-    """One app for this module: building it is most of a test's cost, and it holds no state
-    between requests but the rate limiter's counters (the database is emptied per test)."""
-    return create_app(settings_for(shared_database.url), database=shared_database)
-
-
-@pytest.fixture
-def app(module_app: Starlette, database: Database) -> Starlette:
-    return module_app
 
 
 @pytest.fixture

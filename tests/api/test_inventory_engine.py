@@ -24,7 +24,6 @@ from starlette.applications import Starlette
 
 from app.auth.actor import SYSTEM
 from app.db import Database
-from app.main import create_app
 from app.models.audit import AuditEntry, Event
 from app.models.base import utcnow
 from app.models.catalog import CatalogEntity, Variant
@@ -32,7 +31,7 @@ from app.models.inventory import InventoryLevel, InventoryMovement, Reservation,
 from app.services.inventory import levels as level_service
 from app.services.inventory import reservations as reservation_service
 from app.services.inventory import warehouses as warehouse_service
-from tests.conftest import client_for, settings_for
+from tests.conftest import client_for
 from tests.support.catalog import make_entity
 from tests.support.factories import make_api_key
 
@@ -88,17 +87,6 @@ CHECK_WAREHOUSE_FIELDS = {
 
 
 # --- fixtures and helpers -------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def module_app(shared_database: Database) -> Starlette:
-    """One app for this module (the database is emptied per test)."""
-    return create_app(settings_for(shared_database.url), database=shared_database)
-
-
-@pytest.fixture
-def app(module_app: Starlette, database: Database) -> Starlette:
-    return module_app
 
 
 @pytest.fixture

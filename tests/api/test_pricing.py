@@ -18,13 +18,11 @@ from sqlalchemy import select
 from starlette.applications import Starlette
 
 from app.db import Database
-from app.main import create_app
 from app.models.audit import AuditEntry, Event
 from app.models.catalog import CatalogEntity
 from app.models.pricing import Price
-from tests.conftest import client_for, settings_for
+from tests.conftest import client_with
 from tests.support.catalog import make_entity
-from tests.support.factories import make_api_key
 from tests.support.pricing import make_group, make_modifier, make_price, variants_of
 from tests.support.queries import count_queries
 
@@ -75,24 +73,6 @@ RESOLVE = """query R($entityId: ID!, $variantId: ID, $currency: String!, $quanti
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def module_app(shared_database: Database) -> Starlette:
-    return create_app(settings_for(shared_database.url), database=shared_database)
-
-
-@pytest.fixture
-def app(module_app: Starlette, database: Database) -> Starlette:
-    return module_app
-
-
-async def client_with(
-    app: Starlette, database: Database, *permissions: str
-) -> AsyncIterator[httpx.AsyncClient]:
-    _, plaintext = await make_api_key(database, permissions=list(permissions), name="scoped")
-    async with client_for(app, headers={"x-api-key": plaintext}) as http:
-        yield http
 
 
 @pytest.fixture

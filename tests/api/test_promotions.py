@@ -18,13 +18,11 @@ from sqlalchemy import select
 from starlette.applications import Starlette
 
 from app.db import Database
-from app.main import create_app
 from app.models.audit import AuditEntry, Event
 from app.models.catalog import CatalogEntity
 from app.models.promotions import Promotion
-from tests.conftest import client_for, settings_for
+from tests.conftest import client_with
 from tests.support.catalog import make_entity
-from tests.support.factories import make_api_key
 from tests.support.pricing import make_price
 from tests.support.promotions import make_promotion
 
@@ -48,24 +46,6 @@ VALIDATION_FIELDS = {
     "valid", "code", "reason", "message", "currency", "subtotal", "discount", "freeShipping",
     "lines", "promotion",
 }  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def module_app(shared_database: Database) -> Starlette:
-    return create_app(settings_for(shared_database.url), database=shared_database)
-
-
-@pytest.fixture
-def app(module_app: Starlette, database: Database) -> Starlette:
-    return module_app
-
-
-async def client_with(
-    app: Starlette, database: Database, *permissions: str
-) -> AsyncIterator[httpx.AsyncClient]:
-    _, plaintext = await make_api_key(database, permissions=list(permissions), name="scoped")
-    async with client_for(app, headers={"x-api-key": plaintext}) as http:
-        yield http
 
 
 @pytest.fixture

@@ -3,6 +3,8 @@
 from typing import Any
 
 from app.rest.dialects import ENGINE
+from app.rest.jsonschema import integer as _integer
+from app.rest.jsonschema import string as _string
 from app.rest.table import Param, RestRoute, mutation
 
 BASE = "/api/carts"
@@ -34,14 +36,6 @@ def cart(data: dict[str, Any]) -> dict[str, Any]:
             for item in data["items"]
         ],
     }
-
-
-def _integer(nullable: bool = False) -> dict[str, Any]:
-    return {"type": "integer", **({"nullable": True} if nullable else {})}
-
-
-def _string(nullable: bool = False, **extra: Any) -> dict[str, Any]:
-    return {"type": "string", **({"nullable": True} if nullable else {}), **extra}
 
 
 CART_SCHEMA = {

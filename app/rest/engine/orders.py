@@ -3,6 +3,7 @@
 from typing import Any
 
 from app.rest.dialects import ENGINE
+from app.rest.jsonschema import json_type as _t
 from app.rest.table import Param, RestRoute
 
 ORDER = """id number status paymentStatus currency customerId cartId promotionCodes
@@ -29,10 +30,6 @@ def order(data: dict[str, Any]) -> dict[str, Any]:
         ],
         "payments": [{**p, "amount": p["amount"]["amount"]} for p in data["payments"]],
     }
-
-
-def _t(type_: str, nullable: bool = False, **extra: Any) -> dict[str, Any]:
-    return {"type": type_, **({"nullable": True} if nullable else {}), **extra}
 
 
 ORDER_SCHEMA = {

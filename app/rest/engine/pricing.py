@@ -7,6 +7,8 @@ The engine sends money as minor units beside its code, so a price is flat here:
 from typing import Any
 
 from app.rest.dialects import ENGINE
+from app.rest.jsonschema import nullable as _nullable
+from app.rest.jsonschema import string as _string
 from app.rest.table import Param, RestRoute
 
 BASE = "/api/pricing"
@@ -30,14 +32,6 @@ def price(item: dict[str, Any]) -> dict[str, Any]:
         "createdAt": item["createdAt"],
         "updatedAt": item["updatedAt"],
     }
-
-
-def _string(**extra: Any) -> dict[str, Any]:
-    return {"type": "string", **extra}
-
-
-def _nullable(type_: str, **extra: Any) -> dict[str, Any]:
-    return {"type": type_, "nullable": True, **extra}
 
 
 PRICE_SCHEMA = {

@@ -8,6 +8,8 @@ used is a 200 with `valid: false` and the reason; only a malformed body is a 422
 from typing import Any
 
 from app.rest.dialects import ENGINE
+from app.rest.jsonschema import nullable as _nullable
+from app.rest.jsonschema import string as _string
 from app.rest.table import Param, RestRoute, mutation
 
 BASE = "/api/promotions"
@@ -48,14 +50,6 @@ def validation(item: dict[str, Any]) -> dict[str, Any]:
         ],
         "promotion": promotion(item["promotion"]) if item["promotion"] else None,
     }
-
-
-def _string(**extra: Any) -> dict[str, Any]:
-    return {"type": "string", **extra}
-
-
-def _nullable(type_: str, **extra: Any) -> dict[str, Any]:
-    return {"type": type_, "nullable": True, **extra}
 
 
 def _ids() -> dict[str, Any]:

@@ -4,6 +4,7 @@ with seed 001's Inventory Object."""
 from typing import Any
 
 from app.rest.dialects import GATEWAY
+from app.rest.jsonschema import string as _string
 from app.rest.table import Param, RestRoute, mutation
 
 BASE = "/api/v1/inventory"
@@ -46,10 +47,6 @@ def summed(item: dict[str, Any]) -> dict[str, Any]:
         "warehouseName": None,
         "lastUpdated": max(level["lastUpdated"] for level in levels),
     }
-
-
-def _string(nullable: bool = False, **extra: Any) -> dict[str, Any]:
-    return {"type": "string", **({"nullable": True} if nullable else {}), **extra}
 
 
 INVENTORY_OBJECT = {

@@ -10,6 +10,7 @@ from typing import Any
 
 from app.resolvers.money import minor_digits, to_decimal
 from app.rest.dialects import GATEWAY
+from app.rest.jsonschema import json_type as _t
 from app.rest.table import Param, RestRoute, mutation
 
 ORDER = """id number status paymentStatus currency customerId shippingAddress createdAt
@@ -103,10 +104,6 @@ def payment(data: dict[str, Any]) -> dict[str, Any]:
         "reference": data["providerReference"],
         "createdAt": data["createdAt"],
     }
-
-
-def _t(type_: str, nullable: bool = False, **extra: Any) -> dict[str, Any]:
-    return {"type": type_, **({"nullable": True} if nullable else {}), **extra}
 
 
 ADDRESS = {"type": "object", "properties": {

@@ -9,6 +9,7 @@ from typing import Any
 
 from app.resolvers.money import to_decimal
 from app.rest.dialects import GATEWAY
+from app.rest.jsonschema import nullable as _nullable
 from app.rest.table import Param, RestRoute
 
 FIELDS = "id name description price { amount currency } stock sku status createdAt"
@@ -28,10 +29,6 @@ def product(entity: dict[str, Any]) -> dict[str, Any]:
         "status": entity["status"],
         "createdAt": entity["createdAt"],
     }
-
-
-def _nullable(type_: str, **extra: Any) -> dict[str, Any]:
-    return {"type": type_, "nullable": True, **extra}
 
 
 PRODUCT_SCHEMA = {
