@@ -8,7 +8,7 @@ PostgreSQL schema, so workers never see each other's rows.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import httpx
@@ -42,15 +42,26 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         )
 
 
-def _postgres_url(worker: str) -> str:
-    """A schema of this worker's own in the test database, created afresh."""
+def _admin_dsn() -> str:
     assert TEST_DATABASE_URL
-    schema = f"cg_test_{worker}"
     base = make_url(TEST_DATABASE_URL)
-    dsn = base.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(dsn, autocommit=True) as connection:
+    return base.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _schema_name(worker: str) -> str:
+    """This run's and this worker's own schema: two runs at once (a developer and CI, or two
+    developers) never drop each other's tables."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID") or f"{os.getpid()}"
+    return f"cg_test_{run[:24]}_{worker}"
+
+
+def _postgres_url(schema: str) -> str:
+    """A schema of its own in the test database, created afresh."""
+    assert TEST_DATABASE_URL
+    with psycopg.connect(_admin_dsn(), autocommit=True) as connection:
         connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         connection.execute(f'CREATE SCHEMA "{schema}"')
+    base = make_url(TEST_DATABASE_URL)
     url = base.set(
         drivername="postgresql+psycopg", query={**base.query, "options": f"-csearch_path={schema}"}
     )
@@ -58,14 +69,21 @@ def _postgres_url(worker: str) -> str:
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     if request.param == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
-    else:
-        url = _postgres_url(worker)
+        upgrade(url)
+        yield url
+        return
+    schema = _schema_name(worker)
+    url = _postgres_url(schema)
     upgrade(url)
-    return url
+    yield url
+    with psycopg.connect(_admin_dsn(), autocommit=True) as connection:
+        connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 @pytest.fixture(scope="session")
