@@ -16,7 +16,13 @@ from app.resolvers.rows import from_row
 from app.resolvers.scalars import JSON
 from app.services import fulfillments as fulfillment_service
 from app.services import orders as service
-from app.services.checkout import CheckoutRequest, checkout, pay_order, place_order
+from app.services.checkout import (
+    CheckoutRequest,
+    checkout,
+    pay_order,
+    place_order,
+    run_after_hooks,
+)
 from app.services.orders import OrderView
 
 
@@ -184,6 +190,9 @@ class PayOrderInput:
 class CheckoutResult:
     order: OrderType
     replayed: bool = strawberry.field(description="An earlier request with this key made it.")
+    hook_errors: list[str] = strawberry.field(
+        description="Non-fatal failures of the work that follows a placed order."
+    )
 
 
 @strawberry.input
@@ -277,7 +286,10 @@ class OrderMutations:
             idempotency_key=idempotency_key,
             request_id=context.request_id,
         )
-        return CheckoutResult(order=await _view(info, order), replayed=replayed)
+        hook_errors = [] if replayed else await run_after_hooks(order)
+        return CheckoutResult(
+            order=await _view(info, order), replayed=replayed, hook_errors=hook_errors
+        )
 
     @strawberry.mutation(
         permission_classes=[requires("orders:create")],

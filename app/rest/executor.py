@@ -250,4 +250,7 @@ class RouteExecutor:
             )
             return JSONResponse(body, status_code=self.route.status, headers=headers)
         shaped = [shape(item) for item in payload] if isinstance(payload, list) else shape(payload)
-        return JSONResponse(dialect.success(shaped, request_id), status_code=self.route.status)
+        meta = self.route.meta(payload) if self.route.meta else None
+        return JSONResponse(
+            dialect.success(shaped, request_id, meta), status_code=self.route.status
+        )

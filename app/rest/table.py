@@ -87,6 +87,8 @@ class RestRoute:
     optional_body: bool = False
     # Rewrites a documented body into the operation's input (names, units), before checks.
     prepare: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    # Extra `meta` for the envelope, read from the result (e.g. checkout's hookErrors).
+    meta: Callable[[dict[str, Any]], dict[str, Any] | None] | None = None
     # The documented body's JSON Schema where `prepare` makes it differ from the input type.
     body_schema: dict[str, Any] | None = None
     # Request headers mapped onto variables (`Idempotency-Key` -> `idempotencyKey`).

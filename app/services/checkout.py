@@ -1,8 +1,9 @@
 """Checkout: a cart becomes an order in one unit of work, or nothing happens at all.
 
 The pipeline: lock the cart; price it on the server; apply the promotion codes; give the
-order its number (and claim the idempotency key); reserve the stock across warehouses; take
-the payment; turn the reservations into sales; count the promotions' use; close the cart.
+order its number (and claim the idempotency key); take the stock across warehouses (a paid
+order sells every line at once, in a fixed number of statements; an unpaid one reserves it);
+take the payment; count the promotions' use; close the cart.
 Any failure before commit is CHECKOUT_FAILED and the transaction rolls back: no order, no
 stock held, no promotion use. The same Idempotency-Key with the same body answers the same
 order; with another body it is a CONFLICT; a concurrent duplicate waits on the key's unique
@@ -12,7 +13,9 @@ index and then answers the order the first one made.
 from __future__ import annotations
 
 import hashlib
+import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -38,12 +41,14 @@ from app.models.promotions import Promotion, PromotionRedemption
 from app.payments import PROVIDER
 from app.services import carts as cart_service
 from app.services.audit import record_change
+from app.services.inventory.batch import sell_lines
 from app.services.inventory.levels import apply_change
 from app.services.inventory.reservations import reserve
 from app.services.orders import get_order, next_number
 from app.services.promotions.evaluation import CartContext, CartLine, can_combine, evaluate
 from app.services.promotions.rules import normalize_code
 
+log = logging.getLogger(__name__)
 ADDRESS_FIELDS = ("line1", "line2", "city", "state", "postalCode", "country")
 # How long an order placed unpaid holds its stock.
 UNPAID_HOLD = timedelta(minutes=30)
@@ -277,11 +282,25 @@ def _allocate(total: int, amounts: list[int]) -> list[int]:
 async def _take_stock(
     uow: UnitOfWork, actor: Actor, order: Order, cart: CartContext, *, sell: bool
 ) -> None:
-    """Reserve every line (atomically, across warehouses), then sell what was reserved; an
-    unpaid order keeps its reservations until it is paid (or they expire)."""
+    """A paid order sells every line at once (`sell_lines`: the guarded decrement under row
+    locks is the atomic take, no reservation is made); an unpaid order reserves every line
+    (atomically, across warehouses) and keeps its reservations until it is paid (or they
+    expire)."""
+    if sell:
+        try:
+            await sell_lines(
+                uow,
+                actor,
+                lines=[(line.entity_id, line.variant_id, line.quantity) for line in cart.lines],
+                reference_id=str(order.id),
+                reason=f"order {order.number}",
+            )
+        except (Conflict, NotFound) as error:
+            raise CheckoutFailed(f"Out of stock: {error.message}") from None
+        return
     for line in sorted(cart.lines, key=lambda line: (str(line.entity_id), str(line.variant_id))):
         try:
-            held = await reserve(
+            await reserve(
                 uow,
                 actor,
                 entity_id=str(line.entity_id),
@@ -292,8 +311,6 @@ async def _take_stock(
             )
         except (Conflict, NotFound) as error:
             raise CheckoutFailed(f"Out of stock: {error.message}") from None
-        if sell:
-            await _sell(uow, actor, order, held)
 
 
 async def _sell(uow: UnitOfWork, actor: Actor, order: Order, held: list[Reservation]) -> None:
@@ -472,3 +489,21 @@ async def pay_order(
         )
         await uow.commit()
     return payment
+
+
+# Work that follows a committed checkout (notifications, webhooks): registered by the domains
+# that provide it. A hook's failure does not undo the order; it is reported as a hook error.
+AfterCheckout = Callable[[Order], Awaitable[None]]
+AFTER_CHECKOUT: list[AfterCheckout] = []
+
+
+async def run_after_hooks(order: Order) -> list[str]:
+    """Run every after-checkout hook; the messages of those that failed, named."""
+    errors = []
+    for hook in AFTER_CHECKOUT:
+        try:
+            await hook(order)
+        except Exception as error:  # a hook's fault must not turn a placed order into a 500
+            log.warning("after-checkout hook %s failed", hook.__name__, exc_info=error)
+            errors.append(f"{hook.__name__}: {error}")
+    return errors

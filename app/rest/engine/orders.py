@@ -58,6 +58,11 @@ ORDER_SCHEMA = {
 }  # fmt: skip
 
 
+def _hook_errors(result: dict[str, Any]) -> dict[str, Any] | None:
+    """`meta.hookErrors` when the work after the order failed somewhere (non-fatal)."""
+    return {"hookErrors": result["hookErrors"]} if result["hookErrors"] else None
+
+
 def _checkout_order(result: dict[str, Any]) -> dict[str, Any]:
     return order(result["order"])
 
@@ -67,7 +72,9 @@ ROUTES = [
         "POST",
         "/api/checkout",
         f"""mutation C($input: CheckoutInput!, $idempotencyKey: String) {{
-          checkout(input: $input, idempotencyKey: $idempotencyKey) {{ order {{ {ORDER} }} }}
+          checkout(input: $input, idempotencyKey: $idempotencyKey) {{
+            order {{ {ORDER} }} hookErrors
+          }}
         }}""",
         "checkout",
         ENGINE,
@@ -77,6 +84,7 @@ ROUTES = [
         status=201,
         shape=_checkout_order,
         shaped_schema=ORDER_SCHEMA,
+        meta=_hook_errors,
         headers=(
             Param(
                 "Idempotency-Key",

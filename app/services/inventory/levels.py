@@ -111,14 +111,14 @@ async def apply_change(
             details={"sku": level.sku, "available": str(available)},
         )
     # The state before is what the update started from, whatever this object last saw.
-    _seen(level, row[0] - delta, row[1] - reserved_delta)
+    seen_as_written(level, row[0] - delta, row[1] - reserved_delta)
     before = {**level_state(level), **(before or {})} if before else level_state(level)
-    _seen(level, row[0], row[1])
+    seen_as_written(level, row[0], row[1])
     await _record(uow, actor, level, before, type, delta, reserved_delta, reason, reference_id)
     return Change(level=level, delta=delta, reserved_delta=reserved_delta)
 
 
-def _seen(level: InventoryLevel, quantity: int, reserved: int) -> None:
+def seen_as_written(level: InventoryLevel, quantity: int, reserved: int) -> None:
     """Show the object what the UPDATE left in the row, without marking it changed: the
     row is already written, and a flush must not write absolute values over it."""
     set_committed_value(level, "quantity", quantity)
