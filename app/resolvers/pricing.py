@@ -41,10 +41,6 @@ VALUE_DESCRIPTION = (
 )
 
 
-def _id(value: Any) -> strawberry.ID | None:
-    return strawberry.ID(str(value)) if value is not None else None
-
-
 @strawberry.type(name="Price")
 class PriceType:
     id: strawberry.ID

@@ -41,15 +41,21 @@ from app.models.promotions import Promotion, PromotionRedemption
 from app.payments import PROVIDER
 from app.services import carts as cart_service
 from app.services.audit import record_change
+from app.services.catalog.rules import Problems, check_address
 from app.services.inventory.batch import sell_lines
 from app.services.inventory.levels import apply_change
 from app.services.inventory.reservations import reserve
 from app.services.orders import get_order, next_number
-from app.services.promotions.evaluation import CartContext, CartLine, can_combine, evaluate
+from app.services.promotions.evaluation import (
+    CartContext,
+    CartLine,
+    allocate,
+    can_combine,
+    evaluate,
+)
 from app.services.promotions.rules import normalize_code
 
 log = logging.getLogger(__name__)
-ADDRESS_FIELDS = ("line1", "line2", "city", "state", "postalCode", "country")
 # How long an order placed unpaid holds its stock.
 UNPAID_HOLD = timedelta(minutes=30)
 
@@ -82,21 +88,16 @@ class CheckoutRequest:
 
 
 def _check(request: CheckoutRequest, idempotency_key: str | None) -> None:
-    details: dict[str, str] = {}
+    problems = Problems()
     method = request.payment_method_id
     if method is not None and (not method.startswith("pm_") or len(method) > 200):
-        details["paymentMethodId"] = "A payment method id (pm_...)."
+        problems.add("paymentMethodId", "A payment method id (pm_...).")
     if idempotency_key is not None and not 1 <= len(idempotency_key) <= 200:
-        details["Idempotency-Key"] = "1 to 200 characters."
-    address = request.shipping_address
-    if address is not None:
-        unknown = [k for k in address if k not in ADDRESS_FIELDS]
-        if unknown or any(not isinstance(v, str) or len(v) > 200 for v in address.values()):
-            details["shippingAddress"] = f"Fields {', '.join(ADDRESS_FIELDS)}, strings."
+        problems.add("Idempotency-Key", "1 to 200 characters.")
+    check_address(problems, request.shipping_address, "shippingAddress")
     if len(request.promotion_codes) > 5:
-        details["promotionCodes"] = "At most 5 codes."
-    if details:
-        raise ValidationFailed("; ".join(f"{k}: {v}" for k, v in details.items()), details=details)
+        problems.add("promotionCodes", "At most 5 codes.")
+    problems.raise_if_any()
 
 
 async def _replay(uow: UnitOfWork, key: str, fingerprint: str) -> Order | None:
@@ -191,7 +192,7 @@ async def _pipeline(
     )
     uow.session.add(order)
     await uow.session.flush()  # claims the idempotency key: a duplicate waits here
-    shares = _allocate(discount, [line.unit_price * line.quantity for line in context.lines])
+    shares = allocate(discount, [line.unit_price * line.quantity for line in context.lines])
     for line, view_line, share in zip(context.lines, view.lines, shares, strict=True):
         uow.session.add(
             OrderLine(
@@ -267,16 +268,6 @@ async def _promotions(
             )
         discount += evaluation.discount
     return found, min(discount, context.subtotal)
-
-
-def _allocate(total: int, amounts: list[int]) -> list[int]:
-    """Spread an order discount over its lines in proportion, in whole minor units."""
-    whole = sum(amounts)
-    if not total or not whole:
-        return [0] * len(amounts)
-    shares = [total * amount // whole for amount in amounts]
-    shares[shares.index(max(shares))] += total - sum(shares)
-    return shares
 
 
 async def _take_stock(

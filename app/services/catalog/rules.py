@@ -55,6 +55,25 @@ def check_metadata(problems: Problems, value: Any, field: str = "metadata") -> N
         problems.add(field, f"At most {MAX_METADATA_BYTES} bytes of JSON.")
 
 
+ADDRESS_FIELDS = ("line1", "line2", "city", "state", "postalCode", "country")
+
+
+def check_address(problems: Problems, address: Any, field: str = "address") -> None:
+    """A postal address: an object of the known fields, each a short string."""
+    if address is None:
+        return
+    if not isinstance(address, dict):
+        problems.add(field, "Must be an object.")
+        return
+    unknown = [k for k in address if k not in ADDRESS_FIELDS]
+    if unknown:
+        problems.add(
+            field, f"Unknown fields {', '.join(unknown)}; use {', '.join(ADDRESS_FIELDS)}."
+        )
+    elif any(not isinstance(v, str) or len(v) > 200 for v in address.values()):
+        problems.add(field, "Each field is a string of at most 200 characters.")
+
+
 def check_locale(locale: str) -> None:
     if len(locale) > 16 or not LOCALE.match(locale):
         raise ValidationFailed.field("locale", "A language tag such as en or de-CH.")

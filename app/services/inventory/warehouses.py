@@ -16,25 +16,15 @@ from app.models.base import utcnow
 from app.models.inventory import Warehouse
 from app.pagination import Page, PageRequest, SortKey, paginate
 from app.services.audit import record_change
-from app.services.catalog.rules import Problems, check_name
+from app.services.catalog.rules import Problems, check_address, check_name
 
 CODE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,49}$")
-ADDRESS_FIELDS = ("line1", "line2", "city", "state", "postalCode", "country")
 
 
 def _check(problems: Problems, *, code: str | None, address: dict[str, Any] | None) -> None:
     if code is not None and not CODE.match(code):
         problems.add("code", "Upper-case letters, digits, _ and -, at most 50.")
-    if address is not None and not isinstance(address, dict):
-        problems.add("address", "Must be an object.")
-    elif address is not None:
-        unknown = [k for k in address if k not in ADDRESS_FIELDS]
-        if unknown:
-            problems.add(
-                "address", f"Unknown fields {', '.join(unknown)}; use {', '.join(ADDRESS_FIELDS)}."
-            )
-        elif any(not isinstance(v, str) or len(v) > 200 for v in address.values()):
-            problems.add("address", "Each field is a string of at most 200 characters.")
+    check_address(problems, address)
 
 
 async def get_warehouse(session: AsyncSession, id: str, *, for_update: bool = False) -> Warehouse:

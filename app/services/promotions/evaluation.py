@@ -128,7 +128,7 @@ def _percent(amount: int, percent: int) -> int:
     return min((amount * percent + 50) // 100, amount)
 
 
-def _allocate(total: int, amounts: Sequence[int]) -> list[int]:
+def allocate(total: int, amounts: Sequence[int]) -> list[int]:
     """`total` spread over `amounts` proportionally; each share is at most its amount."""
     base = sum(amounts)
     if base == 0:
@@ -220,9 +220,9 @@ async def _line_discounts(
     totals = [line.total for line in cart.lines]
     subtotal = sum(totals)
     if promotion.type == "percentage_off_order":
-        return _allocate(_percent(subtotal, promotion.value), totals)
+        return allocate(_percent(subtotal, promotion.value), totals)
     if promotion.type == "fixed_amount_off_order":
-        return _allocate(min(promotion.value, subtotal), totals)
+        return allocate(min(promotion.value, subtotal), totals)
     if promotion.type == "free_shipping":
         return [0] * len(totals)
     eligible = await _qualifying(session, promotion, cart.lines)
