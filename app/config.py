@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     default_currency: str = "USD"
     # How often the server releases expired inventory reservations (0: never; a worker does).
     reservation_sweep_seconds: float = 30.0
+    # The built-in test payment provider: its round trip, and an optional file that keeps its
+    # record of charges and refunds across restarts (as a real provider's would be kept).
+    test_provider_latency_ms: int = 0
+    test_provider_ledger: Path | None = None
 
     @cached_property
     def origins(self) -> frozenset[str]:

@@ -17,6 +17,7 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from app import __version__
+from app import payments as payments_provider
 from app.config import Settings
 from app.db import Database
 from app.errors import AppError, NotFound, ValidationFailed
@@ -61,6 +62,13 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     settings = settings or Settings()
     logging.basicConfig(level=settings.log_level)
     owns_database = database is None
+    if settings.test_provider_latency_ms or settings.test_provider_ledger:
+        payments_provider.use(
+            payments_provider.TestProvider(
+                latency=settings.test_provider_latency_ms / 1000,
+                ledger=settings.test_provider_ledger,
+            )
+        )
     database = database or Database(settings.database_url, pool_size=settings.db_pool_size)
     schema = schema_for(settings)
     graphql = GraphQLApp(schema, database=database, graphiql=settings.graphiql)

@@ -24,6 +24,7 @@ import orjson
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from app import payments
 from app.auth.actor import Actor
 from app.db import Database, UnitOfWork
 from app.errors import (
@@ -38,7 +39,6 @@ from app.models.base import utcnow
 from app.models.inventory import InventoryLevel, Reservation
 from app.models.orders import Order, OrderLine, Payment
 from app.models.promotions import Promotion, PromotionRedemption
-from app.payments import PROVIDER
 from app.services import carts as cart_service
 from app.services.audit import record_change
 from app.services.catalog.rules import Problems, check_address
@@ -327,8 +327,12 @@ async def _pay(uow: UnitOfWork, order: Order, payment_method_id: str) -> None:
     if order.total == 0:
         order.payment_status = "paid"
         return
-    charge = await PROVIDER.charge(
-        amount=order.total, currency=order.currency, payment_method_id=payment_method_id
+    provider = payments.provider()
+    charge = await provider.charge(
+        amount=order.total,
+        currency=order.currency,
+        payment_method_id=payment_method_id,
+        idempotency_key=f"order:{order.id}",
     )
     if not charge.succeeded:
         raise CheckoutFailed(f"Payment declined: {charge.message}", details={"payment": "declined"})
@@ -336,7 +340,7 @@ async def _pay(uow: UnitOfWork, order: Order, payment_method_id: str) -> None:
         insert(Payment).values(
             id=uuid.uuid4(),
             order_id=order.id,
-            provider=PROVIDER.name,
+            provider=provider.name,
             provider_reference=charge.reference,
             payment_method_id=payment_method_id,
             amount=order.total,
@@ -448,15 +452,19 @@ async def pay_order(
         )
         if sum(r.quantity for r in held) < sum(lines.all()):
             raise Conflict("The order's stock reservation has expired; place it again.")
-        charge = await PROVIDER.charge(
-            amount=order.total, currency=order.currency, payment_method_id=payment_method_id
+        provider = payments.provider()
+        charge = await provider.charge(
+            amount=order.total,
+            currency=order.currency,
+            payment_method_id=payment_method_id,
+            idempotency_key=f"order:{order.id}:{uuid.uuid4()}",
         )
         if not charge.succeeded:
             raise PaymentFailed(f"Payment declined: {charge.message}")
         await _sell(uow, actor, order, held)
         payment = Payment(
             order_id=order.id,
-            provider=PROVIDER.name,
+            provider=provider.name,
             provider_reference=charge.reference,
             payment_method_id=payment_method_id,
             amount=order.total,

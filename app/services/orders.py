@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import payments
 from app.auth.actor import Actor
 from app.db import UnitOfWork, insert_ignoring_duplicates
 from app.errors import Conflict, NotFound, ValidationFailed
@@ -23,7 +24,6 @@ from app.models.orders import (
     Payment,
 )
 from app.pagination import Page, PageRequest, SortKey, paginate
-from app.payments import PROVIDER
 from app.services.audit import record_change
 from app.services.inventory.levels import apply_change
 
@@ -198,14 +198,18 @@ async def _refund(uow: UnitOfWork, order: Order) -> None:
     )
     if paid is None:
         raise Conflict("The order has no captured payment to refund.")
-    refund = await PROVIDER.refund(
-        reference=paid.provider_reference, amount=paid.amount, currency=paid.currency
+    provider = payments.provider()
+    refund = await provider.refund(
+        reference=paid.provider_reference,
+        amount=paid.amount,
+        currency=paid.currency,
+        idempotency_key=f"refund:{paid.id}",
     )
     await uow.session.execute(
         insert(Payment).values(
             id=uuid.uuid4(),
             order_id=order.id,
-            provider=PROVIDER.name,
+            provider=provider.name,
             provider_reference=refund.reference,
             payment_method_id=paid.payment_method_id,
             amount=-paid.amount,
