@@ -34,7 +34,7 @@ from app.rest.dialects import ENGINE, dialect_for_path
 from app.rest.executor import RouteExecutor
 from app.rest.openapi import build_openapi
 from app.rest.routes import ROUTES
-from app.services import payments
+from app.services import payments, settlement
 from app.services.inventory.reservations import sweep_expired
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -160,11 +160,15 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
 
 async def sweep_reservations(database: Database, every: float) -> None:
-    """Release expired reservations now and then; a failed round is logged and retried."""
+    """Now and then: finish payments and refunds a crash left pending (before their holds
+    lapse), then release expired reservations. A failed round is logged and retried."""
     log = logging.getLogger("app.inventory")
     while True:
         await asyncio.sleep(every)
         try:
+            resumed = await settlement.reconcile(database)
+            if resumed:
+                log.info("resumed %d pending payments or refunds", resumed)
             async with database.unit_of_work() as uow:
                 swept = await sweep_expired(uow, now=utcnow())
                 await uow.commit()

@@ -17,8 +17,13 @@ ORDER_STATUSES = (
 )  # fmt: skip
 
 
+PAYMENT_STATUSES = (
+    "pending", "processing", "paid", "refund_pending", "partially_refunded", "refunded",
+)  # fmt: skip
+
+
 class OrderSequence(Base):
-    """The last order number given out in a year: ORD-YYYY-NNNNNN, gap-free per year."""
+    """SQLite's order counter per year (PostgreSQL uses the `order_number_seq` sequence)."""
 
     __tablename__ = "order_sequences"
 
@@ -39,7 +44,12 @@ class Order(IdMixin, Base):
     currency: Mapped[str] = mapped_column(String(3))
     customer_id: Mapped[str | None] = mapped_column(String(64))
     cart_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    # Money, in minor units (the same meanings on carts and in promotion validation):
+    # subtotal = list prices x quantities; modifier_discount_total = what price modifiers took
+    # off; discount_total = that plus what promotion codes took off; total = subtotal -
+    # discount_total + shipping_total.
     subtotal: Mapped[int] = mapped_column(Integer)
+    modifier_discount_total: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     discount_total: Mapped[int] = mapped_column(Integer, default=0)
     shipping_total: Mapped[int] = mapped_column(Integer, default=0)
     total: Mapped[int] = mapped_column(Integer)
@@ -69,14 +79,27 @@ class OrderLine(IdMixin, Base):
     sku: Mapped[str | None] = mapped_column(String(200))
     title: Mapped[str | None] = mapped_column(String(500))
     quantity: Mapped[int] = mapped_column(Integer)
+    # The unit's list price, and its price after modifiers; `discount` is the line's share
+    # of the promotion codes' discount; total = unit_price x quantity - discount.
+    list_price: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     unit_price: Mapped[int] = mapped_column(Integer)
     discount: Mapped[int] = mapped_column(Integer, default=0)
     total: Mapped[int] = mapped_column(Integer)
     fulfilled_quantity: Mapped[int] = mapped_column(Integer, default=0)
+    refunded_quantity: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Payment(IdMixin, Base):
+    """Money moved for an order: a charge (amount > 0) or a refund (amount < 0).
+
+    `kind`: `checkout` (charged by checkout), `payment` (paying an order placed unpaid, or a
+    provider's late payment), `refund`. `status`: `pending` while the provider is being
+    asked (a row left pending by a crash is resumed with the same idempotency key),
+    `succeeded`, `failed`; refunds: `refund_pending`, `refunded`, `refund_failed`.
+    """
+
     __tablename__ = "payments"
+    __table_args__ = (Index("ix_payments_status_created_at", "status", "created_at"),)
 
     order_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("orders.id", ondelete="CASCADE"), index=True
@@ -87,7 +110,10 @@ class Payment(IdMixin, Base):
     amount: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(20), default="checkout", server_default="checkout")
+    reason: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Fulfillment(IdMixin, Base):

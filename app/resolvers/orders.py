@@ -34,14 +34,17 @@ class OrderLineType:
     sku: str | None
     title: str | None
     quantity: int
-    unit_price: Money
-    discount: Money
-    total: Money
+    list_price: Money = strawberry.field(description="The unit's list price.")
+    unit_price: Money = strawberry.field(description="The unit's price after price modifiers.")
+    discount: Money = strawberry.field(description="The line's share of the promotion discount.")
+    total: Money = strawberry.field(description="unitPrice x quantity - discount.")
+    refunded_quantity: int = strawberry.field(description="Units refunded by line.")
 
     @classmethod
     def from_row(cls, row: OrderLine, currency: str) -> OrderLineType:
         return from_row(
             cls, row,
+            list_price=Money(amount=row.list_price, currency=currency),
             unit_price=Money(amount=row.unit_price, currency=currency),
             discount=Money(amount=row.discount, currency=currency),
             total=Money(amount=row.total, currency=currency),
@@ -54,8 +57,12 @@ class PaymentType:
     order_id: strawberry.ID
     provider: str
     provider_reference: str
-    status: str
-    amount: Money
+    kind: str = strawberry.field(description="checkout, payment (of an unpaid order) or refund.")
+    status: str = strawberry.field(
+        description="pending, succeeded, failed; refunds: refund_pending, refunded, refund_failed."
+    )
+    amount: Money = strawberry.field(description="Positive for a charge, negative for a refund.")
+    reason: str | None
     created_at: datetime
 
     @classmethod
@@ -97,10 +104,14 @@ class OrderType:
     currency: str
     customer_id: str | None
     cart_id: strawberry.ID | None
-    subtotal: Money = strawberry.field(description="After price modifiers, before promotions.")
-    discount_total: Money = strawberry.field(description="From promotion codes.")
+    subtotal: Money = strawberry.field(description="List prices x quantities.")
+    modifier_discount_total: Money = strawberry.field(
+        description="What price modifiers (sales, group prices) took off the list prices."
+    )
+    promotion_discount_total: Money = strawberry.field(description="What promotion codes took off.")
+    discount_total: Money = strawberry.field(description="modifierDiscountTotal + promotions'.")
     shipping_total: Money
-    total: Money
+    total: Money = strawberry.field(description="subtotal - discountTotal + shippingTotal.")
     promotion_codes: list[str]
     shipping_address: JSON | None
     lines: list[OrderLineType]
@@ -119,6 +130,8 @@ class OrderType:
         return from_row(
             cls, order,
             subtotal=money(order.subtotal), discount_total=money(order.discount_total),
+            modifier_discount_total=money(order.modifier_discount_total),
+            promotion_discount_total=money(order.discount_total - order.modifier_discount_total),
             shipping_total=money(order.shipping_total), total=money(order.total),
             lines=[OrderLineType.from_row(line, currency) for line in view.lines],
             payments=[PaymentType.from_row(p) for p in view.payments],
@@ -193,6 +206,20 @@ class CheckoutResult:
     hook_errors: list[str] = strawberry.field(
         description="Non-fatal failures of the work that follows a placed order."
     )
+
+
+@strawberry.input
+class RefundLineInput:
+    line_id: strawberry.ID
+    quantity: int
+
+
+@strawberry.input(description="Refund an amount, or units of lines; not both.")
+class RefundOrderInput:
+    order_id: strawberry.ID
+    amount: int | None = strawberry.field(default=None, description="Minor units.")
+    lines: list[RefundLineInput] | None = None
+    reason: str | None = None
 
 
 @strawberry.input
@@ -336,10 +363,28 @@ class OrderMutations:
             )
         return FulfillmentType.from_row(row)
 
-    @strawberry.mutation(permission_classes=[requires("orders:update")])
+    @strawberry.mutation(
+        permission_classes=[requires("orders:update")],
+        description="Move along the status machine; cancelling refunds what was paid and "
+        "releases what is held.",
+    )
     async def change_order_status(self, info: Info, input: ChangeOrderStatusInput) -> OrderType:
-        async with info.context.command() as uow:
-            order = await service.change_status(
-                uow, info.context.actor, id=input.id, status=input.status, reason=input.reason
-            )
+        context = info.context
+        order = await service.change_status(
+            context.database, context.actor, id=input.id, status=input.status,
+            reason=input.reason, request_id=context.request_id,
+        )  # fmt: skip
+        return await _view(info, order)
+
+    @strawberry.mutation(
+        permission_classes=[requires("orders:update")],
+        description="Refund part of what was paid, by amount or by line units.",
+    )
+    async def refund_order(self, info: Info, input: RefundOrderInput) -> OrderType:
+        context = info.context
+        lines = [(line.line_id, line.quantity) for line in input.lines] if input.lines else None
+        order = await service.refund_order(
+            context.database, context.actor, id=input.order_id, amount=input.amount,
+            lines=lines, reason=input.reason, request_id=context.request_id,
+        )  # fmt: skip
         return await _view(info, order)

@@ -7,6 +7,7 @@ the client's `unitPriceSnapshot` is kept only to tell it when the price has chan
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -59,6 +60,8 @@ class CartView:
 
     cart: Cart
     lines: list[Line]
+    # The cart's customer's groups: the prices above used them, and so do promotions.
+    customer_group_ids: frozenset[uuid.UUID] = frozenset()
 
     @property
     def subtotal(self) -> int:
@@ -153,7 +156,7 @@ async def price(session: AsyncSession, cart: Cart) -> CartView:
     }
     resolved = await resolve_prices(session, queries.values())
     lines = [Line(item, sku, title, resolved.get(queries[item.id])) for item, sku, title in rows]
-    return CartView(cart=cart, lines=lines)
+    return CartView(cart=cart, lines=lines, customer_group_ids=groups)
 
 
 async def _sellable(

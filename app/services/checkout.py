@@ -1,30 +1,30 @@
-"""Checkout: a cart becomes an order in one unit of work, or nothing happens at all.
+"""Checkout: a cart becomes an order, in two short transactions around the payment provider.
 
-The pipeline: lock the cart; price it on the server; apply the promotion codes; give the
-order its number (and claim the idempotency key); take the stock across warehouses (a paid
-order sells every line at once, in a fixed number of statements; an unpaid one reserves it);
-take the payment; count the promotions' use; close the cart.
-Any failure before commit is CHECKOUT_FAILED and the transaction rolls back: no order, no
-stock held, no promotion use. The same Idempotency-Key with the same body answers the same
-order; with another body it is a CONFLICT; a concurrent duplicate waits on the key's unique
-index and then answers the order the first one made.
+The first locks the cart, prices it on the server, applies the promotion codes (counting
+their use), gives the order its number (claiming the idempotency key), holds the stock
+across warehouses and writes a pending charge. The provider is then asked with no
+transaction or row lock open (`settlement.charge`), so checkouts of different products pay
+in parallel. The second turns the holds into sales and marks the order paid; a decline
+undoes the first (stock, promotion uses, cart) and is CHECKOUT_FAILED. Any failure inside
+the first is CHECKOUT_FAILED and rolls back: no order, no stock held, no promotion use.
+The same Idempotency-Key with the same body answers the same order (settling it first if
+its charge is still pending); with another body it is a CONFLICT; a concurrent duplicate
+queues on the cart's lock (or the key's unique index) and then answers the first one's order.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from app import payments
 from app.auth.actor import Actor
 from app.db import Database, UnitOfWork
 from app.errors import (
@@ -36,15 +36,14 @@ from app.errors import (
     ValidationFailed,
 )
 from app.models.base import utcnow
-from app.models.inventory import InventoryLevel, Reservation
+from app.models.inventory import Reservation
 from app.models.orders import Order, OrderLine, Payment
 from app.models.promotions import Promotion, PromotionRedemption
 from app.services import carts as cart_service
+from app.services import settlement
 from app.services.audit import record_change
 from app.services.catalog.rules import Problems, check_address
-from app.services.inventory.batch import sell_lines
-from app.services.inventory.levels import apply_change
-from app.services.inventory.reservations import reserve
+from app.services.inventory.batch import hold_lines
 from app.services.orders import get_order, next_number
 from app.services.promotions.evaluation import (
     CartContext,
@@ -119,40 +118,69 @@ async def checkout(
     idempotency_key: str | None = None,
     request_id: str | None = None,
 ) -> tuple[Order, bool]:
-    """Run the pipeline in its own unit of work; returns (order, replayed)."""
+    """Place the order and take its payment; returns (order, replayed).
+
+    Two short transactions around the provider call, which runs with none open: the first
+    holds the stock and writes the order with a pending charge; the second turns the holds
+    into sales (or undoes it all on a decline). An order found under the Idempotency-Key
+    with its charge still pending (a crash, or a duplicate racing this one) is settled by
+    asking the provider again under the same key, which moves no money twice."""
     _check(request, idempotency_key)
     fingerprint = request.fingerprint()
+    order: Order | None = None
+    attempt: Payment | None = None  # the charge this request opened
     if idempotency_key is not None:
         async with database.unit_of_work(request_id=request_id) as uow:
-            if (done := await _replay(uow, idempotency_key, fingerprint)) is not None:
-                return done, True
-    try:
-        async with database.unit_of_work(request_id=request_id) as uow:
-            order, replayed = await _pipeline(uow, actor, request, idempotency_key, fingerprint)
-            await uow.commit()
-            return order, replayed
-    except IntegrityError:
-        # A concurrent checkout with the same key committed first: answer its order.
-        if idempotency_key is None:
-            raise
-        async with database.unit_of_work(request_id=request_id) as uow:
-            done = await _replay(uow, idempotency_key, fingerprint)
-        if done is None:
-            raise
-        return done, True
+            order = await _replay(uow, idempotency_key, fingerprint)
+    replayed = order is not None
+    if order is None:
+        try:
+            async with database.unit_of_work(request_id=request_id) as uow:
+                opened = await _open(uow, actor, request, idempotency_key, fingerprint)
+                await uow.commit()
+            order, attempt, replayed = opened
+        except IntegrityError:
+            # A concurrent checkout with the same key committed first: answer its order.
+            if idempotency_key is None:
+                raise
+            async with database.unit_of_work(request_id=request_id) as uow:
+                order = await _replay(uow, idempotency_key, fingerprint)
+            if order is None:
+                raise
+            replayed = True
+    if order.payment_status != "processing":
+        return order, replayed
+    attempt = attempt or await settlement.pending_charge(database, order.id)
+    if attempt is not None:
+        settled = await settlement.charge(database, actor, attempt, request_id=request_id)
+    else:  # settled by another request between our read and now
+        async with database.read_session() as session:
+            found = await session.get(Order, order.id)
+        settled = settlement.Settled(found, "paid" if found else "declined")
+    if settled.outcome == "declined" or settled.order is None:
+        raise CheckoutFailed(
+            f"Payment declined: {settled.message or 'the provider refused it'}",
+            details={"payment": "declined"},
+        )
+    if settled.outcome == "refunded":
+        raise CheckoutFailed(settled.message or "Refunded.", details={"payment": "refunded"})
+    return settled.order, replayed
 
 
-async def _pipeline(
+async def _open(
     uow: UnitOfWork,
     actor: Actor,
     request: CheckoutRequest,
     idempotency_key: str | None,
     fingerprint: str,
-) -> tuple[Order, bool]:
+) -> tuple[Order, Payment | None, bool]:
+    """The first transaction: the order, its lines and its stock held, the promotion uses
+    counted, the cart closed, and (when paying) a pending charge. Returns the order, that
+    charge, and whether the order was found under the key instead (made by a duplicate)."""
     cart = await cart_service.get_cart(uow.session, actor, request.cart_id, lock=True)
     # A duplicate that queued on the cart's lock finds the order the first one made.
     if idempotency_key is not None and (done := await _replay(uow, idempotency_key, fingerprint)):
-        return done, True
+        return done, None, True
     try:
         view = await _priced_cart(uow, cart, request)
     except NotFound:
@@ -163,7 +191,7 @@ async def _pipeline(
     context = CartContext(
         currency=cart.currency,
         customer_id=cart.customer_id,
-        customer_group_ids=frozenset(),
+        customer_group_ids=view.customer_group_ids,
         lines=tuple(
             CartLine(
                 entity_id=line.item.entity_id,
@@ -175,20 +203,21 @@ async def _pipeline(
         ),
     )
     promotions, discount = await _promotions(uow, request, context)
-    subtotal = view.total
-    total = max(0, subtotal - discount)
+    total = max(0, view.total - discount)
     order = Order(
         number=await next_number(uow, utcnow().year),
         currency=cart.currency,
         customer_id=cart.customer_id,
         cart_id=cart.id,
-        subtotal=subtotal,
-        discount_total=discount,
+        subtotal=view.subtotal,
+        modifier_discount_total=view.discount_total,
+        discount_total=view.discount_total + discount,
         total=total,
         promotion_codes=[p.code for p in promotions],
         shipping_address=request.shipping_address,
         idempotency_key=idempotency_key,
         request_hash=fingerprint,
+        payment_status=_payment_status(request, total),
     )
     uow.session.add(order)
     await uow.session.flush()  # claims the idempotency key: a duplicate waits here
@@ -202,18 +231,37 @@ async def _pipeline(
                 sku=view_line.sku,
                 title=view_line.title,
                 quantity=line.quantity,
+                list_price=view_line.base_unit_price or 0,
                 unit_price=line.unit_price,
                 discount=share,
                 total=line.unit_price * line.quantity - share,
             )
         )
     paying = request.payment_method_id is not None
-    await _take_stock(uow, actor, order, context, sell=paying)
-    if request.payment_method_id is not None:
-        await _pay(uow, order, request.payment_method_id)
+    hold = settlement.SETTLE_HOLD if paying else UNPAID_HOLD
+    try:
+        await hold_lines(
+            uow,
+            actor,
+            lines=[(line.entity_id, line.variant_id, line.quantity) for line in context.lines],
+            reference_id=str(order.id),
+            expires_at=utcnow() + hold,
+            reason=f"order {order.number}",
+        )
+    except (Conflict, NotFound) as error:
+        raise CheckoutFailed(f"Out of stock: {error.message}") from None
     await _count_use(uow, order, promotions)
     cart.status = "checked_out"
     cart.updated_at = utcnow()
+    if request.payment_method_id is not None and order.total > 0:
+        attempt = settlement.open_charge(
+            uow, order, payment_method_id=request.payment_method_id, kind="checkout",
+            amount=order.total,
+        )  # fmt: skip
+        await uow.session.flush()
+        return order, attempt, False
+    if paying:  # nothing to charge: sold at once
+        await settlement.sell_order(uow, actor, order)
     await uow.session.flush()
     record_change(
         uow,
@@ -223,7 +271,15 @@ async def _pipeline(
         entity_id=str(order.id),
         after=order.snapshot(),
     )
-    return order, False
+    return order, None, False
+
+
+def _payment_status(request: CheckoutRequest, total: int) -> str:
+    """A charge about to be asked for is `processing`; nothing to charge is `paid`; an order
+    placed unpaid is `pending`."""
+    if request.payment_method_id is None:
+        return "pending"
+    return "processing" if total > 0 else "paid"
 
 
 async def _priced_cart(uow: UnitOfWork, cart: Any, request: CheckoutRequest) -> Any:
@@ -247,11 +303,7 @@ async def _promotions(
     if not codes:
         return [], 0
     found = list(
-        (
-            await uow.session.scalars(
-                select(Promotion).where(Promotion.code.in_(codes)).with_for_update()
-            )
-        ).all()
+        (await uow.session.scalars(select(Promotion).where(Promotion.code.in_(codes)))).all()
     )
     missing = set(codes) - {p.code for p in found}
     if missing:
@@ -268,88 +320,6 @@ async def _promotions(
             )
         discount += evaluation.discount
     return found, min(discount, context.subtotal)
-
-
-async def _take_stock(
-    uow: UnitOfWork, actor: Actor, order: Order, cart: CartContext, *, sell: bool
-) -> None:
-    """A paid order sells every line at once (`sell_lines`: the guarded decrement under row
-    locks is the atomic take, no reservation is made); an unpaid order reserves every line
-    (atomically, across warehouses) and keeps its reservations until it is paid (or they
-    expire)."""
-    if sell:
-        try:
-            await sell_lines(
-                uow,
-                actor,
-                lines=[(line.entity_id, line.variant_id, line.quantity) for line in cart.lines],
-                reference_id=str(order.id),
-                reason=f"order {order.number}",
-            )
-        except (Conflict, NotFound) as error:
-            raise CheckoutFailed(f"Out of stock: {error.message}") from None
-        return
-    for line in sorted(cart.lines, key=lambda line: (str(line.entity_id), str(line.variant_id))):
-        try:
-            await reserve(
-                uow,
-                actor,
-                entity_id=str(line.entity_id),
-                variant_id=str(line.variant_id) if line.variant_id else None,
-                quantity=line.quantity,
-                reference_id=str(order.id),
-                ttl=UNPAID_HOLD,
-            )
-        except (Conflict, NotFound) as error:
-            raise CheckoutFailed(f"Out of stock: {error.message}") from None
-
-
-async def _sell(uow: UnitOfWork, actor: Actor, order: Order, held: list[Reservation]) -> None:
-    """Turn reservations into sales: the units leave the shelf and the hold."""
-    for reservation in held:
-        level = await uow.session.get(InventoryLevel, reservation.level_id)
-        assert level is not None
-        await apply_change(
-            uow,
-            actor,
-            level,
-            type="sale",
-            delta=-reservation.quantity,
-            reserved_delta=-reservation.quantity,
-            reference_id=str(order.id),
-            reason=f"order {order.number}",
-            backorder=True,
-        )
-        reservation.status = "consumed"
-
-
-async def _pay(uow: UnitOfWork, order: Order, payment_method_id: str) -> None:
-    if order.total == 0:
-        order.payment_status = "paid"
-        return
-    provider = payments.provider()
-    charge = await provider.charge(
-        amount=order.total,
-        currency=order.currency,
-        payment_method_id=payment_method_id,
-        idempotency_key=f"order:{order.id}",
-    )
-    if not charge.succeeded:
-        raise CheckoutFailed(f"Payment declined: {charge.message}", details={"payment": "declined"})
-    await uow.session.execute(
-        insert(Payment).values(
-            id=uuid.uuid4(),
-            order_id=order.id,
-            provider=provider.name,
-            provider_reference=charge.reference,
-            payment_method_id=payment_method_id,
-            amount=order.total,
-            currency=order.currency,
-            status="succeeded",
-            created_at=utcnow(),
-        )
-    )
-    order.payment_status = "paid"
 
 
 async def _count_use(uow: UnitOfWork, order: Order, promotions: list[Promotion]) -> None:
@@ -408,7 +378,7 @@ async def place_order(
             cart_id=str(cart.id), payment_method_id=None, shipping_address=shipping_address
         )
         _check(request, None)
-        order, _ = await _pipeline(uow, actor, request, None, request.fingerprint())
+        order, _, _ = await _open(uow, actor, request, None, request.fingerprint())
         await uow.commit()
     return order
 
@@ -423,12 +393,15 @@ async def pay_order(
     currency: str,
     request_id: str | None = None,
 ) -> Payment:
-    """Pay an order placed unpaid: the amount must be the order's. A declined payment is
-    PAYMENT_FAILED and changes nothing (the stock stays reserved for a retry)."""
+    """Pay an order placed unpaid: the amount must be the order's. A cancelled order cannot
+    be paid (CONFLICT, nothing charged). A declined payment is PAYMENT_FAILED and leaves the
+    order unpaid with its stock still held for a retry."""
     if not payment_method_id.startswith("pm_") or len(payment_method_id) > 200:
         raise ValidationFailed.field("paymentMethodId", "A payment method id (pm_...).")
     async with database.unit_of_work(request_id=request_id) as uow:
         order = await get_order(uow.session, actor, order_id, lock=True)
+        if order.status == "cancelled":
+            raise Conflict("The order is cancelled; it cannot be paid.")
         if order.payment_status != "pending":
             raise Conflict(f"The order is {order.payment_status} already.")
         if amount != order.total or currency != order.currency:
@@ -436,57 +409,29 @@ async def pay_order(
                 "The amount and currency must be the order's total.",
                 details={"amount": f"{order.total} {order.currency} (minor units)."},
             )
-        held = list(
-            (
-                await uow.session.scalars(
-                    select(Reservation).where(
-                        Reservation.reference_id == str(order.id),
-                        Reservation.status == "active",
-                        Reservation.expires_at > utcnow(),
-                    )
-                )
-            ).all()
+        held = await uow.session.scalar(
+            select(func.coalesce(func.sum(Reservation.quantity), 0)).where(
+                Reservation.reference_id == str(order.id),
+                Reservation.status == "active",
+                Reservation.expires_at > utcnow(),
+            )
         )
-        lines = await uow.session.scalars(
-            select(OrderLine.quantity).where(OrderLine.order_id == order.id)
+        wanted = await uow.session.scalar(
+            select(func.sum(OrderLine.quantity)).where(OrderLine.order_id == order.id)
         )
-        if sum(r.quantity for r in held) < sum(lines.all()):
+        if held < wanted:
             raise Conflict("The order's stock reservation has expired; place it again.")
-        provider = payments.provider()
-        charge = await provider.charge(
-            amount=order.total,
-            currency=order.currency,
-            payment_method_id=payment_method_id,
-            idempotency_key=f"order:{order.id}:{uuid.uuid4()}",
+        attempt = settlement.open_charge(
+            uow, order, payment_method_id=payment_method_id, kind="payment", amount=order.total
         )
-        if not charge.succeeded:
-            raise PaymentFailed(f"Payment declined: {charge.message}")
-        await _sell(uow, actor, order, held)
-        payment = Payment(
-            order_id=order.id,
-            provider=provider.name,
-            provider_reference=charge.reference,
-            payment_method_id=payment_method_id,
-            amount=order.total,
-            currency=order.currency,
-            status="succeeded",
-        )
-        uow.session.add(payment)
-        before = order.snapshot()
-        order.payment_status = "paid"
         order.updated_at = utcnow()
-        await uow.session.flush()
-        record_change(
-            uow,
-            actor,
-            event="orders.update",
-            entity_type="order",
-            entity_id=str(order.id),
-            before=before,
-            after=order.snapshot(),
-            reason="paid",
-        )
         await uow.commit()
+    settled = await settlement.charge(database, actor, attempt, request_id=request_id)
+    if settled.outcome == "declined":
+        raise PaymentFailed(f"Payment declined: {settled.message or 'the provider refused it'}")
+    async with database.read_session() as session:
+        payment = await session.get(Payment, attempt.id)
+    assert payment is not None
     return payment
 
 

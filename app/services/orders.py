@@ -5,12 +5,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import payments
 from app.auth.actor import Actor
-from app.db import UnitOfWork, insert_ignoring_duplicates
+from app.db import Database, UnitOfWork, insert_ignoring_duplicates
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.ids import parse_uuid
 from app.models.base import utcnow
@@ -24,6 +23,7 @@ from app.models.orders import (
     Payment,
 )
 from app.pagination import Page, PageRequest, SortKey, paginate
+from app.services import settlement
 from app.services.audit import record_change
 from app.services.inventory.levels import apply_change
 
@@ -42,8 +42,17 @@ READ_ALL = "orders:read"
 
 
 async def next_number(uow: UnitOfWork, year: int) -> str:
-    """ORD-YYYY-NNNNNN: the year's counter, incremented under its row lock, so concurrent
-    checkouts get distinct, gap-free numbers (a rolled-back checkout gives its number back)."""
+    """ORD-YYYY-NNNNNN from a source that never makes one checkout wait for another.
+
+    PostgreSQL: `nextval('order_number_seq')`, which takes no lock a transaction keeps and is
+    not rolled back: numbers are unique and increasing, with gaps where a checkout failed,
+    and keep counting across years (the year in the number is the order's). SQLite: the
+    year's counter row, incremented in the checkout's own transaction; SQLite serialises
+    writers anyway, so this adds no wait, and a rolled-back checkout gives its number back.
+    """
+    if not uow.database.is_sqlite:
+        last = await uow.session.scalar(text("SELECT nextval('order_number_seq')"))
+        return f"ORD-{year}-{last:06d}"
     await uow.session.execute(
         insert_ignoring_duplicates(uow.database, OrderSequence.__table__, ["year"]),
         [{"year": year, "last": 0}],
@@ -128,40 +137,135 @@ async def list_orders(
 
 
 async def change_status(
-    uow: UnitOfWork, actor: Actor, *, id: str, status: str, reason: str | None = None
+    database: Database,
+    actor: Actor,
+    *,
+    id: str,
+    status: str,
+    reason: str | None = None,
+    request_id: str | None = None,
 ) -> Order:
     """Move along the documented machine; anything else is a CONFLICT naming the allowed
-    next states. Cancelling returns the stock; refunding refunds through the provider."""
+    next states. Cancelling puts back what was sold, releases what is held, gives the
+    promotion uses back and refunds what was captured; `refunded` refunds what is left.
+    Refunds are asked of the provider after commit (`settlement.complete_refunds`)."""
     if status not in ORDER_STATUSES:
         raise ValidationFailed.field("status", f"One of {', '.join(ORDER_STATUSES)}.")
     if reason is not None and len(reason) > 500:
         raise ValidationFailed.field("reason", "At most 500 characters.")
-    order = await get_order(uow.session, actor, id, lock=True)
-    allowed = TRANSITIONS[order.status]
-    if status not in allowed:
-        names = ", ".join(allowed) or "none"
-        raise Conflict(
-            f"Cannot move an order from {order.status} to {status}; allowed next states: {names}.",
-            details={"status": order.status, "allowed": ", ".join(allowed)},
+    async with database.unit_of_work(request_id=request_id) as uow:
+        order = await get_order(uow.session, actor, id, lock=True)
+        allowed = TRANSITIONS[order.status]
+        if status not in allowed:
+            names = ", ".join(allowed) or "none"
+            raise Conflict(
+                f"Cannot move an order from {order.status} to {status}; "
+                f"allowed next states: {names}.",
+                details={"status": order.status, "allowed": ", ".join(allowed)},
+            )
+        if order.payment_status == "processing" and status in ("cancelled", "refunded"):
+            raise Conflict("A payment for this order is being processed; try again shortly.")
+        before = order.snapshot()
+        refund = None
+        if status == "cancelled":
+            await _restock(uow, actor, order)
+            await settlement.release_order_holds(uow, actor, order)
+            await settlement.give_back_promotions(uow, order)
+            refund = await settlement.open_refund(uow, order, reason=reason or "order cancelled")
+        if status == "refunded":
+            refund = await settlement.open_refund(uow, order, reason=reason or "order refunded")
+            if refund is None and order.payment_status != "refunded":
+                raise Conflict("The order has no captured payment to refund.")
+        order.status = status
+        order.updated_at = utcnow()
+        await uow.session.flush()
+        record_change(
+            uow,
+            actor,
+            event="orders.statusChange",
+            entity_type="order",
+            entity_id=str(order.id),
+            before=before,
+            after=order.snapshot(),
+            reason=reason,
         )
-    before = order.snapshot()
-    if status == "cancelled":
-        await _restock(uow, actor, order)
-    if status == "refunded":
-        await _refund(uow, order)
-    order.status = status
-    order.updated_at = utcnow()
-    await uow.session.flush()
-    record_change(
-        uow,
-        actor,
-        event="orders.statusChange",
-        entity_type="order",
-        entity_id=str(order.id),
-        before=before,
-        after=order.snapshot(),
-        reason=reason,
-    )
+        await uow.commit()
+    if refund is not None:
+        await settlement.complete_refunds(database, actor, order.id, request_id=request_id)
+    return await _reread(database, order.id)
+
+
+async def refund_order(
+    database: Database,
+    actor: Actor,
+    *,
+    id: str,
+    amount: int | None = None,
+    lines: list[tuple[str, int]] | None = None,
+    reason: str | None = None,
+    request_id: str | None = None,
+) -> Order:
+    """Refund part of what was captured: an amount, or units of lines (each line's share of
+    its total, the last unit taking the rounding, so refunding every unit refunds the line's
+    total exactly). Never more than is left; the status stays, `paymentStatus` follows."""
+    if (amount is None) == (not lines):
+        raise ValidationFailed.field("amount", "Give an amount or lines, not both.")
+    if reason is not None and len(reason) > 500:
+        raise ValidationFailed.field("reason", "At most 500 characters.")
+    if lines is not None and len(lines) > 100:
+        raise ValidationFailed.field("lines", "At most 100 lines.")
+    async with database.unit_of_work(request_id=request_id) as uow:
+        order = await get_order(uow.session, actor, id, lock=True)
+        if order.payment_status == "processing":
+            raise Conflict("A payment for this order is being processed; try again shortly.")
+        if lines:
+            amount = await _refund_lines(uow, order, lines)
+        before = order.snapshot()
+        await settlement.open_refund(uow, order, amount=amount, reason=reason or "refund")
+        record_change(
+            uow,
+            actor,
+            event="orders.update",
+            entity_type="order",
+            entity_id=str(order.id),
+            before=before,
+            after=order.snapshot(),
+            reason=f"refund of {amount} {order.currency} requested",
+        )
+        await uow.commit()
+    await settlement.complete_refunds(database, actor, order.id, request_id=request_id)
+    return await _reread(database, order.id)
+
+
+async def _refund_lines(uow: UnitOfWork, order: Order, wanted: list[tuple[str, int]]) -> int:
+    rows = {
+        str(line.id): line
+        for line in (
+            await uow.session.scalars(
+                select(OrderLine).where(OrderLine.order_id == order.id).with_for_update()
+            )
+        ).all()
+    }
+    amount = 0
+    for index, (line_id, quantity) in enumerate(wanted):
+        line = rows.get(str(parse_uuid(line_id))) if parse_uuid(line_id) else None
+        if line is None:
+            raise ValidationFailed.field(f"lines.{index}.lineId", "Not a line of this order.")
+        left = line.quantity - line.refunded_quantity
+        if not 1 <= quantity <= left:
+            raise ValidationFailed.field(f"lines.{index}.quantity", f"Between 1 and {left}.")
+        done = line.total * line.refunded_quantity // line.quantity
+        line.refunded_quantity += quantity
+        amount += line.total * line.refunded_quantity // line.quantity - done
+    if amount == 0:
+        raise ValidationFailed.field("lines", "These units cost nothing to refund.")
+    return amount
+
+
+async def _reread(database: Database, order_id: uuid.UUID) -> Order:
+    async with database.read_session() as session:
+        order = await session.get(Order, order_id)
+    assert order is not None
     return order
 
 
@@ -190,32 +294,3 @@ async def _restock(uow: UnitOfWork, actor: Actor, order: Order) -> None:
             reference_id=str(order.id),
             backorder=True,
         )
-
-
-async def _refund(uow: UnitOfWork, order: Order) -> None:
-    paid = await uow.session.scalar(
-        select(Payment).where(Payment.order_id == order.id, Payment.status == "succeeded")
-    )
-    if paid is None:
-        raise Conflict("The order has no captured payment to refund.")
-    provider = payments.provider()
-    refund = await provider.refund(
-        reference=paid.provider_reference,
-        amount=paid.amount,
-        currency=paid.currency,
-        idempotency_key=f"refund:{paid.id}",
-    )
-    await uow.session.execute(
-        insert(Payment).values(
-            id=uuid.uuid4(),
-            order_id=order.id,
-            provider=provider.name,
-            provider_reference=refund.reference,
-            payment_method_id=paid.payment_method_id,
-            amount=-paid.amount,
-            currency=paid.currency,
-            status="refunded" if refund.succeeded else "refund_failed",
-            created_at=utcnow(),
-        )
-    )
-    order.payment_status = "refunded"

@@ -2,8 +2,10 @@
 
 `Stripe-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "t.body">` keyed by
 CARTOGRAPH_PAYMENT_WEBHOOK_SECRET, within five minutes; anything else is refused and changes
-nothing. `payment_intent.succeeded` with `metadata.orderId` confirms a pending order when the
-amount and currency are the order's; an event id seen before changes nothing.
+nothing. `payment_intent.succeeded` with `metadata.orderId`, when the amount and currency
+are the order's: an unpaid order records the payment, its holds become sales, and it is
+confirmed; a cancelled order records the payment and refunds it; a paid order is confirmed.
+An event id seen before changes nothing.
 """
 
 from __future__ import annotations
@@ -11,17 +13,20 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+import uuid
 from typing import Any
 
 import orjson
 from sqlalchemy import select
 
+from app import payments
 from app.auth.actor import Actor
-from app.db import Database, insert_ignoring_duplicates
+from app.db import Database, UnitOfWork, insert_ignoring_duplicates
 from app.errors import Conflict, ValidationFailed
 from app.ids import parse_uuid
 from app.models.base import utcnow
-from app.models.orders import Order, PaymentWebhookEvent
+from app.models.orders import Order, Payment, PaymentWebhookEvent
+from app.services import settlement
 from app.services.audit import record_change
 
 TOLERANCE_SECONDS = 300
@@ -53,13 +58,36 @@ def sign(secret: str, body: bytes, timestamp: int | None = None) -> str:
 
 
 async def handle(database: Database, body: bytes, *, request_id: str | None = None) -> str:
-    """Store the event once and act on it; returns what happened."""
+    """Store the event once and act on it; returns what happened. A refund it opens is asked
+    of the provider after commit."""
     try:
         event = orjson.loads(body)
         event_id, event_type = str(event["id"]), str(event["type"])
         intent: dict[str, Any] = event.get("data", {}).get("object", {}) or {}
+        if not isinstance(intent, dict):
+            raise TypeError
     except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
         raise ValidationFailed("Not a provider event.") from None
+    try:
+        order_id, outcome = await _store_and_act(database, event_id, event_type, intent, request_id)
+    except settlement.StockGone:
+        order_id, outcome = await _store_and_act(
+            database, event_id, event_type, intent, request_id, stock_gone=True
+        )
+    if outcome == "refunded" and order_id is not None:
+        await settlement.complete_refunds(database, PROVIDER_ACTOR, order_id, request_id=request_id)
+    return outcome
+
+
+async def _store_and_act(
+    database: Database,
+    event_id: str,
+    event_type: str,
+    intent: dict[str, Any],
+    request_id: str | None,
+    *,
+    stock_gone: bool = False,
+) -> tuple[uuid.UUID | None, str]:
     async with database.unit_of_work(request_id=request_id) as uow:
         stored = await uow.session.execute(
             insert_ignoring_duplicates(database, PaymentWebhookEvent.__table__, ["id"])
@@ -67,16 +95,21 @@ async def handle(database: Database, body: bytes, *, request_id: str | None = No
             .returning(PaymentWebhookEvent.id)
         )
         if stored.first() is None:
-            return "duplicate"
-        outcome = "ignored"
+            return None, "duplicate"
+        order_id, outcome = None, "ignored"
         if event_type == "payment_intent.succeeded":
-            outcome = await _confirm(uow, intent)
+            order_id, outcome = await _succeeded(uow, intent, stock_gone=stock_gone)
         await uow.commit()
-    return outcome
+    return order_id, outcome
 
 
-async def _confirm(uow: Any, intent: dict[str, Any]) -> str:
-    order_id = parse_uuid(str((intent.get("metadata") or {}).get("orderId", "")))
+async def _succeeded(
+    uow: UnitOfWork, intent: dict[str, Any], *, stock_gone: bool = False
+) -> tuple[uuid.UUID | None, str]:
+    """The provider took the money for an order: an unpaid order is paid (its holds become
+    sales) and confirmed; a cancelled one is refunded; a paid one is confirmed."""
+    metadata = intent.get("metadata")
+    order_id = parse_uuid(str(metadata.get("orderId", ""))) if isinstance(metadata, dict) else None
     order = (
         await uow.session.scalar(select(Order).where(Order.id == order_id).with_for_update())
         if order_id
@@ -84,11 +117,70 @@ async def _confirm(uow: Any, intent: dict[str, Any]) -> str:
     )
     if order is None:
         raise ValidationFailed("metadata.orderId names no order.")
+    reference = intent.get("id")
+    if not isinstance(reference, str) or not 1 <= len(reference) <= 200:
+        raise ValidationFailed("The payment intent has no usable id.")
     if (
         intent.get("amount") != order.total
         or str(intent.get("currency", "")).upper() != order.currency
     ):
         raise Conflict("The payment's amount or currency is not the order's.")
+    if order.payment_status not in ("pending", "processing") and order.status != "cancelled":
+        return order.id, await _confirm(uow, order)
+    if await uow.session.scalar(
+        select(Payment.id).where(
+            Payment.order_id == order.id, Payment.provider_reference == reference
+        )
+    ):
+        return order.id, "already-recorded"
+    recorded = await _record_payment(uow, order, intent, reference)
+    if order.status == "cancelled":
+        before = order.snapshot()
+        await settlement.open_refund(uow, order, reason="paid after the order was cancelled")
+        record_change(
+            uow, PROVIDER_ACTOR, event="orders.update", entity_type="order",
+            entity_id=str(order.id), before=before, after=order.snapshot(),
+            reason="payment after cancellation; refunding",
+        )  # fmt: skip
+        return order.id, "refunded"
+    settled = await settlement.record_paid(
+        uow, PROVIDER_ACTOR, order, placed=recorded.kind == "checkout", reason="paid (webhook)",
+        stock_gone=stock_gone,
+    )  # fmt: skip
+    if settled.outcome == "refunded":
+        return order.id, "refunded"
+    await _confirm(uow, order)
+    return order.id, "paid"
+
+
+async def _record_payment(
+    uow: UnitOfWork, order: Order, intent: dict[str, Any], reference: str
+) -> Payment:
+    """The pending attempt the provider answered, or a payment made outside Cartograph."""
+    attempt = await uow.session.scalar(
+        select(Payment)
+        .where(Payment.order_id == order.id, Payment.status == "pending")
+        .with_for_update()
+    )
+    if attempt is None:
+        method = intent.get("payment_method")
+        attempt = Payment(
+            order_id=order.id,
+            provider=payments.provider().name,
+            payment_method_id=method if isinstance(method, str) and len(method) <= 200 else "",
+            amount=order.total,
+            currency=order.currency,
+            kind="payment",
+        )
+        uow.session.add(attempt)
+    attempt.status = "succeeded"
+    attempt.provider_reference = reference
+    attempt.updated_at = utcnow()
+    await uow.session.flush()
+    return attempt
+
+
+async def _confirm(uow: UnitOfWork, order: Order) -> str:
     if order.status != "pending":
         return "already-confirmed"
     before = order.snapshot()

@@ -35,10 +35,7 @@ async def confirmed_order(database: Database, *, quantity: int = 3, slug: str = 
     order, _ = await checkout(
         database, SYSTEM, CheckoutRequest(cart_id=str(cart.id), payment_method_id="pm_card_visa")
     )
-    async with database.unit_of_work() as uow:
-        order = await change_status(uow, SYSTEM, id=str(order.id), status="confirmed")
-        await uow.commit()
-    return order
+    return await change_status(database, SYSTEM, id=str(order.id), status="confirmed")
 
 
 async def line_of(admin: httpx.AsyncClient, order: Order) -> str:
@@ -90,9 +87,7 @@ async def test_a_pending_order_cannot_be_fulfilled(
     admin: httpx.AsyncClient, database: Database
 ) -> None:
     order = await confirmed_order(database)
-    async with database.unit_of_work() as uow:
-        await change_status(uow, SYSTEM, id=str(order.id), status="cancelled")
-        await uow.commit()
+    await change_status(database, SYSTEM, id=str(order.id), status="cancelled")
     response = await ship(admin, order, await line_of(admin, order), 1)
     assert response.status_code == 409
 

@@ -105,7 +105,8 @@ async def test_a_declined_payment_is_402_and_changes_nothing(
     assert declined.status_code == 402
     assert declined.json()["error"]["code"] == "PAYMENT_REQUIRED"
     async with database.read_session() as session:
-        assert await session.scalar(select(func.count()).select_from(Payment)) == 0
+        attempts = (await session.execute(select(Payment.status, Payment.amount))).all()
+    assert attempts == [("failed", 9998)]  # the declined attempt, on record; nothing taken
     assert await available(admin) == 3  # still held for a retry
     assert (await admin.get(f"{ORDERS}/{order['id']}")).json()["data"]["paymentStatus"] == "pending"
 

@@ -1,16 +1,24 @@
-"""Selling many lines at once: the paid checkout's stock take in a fixed number of statements.
+"""Holding and selling many lines at once: checkout's stock steps in a fixed number of
+statements, whatever the number of lines.
 
-All candidate levels of all lines are locked in one SELECT ... FOR UPDATE, in a fixed order
-(warehouse code, SKU), so concurrent checkouts queue instead of deadlocking (SQLite's BEGIN
-IMMEDIATE serialises writers already). Expired holds on those levels are released; each line
-is spread over its levels (warehouse code order) from the locked rows; then one guarded
-UPDATE takes every unit, one executemany inserts the movements, and the audit entries and
-events (same shape as a single change's) flush as one insert per table.
+`hold_lines` reserves every line across its levels (warehouse code order). The allocation is
+computed from a plain read; what makes it safe is the guarded UPDATE alone
+(`quantity - reserved_quantity >= take` on every row it touches), which PostgreSQL re-checks
+on the newest row version when a concurrent checkout got there first. The rows are locked in
+id order just before it, only so that two checkouts touching the same levels queue instead of
+deadlocking. A shortfall undoes what the attempt took and tries again from a fresh read.
+
+`consume_holds` turns an order's live holds into sales: the units leave the shelf and the
+hold together. Neither step locks anything but the rows it changes, and both run in short
+transactions that never wait on a payment provider.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, case, or_, select, update
@@ -27,25 +35,127 @@ from app.services.audit import record_change
 from app.services.inventory.levels import give_back, level_state, seen_as_written
 
 Line = tuple[Any, Any, int]
+ATTEMPTS = 3
 
 
 def _uuid(value: Any) -> uuid.UUID:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
-async def sell_lines(
+@dataclass(frozen=True, slots=True)
+class _Take:
+    level: InventoryLevel
+    quantity: int
+
+
+async def hold_lines(
     uow: UnitOfWork,
     actor: Actor,
     *,
     lines: list[Line],
     reference_id: str,
-    reason: str,
+    expires_at: datetime,
+    reason: str = "reserved",
 ) -> None:
-    """Take every line's quantity off the shelf as a sale, all or nothing (Conflict names
-    the first SKU that cannot be covered)."""
-    if not lines:
-        return
+    """Reserve every line's quantity until `expires_at`, all or nothing (Conflict names the
+    first SKU that cannot be covered)."""
     wanted = [(_uuid(e), _uuid(v) if v is not None else None, q) for e, v, q in lines]
+    if not wanted:
+        return
+    for attempt in range(ATTEMPTS):
+        levels, backorder = await _candidates(uow, wanted, release=attempt == 0)
+        takes = _allocate(wanted, levels, backorder)
+        short = await _guarded_hold(uow, takes, backorder)
+        if short is None:
+            break
+        if attempt == ATTEMPTS - 1:
+            raise Conflict(f"Not enough stock of {short.sku}.", details={"sku": short.sku})
+    now = utcnow()
+    await uow.session.execute(
+        Reservation.__table__.insert(),
+        [
+            {
+                "id": uuid7(),
+                "level_id": take.level.id,
+                "quantity": take.quantity,
+                "status": "active",
+                "reference_id": reference_id,
+                "expires_at": expires_at,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for take in takes
+        ],
+    )
+    await _record_batch(
+        uow, actor, takes, type="reservation", on_hand=False, reference_id=reference_id,
+        reason=reason,
+    )  # fmt: skip
+
+
+async def consume_holds(
+    uow: UnitOfWork, actor: Actor, *, reference_id: str, reason: str
+) -> dict[tuple[uuid.UUID, uuid.UUID | None], int]:
+    """Sell every live hold of `reference_id` (expired ones not yet swept still hold their
+    units, so they count); returns the units sold per (entity, variant)."""
+    query = (
+        select(Reservation, InventoryLevel)
+        .join(InventoryLevel, InventoryLevel.id == Reservation.level_id)
+        .where(Reservation.reference_id == reference_id, Reservation.status == "active")
+        .order_by(Reservation.level_id, Reservation.id)
+        .execution_options(populate_existing=True)
+    )
+    if not uow.database.is_sqlite:
+        query = query.with_for_update(of=Reservation)
+    rows = (await uow.session.execute(query)).all()
+    if not rows:
+        return {}
+    per_level: dict[uuid.UUID, int] = {}
+    levels: dict[uuid.UUID, InventoryLevel] = {}
+    sold: dict[tuple[uuid.UUID, uuid.UUID | None], int] = {}
+    for reservation, level in rows:
+        per_level[level.id] = per_level.get(level.id, 0) + reservation.quantity
+        levels[level.id] = level
+        key = (level.entity_id, level.variant_id)
+        sold[key] = sold.get(key, 0) + reservation.quantity
+    takes = [_Take(levels[id], quantity) for id, quantity in per_level.items()]
+    await _lock_in_order(uow, sorted(per_level))
+    amount = case(*[(InventoryLevel.id == t.level.id, t.quantity) for t in takes])
+    result = await uow.session.execute(
+        update(InventoryLevel)
+        .where(InventoryLevel.id.in_(list(per_level)))
+        .values(
+            quantity=InventoryLevel.quantity - amount,
+            reserved_quantity=InventoryLevel.reserved_quantity - amount,
+            last_updated=utcnow(),
+        )
+        .returning(InventoryLevel.id, InventoryLevel.quantity, InventoryLevel.reserved_quantity)
+        .execution_options(synchronize_session=False)
+    )
+    before = {}
+    for id, quantity, reserved in result.all():
+        # What the update started from, then what it left.
+        seen_as_written(levels[id], quantity + per_level[id], reserved + per_level[id])
+        before[id] = level_state(levels[id])
+        seen_as_written(levels[id], quantity, reserved)
+    await uow.session.execute(
+        update(Reservation)
+        .where(Reservation.id.in_([r.id for r, _ in rows]))
+        .values(status="consumed", updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    await _record_batch(
+        uow, actor, takes, type="sale", on_hand=True, reference_id=reference_id, reason=reason,
+        before=before,
+    )  # fmt: skip
+    return sold
+
+
+async def _candidates(
+    uow: UnitOfWork, wanted: list[tuple[uuid.UUID, uuid.UUID | None, int]], *, release: bool
+) -> tuple[list[InventoryLevel], dict[uuid.UUID, bool]]:
+    """Every level of every line in an active warehouse (warehouse code order), read fresh
+    without a lock; the first attempt also releases their expired holds."""
     matches = [
         and_(InventoryLevel.entity_id == e, InventoryLevel.variant_id == v)
         if v is not None
@@ -60,14 +170,19 @@ async def sell_lines(
         .order_by(Warehouse.code, InventoryLevel.sku)
         .execution_options(populate_existing=True)
     )
-    if not uow.database.is_sqlite:
-        query = query.with_for_update(of=InventoryLevel)
     rows = (await uow.session.execute(query)).all()
     levels = [level for level, _ in rows]
-    backorder = {level.id: bool(flag) for level, flag in rows}
-    await _release_expired(uow, [level.id for level in levels])
+    if release:
+        await _release_expired(uow, [level.id for level in levels])
+    return levels, {level.id: bool(flag) for level, flag in rows}
 
-    # Allocate in Python from the locked rows, in warehouse code order.
+
+def _allocate(
+    wanted: list[tuple[uuid.UUID, uuid.UUID | None, int]],
+    levels: list[InventoryLevel],
+    backorder: dict[uuid.UUID, bool],
+) -> list[_Take]:
+    """Spread each line over its levels in order, from what the read saw as available."""
     left = {level.id: level.available_quantity for level in levels}
     takes: dict[uuid.UUID, int] = {}
     for entity_id, variant_id, quantity in wanted:
@@ -93,57 +208,118 @@ async def sell_lines(
                 f"Not enough stock of {sku}: {quantity} requested, {available} available.",
                 details={"sku": sku, "quantity": f"{available} available."},
             )
+    return [_Take(level, takes[level.id]) for level in levels if level.id in takes]
 
-    taken = [level for level in levels if level.id in takes]
-    before = {level.id: level_state(level) for level in taken}
-    amount = case(*[(InventoryLevel.id == level.id, takes[level.id]) for level in taken])
+
+async def _guarded_hold(
+    uow: UnitOfWork, takes: list[_Take], backorder: dict[uuid.UUID, bool]
+) -> InventoryLevel | None:
+    """Add every take to its level's reserved units in one UPDATE that matches a row only
+    while it still has the units available; None when every row matched, else the first
+    level that did not (and nothing of this attempt stays taken)."""
+    ids = sorted(t.level.id for t in takes)
+    # Lock order only (see the module's docstring): the guard below decides.
+    await _lock_in_order(uow, ids)
+    amount = case(*[(InventoryLevel.id == t.level.id, t.quantity) for t in takes])
     guards = [
-        InventoryLevel.id == level.id
-        if backorder[level.id]
+        InventoryLevel.id == t.level.id
+        if backorder[t.level.id]
         else and_(
-            InventoryLevel.id == level.id,
-            InventoryLevel.quantity - InventoryLevel.reserved_quantity >= takes[level.id],
+            InventoryLevel.id == t.level.id,
+            InventoryLevel.quantity - InventoryLevel.reserved_quantity >= t.quantity,
         )
-        for level in taken
+        for t in takes
     ]
     result = await uow.session.execute(
         update(InventoryLevel)
-        .where(InventoryLevel.id.in_([level.id for level in taken]), or_(*guards))
-        .values(quantity=InventoryLevel.quantity - amount, last_updated=utcnow())
+        .where(InventoryLevel.id.in_(ids), or_(*guards))
+        .values(reserved_quantity=InventoryLevel.reserved_quantity + amount, last_updated=utcnow())
         .returning(InventoryLevel.id, InventoryLevel.quantity, InventoryLevel.reserved_quantity)
         .execution_options(synchronize_session=False)
     )
     updated = {row[0]: (row[1], row[2]) for row in result.all()}
-    if len(updated) != len(taken):
-        short = next(level for level in taken if level.id not in updated)
-        raise Conflict(
-            f"Not enough stock of {short.sku}.",
-            details={"sku": short.sku},
+    if len(updated) == len(takes):
+        for take in takes:
+            quantity, reserved = updated[take.level.id]
+            # The state before is what the update started from.
+            seen_as_written(take.level, quantity, reserved - take.quantity)
+        return None
+    if updated:
+        undo = case(*[(InventoryLevel.id == t.level.id, t.quantity) for t in takes])
+        await uow.session.execute(
+            update(InventoryLevel)
+            .where(InventoryLevel.id.in_(list(updated)))
+            .values(reserved_quantity=InventoryLevel.reserved_quantity - undo)
+            .execution_options(synchronize_session=False)
         )
-    for level in taken:
-        seen_as_written(level, *updated[level.id])
+    return next(t.level for t in takes if t.level.id not in updated)
 
+
+async def _lock_in_order(uow: UnitOfWork, ids: list[uuid.UUID]) -> None:
+    """Lock these levels in id order (PostgreSQL; SQLite's writers are serialised already),
+    so that every multi-row stock change queues behind another instead of deadlocking."""
+    if not uow.database.is_sqlite:
+        await uow.session.execute(
+            select(InventoryLevel.id)
+            .where(InventoryLevel.id.in_(ids))
+            .order_by(InventoryLevel.id)
+            .with_for_update()
+        )
+
+
+async def _record_batch(
+    uow: UnitOfWork,
+    actor: Actor,
+    takes: Iterable[_Take],
+    *,
+    type: str,
+    on_hand: bool,
+    reference_id: str,
+    reason: str,
+    before: dict[uuid.UUID, dict[str, Any]] | None = None,
+) -> None:
+    """The movements (one executemany), then the audit entries and events of every level,
+    low-stock events included (the unit of work's next flush inserts them, one statement per
+    table with whatever else it writes). Without `before`, each
+    level object still shows its state before the change, and is moved here to after it."""
+    takes = list(takes)
     now = utcnow()
-    await uow.session.execute(
-        InventoryMovement.__table__.insert(),
-        [
+    reserved_sign = -1 if on_hand else 1
+    rows = []
+    states: list[tuple[_Take, dict[str, Any], dict[str, Any]]] = []
+    for take in takes:
+        level = take.level
+        if before is None:
+            was = level_state(level)
+            seen_as_written(level, level.quantity, level.reserved_quantity + take.quantity)
+        else:
+            was = before[level.id]
+        delta = -take.quantity if on_hand else 0
+        reserved_delta = reserved_sign * take.quantity
+        rows.append(
             {
                 "id": uuid7(),
                 "level_id": level.id,
-                "type": "sale",
-                "delta": -takes[level.id],
-                "reserved_delta": 0,
+                "type": type,
+                "delta": delta,
+                "reserved_delta": reserved_delta,
                 "reason": reason,
                 "reference_id": reference_id,
                 "actor_id": actor.id,
                 "created_at": now,
             }
-            for level in taken
-        ],
-    )
-    for level in taken:
-        was = before[level.id]
-        after = level_state(level)
+        )
+        after = {
+            **level_state(level),
+            "type": type,
+            "delta": delta,
+            "reservedDelta": reserved_delta,
+            "referenceId": reference_id,
+        }
+        states.append((take, was, after))
+    await uow.session.execute(InventoryMovement.__table__.insert(), rows)
+    for take, was, after in states:
+        level = take.level
         record_change(
             uow,
             actor,
@@ -151,13 +327,7 @@ async def sell_lines(
             entity_type="inventory",
             entity_id=str(level.id),
             before=was,
-            after={
-                **after,
-                "type": "sale",
-                "delta": -takes[level.id],
-                "reservedDelta": 0,
-                "referenceId": reference_id,
-            },
+            after=after,
             reason=reason,
         )
         point = level.reorder_point
@@ -171,12 +341,11 @@ async def sell_lines(
                 actor_id=actor.id,
                 request_id=uow.request_id,
             )
-    await uow.session.flush()
 
 
 async def _release_expired(uow: UnitOfWork, level_ids: list[uuid.UUID]) -> None:
-    """Release the expired holds of these (locked) levels: one SELECT, and a release per
-    expired reservation only when there are any."""
+    """Release the expired holds of these levels: one SELECT, and a release per expired
+    reservation only when there are any (SKIP LOCKED: a sweeper on them is left alone)."""
     if not level_ids:
         return
     query = (
