@@ -5,8 +5,10 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.money import currency_problem
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/cartograph.db"
 
@@ -42,6 +44,14 @@ class Settings(BaseSettings):
     # record of charges and refunds across restarts (as a real provider's would be kept).
     test_provider_latency_ms: int = 0
     test_provider_ledger: Path | None = None
+
+    @field_validator("default_currency")
+    @classmethod
+    def _known_currency(cls, value: str) -> str:
+        # Prices shown in it are converted with its exponent: refuse a typo at start-up.
+        if (problem := currency_problem(value)) is not None:
+            raise ValueError(problem)
+        return value
 
     @cached_property
     def origins(self) -> frozenset[str]:

@@ -1,20 +1,10 @@
-"""Money: an integer of minor units and an ISO 4217 code."""
+"""Money in GraphQL: an integer of minor units and an ISO 4217 code (helpers in app.money)."""
 
 from __future__ import annotations
 
 import strawberry
 
-# Currencies whose minor unit is not a hundredth.
-MINOR_DIGITS = {"JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "BHD": 3, "KWD": 3, "JOD": 3}
-
-
-def minor_digits(currency: str) -> int:
-    return MINOR_DIGITS.get(currency, 2)
-
-
-def to_decimal(amount: int, currency: str) -> float:
-    """Minor units as the gateway dialect sends them: 4999 USD -> 49.99."""
-    return amount / 10 ** minor_digits(currency)
+from app.money import format_money
 
 
 @strawberry.type
@@ -24,5 +14,4 @@ class Money:
 
     @strawberry.field
     def formatted(self) -> str:
-        digits = minor_digits(self.currency)
-        return f"{self.amount / 10**digits:,.{digits}f} {self.currency}"
+        return format_money(self.amount, self.currency)

@@ -14,6 +14,7 @@ from strawberry import UNSET, Info
 
 from app.ids import parse_uuid
 from app.models.pricing import MODIFIER_KINDS, CustomerGroup, Price, PriceModifier
+from app.money import CURRENCY
 from app.resolvers.arguments import page_request
 from app.resolvers.money import Money
 from app.resolvers.pagination import Connection, to_connection
@@ -24,7 +25,7 @@ from app.services.pricing import ResolvedPrice, resolve_price
 from app.services.pricing import groups as group_service
 from app.services.pricing import modifiers as modifier_service
 from app.services.pricing import prices as price_service
-from app.services.pricing.rules import CURRENCY, MAX_AMOUNT
+from app.services.pricing.rules import MAX_AMOUNT
 
 CREATE, UPDATE = "pricing:create", "pricing:update"
 

@@ -14,13 +14,14 @@ import strawberry
 from strawberry import UNSET, Info
 
 from app.models.promotions import PROMOTION_TYPES, Promotion
+from app.money import CURRENCY
 from app.resolvers.arguments import page_request
 from app.resolvers.money import Money
 from app.resolvers.pagination import Connection, to_connection
 from app.resolvers.permissions import requires
 from app.resolvers.rows import from_row
 from app.services import promotions as service
-from app.services.pricing.rules import CURRENCY, MAX_AMOUNT
+from app.services.pricing.rules import MAX_AMOUNT
 from app.services.promotions.rules import CODE_PATTERN
 
 CREATE, UPDATE = "promotions:create", "promotions:update"

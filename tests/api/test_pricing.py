@@ -222,6 +222,7 @@ async def test_create_price_for_something_unknown_is_404(
     ("change", "field", "message"),
     [
         ({"currency": "usd"}, "currency", "three upper-case letters"),
+        ({"currency": "XYZ"}, "currency", "XYZ is not a known currency"),
         ({"amount": -1}, "amount", "0 or more"),
         ({"amount": "29.99"}, "amount", "Int"),
         ({"amount": None}, "amount", "null"),

@@ -170,6 +170,7 @@ async def test_a_code_in_use_in_any_case_is_409(
         ({"entityIds": [UNKNOWN_ID]}, "entityIds", "Only for"),
         ({"validUntil": "2024-01-01T00:00:00Z"}, "validUntil", "after validFrom"),
         ({"currency": "usd"}, "currency", "three upper-case letters"),
+        ({"currency": "XYZ"}, "currency", "not a known currency"),
         ({"usageLimit": 0}, "usageLimit", "At least 1"),
         ({"minSubtotal": 100}, "currency", "minimum subtotal"),
         ({"customerGroupIds": [UNKNOWN_ID]}, "customerGroupIds", "Unknown id"),

@@ -41,6 +41,7 @@ async def create_modifier(database: Database, **values: Any) -> Any:
         ({"currency": "usd"}, "currency"),
         ({"currency": "US"}, "currency"),
         ({"currency": "EURO"}, "currency"),
+        ({"currency": "XYZ"}, "currency"),
         ({"amount": -1}, "amount"),
         ({"min_quantity": 0}, "minQuantity"),
         ({"valid_from": utcnow(), "valid_until": utcnow() - timedelta(seconds=1)}, "validUntil"),

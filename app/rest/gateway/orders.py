@@ -6,9 +6,11 @@ stock; POST /payments pays it (the amount in decimal major units must be the ord
 a declined card is 402 PAYMENT_REQUIRED and changes nothing).
 """
 
+from decimal import Decimal
 from typing import Any
 
-from app.resolvers.money import minor_digits, to_decimal
+from app.errors import ValidationFailed
+from app.money import currency_problem, to_decimal, to_minor
 from app.rest.dialects import GATEWAY
 from app.rest.jsonschema import json_type as _t
 from app.rest.table import Param, RestRoute, mutation
@@ -19,7 +21,7 @@ ORDER = """id number status paymentStatus currency customerId shippingAddress cr
 ADDRESS_NAMES = {"street": "line1", "zipCode": "postalCode"}
 
 
-def _decimal(money: dict[str, Any], currency: str) -> float:
+def _decimal(money: dict[str, Any], currency: str) -> Decimal:
     return to_decimal(money["amount"], currency)
 
 
@@ -79,17 +81,22 @@ def order_body(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def payment_body(body: dict[str, Any]) -> dict[str, Any]:
-    """The decimal amount (49.99) in minor units (4999)."""
+    """The decimal amount (49.99) in minor units (4999), exactly, or a VALIDATION_FAILED naming
+    `amount` when it is finer than the currency's minor unit (49.999 USD, 1.5 JPY): never
+    rounded. orjson reads a JSON number as a float; its shortest repr is the number the client
+    wrote (for up to 15 significant digits), so the Decimal is taken from that."""
     amount, currency = body.get("amount"), body.get("currency")
-    convertible = (
-        isinstance(amount, int | float)
-        and not isinstance(amount, bool)
-        and isinstance(currency, str)
-        and abs(amount) < 1e12  # beyond, the input's Int check refuses it
-    )
-    if convertible:
-        return {**body, "amount": round(amount * 10 ** minor_digits(currency))}
-    return body
+    if not isinstance(currency, str):
+        return body  # the input's own checks name it
+    if (problem := currency_problem(currency)) is not None:
+        raise ValidationFailed.field("currency", problem)
+    if not isinstance(amount, int | float) or isinstance(amount, bool):
+        return body
+    try:
+        minor = to_minor(Decimal(repr(amount)), currency)
+    except ValueError as error:
+        raise ValidationFailed.field("amount", str(error)) from None
+    return {**body, "amount": minor}
 
 
 def payment(data: dict[str, Any]) -> dict[str, Any]:

@@ -7,7 +7,7 @@ currency, stock` plus `sku, status, createdAt`. Price and stock come from the en
 
 from typing import Any
 
-from app.resolvers.money import to_decimal
+from app.money import to_decimal
 from app.rest.dialects import GATEWAY
 from app.rest.jsonschema import nullable as _nullable
 from app.rest.table import Param, RestRoute

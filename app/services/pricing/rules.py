@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import datetime
 from typing import Any
 
 from app.ids import parse_uuid
+from app.money import currency_problem
 from app.services.catalog.rules import Problems
 
-CURRENCY = re.compile(r"^[A-Z]{3}$")
 # The largest amount a 32-bit integer column (and GraphQL's Int) holds.
 MAX_AMOUNT = 2**31 - 1
 # Sentinel for "not given" in updates, where None means "clear".
@@ -18,8 +17,9 @@ UNSET: Any = object()
 
 
 def check_currency(problems: Problems, value: str | None, field: str = "currency") -> None:
-    if value is not None and not CURRENCY.match(value):
-        problems.add(field, "An ISO 4217 code: three upper-case letters, e.g. USD.")
+    """A currency babel knows (its ISO 4217 list), so its minor-unit exponent is known."""
+    if value is not None and (problem := currency_problem(value)) is not None:
+        problems.add(field, problem)
 
 
 def check_amount(problems: Problems, value: int, field: str = "amount") -> None:
