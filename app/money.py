@@ -1,7 +1,11 @@
 """Money: an integer of minor units and an ISO 4217 code, everywhere inside.
 
-The currencies and their minor-unit exponents come from babel (CLDR's currency data), for
-every currency it knows: USD 2, JPY 0, BHD 3, CLF 4. Conversions to and from decimal major
+The currencies and their minor-unit exponents come from the `iso4217` package (ISO 4217's
+own list, kept current by its maintainers), for every currency that has a minor unit: USD 2,
+JPY 0, BHD 3, IQD 3, CLF 4. (Babel's CLDR data was the first choice, but its "digits" are
+what locales display, not ISO's exponents: it has IQD 0 and HUF 0 where ISO has 3 and 2, and
+a payment provider counts minor units by ISO.) Codes without a minor unit (XAU, XTS, ...)
+name no money and are refused. Conversions to and from decimal major
 units (the gateway dialect's `49.99`) use `Decimal` and integer arithmetic only, never floats,
 and refuse an amount finer than the currency's minor unit instead of rounding it.
 """
@@ -11,11 +15,10 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from babel.numbers import get_currency_precision, list_currencies
+from iso4217 import Currency
 
-# Read once: babel builds a fresh set on every call.
-CURRENCIES: frozenset[str] = frozenset(list_currencies())
-EXPONENTS: dict[str, int] = {code: get_currency_precision(code) for code in CURRENCIES}
+EXPONENTS: dict[str, int] = {c.code: c.exponent for c in Currency if c.exponent is not None}
+CURRENCIES: frozenset[str] = frozenset(EXPONENTS)
 # The shape of a code (OpenAPI's pattern); being in CURRENCIES is the real check.
 CURRENCY = re.compile(r"^[A-Z]{3}$")
 # A decimal beyond this many integer digits is no amount of money (and 10**huge would hang).
@@ -33,10 +36,9 @@ def currency_problem(code: str) -> str | None:
 
 def minor_digits(currency: str) -> int:
     """The currency's minor-unit exponent: 2 for USD (cents), 0 for JPY, 3 for BHD."""
-    digits = EXPONENTS.get(currency)
-    # A code babel does not know (only a row stored before codes were checked can hold one)
-    # gets CLDR's default, so it still renders.
-    return get_currency_precision(currency) if digits is None else digits
+    # A code ISO does not list (only a row stored before codes were checked can hold one)
+    # renders with two places, the common case.
+    return EXPONENTS.get(currency, 2)
 
 
 def to_decimal(amount: int, currency: str) -> Decimal:

@@ -17,7 +17,7 @@ UNSET: Any = object()
 
 
 def check_currency(problems: Problems, value: str | None, field: str = "currency") -> None:
-    """A currency babel knows (its ISO 4217 list), so its minor-unit exponent is known."""
+    """A currency ISO 4217 lists with a minor unit, so its exponent is known."""
     if value is not None and (problem := currency_problem(value)) is not None:
         problems.add(field, problem)
 
