@@ -29,10 +29,7 @@ def order(data: dict[str, Any]) -> dict[str, Any]:
     return {
         **data,
         **{name: data[name]["amount"] for name in MONEY},
-        "lines": [
-            {**line, **{k: line[k]["amount"] for k in LINE_MONEY}}
-            for line in data["lines"]
-        ],
+        "lines": [{**line, **{k: line[k]["amount"] for k in LINE_MONEY}} for line in data["lines"]],
         "payments": [{**p, "amount": p["amount"]["amount"]} for p in data["payments"]],
     }
 
