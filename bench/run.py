@@ -5,7 +5,8 @@
 It prepares a PostgreSQL database (created if missing, migrated, seeded with the demo
 catalog), counts the SQL statements one request of each path sends (in-process), then serves
 each path from one uvicorn worker in a subprocess and drives it from a load generator in
-another process (`bench.load`). The numbers go to bench/RESULTS.md, which each run overwrites.
+another process (`bench.load`). The numbers go to bench/RESULTS.md, whose storefront part
+each run overwrites (the sections other benches add there, from the first `## `, are kept).
 Not a test: pytest never collects bench/.
 """
 
@@ -363,8 +364,18 @@ def write_results(
         "",
     ]
     report = "\n".join(lines)
-    RESULTS.write_text(report)
+    RESULTS.write_text(report + kept_sections())
     return report
+
+
+def kept_sections() -> str:
+    """The sections other benches add to RESULTS.md (from the first `## ` heading on, e.g.
+    bench.checkout's): this report has none of its own, so a rewrite keeps them."""
+    if not RESULTS.exists():
+        return ""
+    lines = RESULTS.read_text().splitlines()
+    start = next((n for n, line in enumerate(lines) if line.startswith("## ")), None)
+    return "" if start is None else "\n" + "\n".join(lines[start:]) + "\n"
 
 
 # --- the command ----------------------------------------------------------------------------
