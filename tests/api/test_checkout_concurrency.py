@@ -1,9 +1,9 @@
 """Checkout under real concurrency: no oversell, and one Idempotency-Key makes one order.
 
-These run on PostgreSQL, where transactions overlap: every attempt runs the checkout service
-on a dedicated pool (one connection each), all released together by a barrier. SQLite takes
-its write lock up front (BEGIN IMMEDIATE) and serialises writers, so the race cannot happen
-there and these tests skip on it.
+The races run on PostgreSQL, where transactions overlap: every attempt runs the checkout
+service on a dedicated pool (one connection each), all released together by a barrier. SQLite
+takes its write lock up front (BEGIN IMMEDIATE) and serialises writers, so those races cannot
+happen there and skip on it; the provider-overlap test runs on both.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
+from app import payments
 from app.auth.actor import SYSTEM
 from app.db import Database
 from app.errors import CheckoutFailed
@@ -126,3 +127,34 @@ async def test_20_concurrent_checkouts_with_one_idempotency_key_make_one_order(
     assert failures == [], Counter(failures)  # every retry answers the order, none fails
     assert {order_id for order_id, _ in outcomes} == {str(orders[0].id)}  # type: ignore[misc]
     assert sum(1 for _, replayed in outcomes if not replayed) == 1  # type: ignore[misc]
+
+
+async def test_checkouts_of_different_products_call_the_provider_in_parallel(
+    database: Database, database_url: str
+) -> None:
+    """With the provider at 200 ms, no lock or transaction spans the call: 20 checkouts of
+    20 products have their provider calls in flight together (on SQLite too, whose writers
+    queue only for the short transactions on either side)."""
+    products = [await product(database, f"p{i}", 1000 + i, stock=5) for i in range(20)]
+    carts = [await make_cart(database, str(p.id)) for p in products]
+    slow = payments.TestProvider(latency=0.2)
+    previous = payments.use(slow)
+    racers = Database(database_url, pool_size=25)
+    barrier = asyncio.Barrier(len(carts))
+
+    async def attempt(cart: str) -> Order:
+        await barrier.wait()
+        order, _ = await checkout(
+            racers, SYSTEM, CheckoutRequest(cart_id=cart, payment_method_id="pm_card_visa")
+        )
+        return order
+
+    try:
+        orders = await asyncio.wait_for(asyncio.gather(*(attempt(c) for c in carts)), 60)
+    finally:
+        payments.use(previous)
+        await racers.dispose()
+    assert len({o.id for o in orders}) == 20
+    assert {o.payment_status for o in orders} == {"paid"}
+    assert slow.calls == 20
+    assert slow.peak >= 10, slow.peak  # one at a time would be 1
