@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     )
     db_pool_size: int = 10
     rate_limit: str = "600/minute"
+    # Refused credentials per client address; past it, that address's credentials wait unread.
+    auth_failure_limit: str = "30/minute"
     max_body_bytes: int = 1_048_576
     allowed_origins: str = ""
     session_cookie: str = "cartograph_session"

@@ -140,7 +140,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             Middleware(
                 RateLimitMiddleware,
                 limit=settings.rate_limit,
+                auth_failure_limit=settings.auth_failure_limit,
                 storage=make_storage(settings.redis_url),
+                database=database,
             ),
             Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
             Middleware(

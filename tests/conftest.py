@@ -113,7 +113,11 @@ async def database(shared_database: Database) -> Database:
 
 
 def settings_for(database_url: str, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {"database_url": database_url, "rate_limit": "100000/minute"}
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "rate_limit": "100000/minute",
+        "auth_failure_limit": "100000/minute",
+    }
     values.update(overrides)
     return Settings(**values)
 

@@ -1,16 +1,34 @@
-"""Rate limiting with the `limits` library: per credential, else per client address.
+"""Rate limiting with the `limits` library, keyed on who is verified to be asking.
+
+A request counts against the window of its verified principal (`actor:api_key:<id>`), else
+against its client address (`addr:<ip>`). Anonymous requests and refused credentials share
+the address's window, so inventing keys buys no fresh window; every spelling of one key
+(`Bearer K`, `bearer  K`, `x-api-key: K`) shares one window, as the window belongs to the
+actor the key resolves to, never to the raw header.
+
+Order: this middleware runs outside body limit, CSRF and authentication, so that their
+refusals (413, 403, 401) are counted and carry the headers too. It learns the principal
+before it counts by asking authentication (`identify`), which looks a credential up once per
+request and keeps the answer in the scope; the authentication middleware further in answers
+a refused credential with 401 from that same answer.
+
+Refused credentials also count in a smaller window per address (`auth_failure_limit`). Once
+it is used up, that address's credentials are refused with 429 before any lookup, so spraying
+well-shaped invented keys costs the database a bounded number of lookups. The price: a real
+key sent from that address waits for the window too.
 
 Storage is in memory for one process, or Redis (`REDIS_URL`) so that every process of a
-scaled-out deployment counts against the same window. Every response carries
-`X-RateLimit-Limit/-Remaining/-Reset`; a refused one also carries `Retry-After`.
+scaled-out deployment counts against the same window; a store that is down lets requests
+through (logged). Every counted response carries `X-RateLimit-Limit/-Remaining/-Reset` of the
+window it counted against; a refused one also carries `Retry-After`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import time
+from dataclasses import dataclass
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
@@ -18,12 +36,17 @@ from limits.aio.strategies import FixedWindowRateLimiter
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.auth.actor import Actor
+from app.db import Database
 from app.errors import RateLimited
-from app.middleware import header, send_error
+from app.middleware import send_error
+from app.middleware.authentication import identify, presented_credential
 
 log = logging.getLogger(__name__)
 
 EXEMPT_PREFIXES = ("/static/",)
+NAMESPACE = "cartograph"
+FAILURES_NAMESPACE = "cartograph-auth-failures"
 
 
 def make_storage(redis_url: str | None) -> Storage:
@@ -33,54 +56,66 @@ def make_storage(redis_url: str | None) -> Storage:
     return MemoryStorage()
 
 
-def client_key(scope: Scope) -> str:
-    """Whom a request counts against: a digest of its credential, else its address.
-
-    The digest keeps plaintext keys out of the storage; an invented credential buys nothing,
-    since it is refused with 401 and still counted against its own small window.
-    """
-    credential = header(scope, b"x-api-key") or header(scope, b"authorization")
-    if credential:
-        return "cred:" + hashlib.sha256(credential.encode()).hexdigest()[:32]
+def address_key(scope: Scope) -> str:
     client = scope.get("client")
     return "addr:" + (client[0] if client else "unknown")
 
 
+def principal_key(actor: Actor | None, address: str) -> str:
+    """Whom a request counts against: its verified actor, else its address."""
+    if actor is None or actor.is_anonymous:
+        return address
+    return f"actor:{actor.kind}:{actor.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """One window's verdict on a request, and what the response says about it."""
+
+    allowed: bool
+    limit: int
+    remaining: int
+    reset: float
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(self.remaining),
+            "X-RateLimit-Reset": str(math.ceil(self.reset)),
+        }
+
+
 class RateLimitMiddleware:
-    def __init__(self, app: ASGIApp, *, limit: str, storage: Storage) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        limit: str,
+        auth_failure_limit: str,
+        storage: Storage,
+        database: Database,
+    ) -> None:
         self.app = app
         self.item: RateLimitItem = parse(limit)
+        self.failures: RateLimitItem = parse(auth_failure_limit)
         self.limiter = FixedWindowRateLimiter(storage)
+        self.database = database
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Websocket handshakes count too: each one may present a credential to check.
         if scope["type"] not in ("http", "websocket") or scope["path"].startswith(EXEMPT_PREFIXES):
             await self.app(scope, receive, send)
             return
-        key = client_key(scope)
-        try:
-            allowed = await self.limiter.hit(self.item, "cartograph", key)
-            reset, remaining = await self.limiter.get_window_stats(self.item, "cartograph", key)
-        except Exception:
-            # A rate-limit store that is down must not take the API down with it.
-            log.exception("rate-limit storage unavailable; request let through")
+        window = await self._window_for(scope)
+        if window is None:
             await self.app(scope, receive, send)
             return
-        headers = {
-            "X-RateLimit-Limit": str(self.item.amount),
-            "X-RateLimit-Remaining": str(remaining),
-            "X-RateLimit-Reset": str(math.ceil(reset)),
-        }
-        if not allowed:
-            retry_after = max(1, math.ceil(reset - time.time()))
-            await send_error(
-                scope,
-                receive,
-                send,
-                RateLimited("Rate limit exceeded; retry later."),
-                {**headers, "Retry-After": str(retry_after)},
-            )
+        if not window.allowed:
+            await self._refuse(scope, receive, send, window)
             return
+
+        headers = window.headers
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] in ("http.response.start", "websocket.http.response.start"):
@@ -88,3 +123,42 @@ class RateLimitMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+    async def _window_for(self, scope: Scope) -> Window | None:
+        """The window this request counts against, hit once; None when the store is down."""
+        address = address_key(scope)
+        if presented_credential(scope) is not None:
+            # Before any lookup: an address that keeps failing gets no more of them.
+            failures = await self._count(self.failures, FAILURES_NAMESPACE, address, hit=False)
+            if failures is None or not failures.allowed:
+                return failures
+        actor = await identify(scope, self.database)
+        if actor is None:
+            await self._count(self.failures, FAILURES_NAMESPACE, address)
+        return await self._count(self.item, NAMESPACE, principal_key(actor, address))
+
+    async def _count(
+        self, item: RateLimitItem, namespace: str, key: str, *, hit: bool = True
+    ) -> Window | None:
+        """Hit (or only test) one window; None when the store is down."""
+        try:
+            if hit:
+                allowed = await self.limiter.hit(item, namespace, key)
+            else:
+                allowed = await self.limiter.test(item, namespace, key)
+            reset, remaining = await self.limiter.get_window_stats(item, namespace, key)
+        except Exception:
+            # A rate-limit store that is down must not take the API down with it.
+            log.exception("rate-limit storage unavailable; request let through")
+            return None
+        return Window(allowed, item.amount, remaining, reset)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, window: Window) -> None:
+        retry_after = max(1, math.ceil(window.reset - time.time()))
+        await send_error(
+            scope,
+            receive,
+            send,
+            RateLimited("Rate limit exceeded; retry later."),
+            {**window.headers, "Retry-After": str(retry_after)},
+        )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import uuid
 from datetime import datetime, timedelta
@@ -21,6 +22,10 @@ from app.pagination import Page, PageRequest, SortKey, paginate
 from app.services.audit import record_change
 
 KEY_PREFIX = "ck_"
+# What generate_key makes: the prefix and 32 random bytes in unpadded URL-safe base64, 43
+# characters whose last carries the final 4 bits and two zero bits (so only 16 letters fit).
+# A credential of any other shape is refused without asking the database.
+KEY_SHAPE = re.compile(re.escape(KEY_PREFIX) + r"[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]")
 DISPLAY_PREFIX_LENGTH = 12
 MAX_PERMISSIONS = 100
 # Writing lastUsedAt on every request would turn every read into a write; a minute is enough.
@@ -30,6 +35,11 @@ API_KEY_ORDER = (SortKey(ApiKey.id, descending=True),)
 
 def generate_key() -> str:
     return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def is_well_formed(plaintext: str) -> bool:
+    """Whether `plaintext` could be a key generate_key made (a cheap check, no lookup)."""
+    return KEY_SHAPE.fullmatch(plaintext) is not None
 
 
 def hash_key(plaintext: str) -> str:
@@ -137,8 +147,11 @@ async def list_api_keys(
 
 
 async def authenticate(database: Database, plaintext: str) -> Actor | None:
-    """The actor behind a presented key, or None when it is unknown, revoked or expired."""
-    if not plaintext.startswith(KEY_PREFIX):
+    """The actor behind a presented key, or None when it is unknown, revoked or expired.
+
+    A key of the wrong shape is refused before the lookup: failures cost no database work.
+    """
+    if not is_well_formed(plaintext):
         return None
     digest = hash_key(plaintext)
     now = utcnow()

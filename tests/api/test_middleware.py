@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable
 
 import httpx
@@ -12,10 +10,7 @@ import pytest
 from starlette.applications import Starlette
 
 from tests.conftest import client_for
-
-TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
-STORAGES = ["memory", *(["redis"] if TEST_REDIS_URL else [])]
-
+from tests.support.rate_limit import STORAGES, client_at, redis_url_for
 
 # ---- body limit -------------------------------------------------------------------------
 
@@ -101,30 +96,17 @@ async def test_default_limit_is_one_megabyte(client: httpx.AsyncClient) -> None:
 def limited_app(
     request: pytest.FixtureRequest, make_app: Callable[..., Starlette]
 ) -> Callable[..., Starlette]:
-    redis_url = TEST_REDIS_URL if request.param == "redis" else None
-
-    def build() -> Starlette:
-        # A per-test namespace on a shared Redis: the window starts empty.
-        app = make_app(rate_limit="3/minute", redis_url=redis_url)
-        return app
+    def build(**overrides: object) -> Starlette:
+        return make_app(rate_limit="3/minute", redis_url=redis_url_for(request.param), **overrides)
 
     return build
-
-
-def _unique_address() -> tuple[str, int]:
-    return (f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}", 1)
-
-
-async def _client(app: Starlette, **kwargs: object) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=app, client=_unique_address())
-    return httpx.AsyncClient(transport=transport, base_url="http://testserver", **kwargs)
 
 
 async def test_rate_limit_headers_on_every_response_and_429_after_the_limit(
     limited_app: Callable[..., Starlette],
 ) -> None:
     app = limited_app()
-    async with await _client(app) as client:
+    async with client_at(app) as client:
         responses = [await client.get("/api/health") for _ in range(3)]
         refused = await client.get("/api/health")
         gateway = await client.get("/api/v1/api-keys")
@@ -145,34 +127,37 @@ async def test_rate_limit_headers_on_every_response_and_429_after_the_limit(
     assert graphql.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
 
 
-async def test_each_credential_has_its_own_window(
-    limited_app: Callable[..., Starlette], admin_key: str
-) -> None:
-    app = limited_app()
-    async with await _client(app) as client:
-        for _ in range(3):
-            await client.get("/api/health")
-        assert (await client.get("/api/health")).status_code == 429
-        keyed = await client.get("/api/health", headers={"x-api-key": admin_key})
-        assert keyed.status_code == 200
-        assert keyed.headers["x-ratelimit-remaining"] == "2"
-
-
 async def test_each_client_address_has_its_own_window(
     limited_app: Callable[..., Starlette],
 ) -> None:
     app = limited_app()
-    async with await _client(app) as first:
+    async with client_at(app) as first:
         for _ in range(4):
             await first.get("/api/health")
         assert (await first.get("/api/health")).status_code == 429
-    async with await _client(app) as second:
+    async with client_at(app) as second:
         assert (await second.get("/api/health")).status_code == 200
+
+
+async def test_refusals_by_the_middleware_further_in_are_counted_with_headers(
+    limited_app: Callable[..., Starlette],
+) -> None:
+    app = limited_app(max_body_bytes=100)
+    cross_origin = {"cookie": "cartograph_session=abc", "origin": "https://evil.example.net"}
+    async with client_at(app) as client:
+        too_large = await client.post("/graphql", content=b"x" * 101)
+        forbidden = await client.post("/graphql", json={"query": "{ ping }"}, headers=cross_origin)
+        unauthorized = await client.get("/api/v1/api-keys", headers={"x-api-key": "ck_nope"})
+        refused = await client.get("/api/health")
+    responses = [too_large, forbidden, unauthorized]
+    assert [r.status_code for r in responses] == [413, 403, 401]
+    assert [r.headers["x-ratelimit-remaining"] for r in responses] == ["2", "1", "0"]
+    assert refused.status_code == 429
 
 
 async def test_static_assets_are_not_counted(limited_app: Callable[..., Starlette]) -> None:
     app = limited_app()
-    async with await _client(app) as client:
+    async with client_at(app) as client:
         for _ in range(5):
             assert (await client.get("/static/swagger/swagger-ui.css")).status_code == 200
         assert (await client.get("/api/health")).status_code == 200
