@@ -27,6 +27,7 @@ def free_port() -> int:
 class RunningServer:
     base_url: str
     env: dict[str, str]
+    process: subprocess.Popen[str] | None = None
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -49,6 +50,7 @@ def running_server(database_url: str, **settings: str) -> Iterator[RunningServer
         stderr=subprocess.PIPE,
         text=True,
     )
+    server.process = process
     try:
         deadline = time.monotonic() + 20
         while True:
