@@ -24,7 +24,10 @@ class CartItemType:
     sku: str | None
     title: str | None
     quantity: int
-    unit_price: Money | None = strawberry.field(description="Resolved now, for this cart.")
+    list_price: Money | None = strawberry.field(description="The unit's list price.")
+    unit_price: Money | None = strawberry.field(
+        description="The unit's price after price modifiers, resolved now for this cart."
+    )
     unit_price_snapshot: int | None = strawberry.field(
         description="What the client sent: compared, never charged."
     )
@@ -42,6 +45,7 @@ class CartItemType:
             sku=line.sku,
             title=line.title,
             quantity=item.quantity,
+            list_price=_money(line.base_unit_price, currency),
             unit_price=_money(line.unit_price, currency),
             unit_price_snapshot=item.unit_price_snapshot,
             price_changed=line.price_changed,
@@ -57,9 +61,14 @@ class CartType:
     status: str
     items: list[CartItemType]
     item_count: int
-    subtotal: Money = strawberry.field(description="At base prices.")
-    discount_total: Money = strawberry.field(description="From active price modifiers.")
-    total: Money
+    subtotal: Money = strawberry.field(description="List prices x quantities.")
+    modifier_discount_total: Money = strawberry.field(
+        description="What price modifiers (sales, group prices) take off the list prices."
+    )
+    discount_total: Money = strawberry.field(
+        description="All discounts: on a cart, the price modifiers' (codes apply at checkout)."
+    )
+    total: Money = strawberry.field(description="subtotal - discountTotal.")
     created_at: datetime
     updated_at: datetime
 
@@ -74,6 +83,7 @@ class CartType:
             items=[CartItemType.from_line(line, currency) for line in view.lines],
             item_count=sum(line.item.quantity for line in view.lines),
             subtotal=Money(amount=view.subtotal, currency=currency),
+            modifier_discount_total=Money(amount=view.discount_total, currency=currency),
             discount_total=Money(amount=view.discount_total, currency=currency),
             total=Money(amount=view.total, currency=currency),
             created_at=cart.created_at,

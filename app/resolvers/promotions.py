@@ -101,8 +101,14 @@ class PromotionLineDiscountType:
 class PromotionValidationType:
     valid: bool
     code: str
-    subtotal: Money = strawberry.field(description="The cart priced by the server.")
+    subtotal: Money = strawberry.field(
+        description="List prices x quantities, priced by the server (as on carts and orders)."
+    )
+    modifier_discount_total: Money = strawberry.field(
+        description="What price modifiers take off the list prices (promotions apply after)."
+    )
     discount: Money = strawberry.field(description="What the code takes off; 0 when invalid.")
+    total: Money = strawberry.field(description="subtotal - modifierDiscountTotal - discount.")
     free_shipping: bool
     reason: str | None = strawberry.field(
         description="Why not, a stable word: " + ", ".join(service.REASONS) + "."
@@ -120,8 +126,12 @@ class PromotionValidationType:
         return cls(
             valid=result.valid,
             code=validation.code,
-            subtotal=Money(amount=result.subtotal, currency=currency),
+            subtotal=Money(amount=validation.list_subtotal, currency=currency),
+            modifier_discount_total=Money(
+                amount=validation.list_subtotal - result.subtotal, currency=currency
+            ),
             discount=Money(amount=result.discount, currency=currency),
+            total=Money(amount=result.subtotal - result.discount, currency=currency),
             free_shipping=result.free_shipping,
             reason=result.reason,
             message=result.message,

@@ -501,3 +501,51 @@ async def test_a_cancelled_order_gives_its_promotion_use_back(
     mug = await product_by_slug(database, "mug")
     again = await post_checkout(client, await cart_with(client, (mug, 1)), promotionCodes=["ONCE"])
     assert again.status_code == 201, again.text
+
+
+# --- money fields mean one thing everywhere ------------------------------------------------
+
+
+async def test_subtotal_discounts_and_total_mean_the_same_on_cart_validation_and_order(
+    client: httpx.AsyncClient, admin: httpx.AsyncClient, database: Database
+) -> None:
+    """subtotal = list prices; modifierDiscountTotal = what modifiers take off;
+    promotion discount on top; total = what is charged."""
+    mug = await product(database, "mug", 2000, stock=10)
+    sale = await admin.post(
+        "/api/pricing/modifiers",
+        json={"name": "Sale", "kind": "percentage", "value": 10, "entityId": str(mug.id)},
+    )
+    assert sale.status_code == 201, sale.text
+    code = await admin.post(
+        "/api/promotions",
+        json={"code": "FIVE", "name": "Five off", "type": "fixed_amount_off_order",
+              "value": 500, "currency": "USD"},
+    )  # fmt: skip
+    assert code.status_code == 201, code.text
+
+    cart = await cart_with(client, (mug, 2))
+    seen = (await client.get(f"/api/carts/{cart}")).json()["data"]
+    assert (seen["subtotal"], seen["modifierDiscountTotal"], seen["total"]) == (4000, 400, 3600)
+    assert (seen["items"][0]["listPrice"], seen["items"][0]["unitPrice"]) == (2000, 1800)
+
+    validated = await client.post(
+        "/api/promotions/validate",
+        json={"code": "FIVE", "currency": "USD",
+              "lineItems": [{"entityId": str(mug.id), "quantity": 2}]},
+    )  # fmt: skip
+    check = validated.json()["data"]
+    assert (check["subtotal"], check["modifierDiscountTotal"], check["discount"]) == (
+        4000, 400, 500,
+    )  # fmt: skip
+    assert check["total"] == 3100
+
+    order = (await post_checkout(client, cart, promotionCodes=["FIVE"])).json()["data"]
+    assert (order["subtotal"], order["modifierDiscountTotal"]) == (4000, 400)
+    assert (order["promotionDiscountTotal"], order["discountTotal"], order["total"]) == (
+        500, 900, 3100,
+    )  # fmt: skip
+    [line] = order["lines"]
+    assert (line["listPrice"], line["unitPrice"], line["discount"], line["total"]) == (
+        2000, 1800, 500, 3100,
+    )  # fmt: skip

@@ -43,8 +43,8 @@ FIELDS = {
     "categoryIds", "buyQuantity", "getQuantity", "stackable", "active", "createdAt", "updatedAt",
 }  # fmt: skip
 VALIDATION_FIELDS = {
-    "valid", "code", "reason", "message", "currency", "subtotal", "discount", "freeShipping",
-    "lines", "promotion",
+    "valid", "code", "reason", "message", "currency", "subtotal", "modifierDiscountTotal",
+    "discount", "total", "freeShipping", "lines", "promotion",
 }  # fmt: skip
 
 
@@ -313,6 +313,7 @@ async def test_validate_answers_the_discount_in_minor_units(
     assert set(data) == VALIDATION_FIELDS
     assert (data["valid"], data["code"], data["currency"]) == (True, "SAVE10", "USD")
     assert (data["subtotal"], data["discount"], data["freeShipping"]) == (5000, 500, False)
+    assert (data["modifierDiscountTotal"], data["total"]) == (0, 4500)
     assert data["reason"] is None and data["message"] is None
     assert data["lines"] == [
         {

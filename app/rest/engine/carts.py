@@ -9,9 +9,10 @@ from app.rest.table import Param, RestRoute, mutation
 
 BASE = "/api/carts"
 CART = """id currency customerId status itemCount createdAt updatedAt
-  subtotal { amount } discountTotal { amount } total { amount }
+  subtotal { amount } modifierDiscountTotal { amount } discountTotal { amount } total { amount }
   items {
-    id entityId variantId sku title quantity unitPrice { amount } unitPriceSnapshot
+    id entityId variantId sku title quantity listPrice { amount } unitPrice { amount }
+    unitPriceSnapshot
     priceChanged lineTotal { amount }
   }"""
 
@@ -25,11 +26,13 @@ def cart(data: dict[str, Any]) -> dict[str, Any]:
     return {
         **data,
         "subtotal": _amount(data["subtotal"]),
+        "modifierDiscountTotal": _amount(data["modifierDiscountTotal"]),
         "discountTotal": _amount(data["discountTotal"]),
         "total": _amount(data["total"]),
         "items": [
             {
                 **item,
+                "listPrice": _amount(item["listPrice"]),
                 "unitPrice": _amount(item["unitPrice"]),
                 "lineTotal": _amount(item["lineTotal"]),
             }
@@ -47,6 +50,7 @@ CART_SCHEMA = {
         "status": _string(),
         "itemCount": _integer(),
         "subtotal": _integer(),
+        "modifierDiscountTotal": _integer(),
         "discountTotal": _integer(),
         "total": _integer(),
         "createdAt": _string(format="date-time"),
@@ -62,6 +66,7 @@ CART_SCHEMA = {
                     "sku": _string(nullable=True),
                     "title": _string(nullable=True),
                     "quantity": _integer(),
+                    "listPrice": _integer(nullable=True),
                     "unitPrice": _integer(nullable=True),
                     "unitPriceSnapshot": _integer(nullable=True),
                     "priceChanged": {"type": "boolean"},

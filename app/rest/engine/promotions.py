@@ -17,7 +17,8 @@ PROMOTION = """id code name type value currency validFrom validUntil usageLimit
   perCustomerLimit usageCount minSubtotal { amount } customerGroupIds entityIds categoryIds
   buyQuantity getQuantity stackable active createdAt updatedAt"""
 VALIDATION = f"""valid code reason message freeShipping
-  subtotal {{ amount currency }} discount {{ amount currency }}
+  subtotal {{ amount currency }} modifierDiscountTotal {{ amount }}
+  discount {{ amount currency }} total {{ amount }}
   lines {{ entityId variantId quantity unitPrice {{ amount }} discount {{ amount }} }}
   promotion {{ {PROMOTION} }}"""
 ID = (Param("id", "input.id", description="The promotion's UUID"),)
@@ -36,7 +37,9 @@ def validation(item: dict[str, Any]) -> dict[str, Any]:
         "message": item["message"],
         "currency": item["discount"]["currency"],
         "subtotal": item["subtotal"]["amount"],
+        "modifierDiscountTotal": item["modifierDiscountTotal"]["amount"],
         "discount": item["discount"]["amount"],
+        "total": item["total"]["amount"],
         "freeShipping": item["freeShipping"],
         "lines": [
             {
@@ -103,8 +106,10 @@ VALIDATION_SCHEMA: dict[str, Any] = {
         "reason": _nullable("string"),
         "message": _nullable("string"),
         "currency": _string(),
-        "subtotal": {"type": "integer", "description": "Minor units, priced by the server"},
-        "discount": {"type": "integer", "description": "Minor units"},
+        "subtotal": {"type": "integer", "description": "List prices, minor units"},
+        "modifierDiscountTotal": {"type": "integer", "description": "Price modifiers' share"},
+        "discount": {"type": "integer", "description": "The code's discount, minor units"},
+        "total": {"type": "integer", "description": "After modifiers and the code"},
         "freeShipping": {"type": "boolean"},
         "lines": {"type": "array", "items": LINE_SCHEMA},
         "promotion": {**PROMOTION_SCHEMA, "nullable": True},

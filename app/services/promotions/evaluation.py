@@ -56,7 +56,9 @@ REASONS = {
     "customer_required": "This promotion is limited per customer: a customer is needed.",
     "customer_limit_reached": "This customer has already used this promotion.",
     "item_not_priced": "An item in the cart has no price in this currency.",
-    "min_subtotal_not_met": "The cart's subtotal is below this promotion's minimum.",
+    "min_subtotal_not_met": (
+        "The cart's total after price modifiers is below this promotion's minimum."
+    ),
     "no_qualifying_items": "No item in the cart qualifies for this promotion.",
 }
 
@@ -113,6 +115,9 @@ class Validation:
     evaluation: Evaluation
     # Named only when the code is known and currently on offer.
     promotion: Promotion | None = None
+    # The cart at list prices (the same `subtotal` as carts and orders show); the
+    # evaluation's own subtotal is after price modifiers, what promotions apply to.
+    list_subtotal: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -381,4 +386,5 @@ async def validate_code(
         problems.add("lineItems", "The cart's total is too large.")
         problems.raise_if_any()
     result = await evaluate(session, promotion, cart, at=moment)
-    return Validation(code=code, evaluation=result, promotion=promotion)
+    listed = sum(prices[q].base_amount * q.quantity for q in queries)  # type: ignore[union-attr]
+    return Validation(code=code, evaluation=result, promotion=promotion, list_subtotal=listed)
