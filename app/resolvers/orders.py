@@ -218,6 +218,9 @@ class RefundLineInput:
 class RefundOrderInput:
     order_id: strawberry.ID
     amount: int | None = strawberry.field(default=None, description="Minor units.")
+    currency: str | None = strawberry.field(
+        default=None, description="When given, it must be the order's currency."
+    )
     lines: list[RefundLineInput] | None = None
     reason: str | None = None
 
@@ -385,6 +388,7 @@ class OrderMutations:
         lines = [(line.line_id, line.quantity) for line in input.lines] if input.lines else None
         order = await service.refund_order(
             context.database, context.actor, id=input.order_id, amount=input.amount,
-            lines=lines, reason=input.reason, request_id=context.request_id,
+            currency=input.currency, lines=lines, reason=input.reason,
+            request_id=context.request_id,
         )  # fmt: skip
         return await _view(info, order)

@@ -201,6 +201,7 @@ async def refund_order(
     *,
     id: str,
     amount: int | None = None,
+    currency: str | None = None,
     lines: list[tuple[str, int]] | None = None,
     reason: str | None = None,
     request_id: str | None = None,
@@ -218,6 +219,8 @@ async def refund_order(
         order = await get_order(uow.session, actor, id, lock=True)
         if order.payment_status == "processing":
             raise Conflict("A payment for this order is being processed; try again shortly.")
+        if currency is not None and currency != order.currency:
+            raise ValidationFailed.field("currency", f"The order is in {order.currency}.")
         if lines:
             amount = await _refund_lines(uow, order, lines)
         before = order.snapshot()

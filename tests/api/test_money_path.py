@@ -549,3 +549,25 @@ async def test_subtotal_discounts_and_total_mean_the_same_on_cart_validation_and
     assert (line["listPrice"], line["unitPrice"], line["discount"], line["total"]) == (
         2000, 1800, 500, 3100,
     )  # fmt: skip
+
+
+async def test_gateway_partial_refund_takes_a_decimal_amount_in_the_orders_currency(
+    client: httpx.AsyncClient,
+    admin: httpx.AsyncClient,
+    database: Database,
+    provider: payments.TestProvider,
+) -> None:
+    order = await paid_order(client, database)  # 37.50 USD
+    url = f"{V1_ORDERS}/{order['id']}/refunds"
+    part = await admin.post(url, json={"amount": 12.5, "currency": "USD", "reason": "dent"})
+    assert part.status_code == 201, part.text
+    body = part.json()
+    assert body["success"] is True and body["data"]["paymentStatus"] == "partially_refunded"
+    for wrong in ({"amount": 12.505, "currency": "USD"}, {"amount": 1, "currency": "EUR"},
+                  {"amount": 25.01, "currency": "USD"}):  # fmt: skip
+        refused = await admin.post(url, json=wrong)
+        assert refused.status_code == 400, (wrong, refused.text)
+        assert refused.json()["error"]["code"] == "VALIDATION_ERROR"
+    rest = await admin.post(url, json={"amount": 25, "currency": "USD"})
+    assert rest.json()["data"]["paymentStatus"] == "refunded"
+    assert [e["amount"] for e in ledger(provider, "refund")] == [1250, 2500]

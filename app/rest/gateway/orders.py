@@ -151,6 +151,12 @@ PAYMENT_BODY = {"type": "object", "required": ["orderId", "paymentMethodId", "am
         "currency": _t("string", pattern="^[A-Z]{3}$"),
     }}  # fmt: skip
 
+REFUND_BODY = {"type": "object", "required": ["amount", "currency"], "properties": {
+    "amount": _t("number", description="Decimal major units, e.g. 12.50"),
+    "currency": _t("string", pattern="^[A-Z]{3}$"),
+    "reason": _t("string", maxLength=500),
+}}  # fmt: skip
+
 ROUTES = [
     RestRoute(
         "GET",
@@ -233,5 +239,26 @@ ROUTES = [
         shaped_schema=PAYMENT_SCHEMA,
         permission="orders:create",
         extra_responses={402: "Payment failed", 409: "Paid already, or the hold expired"},
+    ),
+    RestRoute(
+        "POST",
+        "/api/v1/orders/{id}/refunds",
+        mutation("refundOrder", "RefundOrderInput", ORDER),
+        "refundOrder",
+        GATEWAY,
+        summary="Refund part of an order (Cartograph extension)",
+        tag="orders",
+        body="input",
+        status=201,
+        path_params=(Param("id", "input.orderId"),),
+        prepare=payment_body,
+        body_schema=REFUND_BODY,
+        shape=order,
+        shaped_schema=ORDER_SCHEMA,
+        permission="orders:update",
+        description="A decimal amount in the order's currency, never more than is left of "
+        "what was paid; paymentStatus becomes partially_refunded or refunded. Not in seeds "
+        "000 or 002, which have no refunds.",
+        extra_responses={409: "Nothing captured, or a payment is being processed"},
     ),
 ]
