@@ -1,5 +1,5 @@
-"""Customers through GraphQL (`customer`, `customers`, `createCustomer`, `updateCustomer`)
-and `require_customer`, the check other domains make.
+"""Customers through GraphQL (`customer`, `customers`, `createCustomer`, `updateCustomer`),
+and the customer checks carts and customer-group membership now make.
 
 Permissions: `customers:read` reads, `customers:create` creates, `customers:update` changes.
 Events (seed 003): `customers.create`, `customers.update`, each with its audit entry.
@@ -22,7 +22,9 @@ from app.auth.actor import SYSTEM
 from app.db import Database
 from app.errors import Conflict, NotFound
 from app.models.audit import AuditEntry, Event
+from app.models.carts import Cart
 from app.models.customers import Customer
+from app.models.pricing import customer_group_members
 from app.services.customers import create_customer, require_customer
 from tests.conftest import client_with
 from tests.support.factories import customer
@@ -506,3 +508,57 @@ async def test_require_customer_names_the_field_and_finds_any_spelling_of_the_id
                 await require_customer(session, unknown)
             assert refused.value.message == "Customer not found."
             assert refused.value.details == {"customerId": "Unknown."}
+
+
+MEMBERSHIP = """mutation($input: CustomerGroupMembershipInput!) {
+  addCustomerToGroup(input: $input) { id } }"""
+
+
+@pytest.mark.parametrize("unknown", [UNKNOWN_ID, "cus_made_up"])
+async def test_adding_an_unknown_customer_to_a_group_is_not_found_and_changes_nothing(
+    admin: httpx.AsyncClient, database: Database, unknown: str
+) -> None:
+    group = await make_group(database, name="Trade")
+    body = await gql(
+        admin, MEMBERSHIP, input={"customerGroupId": str(group.id), "customerId": unknown}
+    )
+    assert code_of(body) == "NOT_FOUND"
+    assert details_of(body) == {"customerId": "Unknown."}
+    async with database.read_session() as session:
+        members = await session.execute(select(customer_group_members))
+        assert members.all() == []
+    assert await changes(database, str(group.id)) == [("pricing.create", "pricing.create")]
+
+
+async def test_adding_a_customer_to_a_group_stores_the_canonical_id(
+    admin: httpx.AsyncClient, reader: httpx.AsyncClient, database: Database
+) -> None:
+    group = await make_group(database, name="Trade")
+    made = await customer(database)
+    input = {"customerGroupId": str(group.id), "customerId": str(made.id).upper()}
+    assert "errors" not in await gql(admin, MEMBERSHIP, input=input)
+    body = await gql(
+        reader, "query($id: ID!) { customer(id: $id) { groups { name } } }", id=str(made.id)
+    )
+    assert body["data"]["customer"]["groups"] == [{"name": "Trade"}]
+
+
+async def test_a_cart_for_an_unknown_customer_is_not_found_and_changes_nothing(
+    admin: httpx.AsyncClient, database: Database
+) -> None:
+    body = await gql(
+        admin,
+        "mutation($input: CreateCartInput!) { createCart(input: $input) { id } }",
+        input={"currency": "USD", "customerId": UNKNOWN_ID},
+    )
+    assert code_of(body) == "NOT_FOUND"
+    assert details_of(body) == {"customerId": "Unknown."}
+    async with database.read_session() as session:
+        assert await session.scalar(select(func.count()).select_from(Cart)) == 0
+    made = await customer(database)
+    body = await gql(
+        admin,
+        "mutation($input: CreateCartInput!) { createCart(input: $input) { customerId } }",
+        input={"currency": "USD", "customerId": str(made.id)},
+    )
+    assert body["data"]["createCart"] == {"customerId": str(made.id)}
