@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 from alembic import context
 from app.config import Settings
 from app.db import Database
+from app.migrations import include_object
 from app.models import Base
 from app.models.base import UTCDateTime
 
@@ -34,6 +35,7 @@ def _run(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         render_item=_render_item,
+        include_object=include_object(connection.dialect.name),
     )
     with context.begin_transaction():
         context.run_migrations()

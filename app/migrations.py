@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from alembic.config import Config
 
@@ -21,3 +23,14 @@ def alembic_config(database_url: str) -> Config:
 def upgrade(database_url: str, revision: str = "head") -> None:
     """Bring the database to `revision`. Call outside a running event loop."""
     command.upgrade(alembic_config(database_url), revision)
+
+
+def include_object(dialect: str) -> Callable[[Any, str | None, str, bool, Any], bool]:
+    """Alembic's `include_object` for `dialect`: an index declared for other databases only
+    (`app.models.base.postgresql_only`) is neither expected nor generated there."""
+
+    def include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+        dialects = obj.info.get("dialects") if type_ == "index" else None
+        return dialects is None or dialect in dialects
+
+    return include

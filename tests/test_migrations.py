@@ -15,12 +15,13 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
 from app.db import Database
-from app.migrations import alembic_config
+from app.migrations import alembic_config, include_object
 from app.models import Base
 
 
 def _autogenerate_diff(connection: Connection) -> list[Any]:
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    options = {"compare_type": True, "include_object": include_object(connection.dialect.name)}
+    context = MigrationContext.configure(connection, opts=options)
     return compare_metadata(context, Base.metadata)
 
 

@@ -13,6 +13,7 @@ from app.models.catalog import (
     OptionValue,
     Variant,
 )
+from app.models.customers import Customer
 from app.models.inventory import InventoryLevel, InventoryMovement, Reservation, Warehouse
 from app.models.orders import (
     Fulfillment,
@@ -35,6 +36,7 @@ __all__ = [
     "CatalogAttributes",
     "CatalogEntity",
     "Category",
+    "Customer",
     "CustomerGroup",
     "Event",
     "Fulfillment",

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, MetaData, Uuid
+from sqlalchemy import JSON, DateTime, Index, MetaData, Uuid
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -73,6 +73,13 @@ class Base(DeclarativeBase):
             name = attribute.columns[0].name
             result[_camel(name)] = _json_safe(getattr(self, attribute.key))
         return result
+
+
+def postgresql_only(index: Index) -> Index:
+    """An index only PostgreSQL can build (a GIN trigram index, say): other databases go
+    without it, and the migration check (`app.migrations.include_object`) skips it there."""
+    index.info["dialects"] = ("postgresql",)
+    return index.ddl_if(dialect="postgresql")
 
 
 class IdMixin:

@@ -94,7 +94,11 @@ class CartType:
 @strawberry.input
 class CreateCartInput:
     currency: str = strawberry.field(metadata={"jsonschema": {"pattern": "^[A-Z]{3}$"}})
-    customer_id: str | None = None
+    customer_id: str | None = strawberry.field(
+        default=None,
+        description="An existing customer's id (NOT_FOUND otherwise); naming anyone but "
+        "yourself needs carts:manage. Default: the signed-in customer, else none.",
+    )
 
 
 @strawberry.input

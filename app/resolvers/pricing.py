@@ -244,7 +244,10 @@ class CreateCustomerGroupInput:
 @strawberry.input
 class CustomerGroupMembershipInput:
     customer_group_id: strawberry.ID
-    customer_id: str = strawberry.field(metadata=CUSTOMER_ID_SCHEMA)
+    customer_id: str = strawberry.field(
+        description="A customer's id: adding needs an existing customer.",
+        metadata=CUSTOMER_ID_SCHEMA,
+    )
 
 
 def _given(*, required: tuple[str, ...] = (), **values: Any) -> dict[str, Any]:
@@ -473,7 +476,9 @@ class PricingMutations:
         return CustomerGroupType.from_row(row)
 
     @strawberry.mutation(
-        permission_classes=[requires(UPDATE)], description="Adding a member twice is a no-op."
+        permission_classes=[requires(UPDATE)],
+        description="The customer must exist (NOT_FOUND naming customerId); adding a member "
+        "twice is a no-op.",
     )
     async def add_customer_to_group(
         self, info: Info, input: CustomerGroupMembershipInput

@@ -25,6 +25,7 @@ from app.resolvers.audit import AuditQueries
 from app.resolvers.carts import CartMutations, CartQueries
 from app.resolvers.catalog.mutations import CatalogMutations
 from app.resolvers.catalog.queries import CatalogQueries
+from app.resolvers.customers import CustomerMutations, CustomerQueries
 from app.resolvers.errors import ErrorCodes
 from app.resolvers.inventory import InventoryMutations, InventoryQueries
 from app.resolvers.orders import OrderMutations, OrderQueries
@@ -44,6 +45,7 @@ class Query(
     CatalogQueries,
     InventoryQueries,
     PricingQueries,
+    CustomerQueries,
     CartQueries,
     PromotionQueries,
     OrderQueries,
@@ -57,6 +59,7 @@ class Mutation(
     CatalogMutations,
     InventoryMutations,
     PricingMutations,
+    CustomerMutations,
     CartMutations,
     PromotionMutations,
     OrderMutations,

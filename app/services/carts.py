@@ -24,6 +24,7 @@ from app.models.catalog import CatalogAttributes, CatalogEntity, Variant
 from app.services.audit import record_change
 from app.services.catalog.attributes import DEFAULT_LOCALE
 from app.services.catalog.rules import Problems
+from app.services.customers import require_customer
 from app.services.pricing.groups import customer_group_ids
 from app.services.pricing.resolution import PriceQuery, ResolvedPrice, resolve_prices
 from app.services.pricing.rules import check_currency
@@ -97,7 +98,9 @@ async def get_cart(session: AsyncSession, actor: Actor, id: str, *, lock: bool =
 async def create_cart(
     uow: UnitOfWork, actor: Actor, *, currency: str, customer_id: str | None = None
 ) -> Cart:
-    """A signed-in customer's cart is theirs; naming another customer needs carts:manage."""
+    """A signed-in customer's cart is theirs; naming another customer needs carts:manage.
+    The customer must exist (NOT_FOUND naming customerId), checked after the permission so
+    that a caller who may not name customers learns nothing about which ones exist."""
     problems = Problems()
     check_currency(problems, currency)
     if customer_id is not None and not 1 <= len(customer_id) <= 64:
@@ -107,6 +110,8 @@ async def create_cart(
         customer_id = actor.id
     if customer_id is not None and not (actor.can(MANAGE) or actor.id == customer_id):
         raise Forbidden("A cart can only be opened for yourself.")
+    if customer_id is not None:
+        customer_id = str((await require_customer(uow.session, customer_id)).id)
     cart = Cart(currency=currency, customer_id=customer_id)
     uow.session.add(cart)
     await uow.session.flush()

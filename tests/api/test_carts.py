@@ -13,10 +13,12 @@ from app.auth.actor import SYSTEM, Actor
 from app.db import Database
 from app.errors import NotFound
 from app.models.audit import Event
+from app.models.carts import Cart
 from app.models.catalog import CatalogEntity
 from app.services import carts as cart_service
 from app.services.pricing.prices import create_price
 from tests.support.catalog import make_entity
+from tests.support.factories import customer
 from tests.support.queries import count_queries
 
 CARTS = "/api/carts"
@@ -163,28 +165,62 @@ async def test_a_customers_cart_is_theirs_alone(
     app: Starlette, client: httpx.AsyncClient, admin: httpx.AsyncClient, database: Database
 ) -> None:
     """A customer's cart answers 404 to anyone else, anonymous callers included."""
-    alice = Actor(kind="user", id="alice")
+    alice_record, bob_record = await customer(database), await customer(database)
+    alice = Actor(kind="user", id=str(alice_record.id))
+    bob = Actor(kind="user", id=str(bob_record.id))
     async with database.unit_of_work() as uow:
         cart = await cart_service.create_cart(uow, alice, currency="USD")
         await uow.commit()
-    assert cart.customer_id == "alice"
+    assert cart.customer_id == str(alice_record.id)
     assert (await client.get(f"{CARTS}/{cart.id}")).status_code == 404
     async with database.read_session() as session:
         seen = await cart_service.view(session, alice, id=str(cart.id))
         with pytest.raises(NotFound):
-            await cart_service.view(session, Actor(kind="user", id="bob"), id=str(cart.id))
+            await cart_service.view(session, bob, id=str(cart.id))
     assert seen.cart.id == cart.id
     # Staff with carts:manage (here *:*) may look.
     assert (await admin.get(f"{CARTS}/{cart.id}")).status_code == 200
 
 
 async def test_opening_a_cart_for_someone_else_needs_carts_manage(
-    client: httpx.AsyncClient, admin: httpx.AsyncClient
+    client: httpx.AsyncClient, admin: httpx.AsyncClient, database: Database
 ) -> None:
-    refused = await client.post(CARTS, json={"currency": "USD", "customerId": "alice"})
+    alice = str((await customer(database)).id)
+    refused = await client.post(CARTS, json={"currency": "USD", "customerId": alice})
     assert refused.status_code == 403
-    allowed = await admin.post(CARTS, json={"currency": "USD", "customerId": "alice"})
-    assert allowed.status_code == 201 and allowed.json()["data"]["customerId"] == "alice"
+    allowed = await admin.post(CARTS, json={"currency": "USD", "customerId": alice})
+    assert allowed.status_code == 201 and allowed.json()["data"]["customerId"] == alice
+
+
+async def test_a_cart_for_an_unknown_customer_is_refused(
+    client: httpx.AsyncClient, admin: httpx.AsyncClient, database: Database
+) -> None:
+    for unknown in ("5b0c6f0e-0000-4000-8000-000000000000", "cus_made_up"):
+        response = await admin.post(CARTS, json={"currency": "USD", "customerId": unknown})
+        assert response.status_code == 404, response.text
+        assert response.json() == {
+            "error": {
+                "code": "NOT_FOUND",
+                "message": "Customer not found.",
+                "details": {"customerId": "Unknown."},
+            }
+        }
+    # Without carts:manage the answer is 403 before any lookup: no probing for customers.
+    probe = await client.post(CARTS, json={"currency": "USD", "customerId": unknown})
+    assert probe.status_code == 403
+    async with database.read_session() as session:
+        assert (await session.scalars(select(Cart))).all() == []
+        assert (await session.scalars(select(Event).where(Event.entity_type == "cart"))).all() == []
+
+
+async def test_a_cart_names_its_customer_by_the_canonical_id(
+    admin: httpx.AsyncClient, database: Database
+) -> None:
+    alice = await customer(database)
+    written = str(alice.id).upper()
+    response = await admin.post(CARTS, json={"currency": "USD", "customerId": written})
+    assert response.status_code == 201, response.text
+    assert response.json()["data"]["customerId"] == str(alice.id)
 
 
 async def test_adding_emits_cart_after_add_item(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import httpx
@@ -33,12 +34,27 @@ async def widget(admin: httpx.AsyncClient, *, stock: int = 5) -> dict[str, Any]:
     return product
 
 
+async def shopper(admin: httpx.AsyncClient) -> str:
+    """A new customer's id: the `userId` an order names must be a customer's."""
+    query = "mutation($input: CreateCustomerInput!) { createCustomer(input: $input) { id } }"
+    email = f"shopper-{uuid.uuid4().hex[:12]}@example.com"
+    created = await admin.post(
+        "/graphql", json={"query": query, "variables": {"input": {"email": email}}}
+    )
+    return created.json()["data"]["createCustomer"]["id"]
+
+
 async def place(
-    admin: httpx.AsyncClient, product: dict[str, Any], quantity: int = 2
+    admin: httpx.AsyncClient,
+    product: dict[str, Any],
+    quantity: int = 2,
+    *,
+    user_id: str | None = None,
 ) -> httpx.Response:
+    user_id = user_id or await shopper(admin)
     return await admin.post(
         ORDERS,
-        json={"userId": "usr_123abc", "items": [{"productId": product["id"], "quantity": quantity}],
+        json={"userId": user_id, "items": [{"productId": product["id"], "quantity": quantity}],
               "shippingAddress": ADDRESS},
     )  # fmt: skip
 
@@ -51,12 +67,13 @@ async def test_post_orders_takes_seed_002s_body_and_holds_the_stock(
     admin: httpx.AsyncClient,
 ) -> None:
     product = await widget(admin)
-    response = await place(admin, product)
+    user_id = await shopper(admin)
+    response = await place(admin, product, user_id=user_id)
     assert response.status_code == 201
     body = response.json()
     assert body["success"] is True and set(body["meta"]) == {"timestamp", "requestId"}
     data = body["data"]
-    assert data["userId"] == "usr_123abc" and data["status"] == "pending"
+    assert data["userId"] == user_id and data["status"] == "pending"
     assert data["paymentStatus"] == "pending" and data["shippingAddress"] == ADDRESS
     assert data["items"] == [{
         "productId": product["id"], "variantId": data["items"][0]["variantId"], "sku": "PW-1",
@@ -135,6 +152,19 @@ async def test_out_of_stock_is_409_and_places_nothing(
     async with database.read_session() as session:
         assert await session.scalar(select(func.count()).select_from(Order)) == 0
     assert await available(admin) == 1
+
+
+async def test_an_order_for_an_unknown_user_is_404_and_places_nothing(
+    admin: httpx.AsyncClient, database: Database
+) -> None:
+    product = await widget(admin)
+    response = await place(admin, product, user_id="usr_123abc")
+    assert response.status_code == 404, response.text
+    error = response.json()["error"]
+    assert (error["code"], error["details"]) == ("NOT_FOUND", {"customerId": "Unknown."})
+    async with database.read_session() as session:
+        assert await session.scalar(select(func.count()).select_from(Order)) == 0
+    assert await available(admin) == 5
 
 
 @pytest.mark.parametrize(

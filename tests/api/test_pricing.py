@@ -23,6 +23,7 @@ from app.models.catalog import CatalogEntity
 from app.models.pricing import Price
 from tests.conftest import client_with
 from tests.support.catalog import make_entity
+from tests.support.factories import customer
 from tests.support.pricing import make_group, make_modifier, make_price, variants_of
 from tests.support.queries import count_queries
 
@@ -467,7 +468,8 @@ async def test_customer_groups_are_created_listed_and_joined(
 
     membership = """mutation($input: CustomerGroupMembershipInput!) {
       %s(input: $input) { id name } }"""
-    joined = {"customerGroupId": group["id"], "customerId": "cus_1"}
+    member = str((await customer(database)).id)
+    joined = {"customerGroupId": group["id"], "customerId": member}
     body = await gql(admin, membership % "addCustomerToGroup", input=joined)
     assert body["data"]["addCustomerToGroup"] == {"id": group["id"], "name": "Wholesale"}
     listing = await gql(
@@ -476,11 +478,11 @@ async def test_customer_groups_are_created_listed_and_joined(
           customerGroups(customerId: $customerId) { totalCount items { name } }
           customerGroupMembers(customerGroupId: $groupId) { items { customerId } }
         }""",
-        customerId="cus_1",
+        customerId=member,
         groupId=group["id"],
     )
     assert listing["data"]["customerGroups"] == {"totalCount": 1, "items": [{"name": "Wholesale"}]}
-    assert listing["data"]["customerGroupMembers"]["items"] == [{"customerId": "cus_1"}]
+    assert listing["data"]["customerGroupMembers"]["items"] == [{"customerId": member}]
 
     body = await gql(admin, membership % "removeCustomerFromGroup", input=joined)
     assert "errors" not in body

@@ -16,6 +16,7 @@ from app.models.audit import AuditEntry, Event
 from app.models.base import utcnow
 from app.services.pricing import groups, modifiers, prices
 from tests.support.catalog import make_entity
+from tests.support.factories import customer
 from tests.support.pricing import make_group, make_price, variants_of
 
 UNKNOWN_ID = "0190b6a2-0000-7000-8000-000000000000"
@@ -161,14 +162,16 @@ async def test_a_group_name_in_use_is_a_conflict(database: Database) -> None:
 async def test_membership_adds_once_and_removing_a_non_member_is_not_found(
     database: Database,
 ) -> None:
-    group = await make_group(database, name="Trade", members=("cus_1",))
+    member, other = str((await customer(database)).id), str((await customer(database)).id)
+    group = await make_group(database, name="Trade", members=(member,))
     async with database.unit_of_work() as uow:
         await groups.add_customer_to_group(
-            uow, SYSTEM, customer_group_id=str(group.id), customer_id="cus_1"
+            uow, SYSTEM, customer_group_id=str(group.id), customer_id=member
         )
         await uow.commit()
     async with database.read_session() as session:
-        assert await groups.customer_group_ids(session, "cus_1") == {group.id}
+        assert await groups.customer_group_ids(session, member) == {group.id}
+        assert await groups.customer_group_ids(session, member.upper()) == {group.id}
         changes = (
             await session.scalars(
                 select(AuditEntry.event)
@@ -180,12 +183,27 @@ async def test_membership_adds_once_and_removing_a_non_member_is_not_found(
     async with database.unit_of_work() as uow:
         with pytest.raises(NotFound):
             await groups.remove_customer_from_group(
-                uow, SYSTEM, customer_group_id=str(group.id), customer_id="cus_2"
+                uow, SYSTEM, customer_group_id=str(group.id), customer_id=other
             )
 
 
+@pytest.mark.parametrize("unknown", [UNKNOWN_ID, "cus_made_up"])
+async def test_membership_refuses_an_unknown_customer(database: Database, unknown: str) -> None:
+    group = await make_group(database, name="Trade")
+    async with database.unit_of_work() as uow:
+        with pytest.raises(NotFound) as refused:
+            await groups.add_customer_to_group(
+                uow, SYSTEM, customer_group_id=str(group.id), customer_id=unknown
+            )
+    assert refused.value.details == {"customerId": "Unknown."}
+    async with database.read_session() as session:
+        assert await groups.customer_group_ids(session, unknown) == frozenset()
+        events = await session.scalars(select(Event.type).where(Event.entity_id == str(group.id)))
+        assert events.all() == ["pricing.create"]
+
+
 async def test_naming_groups_for_a_price_needs_pricing_update(database: Database) -> None:
-    group = await make_group(database, name="Trade", members=("cus_1",))
+    group = await make_group(database, name="Trade")
     requested = [str(group.id)]
     key = Actor(kind="api_key", id="k1", permissions=frozenset({"pricing:create"}))
     staff = Actor(kind="api_key", id="k2", permissions=frozenset({"pricing:update"}))
@@ -201,9 +219,10 @@ async def test_naming_groups_for_a_price_needs_pricing_update(database: Database
 
 
 async def test_a_signed_in_customer_resolves_with_their_own_groups(database: Database) -> None:
-    group = await make_group(database, name="Trade", members=("cus_1",))
-    customer = Actor(kind="user", id="cus_1")
-    stranger = Actor(kind="user", id="cus_2")
+    group = await make_group(database, name="Trade")
+    member = await customer(database, groups=(group,))
+    signed_in = Actor(kind="user", id=str(member.id))
+    stranger = Actor(kind="user", id=str((await customer(database)).id))
     async with database.read_session() as session:
-        assert await groups.groups_for(session, customer, None) == {group.id}
+        assert await groups.groups_for(session, signed_in, None) == {group.id}
         assert await groups.groups_for(session, stranger, None) == frozenset()

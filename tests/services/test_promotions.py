@@ -14,6 +14,7 @@ from app.errors import ValidationFailed
 from app.models.catalog import CatalogEntity
 from app.services.promotions import LineItem, Validation, can_combine, validate_code
 from tests.support.catalog import make_category, make_entity
+from tests.support.factories import customer
 from tests.support.pricing import make_group, make_price
 from tests.support.promotions import make_promotion, redeem, set_usage_count
 
@@ -264,13 +265,14 @@ async def test_a_currency_bound_promotion_refuses_other_currencies(
 async def test_customer_groups_come_from_membership_or_staff(
     database: Database, mug: CatalogEntity
 ) -> None:
-    vip = await make_group(database, name="VIP", members=("cus_vip",))
+    vip = await make_group(database, name="VIP")
+    member = str((await customer(database, groups=(vip,))).id)
     await make_promotion(database, customer_group_ids=[str(vip.id)])
     claimed = {"customer_group_ids": [str(vip.id)]}
     assert reason_of(await check(database, line(mug))) == "customer_group_not_eligible"
     # A shopper naming the group is not believed; membership and staff are.
     assert reason_of(await check(database, line(mug), **claimed)) == "customer_group_not_eligible"
-    assert reason_of(await check(database, line(mug), customer_id="cus_vip")) is None
+    assert reason_of(await check(database, line(mug), customer_id=member)) is None
     assert reason_of(await check(database, line(mug), actor=SYSTEM, **claimed)) is None
 
 

@@ -18,6 +18,7 @@ from app.models.pricing import CustomerGroup, customer_group_members
 from app.pagination import Page, PageRequest, SortKey, paginate
 from app.services.audit import record_change
 from app.services.catalog.rules import Problems, check_name, check_text
+from app.services.customers import require_customer
 
 # Reading group prices (and asking for a price as a given group) is staff work: the same
 # permission the documented GET /pricing/prices needs.
@@ -76,7 +77,7 @@ async def list_customer_groups(
         statement = statement.where(
             exists().where(
                 customer_group_members.c.customer_group_id == CustomerGroup.id,
-                customer_group_members.c.customer_id == customer_id,
+                customer_group_members.c.customer_id == canonical_customer_id(customer_id),
             )
         )
     keys = (SortKey(CustomerGroup.name), SortKey(CustomerGroup.id))
@@ -101,6 +102,8 @@ async def set_membership(
 ) -> CustomerGroup:
     """Add a customer to (or remove one from) a group.
 
+    Only an existing customer can be added (NOT_FOUND naming customerId otherwise); a
+    membership of an unknown id, made before customers were checked, can still be removed.
     Adding twice changes nothing and records nothing; removing a customer who is not a
     member is NOT_FOUND. Each change is a `pricing.update` of the group.
     """
@@ -108,6 +111,10 @@ async def set_membership(
     customer_id = check_name(problems, customer_id, "customerId", limit=64)
     problems.raise_if_any()
     group = await get_customer_group(uow.session, customer_group_id, for_update=True)
+    if member:
+        customer_id = str((await require_customer(uow.session, customer_id)).id)
+    else:
+        customer_id = canonical_customer_id(customer_id)
     table = customer_group_members
     condition = (table.c.customer_group_id == group.id) & (table.c.customer_id == customer_id)
     present = await uow.session.scalar(select(func.count()).select_from(table).where(condition))
@@ -150,11 +157,19 @@ async def remove_customer_from_group(
     )
 
 
+def canonical_customer_id(customer_id: str) -> str:
+    """Memberships name customers by `str(uuid)`; any other spelling of the same UUID (upper
+    case, no hyphens) finds them too. Ids that are not UUIDs are kept as written."""
+    parsed = parse_uuid(customer_id)
+    return str(parsed) if parsed is not None else customer_id
+
+
 async def customer_group_ids(session: AsyncSession, customer_id: str) -> frozenset[uuid.UUID]:
-    """The groups a customer belongs to: what carts and checkout resolve prices with."""
+    """The groups a customer belongs to: what carts and checkout resolve prices with. The
+    one place a customer's group ids are read (checkout: after `require_customer`)."""
     rows = await session.scalars(
         select(customer_group_members.c.customer_group_id).where(
-            customer_group_members.c.customer_id == customer_id
+            customer_group_members.c.customer_id == canonical_customer_id(customer_id)
         )
     )
     return frozenset(rows.all())
