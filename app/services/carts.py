@@ -131,8 +131,11 @@ async def view(session: AsyncSession, actor: Actor, *, id: str) -> CartView:
     return await price(session, cart)
 
 
-async def price(session: AsyncSession, cart: Cart) -> CartView:
-    """Re-price every line: three statements whatever the number of lines."""
+async def price(
+    session: AsyncSession, cart: Cart, *, extra_groups: frozenset[uuid.UUID] = frozenset()
+) -> CartView:
+    """Re-price every line with the cart's customer's groups (and `extra_groups`, which
+    staff may name at checkout): three statements whatever the number of lines."""
     rows = (
         await session.execute(
             select(CartItem, Variant.sku, CatalogAttributes.title)
@@ -146,7 +149,7 @@ async def price(session: AsyncSession, cart: Cart) -> CartView:
             .order_by(CartItem.created_at, CartItem.id)
         )
     ).all()
-    groups = (
+    groups = extra_groups | (
         await customer_group_ids(session, cart.customer_id) if cart.customer_id else frozenset()
     )
     queries = {
