@@ -156,8 +156,15 @@ class CheckoutInput:
         description="The test provider declines pm_card_declined and pm_fail...; other pm_... pay."
     )
     currency: str | None = None
-    customer_id: str | None = None
-    customer_group_ids: list[strawberry.ID] = strawberry.field(default_factory=list)
+    customer_id: str | None = strawberry.field(
+        default=None,
+        description="The order's customer, when the cart names none: must exist; naming one "
+        "needs orders:create (or being that customer). Their groups price the order.",
+    )
+    customer_group_ids: list[strawberry.ID] = strawberry.field(
+        default_factory=list,
+        description="Extra groups to price with: believed from staff (pricing:update) only.",
+    )
     promotion_codes: list[str] = strawberry.field(default_factory=list)
     shipping_address: AddressInput | None = None
 
