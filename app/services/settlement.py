@@ -174,10 +174,15 @@ async def _declined(
     """A checkout's order goes as if it had never been (its number stays a gap, its stock and
     promotion uses come back, its cart reopens); an order placed unpaid stays, unpaid."""
     if attempt.kind != "checkout":
+        before = order.snapshot()
         attempt.status = "failed"
         attempt.reason = message
         order.payment_status = "pending"
         order.updated_at = utcnow()
+        record_change(
+            uow, actor, event="orders.update", entity_type="order", entity_id=str(order.id),
+            before=before, after=order.snapshot(), reason=f"payment declined: {message}",
+        )  # fmt: skip
         return Settled(order, "declined", message)
     await release_order_holds(uow, actor, order)
     await give_back_promotions(uow, order)

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from starlette.applications import Starlette
 
 from app.db import Database
+from app.models.audit import AuditEntry
 from app.models.orders import Order, Payment
 from tests.conftest import client_for
 from tests.support.factories import make_api_key
@@ -126,6 +127,24 @@ async def test_a_declined_payment_is_402_and_changes_nothing(
     assert attempts == [("failed", 9998)]  # the declined attempt, on record; nothing taken
     assert await available(admin) == 3  # still held for a retry
     assert (await admin.get(f"{ORDERS}/{order['id']}")).json()["data"]["paymentStatus"] == "pending"
+    async with database.read_session() as session:
+        audited = (
+            await session.scalars(
+                select(AuditEntry.reason).where(AuditEntry.entity_id == order["id"])
+            )
+        ).all()
+    assert "payment declined: The card was declined." in audited
+
+    retried = await admin.post(
+        PAYMENTS,
+        json={"orderId": order["id"], "paymentMethodId": "pm_card_visa", "amount": 99.98,
+              "currency": "USD"},
+    )  # fmt: skip
+    assert retried.status_code == 200, retried.text
+    async with database.read_session() as session:
+        attempts = (await session.execute(select(Payment.status).order_by(Payment.id))).all()
+    assert [a for (a,) in attempts] == ["failed", "succeeded"]
+    assert (await admin.get(f"{ORDERS}/{order['id']}")).json()["data"]["paymentStatus"] == "paid"
 
 
 @pytest.mark.parametrize(("amount", "currency"), [(99.0, "USD"), (9998, "USD"), (99.98, "EUR")])
