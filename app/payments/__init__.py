@@ -51,15 +51,6 @@ class Ledger:
         self.path = path
         self._memory: dict[str, dict[str, object]] = {}
 
-    def get(self, key: str) -> dict[str, object] | None:
-        if self.path is None:
-            return self._memory.get(key)
-        found = None
-        for entry in self.entries():
-            if entry["key"] == key:
-                found = entry
-        return found
-
     def entries(self) -> list[dict[str, object]]:
         if self.path is None:
             return list(self._memory.values())

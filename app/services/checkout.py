@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -36,6 +37,7 @@ from app.errors import (
     ValidationFailed,
 )
 from app.models.base import utcnow
+from app.models.carts import Cart
 from app.models.inventory import Reservation
 from app.models.orders import Order, OrderLine, Payment
 from app.models.promotions import Promotion, PromotionRedemption
@@ -43,8 +45,10 @@ from app.services import carts as cart_service
 from app.services import settlement
 from app.services.audit import record_change
 from app.services.catalog.rules import Problems, check_address
+from app.services.customers import require_customer
 from app.services.inventory.batch import hold_lines
 from app.services.orders import get_order, next_number
+from app.services.pricing.groups import READ_GROUP_PRICES, get_customer_group
 from app.services.promotions.evaluation import (
     CartContext,
     CartLine,
@@ -55,6 +59,8 @@ from app.services.promotions.evaluation import (
 from app.services.promotions.rules import normalize_code
 
 log = logging.getLogger(__name__)
+# Naming the order's customer (`customerId`) is placing an order for someone else.
+PLACE_FOR_OTHERS = "orders:create"
 # How long an order placed unpaid holds its stock.
 UNPAID_HOLD = timedelta(minutes=30)
 
@@ -181,8 +187,9 @@ async def _open(
     # A duplicate that queued on the cart's lock finds the order the first one made.
     if idempotency_key is not None and (done := await _replay(uow, idempotency_key, fingerprint)):
         return done, None, True
+    extra_groups = await _customer(uow, actor, request, cart)
     try:
-        view = await _priced_cart(uow, cart, request)
+        view = await _priced_cart(uow, cart, request, extra_groups)
     except NotFound:
         raise
     except AppError as error:
@@ -282,12 +289,49 @@ def _payment_status(request: CheckoutRequest, total: int) -> str:
     return "processing" if total > 0 else "paid"
 
 
-async def _priced_cart(uow: UnitOfWork, cart: Any, request: CheckoutRequest) -> Any:
+async def _customer(
+    uow: UnitOfWork, actor: Actor, request: CheckoutRequest, cart: Cart
+) -> frozenset[uuid.UUID]:
+    """Whose order this is, and which groups price it, exactly as the cart and `validate`
+    would: the cart's customer (a signed-in customer's own) and their memberships. Only a
+    caller placing orders for others (`orders:create`), or that customer, may name
+    `customerId`, which must exist and cannot take over another customer's cart. Only staff
+    (`pricing:update`, as for group prices and `validate`) may name extra groups; returns
+    those."""
+    if request.customer_id is not None:
+        if not (actor.kind == "user" and actor.id == request.customer_id):
+            actor.require(PLACE_FOR_OTHERS)
+        customer = await require_customer(uow.session, request.customer_id)
+        if cart.customer_id not in (None, str(customer.id)):
+            raise CheckoutFailed(
+                "The cart belongs to another customer.",
+                details={"customerId": "Not the cart's customer."},
+            )
+        cart.customer_id = str(customer.id)
+    if not request.customer_group_ids:
+        return frozenset()
+    if not actor.can(READ_GROUP_PRICES):
+        raise ValidationFailed.field(
+            "customerGroupIds",
+            "Only staff (pricing:update) may name groups; the customer's own always apply.",
+        )
+    groups = set()
+    for index, value in enumerate(request.customer_group_ids):
+        try:
+            groups.add((await get_customer_group(uow.session, value)).id)
+        except NotFound:
+            raise ValidationFailed.field(f"customerGroupIds.{index}", "Unknown group.") from None
+    return frozenset(groups)
+
+
+async def _priced_cart(
+    uow: UnitOfWork, cart: Any, request: CheckoutRequest, extra_groups: frozenset[uuid.UUID]
+) -> Any:
     if cart.status != "active":
         raise ValidationFailed.field("cartId", "The cart is checked out already.")
     if request.currency is not None and request.currency != cart.currency:
         raise ValidationFailed.field("currency", f"The cart is in {cart.currency}.")
-    view = await cart_service.price(uow.session, cart)
+    view = await cart_service.price(uow.session, cart, extra_groups=extra_groups)
     if not view.lines:
         raise ValidationFailed.field("cartId", "The cart is empty.")
     unpriced = [line.sku or str(line.item.entity_id) for line in view.lines if line.price is None]

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
 import pytest
 from sqlalchemy import func, select, update
 
@@ -39,18 +38,9 @@ from tests.support.server import RunningServer, running_server
 KEY = "crash-retry-1"
 
 
-def charges(ledger: Path) -> list[dict[str, Any]]:
-    if not ledger.exists():
-        return []
-    entries = [orjson.loads(line) for line in ledger.read_bytes().splitlines() if line]
-    return [e for e in entries if e["kind"] == "charge"]
-
-
-def refunds(ledger: Path) -> list[dict[str, Any]]:
-    if not ledger.exists():
-        return []
-    entries = [orjson.loads(line) for line in ledger.read_bytes().splitlines() if line]
-    return [e for e in entries if e["kind"] == "refund"]
+def entries(ledger: Path, kind: str) -> list[dict[str, Any]]:
+    """What the provider recorded in its file, of one kind (charge, refund)."""
+    return [e for e in payments.Ledger(ledger).entries() if e["kind"] == kind]
 
 
 @contextlib.contextmanager
@@ -84,10 +74,10 @@ async def checkout_killed_after_the_charge(
                 )
             )
             for _ in range(500):
-                if charges(ledger):
+                if entries(ledger, "charge"):
                     break
                 await asyncio.sleep(0.01)
-            assert len(charges(ledger)) == 1, "the provider never charged"
+            assert len(entries(ledger, "charge")) == 1, "the provider never charged"
             os.kill(first.process.pid, signal.SIGKILL)
             first.process.wait(timeout=10)
             with pytest.raises(httpx.TransportError):
@@ -137,7 +127,7 @@ async def test_after_a_crash_between_charge_and_settlement_a_retry_makes_one_pai
     assert retry.status_code == 201, retry.text
     assert retry.json()["data"]["paymentStatus"] == "paid"
     assert again.json()["data"]["id"] == retry.json()["data"]["id"]
-    assert len(charges(ledger)) == 1  # asked twice, charged once
+    assert len(entries(ledger, "charge")) == 1  # asked twice, charged once
     assert await state(database) == {
         "orders": [("pending", "paid")],
         "payments": [("checkout", "succeeded", 2500)],
@@ -158,7 +148,7 @@ async def test_after_a_crash_the_reconciler_settles_without_a_retry(
         assert await settlement.reconcile(database, older_than=timedelta(0)) == 1
     finally:
         payments.use(previous)
-    assert len(charges(ledger)) == 1
+    assert len(entries(ledger, "charge")) == 1
     assert await state(database) == {
         "orders": [("pending", "paid")],
         "payments": [("checkout", "succeeded", 2500)],
@@ -190,8 +180,8 @@ async def test_after_a_crash_whose_stock_was_sold_meanwhile_the_money_goes_back(
             )
     assert retry.status_code == 422, retry.text
     assert "refunded" in str(retry.json()["error"])
-    [charge] = charges(ledger)  # the other order paid through this process's own provider
-    [back] = refunds(ledger)
+    [charge] = entries(ledger, "charge")  # the other order paid through this process's own provider
+    [back] = entries(ledger, "refund")
     assert (back["charge"], back["amount"]) == (charge["reference"], 2500)
     assert await state(database) == {
         "orders": [("cancelled", "refunded"), ("pending", "paid")],
