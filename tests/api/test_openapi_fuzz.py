@@ -40,4 +40,5 @@ def test_no_documented_operation_answers_500_or_off_schema(database_url: str) ->
             text=True,
             timeout=420,
         )
-    assert result.returncode == 0, result.stdout[-6000:]
+        server_log = server.log()
+    assert result.returncode == 0, result.stdout[-6000:] + server_log
