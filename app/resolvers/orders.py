@@ -10,7 +10,7 @@ from strawberry import Info
 from app.models.orders import Fulfillment, OrderLine, Payment
 from app.resolvers.arguments import page_request
 from app.resolvers.money import Money
-from app.resolvers.pagination import Connection, PageInfo
+from app.resolvers.pagination import Connection
 from app.resolvers.permissions import requires
 from app.resolvers.rows import from_row
 from app.resolvers.scalars import JSON
@@ -290,11 +290,7 @@ class OrderQueries:
                 session, info.context.actor, status=status, page=request
             )
             found = await service.views(session, result.items)
-        return Connection(
-            items=[OrderType.from_view(v) for v in found],
-            page_info=PageInfo.of(result),
-            total_count=result.total,
-        )
+        return Connection.of(result, [OrderType.from_view(v) for v in found])
 
 
 @strawberry.type
