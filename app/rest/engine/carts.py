@@ -42,6 +42,7 @@ def cart(data: dict[str, Any]) -> dict[str, Any]:
 
 
 CART_SCHEMA = {
+    "title": "Cart",
     "type": "object",
     "properties": {
         "id": _string(),
@@ -58,6 +59,7 @@ CART_SCHEMA = {
         "items": {
             "type": "array",
             "items": {
+                "title": "CartItem",
                 "type": "object",
                 "properties": {
                     "id": _string(),

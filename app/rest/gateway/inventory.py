@@ -50,6 +50,7 @@ def summed(item: dict[str, Any]) -> dict[str, Any]:
 
 
 INVENTORY_OBJECT = {
+    "title": "GatewayInventory",
     "type": "object",
     "properties": {
         "sku": _string(),
