@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
+
 import httpx
+from openapi_spec_validator import validate
 
 from app.rest.routes import ROUTES
-from tests.support.openapi import request_body, response_body
+from tests.support.openapi import payload_name, request_body, response_body
 
 
 async def test_openapi_lists_every_route_of_the_table(client: httpx.AsyncClient) -> None:
@@ -93,3 +99,123 @@ async def test_routes_document_parameters_bodies_and_responses(client: httpx.Asy
         "entityType",
         "entityId",
     ]
+
+
+async def test_the_document_is_valid_openapi_whose_every_reference_resolves(
+    client: httpx.AsyncClient,
+) -> None:
+    document = (await client.get("/api/doc")).json()
+    assert document["openapi"] == "3.0.3"
+    validate(document)  # the OpenAPI 3.0 meta-schema, and every `$ref` must point somewhere
+
+
+async def test_no_request_body_repeats_a_field_that_its_path_gives(
+    client: httpx.AsyncClient,
+) -> None:
+    document = (await client.get("/api/doc")).json()
+    checked = set()
+    for route in ROUTES:
+        if route.body is None or not route.path_params:
+            continue
+        body = request_body(document, route.method, route.path)
+        targets = {param.target.rsplit(".", 1)[-1] for param in route.path_params}
+        assert not targets & set(body["properties"]), (route.method, route.path)
+        assert not targets & set(body.get("required", [])), (route.method, route.path)
+        checked.add((route.method, route.path))
+    # The cart's item routes, a catalog update and a gateway update among them.
+    assert {
+        ("POST", "/api/carts/{id}/items"),
+        ("PATCH", "/api/carts/{id}/items/{itemId}"),
+        ("PATCH", "/api/catalog/entities/{id}"),
+        ("PUT", "/api/v1/products/{id}"),
+    } <= checked
+    assert len(checked) >= 16
+
+
+def _inline_objects(node: Any, at: str = "") -> Iterator[tuple[str, str]]:
+    """Every object schema written out in place rather than named, with where it is."""
+    if isinstance(node, dict):
+        named = at.startswith("/components/schemas/") and at.count("/") == 3
+        if "properties" in node and not named:
+            yield json.dumps(node, sort_keys=True), at
+        for key, value in node.items():
+            yield from _inline_objects(value, f"{at}/{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _inline_objects(value, f"{at}/{index}")
+
+
+SAME_RESOURCE = {
+    "Order": [
+        ("POST", "/api/checkout"),
+        ("GET", "/api/orders"),
+        ("GET", "/api/orders/{idOrNumber}"),
+        ("PATCH", "/api/orders/{id}/status"),
+        ("POST", "/api/orders/{id}/refunds"),
+    ],
+    "Cart": [
+        ("POST", "/api/carts"),
+        ("GET", "/api/carts/{id}"),
+        ("POST", "/api/carts/{id}/items"),
+        ("PATCH", "/api/carts/{id}/items/{itemId}"),
+        ("DELETE", "/api/carts/{id}/items/{itemId}"),
+    ],
+    "CatalogEntity": [
+        ("GET", "/api/catalog/entities"),
+        ("GET", "/api/catalog/entities/{idOrSlug}"),
+        ("POST", "/api/catalog/entities"),
+        ("POST", "/api/catalog/entities/{id}/publish"),
+        ("POST", "/api/catalog/entities/{id}/brands/{brandId}"),
+    ],
+    "GatewayProduct": [
+        ("GET", "/api/v1/products"),
+        ("POST", "/api/v1/products"),
+        ("PUT", "/api/v1/products/{id}"),
+    ],
+    "GatewayOrder": [
+        ("GET", "/api/v1/orders"),
+        ("POST", "/api/v1/orders"),
+        ("POST", "/api/v1/orders/{id}/refunds"),
+    ],
+}
+
+
+async def test_resources_envelopes_and_errors_are_named_components_used_by_reference(
+    client: httpx.AsyncClient,
+) -> None:
+    document = (await client.get("/api/doc")).json()
+    schemas = document["components"]["schemas"]
+    assert len(schemas) < 150
+    assert {
+        "Money",
+        "EngineError",
+        "GatewayError",
+        "GatewaySuccess",
+        "GatewayPagination",
+        "EnginePagination",
+        *SAME_RESOURCE,
+    } <= set(schemas)
+    for route in ROUTES:
+        operation = document["paths"][route.path][route.method.lower()]
+        errors = "#/components/schemas/" + (
+            "GatewayError" if route.dialect.name == "gateway" else "EngineError"
+        )
+        for status, response in operation["responses"].items():
+            schema = response["content"]["application/json"]["schema"]
+            assert list(schema) == ["$ref"], (route.method, route.path, status)
+            if int(status) >= 400:
+                assert schema["$ref"] == errors
+        if "requestBody" in operation:
+            body = operation["requestBody"]["content"]["application/json"]["schema"]
+            assert list(body) == ["$ref"], (route.method, route.path)
+    for name, operations in SAME_RESOURCE.items():
+        assert {payload_name(document, *op) for op in operations} == {name}
+    gateway_list = schemas["GatewayProductPage"]["allOf"]
+    assert gateway_list[0] == {"$ref": "#/components/schemas/GatewaySuccess"}
+    assert gateway_list[1]["properties"]["pagination"] == {
+        "$ref": "#/components/schemas/GatewayPagination"
+    }
+    places = defaultdict(list)
+    for schema, at in _inline_objects(document):
+        places[schema].append(at)
+    assert {schema: at for schema, at in places.items() if len(at) > 1} == {}

@@ -45,3 +45,17 @@ def response_body(
     """The resolved JSON schema of one of an operation's responses."""
     response = operation(document, method, path)["responses"][str(status)]
     return resolved(document, response["content"]["application/json"]["schema"])
+
+
+def payload_name(document: dict[str, Any], method: str, path: str) -> str:
+    """The component an operation's success answers carry as `data` (one item of a list)."""
+    responses = operation(document, method, path)["responses"]
+    success = next(r for status, r in responses.items() if int(status) < 300)
+    envelope = success["content"]["application/json"]["schema"]["$ref"].removeprefix(PREFIX)
+    schema = document["components"]["schemas"][envelope]
+    parts = [schema, *schema.get("allOf", [])]
+    data = next(p["properties"]["data"] for p in parts if "data" in p.get("properties", {}))
+    data = data.get("items", data)
+    if "allOf" in data:  # a nullable or described reference
+        (data,) = data["allOf"]
+    return data["$ref"].removeprefix(PREFIX)

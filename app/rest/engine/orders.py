@@ -4,6 +4,7 @@ from typing import Any
 
 from app.rest.components import ref
 from app.rest.dialects import ENGINE
+from app.rest.jsonschema import all_required
 from app.rest.jsonschema import json_type as _t
 from app.rest.table import Param, RestRoute, mutation
 
@@ -35,7 +36,19 @@ def order(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-ORDER_SCHEMA = {
+LINE_SCHEMA = all_required({"title": "OrderLine", "type": "object", "properties": {
+    "id": _t("string"), "entityId": _t("string", True), "variantId": _t("string", True),
+    "sku": _t("string", True), "title": _t("string", True), "quantity": _t("integer"),
+    "refundedQuantity": _t("integer"),
+    **{name: _t("integer") for name in LINE_MONEY},
+}})  # fmt: skip
+PAYMENT_SCHEMA = all_required({"title": "Payment", "type": "object", "properties": {
+    "id": _t("string"), "kind": _t("string"), "provider": _t("string"),
+    "providerReference": _t("string"), "status": _t("string"),
+    "reason": _t("string", True), "amount": _t("integer"),
+    "createdAt": _t("string", format="date-time"),
+}})  # fmt: skip
+ORDER_SCHEMA = all_required({
     "title": "Order",
     "type": "object",
     "properties": {
@@ -47,23 +60,12 @@ ORDER_SCHEMA = {
         "createdAt": _t("string", format="date-time"),
         "updatedAt": _t("string", format="date-time"),
         **{name: _t("integer") for name in MONEY},
-        "lines": {"type": "array", "items": {"title": "OrderLine", "type": "object", "properties": {
-            "id": _t("string"), "entityId": _t("string", True), "variantId": _t("string", True),
-            "sku": _t("string", True), "title": _t("string", True), "quantity": _t("integer"),
-            "refundedQuantity": _t("integer"),
-            **{name: _t("integer") for name in LINE_MONEY},
-        }}},
+        "lines": {"type": "array", "items": LINE_SCHEMA},
         # The GraphQL type's own component: the order selects it as the fulfillment routes do.
         "fulfillments": {"type": "array", "items": ref("Fulfillment")},
-        "payments": {"type": "array", "items": {"title": "Payment", "type": "object",
-                                                "properties": {
-            "id": _t("string"), "kind": _t("string"), "provider": _t("string"),
-            "providerReference": _t("string"), "status": _t("string"),
-            "reason": _t("string", True), "amount": _t("integer"),
-            "createdAt": _t("string", format="date-time"),
-        }}},
+        "payments": {"type": "array", "items": PAYMENT_SCHEMA},
     },
-}  # fmt: skip
+})  # fmt: skip
 
 
 def _hook_errors(result: dict[str, Any]) -> dict[str, Any] | None:
