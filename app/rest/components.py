@@ -61,8 +61,6 @@ class Components:
         (no `@include`), since GraphQL always answers what was selected."""
         known = self.schemas.get(name)
         if known is None:
-            if name in self.schemas:
-                raise ValueError(f"schema {name} is both a GraphQL type and a hand-written schema")
             schema: Schema = {"type": "object", "properties": dict(properties)}
             if description:
                 schema["description"] = description
@@ -102,12 +100,6 @@ class Components:
             return schema
         nullable = schema.pop("nullable", False)
         return referring(self.add(title, schema), nullable=nullable)
-
-    def resolve(self, schema: Schema) -> Schema:
-        """The schema a reference points to (or `schema` itself)."""
-        while "$ref" in schema:
-            schema = self.schemas[schema["$ref"].removeprefix(PREFIX)]
-        return schema
 
     def sorted(self) -> dict[str, Schema]:
         return {name: self.schemas[name] for name in sorted(self.schemas)}
