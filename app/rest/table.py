@@ -106,8 +106,24 @@ class RestRoute:
             params += PAGING_PARAMS[self.dialect.name]
         return params + list(self.headers)
 
+    def body_fields_from_path(self) -> dict[str, Param]:
+        """The body fields the path fills in (`Param("id", "input.cartId")` -> `cartId`): the
+        documented body leaves them out, and a body that repeats one is refused."""
+        prefix = f"{self.body}."
+        return {
+            p.target.removeprefix(prefix): p
+            for p in self.path_params
+            if self.body is not None and p.target.startswith(prefix)
+        }
+
     def __post_init__(self) -> None:
         declared = {p.name for p in self.path_params}
         for name in PATH_PARAM.findall(self.path):
             if name not in declared:
                 raise ValueError(f"{self.method} {self.path}: path parameter {name} undeclared")
+        for field_name in self.body_fields_from_path():
+            if "." in field_name:
+                raise ValueError(
+                    f"{self.method} {self.path}: a path parameter may fill a top-level body "
+                    f"field only, not {field_name}"
+                )

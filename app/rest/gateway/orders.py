@@ -12,6 +12,7 @@ from typing import Any
 from app.errors import ValidationFailed
 from app.money import currency_problem, to_decimal, to_minor
 from app.rest.dialects import GATEWAY
+from app.rest.jsonschema import all_required
 from app.rest.jsonschema import json_type as _t
 from app.rest.table import Param, RestRoute, mutation
 
@@ -113,49 +114,53 @@ def payment(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-ADDRESS = {"type": "object", "properties": {
+ADDRESS = {"title": "GatewayAddress", "type": "object", "properties": {
     "street": _t("string"), "city": _t("string"), "zipCode": _t("string"),
     "country": _t("string"), "state": _t("string"),
 }}  # fmt: skip
-ORDER_SCHEMA = {"type": "object", "properties": {
+ITEM_SCHEMA = all_required({"title": "GatewayOrderItem", "type": "object", "properties": {
+    "productId": _t("string", True), "variantId": _t("string", True),
+    "sku": _t("string", True), "name": _t("string", True), "quantity": _t("integer"),
+    "unitPrice": _t("number"), "total": _t("number"),
+}})  # fmt: skip
+ORDER_SCHEMA = all_required({"title": "GatewayOrder", "type": "object", "properties": {
     "id": _t("string"), "number": _t("string"), "userId": _t("string", True),
     "status": _t("string"), "paymentStatus": _t("string"),
-    "items": {"type": "array", "items": {"type": "object", "properties": {
-        "productId": _t("string", True), "variantId": _t("string", True),
-        "sku": _t("string", True), "name": _t("string", True), "quantity": _t("integer"),
-        "unitPrice": _t("number"), "total": _t("number"),
-    }}},
+    "items": {"type": "array", "items": ITEM_SCHEMA},
     "shippingAddress": {**ADDRESS, "nullable": True},
     "subtotal": _t("number"), "discount": _t("number"), "total": _t("number"),
     "currency": _t("string"), "createdAt": _t("string", format="date-time"),
-}}  # fmt: skip
-ORDER_BODY = {"type": "object", "required": ["items"], "properties": {
-    "userId": _t("string"),
-    "currency": _t("string", pattern="^[A-Z]{3}$"),
-    "items": {"type": "array", "minItems": 1, "items": {
-        "type": "object", "required": ["productId", "quantity"],
-        "properties": {"productId": _t("string"), "variantId": _t("string"),
-                       "quantity": _t("integer", minimum=1, maximum=1000)},
-    }},
-    "shippingAddress": ADDRESS,
-}}  # fmt: skip
-PAYMENT_SCHEMA = {"type": "object", "properties": {
+}})  # fmt: skip
+ORDER_BODY = {"title": "GatewayOrderBody", "type": "object", "required": ["items"],
+    "properties": {
+        "userId": _t("string"),
+        "currency": _t("string", pattern="^[A-Z]{3}$"),
+        "items": {"type": "array", "minItems": 1, "items": {
+            "type": "object", "required": ["productId", "quantity"],
+            "properties": {"productId": _t("string"), "variantId": _t("string"),
+                           "quantity": _t("integer", minimum=1, maximum=1000)},
+        }},
+        "shippingAddress": ADDRESS,
+    }}  # fmt: skip
+PAYMENT_SCHEMA = all_required({"title": "GatewayPayment", "type": "object", "properties": {
     "id": _t("string"), "orderId": _t("string"), "status": _t("string"),
     "amount": _t("number"), "currency": _t("string"), "provider": _t("string"),
     "reference": _t("string"), "createdAt": _t("string", format="date-time"),
-}}  # fmt: skip
-PAYMENT_BODY = {"type": "object", "required": ["orderId", "paymentMethodId", "amount", "currency"],
+}})  # fmt: skip
+PAYMENT_BODY = {"title": "GatewayPaymentBody", "type": "object",
+    "required": ["orderId", "paymentMethodId", "amount", "currency"],
     "properties": {
         "orderId": _t("string"), "paymentMethodId": _t("string", pattern="^pm_"),
         "amount": _t("number", description="Decimal major units, e.g. 99.98"),
         "currency": _t("string", pattern="^[A-Z]{3}$"),
     }}  # fmt: skip
 
-REFUND_BODY = {"type": "object", "required": ["amount", "currency"], "properties": {
-    "amount": _t("number", description="Decimal major units, e.g. 12.50"),
-    "currency": _t("string", pattern="^[A-Z]{3}$"),
-    "reason": _t("string", maxLength=500),
-}}  # fmt: skip
+REFUND_BODY = {"title": "GatewayRefundBody", "type": "object", "required": ["amount", "currency"],
+    "properties": {
+        "amount": _t("number", description="Decimal major units, e.g. 12.50"),
+        "currency": _t("string", pattern="^[A-Z]{3}$"),
+        "reason": _t("string", maxLength=500),
+    }}  # fmt: skip
 
 ROUTES = [
     RestRoute(

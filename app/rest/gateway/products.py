@@ -32,6 +32,7 @@ def product(entity: dict[str, Any]) -> dict[str, Any]:
 
 
 PRODUCT_SCHEMA = {
+    "title": "GatewayProduct",
     "type": "object",
     "properties": {
         "id": {"type": "string"},
