@@ -471,3 +471,31 @@ async def test_graphql_refuses_a_bad_price_or_stock_and_creates_nothing(
     [error] = body["errors"]
     assert error["extensions"] == {"code": "VALIDATION_FAILED", "details": details}
     assert await rows(database) == before
+
+
+async def test_a_new_sku_takes_its_stock_along(
+    admin: httpx.AsyncClient, database: Database
+) -> None:
+    await warehouses(admin, "MAIN")
+    created = success(await admin.post(PRODUCTS, json={"name": "W", "sku": "W-1", "stock": 5}), 201)
+    path = f"{PRODUCTS}/{created['id']}"
+    updated = success(await admin.put(path, json={"sku": "W-2", "stock": 8}))
+    assert (updated["sku"], updated["stock"]) == ("W-2", 8)
+    assert [(v["sku"], v["stock"]) for v in updated["variants"]] == [("W-2", 8)]
+    assert await on_hand(database) == {"W-2": ("MAIN", 8)}
+    moved = success(await admin.get("/api/v1/inventory/W-2"))
+    assert moved["quantity"] == 8
+    assert (await admin.get("/api/v1/inventory/W-1")).status_code == 404
+
+
+async def test_a_sku_that_names_stock_already_is_409_and_changes_nothing(
+    admin: httpx.AsyncClient, database: Database
+) -> None:
+    await warehouses(admin, "MAIN")
+    wrap = success(await admin.post(PRODUCTS, json={"name": "Gift wrap", "stock": 2}), 201)
+    created = success(await admin.post(PRODUCTS, json={"name": "W", "sku": "W-1", "stock": 5}), 201)
+    assert await on_hand(database) == {"gift-wrap": ("MAIN", 2), "W-1": ("MAIN", 5)}
+    response = await admin.put(f"{PRODUCTS}/{created['id']}", json={"sku": "gift-wrap"})
+    assert failure(response, 409, "CONFLICT")["details"] == {"sku": "Already in use."}
+    assert await on_hand(database) == {"gift-wrap": ("MAIN", 2), "W-1": ("MAIN", 5)}
+    assert success(await admin.get(f"{PRODUCTS}/{wrap['id']}"))["stock"] == 2

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.actor import Actor
@@ -15,6 +15,7 @@ from app.db import UnitOfWork
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.ids import parse_uuid
 from app.models.catalog import OptionType, OptionValue, Variant, variant_option_values
+from app.models.inventory import InventoryLevel
 from app.services.catalog.entities import get_entity_by_id, touch
 from app.services.catalog.rules import SKU, Problems, check_metadata, check_name
 
@@ -216,14 +217,21 @@ async def create_variant(
 
 
 async def rename_variant(uow: UnitOfWork, actor: Actor, *, variant: Variant, sku: str) -> Variant:
-    """Give a variant another SKU; one in use is a CONFLICT."""
+    """Give a variant another SKU; one in use is a CONFLICT. Its stock levels, which the
+    inventory API finds by SKU, follow it (levels already kept under the new SKU, say a
+    product's slug, make it a CONFLICT too)."""
     if not SKU.match(sku):
         raise ValidationFailed.field("sku", "Letters, digits and . _ - / only.")
-    if await _sku_taken(uow.session, sku):
+    if await _sku_taken(uow.session, sku) or await uow.session.scalar(
+        select(InventoryLevel.id).where(InventoryLevel.sku == sku).limit(1)
+    ):
         raise Conflict(f"The SKU {sku} is in use.", details={"sku": "Already in use."})
     entity = await get_entity_by_id(uow, actor, str(variant.entity_id))
     before = variant.sku
     variant.sku = sku
+    await uow.session.execute(
+        update(InventoryLevel).where(InventoryLevel.variant_id == variant.id).values(sku=sku)
+    )
     await touch(uow, actor, entity, part="variants", before={"sku": before}, after={"sku": sku})
     return variant
 
