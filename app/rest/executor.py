@@ -169,6 +169,10 @@ class RouteExecutor:
             if self.route.prepare is not None:
                 body = self.route.prepare(body)
             self.refuse_path_fields(body)
+            for name, variable in self.route.body_variables.items():
+                if body.get(name) is not None:
+                    sent[variable] = name
+                    variables[variable] = body[name]
             # Path parameters aimed into the body's variable (`input.id`) complete it.
             variables[self.route.body] = {**body, **variables.get(self.route.body, {})}
         return variables
@@ -219,8 +223,11 @@ class RouteExecutor:
         if dotted in self.wire_names:
             return self.wire_names[dotted]
         if path[0] == self.route.body:
-            return ".".join(str(p) for p in path[1:]) or "body"
-        return dotted
+            path = path[1:]
+            if not path:
+                return "body"
+        names = self.route.body_names
+        return ".".join(names.get(p, p) if isinstance(p, str) else str(p) for p in path)
 
     async def execute(
         self, request: Request, variables: dict[str, Any], sent: dict[str, str]

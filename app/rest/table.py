@@ -95,6 +95,12 @@ class RestRoute:
     headers: tuple[Param, ...] = ()
     # The JSON Schema of one item after `shape`, when shaping changes it.
     shaped_schema: dict[str, Any] | None = None
+    # Body fields also given to the operation as variables of their own, after `prepare`
+    # (a product is answered with its price in the currency the body set it in).
+    body_variables: dict[str, str] = field(default_factory=dict)
+    # The documented names of input fields `prepare` renamed (`entityId` -> `productId`), so
+    # that error details name what the client sent.
+    body_names: dict[str, str] = field(default_factory=dict)
 
     def parameters(self) -> list[Param]:
         """Path, query, include and the dialect's paging parameters, as the client sends them."""
