@@ -234,7 +234,9 @@ async def test_the_generated_client_sells_a_product_through_the_gateway_dialect(
         admin_client,
         "products",
         "gateway_post_api_v1_products",
-        body=models.CreateProductInput(name="Widget", sku="W-1", status="active"),
+        body=models.GatewayProductBody(
+            name="Widget", sku="W-1", status=models.GatewayProductBodyStatus.ACTIVE
+        ),
     )
     assert (created.status_code, created.parsed.success) == (201, True)
     product = created.parsed.data.id
@@ -243,7 +245,7 @@ async def test_the_generated_client_sells_a_product_through_the_gateway_dialect(
         "products",
         "gateway_put_api_v1_products_id",
         id=product,
-        body=models.UpdateProductBody(name="Widget Pro"),
+        body=models.GatewayProductUpdateBody(name="Widget Pro"),
     )
     assert (renamed.status_code, renamed.parsed.data.name) == (200, "Widget Pro")
     priced = await call(
@@ -322,7 +324,7 @@ async def test_the_generated_client_reads_errors_into_their_envelopes(
             anonymous,
             "products",
             "gateway_post_api_v1_products",
-            body=models.CreateProductInput(name="Widget"),
+            body=models.GatewayProductBody(name="Widget"),
         )
         assert refused.status_code == 401
         assert isinstance(refused.parsed, models.GatewayError)

@@ -147,8 +147,13 @@ WRITABLE = {
         "product with several variants takes stock per SKU (PUT /inventory/{sku}).",
     ),
 }  # fmt: skip
-CREATE_BODY = {"type": "object", "required": ["name"], "properties": WRITABLE}
-UPDATE_BODY = {"type": "object", "properties": WRITABLE}
+CREATE_BODY = {
+    "title": "GatewayProductBody",
+    "type": "object",
+    "required": ["name"],
+    "properties": WRITABLE,
+}
+UPDATE_BODY = {"title": "GatewayProductUpdateBody", "type": "object", "properties": WRITABLE}
 WRITE_NOTE = (
     "`price` (with `currency`) creates or replaces the base price in that currency and `stock` "
     "sets the units on hand in the default warehouse, in the same transaction as the rest: "
