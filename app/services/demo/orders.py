@@ -235,9 +235,12 @@ async def _usable_codes(
 
 async def _advance(database: Database, order: Order, target: str, number: int) -> bool:
     """Move the order along its planned path from where it is; False when there is nothing
-    to do (there already, or moved off the path by hand)."""
+    to do (there already, moved off the path by hand, or its payment still with the
+    provider: the server's reconciler settles that first)."""
     path = PATHS[target]
     if order.status == target or (order.status != "pending" and order.status not in path):
+        return False
+    if order.payment_status == "processing":
         return False
     start = path.index(order.status) + 1 if order.status != "pending" else 0
     for status in path[start:]:
