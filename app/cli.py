@@ -128,9 +128,22 @@ def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
         f"{report.brands_created} brands"
     )
     print(
-        f"already there: {report.entities_skipped} entities, "
-        f"{report.categories_skipped} categories, {report.brands_skipped} brands"
+        f"         {report.prices_created} prices, {report.levels_created} stock levels, "
+        f"{report.warehouses_created} warehouses, {report.customer_groups_created} customer "
+        f"groups, {report.customers_created} customers, {report.promotions_created} "
+        f"promotions, {report.orders_created} orders"
     )
+    print(
+        f"already there: {report.entities_skipped} entities, "
+        f"{report.categories_skipped} categories, {report.brands_skipped} brands, "
+        f"{report.orders_skipped} orders"
+    )
+    if report.orders_failed:
+        print(
+            f"warning: {report.orders_failed} demo orders could not be placed or moved "
+            "(see the log above)",
+            file=sys.stderr,
+        )
     print(f"seeded in {elapsed:.1f}s")
     return 0
 

@@ -1,4 +1,8 @@
-"""The demo catalog: a deterministic, well-formed catalog that a rerun never duplicates."""
+"""The demo catalog: a deterministic, well-formed catalog that a rerun never duplicates.
+
+These seed without the order history (`orders=False`), which the catalog does not need;
+tests/services/test_demo_shop.py covers prices, stock, customers, promotions and orders.
+"""
 
 from __future__ import annotations
 
@@ -58,7 +62,7 @@ async def table_counts(database: Database) -> dict[str, int]:
 
 
 async def test_seeding_30_creates_30_entities_with_the_documented_mix(database: Database) -> None:
-    report = await seed_demo(database, products=30)
+    report = await seed_demo(database, products=30, orders=False)
 
     assert (report.entities_created, report.entities_skipped) == (30, 0)
     assert (report.categories_created, report.brands_created) == (12, 15)
@@ -85,7 +89,7 @@ async def test_seeding_30_creates_30_entities_with_the_documented_mix(database: 
 
 
 async def test_categories_form_a_two_level_tree(database: Database) -> None:
-    await seed_demo(database, products=1)
+    await seed_demo(database, products=1, orders=False)
 
     async with database.read_session() as session:
         categories = (await session.execute(select(Category))).scalars().all()
@@ -98,7 +102,7 @@ async def test_categories_form_a_two_level_tree(database: Database) -> None:
 async def test_physical_products_have_two_option_types_and_three_to_six_variants(
     database: Database,
 ) -> None:
-    await seed_demo(database, products=30)
+    await seed_demo(database, products=30, orders=False)
 
     async with database.read_session() as session:
         variant_counts = (
@@ -121,7 +125,7 @@ async def test_physical_products_have_two_option_types_and_three_to_six_variants
 async def test_every_option_key_is_the_sorted_ids_of_the_variants_option_values(
     database: Database,
 ) -> None:
-    await seed_demo(database, products=30)
+    await seed_demo(database, products=30, orders=False)
 
     async with database.read_session() as session:
         variants = (await session.execute(select(Variant.id, Variant.option_key))).all()
@@ -144,7 +148,7 @@ async def test_every_option_key_is_the_sorted_ids_of_the_variants_option_values(
 async def test_every_entity_has_a_category_and_exactly_one_brand_and_skus_are_unique(
     database: Database,
 ) -> None:
-    await seed_demo(database, products=30)
+    await seed_demo(database, products=30, orders=False)
 
     async with database.read_session() as session:
         categories = Counter(await session.scalars(select(entity_categories.c.entity_id)))
@@ -157,10 +161,10 @@ async def test_every_entity_has_a_category_and_exactly_one_brand_and_skus_are_un
 
 
 async def test_a_second_run_creates_nothing(database: Database) -> None:
-    await seed_demo(database, products=30)
+    await seed_demo(database, products=30, orders=False)
     before = await table_counts(database)
 
-    again = await seed_demo(database, products=30)
+    again = await seed_demo(database, products=30, orders=False)
 
     assert again.created == 0
     assert (again.entities_skipped, again.categories_skipped, again.brands_skipped) == (30, 12, 15)
@@ -168,10 +172,10 @@ async def test_a_second_run_creates_nothing(database: Database) -> None:
 
 
 async def test_a_larger_run_adds_only_the_missing_indexes(database: Database) -> None:
-    await seed_demo(database, products=30)
+    await seed_demo(database, products=30, orders=False)
     before = await table_counts(database)
 
-    report = await seed_demo(database, products=40)
+    report = await seed_demo(database, products=40, orders=False)
 
     assert (report.entities_created, report.entities_skipped) == (10, 30)
     after = await table_counts(database)
@@ -183,13 +187,13 @@ async def test_a_larger_run_adds_only_the_missing_indexes(database: Database) ->
 
 
 async def test_the_same_index_always_makes_the_same_product(database: Database) -> None:
-    await seed_demo(database, products=5)
+    await seed_demo(database, products=5, orders=False)
     async with database.read_session() as session:
         first = sorted(await session.scalars(select(Variant.sku)))
         titles = sorted(await session.scalars(select(CatalogAttributes.title)))
     await truncate_all(database)
 
-    await seed_demo(database, products=5)
+    await seed_demo(database, products=5, orders=False)
 
     async with database.read_session() as session:
         assert sorted(await session.scalars(select(Variant.sku))) == first
@@ -197,11 +201,15 @@ async def test_the_same_index_always_makes_the_same_product(database: Database) 
 
 
 async def test_a_run_that_creates_something_is_audited_once(database: Database) -> None:
-    report = await seed_demo(database, products=3)
-    await seed_demo(database, products=3)
+    report = await seed_demo(database, products=3, orders=False)
+    await seed_demo(database, products=3, orders=False)
 
     async with database.read_session() as session:
-        entries = (await session.execute(select(AuditEntry))).scalars().all()
+        entries = (
+            (await session.execute(select(AuditEntry).where(AuditEntry.event == "catalog.seed")))
+            .scalars()
+            .all()
+        )
     [entry] = entries
     assert (entry.event, entry.entity_type, entry.entity_id) == ("catalog.seed", "catalog", "demo")
     assert (entry.actor_type, entry.actor_id) == ("system", "system")
@@ -221,6 +229,7 @@ async def test_cartograph_seed_demo_on_a_freshly_migrated_database(tmp_path: Pat
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("created: 5 entities, ")
-    assert "already there: 0 entities, 0 categories, 0 brands" in result.stdout
+    assert "3 promotions, 24 orders" in result.stdout
+    assert "already there: 0 entities, 0 categories, 0 brands, 0 orders" in result.stdout
     assert "seeded in " in result.stdout
     assert rows(db_file, "SELECT count(*) FROM catalog_entities") == [(5,)]

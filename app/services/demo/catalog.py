@@ -1,9 +1,10 @@
-"""Demo data: a believable catalog, generated deterministically and inserted in bulk.
+"""The demo catalog: a believable taxonomy and products, generated deterministically and
+inserted in bulk.
 
-`cartograph seed --demo` calls `seed_demo`. Product `i` is always the same product (it draws
-from its own `random.Random(i)`), so a rerun finds what it made by slug and makes only the
-missing indexes. Rows go in with Core bulk inserts, one transaction per chunk of products:
-the ORM unit of work would spend minutes on 100,000 products and their ~2 million rows.
+Product `i` is always the same product (it draws from its own `random.Random(i)`), so a rerun
+finds what it made by slug and makes only the missing indexes. Rows go in with Core bulk
+inserts, one transaction per chunk of products (`app.services.demo.seed_demo`): the ORM unit
+of work would spend minutes on 100,000 products and their ~2 million rows.
 """
 
 from __future__ import annotations
@@ -13,15 +14,13 @@ import random
 import re
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.actor import SYSTEM
-from app.db import Database
 from app.ids import uuid7
 from app.models.base import utcnow
 from app.models.catalog import (
@@ -36,7 +35,7 @@ from app.models.catalog import (
     entity_categories,
     variant_option_values,
 )
-from app.services.audit import record_change
+from app.services.demo.report import SeedReport
 
 # Products per transaction, and rows per INSERT statement: large enough to keep round trips
 # few, small enough that a chunk's rows and a statement's parameters stay modest.
@@ -298,6 +297,16 @@ def demo_status(index: int) -> str:
     return STATUS_BY_RESIDUE.get(index % 20, "active")
 
 
+def demo_index(slug: str) -> int:
+    """The index `demo_slug` made `slug` from."""
+    return int(slug.removeprefix("demo-"))
+
+
+def department_of(index: int) -> Department:
+    """Product `index`'s department: the first draw `_build_product` makes."""
+    return random.Random(index).choice(DEPARTMENTS)
+
+
 def slugify(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
@@ -306,78 +315,20 @@ def sku_part(value: str) -> str:
     return re.sub(r"[^A-Z0-9]+", "", value.upper())
 
 
-# --- the report -----------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class SeedReport:
-    """What one run created, and what it found already there (and so left alone)."""
-
-    entities_created: int = 0
-    entities_skipped: int = 0
-    attributes_created: int = 0
-    variants_created: int = 0
-    categories_created: int = 0
-    categories_skipped: int = 0
-    brands_created: int = 0
-    brands_skipped: int = 0
-
-    @property
-    def created(self) -> int:
-        return (
-            self.entities_created
-            + self.attributes_created
-            + self.variants_created
-            + self.categories_created
-            + self.brands_created
-        )
-
-    def as_json(self) -> dict[str, int]:
-        """camelCase counts, as the audit entry records them."""
-        return {_camel(name): value for name, value in asdict(self).items()}
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
-
-
 # --- seeding --------------------------------------------------------------------------------
 
 
-async def seed_demo(database: Database, *, products: int) -> SeedReport:
-    """Create the demo catalog's taxonomy and products `1..products`; idempotent.
+@dataclass(frozen=True, slots=True)
+class Taxonomy:
+    category_ids: dict[str, uuid.UUID]
+    brand_ids: dict[str, uuid.UUID]
 
-    Categories and brands are found by slug, products by their `demo-<index>` slug; only what
-    is missing is created. Each chunk of products commits on its own, so an interrupted run
-    keeps whole products and the next run completes it. One audit entry (`catalog.seed`)
-    records a run that created anything.
-    """
-    if products < 0:
-        raise ValueError("products must not be negative")
-    report = SeedReport()
-    async with database.unit_of_work() as uow:
-        category_ids = await _ensure_categories(uow.session, report)
-        brand_ids = await _ensure_brands(uow.session, report)
-        await uow.commit()
-    taxonomy = _Taxonomy(category_ids, brand_ids)
-    for start in range(1, products + 1, PRODUCTS_PER_TRANSACTION):
-        indexes = range(start, min(start + PRODUCTS_PER_TRANSACTION, products + 1))
-        async with database.unit_of_work() as uow:
-            await _seed_products(uow.session, indexes, taxonomy, report)
-            await uow.commit()
-    if report.created:
-        async with database.unit_of_work() as uow:
-            record_change(
-                uow,
-                SYSTEM,
-                event="catalog.seed",
-                entity_type="catalog",
-                entity_id="demo",
-                after=report.as_json(),
-            )
-            await uow.commit()
-    return report
+
+async def ensure_taxonomy(session: AsyncSession, report: SeedReport) -> Taxonomy:
+    """The departments, their leaves and the brands, found by slug or created."""
+    return Taxonomy(
+        await _ensure_categories(session, report), await _ensure_brands(session, report)
+    )
 
 
 async def _existing_by_slug(
@@ -417,7 +368,7 @@ async def _ensure_categories(session: AsyncSession, report: SeedReport) -> dict[
         for leaf_position, leaf in enumerate(department.leaves):
             add(leaf.name, leaf.slug, ids[department.slug], leaf_position)
     # Parents precede their children in `rows`, which is all the foreign key needs.
-    await _insert(session, Category.__table__, rows)
+    await insert_rows(session, Category.__table__, rows)
     report.categories_created = len(rows)
     return ids
 
@@ -442,15 +393,9 @@ async def _ensure_brands(session: AsyncSession, report: SeedReport) -> dict[str,
                 "updated_at": now,
             }
         )
-    await _insert(session, Brand.__table__, rows)
+    await insert_rows(session, Brand.__table__, rows)
     report.brands_created = len(rows)
     return ids
-
-
-@dataclass(frozen=True, slots=True)
-class _Taxonomy:
-    category_ids: dict[str, uuid.UUID]
-    brand_ids: dict[str, uuid.UUID]
 
 
 @dataclass(slots=True)
@@ -465,6 +410,8 @@ class _Rows:
     option_values: list[dict[str, Any]] = field(default_factory=list)
     variants: list[dict[str, Any]] = field(default_factory=list)
     variant_option_values: list[dict[str, Any]] = field(default_factory=list)
+    # Each new entity's index, for what is built on the products (prices, stock).
+    index_of: dict[uuid.UUID, int] = field(default_factory=dict)
 
     def by_table(self) -> Iterator[tuple[Table, list[dict[str, Any]]]]:
         yield CatalogEntity.__table__, self.entities  # type: ignore[misc]
@@ -477,9 +424,27 @@ class _Rows:
         yield variant_option_values, self.variant_option_values
 
 
-async def _seed_products(
-    session: AsyncSession, indexes: range, taxonomy: _Taxonomy, report: SeedReport
-) -> None:
+@dataclass(frozen=True, slots=True)
+class NewVariant:
+    index: int
+    entity_id: uuid.UUID
+    id: uuid.UUID
+    sku: str
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """What `seed_products` did with a chunk of indexes: the variants it made, and the
+    slugs it found there already (whose products it left alone)."""
+
+    new_variants: list[NewVariant]
+    existing_slugs: list[str]
+
+
+async def seed_products(
+    session: AsyncSession, indexes: range, taxonomy: Taxonomy, report: SeedReport
+) -> Chunk:
+    """Insert the products of `indexes` that are not there yet (found by slug)."""
     slugs = [demo_slug(index) for index in indexes]
     existing = set(
         await session.scalars(select(CatalogEntity.slug).where(CatalogEntity.slug.in_(slugs)))
@@ -491,14 +456,19 @@ async def _seed_products(
             continue
         _build_product(index, taxonomy, rows, now)
     for table, table_rows in rows.by_table():
-        await _insert(session, table, table_rows)
+        await insert_rows(session, table, table_rows)
     report.entities_skipped += len(existing)
     report.entities_created += len(rows.entities)
     report.attributes_created += len(rows.attributes)
     report.variants_created += len(rows.variants)
+    new = [
+        NewVariant(rows.index_of[v["entity_id"]], v["entity_id"], v["id"], v["sku"])
+        for v in rows.variants
+    ]
+    return Chunk(new, sorted(existing))
 
 
-def _build_product(index: int, taxonomy: _Taxonomy, rows: _Rows, now: datetime) -> None:
+def _build_product(index: int, taxonomy: Taxonomy, rows: _Rows, now: datetime) -> None:
     """Append product `index`'s rows; every choice comes from its own seeded generator."""
     rng = random.Random(index)
     department = rng.choice(DEPARTMENTS)
@@ -507,6 +477,7 @@ def _build_product(index: int, taxonomy: _Taxonomy, rows: _Rows, now: datetime) 
     line = rng.choice(PRODUCT_LINES)
     kind = demo_type(index)
     entity_id = uuid7()
+    rows.index_of[entity_id] = index
     rows.entities.append(
         {
             "id": entity_id,
@@ -636,6 +607,6 @@ def _add_variants(
         ]
 
 
-async def _insert(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:
+async def insert_rows(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:
     for start in range(0, len(rows), ROWS_PER_STATEMENT):
         await session.execute(insert(table), rows[start : start + ROWS_PER_STATEMENT])
