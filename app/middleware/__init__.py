@@ -8,10 +8,8 @@ from app.errors import AppError
 from app.rest.dialects import dialect_for_path
 
 # The messages that start a response, whose headers every middleware may add to: an HTTP
-# response, a refused websocket handshake, and an accepted websocket's 101.
-RESPONSE_STARTS = frozenset(
-    {"http.response.start", "websocket.http.response.start", "websocket.accept"}
-)
+# response and a websocket's 101 (a refused websocket is accepted, then closed).
+RESPONSE_STARTS = frozenset({"http.response.start", "websocket.accept"})
 # A websocket close reason is at most 123 bytes of UTF-8 (RFC 6455 §5.5).
 CLOSE_REASON_BYTES = 123
 

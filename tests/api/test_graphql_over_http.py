@@ -9,10 +9,14 @@ the spec's own audit against a live server.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import httpx
 import pytest
+from starlette.applications import Starlette
 
 from app.resolvers.view import GRAPHQL_RESPONSE, JSON, response_media_type
+from tests.conftest import client_for
 
 GRAPHQL_RESPONSE_TYPE = "application/graphql-response+json; charset=utf-8"
 ACCEPT_GRAPHQL_RESPONSE = {"accept": "application/graphql-response+json"}
@@ -205,3 +209,15 @@ async def test_a_query_over_get_runs(client: httpx.AsyncClient) -> None:
 
     assert response.status_code == 200
     assert response.json() == {"data": {"ping": "pong"}}
+
+
+async def test_a_browser_get_without_graphiql_is_404_in_the_graphql_error_shape(
+    make_app: Callable[..., Starlette],
+) -> None:
+    async with client_for(make_app(graphiql=False)) as client:
+        response = await client.get("/graphql", headers={"accept": "text/html"})
+
+    assert response.status_code == 404
+    assert response.json() == {
+        "errors": [{"message": "Not Found", "extensions": {"code": "NOT_FOUND"}}]
+    }
