@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -79,6 +79,14 @@ class Page(Generic[T]):
     has_next: bool
     start_cursor: str | None
     end_cursor: str | None
+    # Each item's cursor, computed only when asked for (GraphQL `edges`).
+    cursor_of: Callable[[Any], str] | None = None
+
+    def cursors(self) -> list[str]:
+        """The cursor that resumes after each item, in order."""
+        if self.cursor_of is None:
+            return []
+        return [self.cursor_of(item) for item in self.items]
 
     @property
     def total_pages(self) -> int:
@@ -178,4 +186,5 @@ async def paginate(
         has_next=has_next,
         start_cursor=cursor(rows[0]) if rows else None,
         end_cursor=cursor(rows[-1]) if rows else None,
+        cursor_of=cursor,
     )

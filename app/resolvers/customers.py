@@ -14,7 +14,7 @@ from strawberry import UNSET, Info
 
 from app.models.customers import EMAIL_LENGTH, NAME_LENGTH, PHONE_LENGTH, Customer
 from app.resolvers.arguments import page_request
-from app.resolvers.pagination import Connection, PageInfo
+from app.resolvers.pagination import Connection
 from app.resolvers.permissions import requires
 from app.resolvers.pricing import CustomerGroupType
 from app.resolvers.scalars import JSON
@@ -209,8 +209,8 @@ class CustomerQueries:
             result = await service.list_customers(
                 session, filter=criteria, page=request, with_total=counted
             )
-            items = await build_customers(session, result.items, selected.child("items"))
-        return Connection(items=items, page_info=PageInfo.of(result), total_count=result.total)
+            items = await build_customers(session, result.items, selected.items())
+        return Connection.of(result, items)
 
 
 @strawberry.type

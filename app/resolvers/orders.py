@@ -10,12 +10,13 @@ from strawberry import Info
 from app.models.orders import Fulfillment, OrderLine, Payment
 from app.resolvers.arguments import page_request
 from app.resolvers.money import Money
-from app.resolvers.pagination import Connection, PageInfo
+from app.resolvers.pagination import Connection
 from app.resolvers.permissions import requires
 from app.resolvers.rows import from_row
 from app.resolvers.scalars import JSON
 from app.services import fulfillments as fulfillment_service
 from app.services import orders as service
+from app.services.catalog import variants as variant_service
 from app.services.checkout import (
     CheckoutRequest,
     checkout,
@@ -183,10 +184,14 @@ class CreateFulfillmentInput:
     tracking_number: str | None = None
 
 
-@strawberry.input
+@strawberry.input(
+    description="One line of an order: the entity (enough when it has one variant or none), "
+    "a variant by id, or a variant by SKU; given together they must agree."
+)
 class OrderItemInput:
-    entity_id: strawberry.ID
+    entity_id: strawberry.ID | None = None
     variant_id: strawberry.ID | None = None
+    sku: str | None = None
     quantity: int
 
 
@@ -290,11 +295,7 @@ class OrderQueries:
                 session, info.context.actor, status=status, page=request
             )
             found = await service.views(session, result.items)
-        return Connection(
-            items=[OrderType.from_view(v) for v in found],
-            page_info=PageInfo.of(result),
-            total_count=result.total,
-        )
+        return Connection.of(result, [OrderType.from_view(v) for v in found])
 
 
 @strawberry.type
@@ -334,10 +335,14 @@ class OrderMutations:
     )
     async def place_order(self, info: Info, input: PlaceOrderInput) -> OrderType:
         context = info.context
+        async with context.read() as session:
+            items = await variant_service.order_items(
+                session, [(i.entity_id, i.variant_id, i.sku, i.quantity) for i in input.items]
+            )
         order = await place_order(
             context.database, context.actor,
             currency=input.currency or context.default_currency, customer_id=input.customer_id,
-            items=[(i.entity_id, i.variant_id, i.quantity) for i in input.items],
+            items=items,
             shipping_address=_address(input.shipping_address), request_id=context.request_id,
         )  # fmt: skip
         return await _view(info, order)

@@ -1,4 +1,6 @@
-"""The list shape every GraphQL list shares: items, pageInfo and totalCount."""
+"""The list shape every GraphQL list shares: items (also as `nodes`), `edges { cursor node }`
+per the Cursor Connections spec (what Relay and Apollo pagination helpers read), pageInfo and
+totalCount."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from app.pagination import Page
 T = TypeVar("T")
 
 
-@strawberry.type
+@strawberry.type(description="Where a page stands in its list.")
 class PageInfo:
     has_next_page: bool
     has_previous_page: bool
@@ -36,16 +38,33 @@ class PageInfo:
         )
 
 
-@strawberry.type
+@strawberry.type(description="An item of a list with the cursor that resumes after it.")
+class Edge(Generic[T]):
+    cursor: str = strawberry.field(description="Pass as `after` to get what follows this item.")
+    node: T = strawberry.field(description="The item.")
+
+
+@strawberry.type(description="A page of a list.")
 class Connection(Generic[T]):
-    items: list[T]
-    page_info: PageInfo
-    total_count: int
+    items: list[T] = strawberry.field(description="The page's items.")
+    page_info: PageInfo = strawberry.field(description="Where the page stands in the list.")
+    total_count: int = strawberry.field(description="How many items the whole list has.")
+    page: strawberry.Private[Page[Any] | None] = None
+
+    @strawberry.field(description="The page's items (the same as `items`).")
+    def nodes(self) -> list[T]:
+        return self.items
+
+    @strawberry.field(description="The page's items, each with its cursor.")
+    def edges(self) -> list[Edge[T]]:
+        cursors = self.page.cursors() if self.page is not None else []
+        return [Edge(cursor=c, node=n) for c, n in zip(cursors, self.items, strict=True)]
+
+    @classmethod
+    def of(cls, page: Page[Any], items: list[T]) -> Connection[T]:
+        """`items` built from the page's rows, in the same order."""
+        return cls(items=items, page_info=PageInfo.of(page), total_count=page.total, page=page)
 
 
 def to_connection(page: Page[Any], convert: Callable[[Any], T]) -> Connection[T]:
-    return Connection(
-        items=[convert(item) for item in page.items],
-        page_info=PageInfo.of(page),
-        total_count=page.total,
-    )
+    return Connection.of(page, [convert(item) for item in page.items])

@@ -54,6 +54,17 @@ class Selected:
             field for node in self.by_name.get(name, []) for field in flatten(node.selections)
         )
 
+    def items(self) -> Selected:
+        """What a connection's items select, wherever the query asks for them: `items`,
+        `nodes` or `edges { node }`, merged."""
+        edges = self.child("edges")
+        return Selected(
+            field
+            for level, name in ((self, "items"), (self, "nodes"), (edges, "node"))
+            for node in level.by_name.get(name, [])
+            for field in flatten(node.selections)
+        )
+
     def arguments(self, name: str, argument: str) -> list[Any]:
         """The values given to `argument` by every selection of `name` (None when omitted)."""
         return [node.arguments.get(argument) for node in self.by_name.get(name, [])]

@@ -120,6 +120,7 @@ class RouteExecutor:
         ]
         # From a variable path back to the name the client sent, for error details.
         self.wire_names = {p.target: p.name for p in params}
+        self.path_fields = route.body_fields_from_path()
 
     async def handle(self, request: Request) -> Response:
         state = request.scope.get("state", {})
@@ -167,9 +168,24 @@ class RouteExecutor:
                 )
             if self.route.prepare is not None:
                 body = self.route.prepare(body)
-            # Path parameters aimed into the body's variable (`input.id`) win over the body.
+            self.refuse_path_fields(body)
+            for name, variable in self.route.body_variables.items():
+                if body.get(name) is not None:
+                    sent[variable] = name
+                    variables[variable] = body[name]
+            # Path parameters aimed into the body's variable (`input.id`) complete it.
             variables[self.route.body] = {**body, **variables.get(self.route.body, {})}
         return variables
+
+    def refuse_path_fields(self, body: dict[str, Any]) -> None:
+        """A body field the path gives (`cartId` of `/api/carts/{id}/items`) is not part of the
+        documented body: sent anyway, it is refused like any unknown field, equal to the path's
+        value or not, rather than one of the two silently winning."""
+        for name, param in self.path_fields.items():
+            if name in body:
+                raise ValidationFailed.field(
+                    name, f"Given by the path ({{{param.name}}}); leave it out of the body."
+                )
 
     def included(self, raw: str | None) -> dict[str, bool]:
         """`include=attributes,variants` -> the operation's `@include(if:)` variables."""
@@ -207,8 +223,11 @@ class RouteExecutor:
         if dotted in self.wire_names:
             return self.wire_names[dotted]
         if path[0] == self.route.body:
-            return ".".join(str(p) for p in path[1:]) or "body"
-        return dotted
+            path = path[1:]
+            if not path:
+                return "body"
+        names = self.route.body_names
+        return ".".join(names.get(p, p) if isinstance(p, str) else str(p) for p in path)
 
     async def execute(
         self, request: Request, variables: dict[str, Any], sent: dict[str, str]

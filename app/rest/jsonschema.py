@@ -19,3 +19,9 @@ def string(nullable: bool = False, **extra: Any) -> dict[str, Any]:
 
 def integer(nullable: bool = False, **extra: Any) -> dict[str, Any]:
     return json_type("integer", nullable, **extra)
+
+
+def all_required(schema: dict[str, Any]) -> dict[str, Any]:
+    """An object schema whose every property is always sent (a shape function builds them all),
+    so that generated clients type them as present."""
+    return {**schema, "required": list(schema["properties"])}

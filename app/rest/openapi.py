@@ -1,5 +1,7 @@
 """The OpenAPI 3 document, generated from the route table: every route with its parameters,
-its body (from the GraphQL input type) and its responses (from the operation's selection)."""
+its body (from the GraphQL input type, less what the path gives) and its responses (from the
+operation's selection), every resource, body, envelope and error a named component
+(`app.rest.components`) so that generated clients get one model each."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from typing import Any
 import strawberry
 from graphql import (
     GraphQLEnumType,
+    GraphQLInputField,
     GraphQLInputObjectType,
     GraphQLList,
     GraphQLNonNull,
@@ -28,10 +31,11 @@ from graphql.language import (
 )
 
 from app import __version__
+from app.rest.components import PREFIX, Components, Schema, ref, referring, without_fields
 from app.rest.dialects import Dialect
 from app.rest.table import Param, RestRoute
 
-SCALARS: dict[str, dict[str, Any]] = {
+SCALARS: dict[str, Schema] = {
     "String": {"type": "string"},
     "ID": {"type": "string"},
     "Int": {"type": "integer", "format": "int32"},
@@ -54,49 +58,65 @@ ERROR_DESCRIPTIONS = {
 }
 
 
-def _scalar(type_: GraphQLScalarType) -> dict[str, Any]:
+def _scalar(type_: GraphQLScalarType) -> Schema:
     return dict(SCALARS.get(type_.name, {"type": "string"}))
 
 
-def input_schema(type_: GraphQLType) -> dict[str, Any]:
+def _described(schema: Schema, description: str | None) -> Schema:
+    if not description:
+        return schema
+    if "$ref" in schema:
+        return referring(schema, description=description)
+    return {**schema, "description": description}
+
+
+def input_schema(type_: GraphQLType, components: Components) -> Schema:
+    """An input type's JSON Schema; input object types become shared components."""
     if isinstance(type_, GraphQLNonNull):
-        return input_schema(type_.of_type)
+        return input_schema(type_.of_type, components)
     if isinstance(type_, GraphQLList):
-        return {"type": "array", "items": input_schema(type_.of_type)}
+        return {"type": "array", "items": input_schema(type_.of_type, components)}
     if isinstance(type_, GraphQLEnumType):
         return {"type": "string", "enum": list(type_.values)}
     if isinstance(type_, GraphQLInputObjectType):
-        properties = {
-            name: _merge(
-                _described(input_schema(f.type), f.description), _constraints(f.extensions)
-            )
-            for name, f in type_.fields.items()
-        }
-        schema: dict[str, Any] = {"type": "object", "properties": properties}
-        required = [
-            n
-            for n, f in type_.fields.items()
-            if isinstance(f.type, GraphQLNonNull) and f.default_value is Undefined
-        ]
-        if required:
-            schema["required"] = required
-        return schema
+        if type_.name in components.schemas:  # also ends recursive input types
+            return ref(type_.name)
+        return components.add(type_.name, input_object_schema(type_, components))
     assert isinstance(type_, GraphQLScalarType)
     return _scalar(type_)
 
 
-def _constraints(extensions: dict[str, Any] | None) -> dict[str, Any]:
+def input_object_schema(type_: GraphQLInputObjectType, components: Components) -> Schema:
+    properties = {name: _input_field(field, components) for name, field in type_.fields.items()}
+    schema: Schema = {"type": "object", "properties": properties}
+    if type_.description:
+        schema["description"] = type_.description
+    required = [
+        n
+        for n, f in type_.fields.items()
+        if isinstance(f.type, GraphQLNonNull) and f.default_value is Undefined
+    ]
+    if required:
+        schema["required"] = required
+    return schema
+
+
+def _input_field(field: GraphQLInputField, components: Components) -> Schema:
+    schema = _described(input_schema(field.type, components), field.description)
+    extra = _constraints(field.extensions)
+    if extra and "$ref" in schema:
+        schema = {"allOf": [schema]}
+    return _merge(schema, extra)
+
+
+def _constraints(extensions: dict[str, Any] | None) -> Schema:
     """JSON Schema constraints declared on a Strawberry input field:
     `strawberry.field(metadata={"jsonschema": {"minLength": 1}})`."""
     definition = (extensions or {}).get("strawberry-definition")
     return dict(getattr(definition, "metadata", {}).get("jsonschema", {}))
 
 
-def _described(schema: dict[str, Any], description: str | None) -> dict[str, Any]:
-    return {**schema, "description": description} if description else schema
-
-
-def _merge(schema: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+def _merge(schema: Schema, extra: Schema) -> Schema:
     for key, value in extra.items():
         if isinstance(value, dict) and isinstance(schema.get(key), dict):
             schema[key] = _merge(schema[key], value)
@@ -106,40 +126,52 @@ def _merge(schema: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 
 
 def _fields(
-    selection: SelectionSetNode, fragments: dict[str, FragmentDefinitionNode]
-) -> list[FieldNode]:
-    """The fields of a selection set, with fragment spreads and inline fragments expanded."""
-    found: list[FieldNode] = []
+    selection: SelectionSetNode,
+    fragments: dict[str, FragmentDefinitionNode],
+    conditional: bool = False,
+) -> list[tuple[FieldNode, bool]]:
+    """The fields of a selection set, with fragment spreads and inline fragments expanded;
+    each says whether it is conditional (under `@include`/`@skip` or a type condition)."""
+    found: list[tuple[FieldNode, bool]] = []
     for node in selection.selections:
+        maybe = conditional or bool(node.directives)
         if isinstance(node, FieldNode):
-            found.append(node)
+            found.append((node, maybe))
         elif isinstance(node, FragmentSpreadNode):
-            found += _fields(fragments[node.name.value].selection_set, fragments)
+            fragment = fragments[node.name.value]
+            found += _fields(fragment.selection_set, fragments, maybe)
         elif isinstance(node, InlineFragmentNode):
-            found += _fields(node.selection_set, fragments)
+            found += _fields(node.selection_set, fragments, maybe or bool(node.type_condition))
     return found
 
 
 def output_schema(
     type_: GraphQLType,
     selection: SelectionSetNode | None,
-    fragments: dict[str, FragmentDefinitionNode] | None = None,
-) -> dict[str, Any]:
-    fragments = fragments or {}
+    fragments: dict[str, FragmentDefinitionNode],
+    components: Components,
+) -> Schema:
+    """The JSON Schema of a selection; each object type it selects from is one shared
+    component holding every field that any route selects."""
     nullable = not isinstance(type_, GraphQLNonNull)
     inner = type_.of_type if isinstance(type_, GraphQLNonNull) else type_
-    if isinstance(inner, GraphQLList):
-        schema: dict[str, Any] = {
-            "type": "array",
-            "items": output_schema(inner.of_type, selection, fragments),
-        }
-    elif isinstance(inner, GraphQLObjectType) and selection is not None:
-        properties = {}
-        for node in _fields(selection, fragments):
+    if isinstance(inner, GraphQLObjectType) and selection is not None:
+        properties: Schema = {}
+        required: list[str] = []
+        for node, conditional in _fields(selection, fragments):
             field = inner.fields[node.name.value]
             key = node.alias.value if node.alias else node.name.value
-            properties[key] = output_schema(field.type, node.selection_set, fragments)
-        schema = {"type": "object", "properties": properties}
+            field_schema = output_schema(field.type, node.selection_set, fragments, components)
+            properties[key] = _described(field_schema, field.description)
+            if not conditional and key not in required:
+                required.append(key)
+        target = components.add_selection(inner.name, properties, required, inner.description)
+        return referring(target, nullable=nullable)
+    if isinstance(inner, GraphQLList):
+        schema: Schema = {
+            "type": "array",
+            "items": output_schema(inner.of_type, selection, fragments, components),
+        }
     elif isinstance(inner, GraphQLEnumType):
         schema = {"type": "string", "enum": list(inner.values)}
     else:
@@ -150,57 +182,130 @@ def output_schema(
     return schema
 
 
-def _envelope(dialect: Dialect, data: dict[str, Any], paginated: bool) -> dict[str, Any]:
-    meta = {
-        "type": "object",
-        "properties": {
-            "timestamp": {"type": "string", "format": "date-time"},
-            "requestId": {"type": "string"},
-        },
-    }
-    if dialect.name == "gateway":
-        properties: dict[str, Any] = {"success": {"type": "boolean"}, "data": data, "meta": meta}
-        if paginated:
-            properties["pagination"] = _pagination(("page", "limit", "total", "pages"))
-        return {"type": "object", "properties": properties, "required": ["success", "data"]}
-    properties = {"data": data}
-    if paginated:
-        properties["meta"] = {
+def _common_schemas(components: Components) -> None:
+    """The dialects' envelopes and errors, shared by every route."""
+    integer = {"type": "integer"}
+    components.add(
+        "Error",
+        {
             "type": "object",
-            "properties": {"pagination": _pagination(("page", "limit", "total", "totalPages"))},
-        }
-    return {"type": "object", "properties": properties, "required": ["data"]}
-
-
-def _pagination(names: tuple[str, ...]) -> dict[str, Any]:
-    return {"type": "object", "properties": {n: {"type": "integer"} for n in names}}
-
-
-def _error_schema(dialect: Dialect) -> dict[str, Any]:
-    error = {
-        "type": "object",
-        "properties": {
-            "code": {"type": "string"},
-            "message": {"type": "string"},
-            "details": {"type": "object", "additionalProperties": True},
+            "description": "What went wrong: a stable code, a message, and per-field details "
+            "(field path -> problem) for validation errors.",
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "details": {"type": "object", "additionalProperties": True},
+            },
+            "required": ["code", "message"],
         },
-        "required": ["code", "message"],
-    }
-    if dialect.name == "gateway":
-        return {
+    )
+    components.add(
+        "EngineError",
+        {
+            "type": "object",
+            "description": "The engine dialect's error envelope.",
+            "properties": {"error": ref("Error")},
+            "required": ["error"],
+        },
+    )
+    components.add(
+        "EnginePagination",
+        {
+            "type": "object",
+            "properties": {n: integer for n in ("page", "limit", "total", "totalPages")},
+            "required": ["page", "limit", "total", "totalPages"],
+        },
+    )
+    components.add(
+        "EnginePageMeta",
+        {
+            "type": "object",
+            "properties": {"pagination": ref("EnginePagination")},
+            "required": ["pagination"],
+        },
+    )
+    components.add(
+        "GatewayMeta",
+        {
             "type": "object",
             "properties": {
-                "success": {"type": "boolean"},
-                "error": error,
-                "meta": {"type": "object"},
+                "timestamp": {"type": "string", "format": "date-time"},
+                "requestId": {"type": "string"},
             },
-            "required": ["success", "error"],
-        }
-    return {"type": "object", "properties": {"error": error}, "required": ["error"]}
+            "required": ["timestamp", "requestId"],
+        },
+    )
+    components.add(
+        "GatewaySuccess",
+        {
+            "type": "object",
+            "description": "The gateway dialect's success envelope; `data` is the payload.",
+            "properties": {"success": {"type": "boolean"}, "meta": ref("GatewayMeta")},
+            "required": ["success", "meta"],
+        },
+    )
+    components.add(
+        "GatewayPagination",
+        {
+            "type": "object",
+            "properties": {n: integer for n in ("page", "limit", "total", "pages")},
+            "required": ["page", "limit", "total", "pages"],
+        },
+    )
+    components.add(
+        "GatewayError",
+        {
+            "type": "object",
+            "description": "The gateway dialect's error envelope.",
+            "properties": {
+                "success": {"type": "boolean"},
+                "error": ref("Error"),
+                "meta": ref("GatewayMeta"),
+            },
+            "required": ["success", "error", "meta"],
+        },
+    )
 
 
-def _parameter(param: Param, where: str) -> dict[str, Any]:
-    schema: dict[str, Any] = {
+def _payload_name(route: RestRoute, data: Schema) -> str:
+    """The component name a payload is referenced by (`Cart`, or `Cart` for a list of them)."""
+    node = data["items"] if data.get("type") == "array" else data
+    if "allOf" in node and len(node["allOf"]) == 1:
+        node = node["allOf"][0]
+    if "$ref" not in node:
+        raise ValueError(
+            f"{route.method} {route.path}: its payload needs a name: give its shaped_schema a title"
+        )
+    return node["$ref"].removeprefix(PREFIX)
+
+
+def _envelope(route: RestRoute, data: Schema, components: Components) -> Schema:
+    """The route's success envelope, one shared component per dialect and payload."""
+    name = _payload_name(route, data)
+    is_list = data.get("type") == "array"
+    suffix = "Page" if route.paginated else "ListResponse" if is_list else "Response"
+    properties: Schema = {"data": data}
+    required = ["data"]
+    if route.dialect.name == "gateway":
+        if route.paginated:
+            properties["pagination"] = ref("GatewayPagination")
+            required.append("pagination")
+        own = {"type": "object", "properties": properties, "required": required}
+        schema: Schema = {"allOf": [ref("GatewaySuccess"), own]}
+        return components.add(f"Gateway{name.removeprefix('Gateway')}{suffix}", schema)
+    if route.paginated:
+        properties["meta"] = ref("EnginePageMeta")
+        required.append("meta")
+    schema = {"type": "object", "properties": properties, "required": required}
+    return components.add(f"{name}{suffix}", schema)
+
+
+def _error_schema(dialect: Dialect) -> Schema:
+    return ref("GatewayError" if dialect.name == "gateway" else "EngineError")
+
+
+def _parameter(param: Param, where: str) -> Schema:
+    schema: Schema = {
         "date-time": {"type": "string", "format": "date-time"},
         "csv": {"type": "array", "items": {"type": "string"}},
     }.get(param.type, {"type": param.type})
@@ -219,7 +324,23 @@ def _parameter(param: Param, where: str) -> dict[str, Any]:
     }
 
 
-def _operation(route: RestRoute, schema: strawberry.Schema) -> dict[str, Any]:
+def _request_body(route: RestRoute, body_type: GraphQLType, components: Components) -> Schema:
+    """The body's schema, named: the input type without the fields its path fills in
+    (`POST /api/carts/{id}/items` takes no `cartId`: the path gives it)."""
+    from_path = list(route.body_fields_from_path())
+    if route.body_schema is not None:
+        return components.hoist(without_fields(route.body_schema, from_path))
+    named = body_type.of_type if isinstance(body_type, GraphQLNonNull) else body_type
+    assert isinstance(named, GraphQLInputObjectType), f"{route.path}: body is not an input"
+    schema = input_object_schema(named, components)
+    if not from_path:
+        return components.add(named.name, schema)
+    return components.add(
+        f"{named.name.removesuffix('Input')}Body", without_fields(schema, from_path)
+    )
+
+
+def _operation(route: RestRoute, schema: strawberry.Schema, components: Components) -> Schema:
     graphql_schema = schema._schema
     document = parse(route.operation)
     operation = next(d for d in document.definitions if isinstance(d, OperationDefinitionNode))
@@ -238,15 +359,23 @@ def _operation(route: RestRoute, schema: strawberry.Schema) -> dict[str, Any]:
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
-    data = output_schema(field_type, field_node.selection_set, fragments)
-    if route.paginated:
-        data = data["properties"]["items"]
     if route.shaped_schema is not None:
-        data = (
-            {"type": "array", "items": route.shaped_schema}
-            if route.paginated
-            else route.shaped_schema
+        shaped = components.hoist(route.shaped_schema)
+        data = {"type": "array", "items": shaped} if route.paginated else shaped
+    elif route.paginated:
+        # A connection: the payload is its `items`; `totalCount` and `pageInfo` become meta.
+        connection = field_type.of_type if isinstance(field_type, GraphQLNonNull) else field_type
+        assert isinstance(connection, GraphQLObjectType) and field_node.selection_set
+        items = next(
+            node
+            for node, _ in _fields(field_node.selection_set, fragments)
+            if node.name.value == "items"
         )
+        data = output_schema(
+            connection.fields["items"].type, items.selection_set, fragments, components
+        )
+    else:
+        data = output_schema(field_type, field_node.selection_set, fragments, components)
     parameters = [
         _parameter(
             p, "path" if p in route.path_params else "header" if p in route.headers else "query"
@@ -261,12 +390,10 @@ def _operation(route: RestRoute, schema: strawberry.Schema) -> dict[str, Any]:
         | ({413} if route.body else set())
         | set(route.extra_responses)
     )
-    responses: dict[str, Any] = {
+    responses: Schema = {
         str(route.status): {
             "description": "Success",
-            "content": {
-                "application/json": {"schema": _envelope(route.dialect, data, route.paginated)}
-            },
+            "content": {"application/json": {"schema": _envelope(route, data, components)}},
         }
     }
     for status in error_statuses:
@@ -279,7 +406,7 @@ def _operation(route: RestRoute, schema: strawberry.Schema) -> dict[str, Any]:
     description = route.description
     if route.permission:
         description = f"{description}\n\nRequires `{route.permission}`.".strip()
-    result: dict[str, Any] = {
+    result: Schema = {
         "operationId": f"{route.dialect.name}_{route.method.lower()}_{_slug(route.path)}",
         "summary": route.summary,
         "description": description,
@@ -292,10 +419,12 @@ def _operation(route: RestRoute, schema: strawberry.Schema) -> dict[str, Any]:
             d for d in operation.variable_definitions if d.variable.name.value == route.body
         )
         body_type = type_from_ast(graphql_schema, variable.type)
-        body_schema = route.body_schema or input_schema(body_type)
+        assert body_type is not None
         result["requestBody"] = {
-            "required": True,
-            "content": {"application/json": {"schema": body_schema}},
+            "required": not route.optional_body,
+            "content": {
+                "application/json": {"schema": _request_body(route, body_type, components)}
+            },
         }
     return result
 
@@ -379,23 +508,23 @@ PLATFORM_PATHS: dict[str, Any] = {
                 },
                 "400": {
                     "description": "Bad or missing signature; nothing changed",
-                    "content": {"application/json": {"schema": {"type": "object"}}},
+                    "content": {"application/json": {"schema": ref("EngineError")}},
                 },
                 "409": {
                     "description": "Amount or currency is not the order's",
-                    "content": {"application/json": {"schema": {"type": "object"}}},
+                    "content": {"application/json": {"schema": ref("EngineError")}},
                 },
                 "413": {
                     "description": "Body too large",
-                    "content": {"application/json": {"schema": {"type": "object"}}},
+                    "content": {"application/json": {"schema": ref("EngineError")}},
                 },
                 "422": {
                     "description": "Not a provider event",
-                    "content": {"application/json": {"schema": {"type": "object"}}},
+                    "content": {"application/json": {"schema": ref("EngineError")}},
                 },
                 "429": {
                     "description": "Rate limited",
-                    "content": {"application/json": {"schema": {"type": "object"}}},
+                    "content": {"application/json": {"schema": ref("EngineError")}},
                 },
             },
         }
@@ -421,10 +550,14 @@ PLATFORM_PATHS: dict[str, Any] = {
 }
 
 
-def build_openapi(routes: list[RestRoute], schema: strawberry.Schema) -> dict[str, Any]:
-    paths: dict[str, Any] = {k: dict(v) for k, v in PLATFORM_PATHS.items()}
+def build_openapi(routes: list[RestRoute], schema: strawberry.Schema) -> Schema:
+    components = Components()
+    _common_schemas(components)
+    paths: Schema = {k: dict(v) for k, v in PLATFORM_PATHS.items()}
     for route in routes:
-        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, schema)
+        paths.setdefault(route.path, {})[route.method.lower()] = _operation(
+            route, schema, components
+        )
     return {
         "openapi": "3.0.3",
         "info": {
@@ -439,10 +572,11 @@ def build_openapi(routes: list[RestRoute], schema: strawberry.Schema) -> dict[st
         },
         "servers": [{"url": "/"}],
         "components": {
+            "schemas": components.sorted(),
             "securitySchemes": {
                 "apiKey": {"type": "apiKey", "in": "header", "name": "x-api-key"},
                 "bearer": {"type": "http", "scheme": "bearer"},
-            }
+            },
         },
         "security": [{"apiKey": []}, {"bearer": []}],
         "paths": paths,

@@ -95,6 +95,12 @@ class RestRoute:
     headers: tuple[Param, ...] = ()
     # The JSON Schema of one item after `shape`, when shaping changes it.
     shaped_schema: dict[str, Any] | None = None
+    # Body fields also given to the operation as variables of their own, after `prepare`
+    # (a product is answered with its price in the currency the body set it in).
+    body_variables: dict[str, str] = field(default_factory=dict)
+    # The documented names of input fields `prepare` renamed (`entityId` -> `productId`), so
+    # that error details name what the client sent.
+    body_names: dict[str, str] = field(default_factory=dict)
 
     def parameters(self) -> list[Param]:
         """Path, query, include and the dialect's paging parameters, as the client sends them."""
@@ -106,8 +112,24 @@ class RestRoute:
             params += PAGING_PARAMS[self.dialect.name]
         return params + list(self.headers)
 
+    def body_fields_from_path(self) -> dict[str, Param]:
+        """The body fields the path fills in (`Param("id", "input.cartId")` -> `cartId`): the
+        documented body leaves them out, and a body that repeats one is refused."""
+        prefix = f"{self.body}."
+        return {
+            p.target.removeprefix(prefix): p
+            for p in self.path_params
+            if self.body is not None and p.target.startswith(prefix)
+        }
+
     def __post_init__(self) -> None:
         declared = {p.name for p in self.path_params}
         for name in PATH_PARAM.findall(self.path):
             if name not in declared:
                 raise ValueError(f"{self.method} {self.path}: path parameter {name} undeclared")
+        for field_name in self.body_fields_from_path():
+            if "." in field_name:
+                raise ValueError(
+                    f"{self.method} {self.path}: a path parameter may fill a top-level body "
+                    f"field only, not {field_name}"
+                )

@@ -53,6 +53,14 @@ class Settled:
     message: str | None = None
 
 
+def outcome_of(order: Order | None) -> str:
+    """What a settled checkout came to, read from its order: gone (declined), cancelled
+    (refunded: the stock was gone), or paid."""
+    if order is None:
+        return "declined"
+    return "refunded" if order.status == "cancelled" else "paid"
+
+
 def open_charge(
     uow: UnitOfWork, order: Order, *, payment_method_id: str, kind: str, amount: int
 ) -> Payment:

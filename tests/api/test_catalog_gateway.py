@@ -37,6 +37,7 @@ PRODUCT_FIELDS = {
     "sku",
     "status",
     "createdAt",
+    "variants",
 }
 
 
@@ -588,6 +589,7 @@ async def test_an_engine_entity_without_texts_is_a_product_without_a_name(
         "sku": None,
         "status": "draft",
         "createdAt": entity["createdAt"],
+        "variants": [],
     }
 
 

@@ -313,3 +313,33 @@ async def test_catalog_writes_need_catalog_permissions(client: httpx.AsyncClient
         client, 'mutation { createCatalogEntity(input: {type: "product", slug: "x"}) { id } }'
     )
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHORIZED"
+
+
+EDGES = """query Edges($after: String) {
+  catalogEntities(first: 2, after: $after, sort: "slug:asc") {
+    edges { cursor node { slug variants { sku } brands { slug } } }
+    nodes { slug }
+    pageInfo { endCursor hasNextPage }
+  }
+}"""
+
+
+@pytest.mark.parametrize("count", [5, 50])
+async def test_edges_carry_cursors_that_resume_the_list_and_relations_under_node(
+    client: httpx.AsyncClient, database: Database, count: int
+) -> None:
+    """Cursor Connections: `edges { cursor node }` beside `items`/`nodes`, each cursor
+    resuming after its item; relations selected under `node` are prefetched like `items`."""
+    await make_catalog(database, count)
+    with count_queries(database) as queries:
+        body = await gql(client, EDGES)
+    result = body["data"]["catalogEntities"]
+    edges = result["edges"]
+    assert [e["node"]["slug"] for e in edges] == ["shirt-000", "shirt-001"]
+    assert [n["slug"] for n in result["nodes"]] == ["shirt-000", "shirt-001"]
+    assert edges[-1]["cursor"] == result["pageInfo"]["endCursor"]
+    assert len(edges[0]["node"]["variants"]) == 3 and edges[0]["node"]["brands"][0]["slug"]
+    assert queries.count == 3, queries.statements  # the page, variants, brands
+    after_first = await gql(client, EDGES, after=edges[0]["cursor"])
+    slugs = [e["node"]["slug"] for e in after_first["data"]["catalogEntities"]["edges"]]
+    assert slugs == ["shirt-001", "shirt-002"]

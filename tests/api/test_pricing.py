@@ -24,6 +24,7 @@ from app.models.pricing import Price
 from tests.conftest import client_with
 from tests.support.catalog import make_entity
 from tests.support.factories import customer
+from tests.support.openapi import request_body, response_body
 from tests.support.pricing import make_group, make_modifier, make_price, variants_of
 from tests.support.queries import count_queries
 
@@ -664,15 +665,14 @@ async def test_listing_prices_costs_the_same_statements_for_5_and_50(
 async def test_openapi_documents_the_bodies_with_only_the_documented_fields_required(
     client: httpx.AsyncClient,
 ) -> None:
-    paths = (await client.get("/api/doc")).json()["paths"]
+    document = (await client.get("/api/doc")).json()
 
     def body(path: str) -> dict[str, Any]:
-        return paths[path]["post"]["requestBody"]["content"]["application/json"]["schema"]
+        return request_body(document, "POST", path)
 
     assert body(PRICES)["required"] == ["entityId", "currency", "amount"]
     assert body(PRICES)["properties"]["currency"]["pattern"] == "^[A-Z]{3}$"
     assert body(MODIFIERS)["required"] == ["name", "kind", "value"]
-    listing = paths[PRICES]["get"]
-    assert "pricing:update" in listing["description"]
-    item = listing["responses"]["200"]["content"]["application/json"]["schema"]
-    assert set(item["properties"]["data"]["items"]["properties"]) == PRICE_FIELDS
+    assert "pricing:update" in document["paths"][PRICES]["get"]["description"]
+    listing = response_body(document, "GET", PRICES, 200)
+    assert set(listing["properties"]["data"]["items"]["properties"]) == PRICE_FIELDS

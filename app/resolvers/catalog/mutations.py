@@ -178,12 +178,27 @@ class GenerateVariantsResult:
     total_count: int
 
 
+PRICE_DESCRIPTION = (
+    "The base price in minor units of `currency` (4999 for 49.99 USD): created, or replaced "
+    "where the product has one in that currency. Needs pricing:create to create, "
+    "pricing:update to replace."
+)
+CURRENCY_DESCRIPTION = "The price's ISO 4217 code (default: the store's currency)."
+STOCK_DESCRIPTION = (
+    "Units on hand in the default warehouse (needs inventory:update); a product with several "
+    "variants has each variant's stock, set by SKU instead."
+)
+
+
 @strawberry.input
 class CreateProductInput:
     name: str
     description: str | None = None
     sku: str | None = None
     status: str = "draft"
+    price: int | None = strawberry.field(default=None, description=PRICE_DESCRIPTION)
+    currency: str | None = strawberry.field(default=None, description=CURRENCY_DESCRIPTION)
+    stock: int | None = strawberry.field(default=None, description=STOCK_DESCRIPTION)
 
 
 @strawberry.input
@@ -193,6 +208,9 @@ class UpdateProductInput:
     description: str | None = None
     sku: str | None = None
     status: str | None = None
+    price: int | None = strawberry.field(default=None, description=PRICE_DESCRIPTION)
+    currency: str | None = strawberry.field(default=None, description=CURRENCY_DESCRIPTION)
+    stock: int | None = strawberry.field(default=None, description=STOCK_DESCRIPTION)
 
 
 @strawberry.type
@@ -450,6 +468,9 @@ class CatalogMutations:
                 description=input.description,
                 sku=input.sku,
                 status=input.status,
+                price=input.price,
+                currency=_price_currency(info, input.price, input.currency),
+                stock=input.stock,
             )
         return await entity_result(info, row)
 
@@ -464,8 +485,16 @@ class CatalogMutations:
                 description=input.description,
                 sku=input.sku,
                 status=input.status,
+                price=input.price,
+                currency=_price_currency(info, input.price, input.currency),
+                stock=input.stock,
             )
         return await entity_result(info, row)
+
+
+def _price_currency(info: Info, price: int | None, currency: str | None) -> str | None:
+    """A price without a currency is in the store's."""
+    return info.context.default_currency if price is not None and currency is None else currency
 
 
 async def _transition(info: Info, id: str, action: str) -> CatalogEntityType:

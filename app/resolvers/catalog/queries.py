@@ -15,7 +15,7 @@ from app.resolvers.catalog.types import (
     LocalizedAttributesType,
     build_entities,
 )
-from app.resolvers.pagination import Connection, PageInfo, to_connection
+from app.resolvers.pagination import Connection, to_connection
 from app.resolvers.selection import Selected
 from app.services.catalog import attributes as attribute_service
 from app.services.catalog import entities as entity_service
@@ -101,8 +101,8 @@ class CatalogQueries:
                 page=request,
                 with_total=counted,
             )
-            items = await build_entities(context, session, result.items, selected.child("items"))
-        return Connection(items=items, page_info=PageInfo.of(result), total_count=result.total)
+            items = await build_entities(context, session, result.items, selected.items())
+        return Connection.of(result, items)
 
     @strawberry.field
     async def category(self, info: Info, id_or_slug: str) -> CategoryType:

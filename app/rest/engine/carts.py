@@ -3,6 +3,7 @@
 from typing import Any
 
 from app.rest.dialects import ENGINE
+from app.rest.jsonschema import all_required
 from app.rest.jsonschema import integer as _integer
 from app.rest.jsonschema import string as _string
 from app.rest.table import Param, RestRoute, mutation
@@ -41,41 +42,45 @@ def cart(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-CART_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "id": _string(),
-        "currency": _string(),
-        "customerId": _string(nullable=True),
-        "status": _string(),
-        "itemCount": _integer(),
-        "subtotal": _integer(),
-        "modifierDiscountTotal": _integer(),
-        "discountTotal": _integer(),
-        "total": _integer(),
-        "createdAt": _string(format="date-time"),
-        "updatedAt": _string(format="date-time"),
-        "items": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "id": _string(),
-                    "entityId": _string(),
-                    "variantId": _string(nullable=True),
-                    "sku": _string(nullable=True),
-                    "title": _string(nullable=True),
-                    "quantity": _integer(),
-                    "listPrice": _integer(nullable=True),
-                    "unitPrice": _integer(nullable=True),
-                    "unitPriceSnapshot": _integer(nullable=True),
-                    "priceChanged": {"type": "boolean"},
-                    "lineTotal": _integer(nullable=True),
-                },
-            },
+CART_ITEM_SCHEMA = all_required(
+    {
+        "title": "CartItem",
+        "type": "object",
+        "properties": {
+            "id": _string(),
+            "entityId": _string(),
+            "variantId": _string(nullable=True),
+            "sku": _string(nullable=True),
+            "title": _string(nullable=True),
+            "quantity": _integer(),
+            "listPrice": _integer(nullable=True),
+            "unitPrice": _integer(nullable=True),
+            "unitPriceSnapshot": _integer(nullable=True),
+            "priceChanged": {"type": "boolean"},
+            "lineTotal": _integer(nullable=True),
         },
-    },
-}
+    }
+)
+CART_SCHEMA = all_required(
+    {
+        "title": "Cart",
+        "type": "object",
+        "properties": {
+            "id": _string(),
+            "currency": _string(),
+            "customerId": _string(nullable=True),
+            "status": _string(),
+            "itemCount": _integer(),
+            "subtotal": _integer(),
+            "modifierDiscountTotal": _integer(),
+            "discountTotal": _integer(),
+            "total": _integer(),
+            "createdAt": _string(format="date-time"),
+            "updatedAt": _string(format="date-time"),
+            "items": {"type": "array", "items": CART_ITEM_SCHEMA},
+        },
+    }
+)
 SHAPED = {"shape": cart, "shaped_schema": CART_SCHEMA}
 
 ROUTES = [

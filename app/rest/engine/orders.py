@@ -2,21 +2,23 @@
 
 from typing import Any
 
+from app.rest.components import ref
 from app.rest.dialects import ENGINE
+from app.rest.jsonschema import all_required
 from app.rest.jsonschema import json_type as _t
 from app.rest.table import Param, RestRoute, mutation
 
-ORDER = """id number status paymentStatus currency customerId cartId promotionCodes
-  shippingAddress createdAt updatedAt
-  subtotal { amount } modifierDiscountTotal { amount } promotionDiscountTotal { amount }
-  discountTotal { amount } shippingTotal { amount } total { amount }
-  lines {
-    id entityId variantId sku title quantity refundedQuantity listPrice { amount }
-    unitPrice { amount } discount { amount } total { amount }
-  }
-  payments { id kind provider providerReference status reason amount { amount } createdAt }
-  fulfillments { id status carrier trackingNumber lines { lineId quantity } createdAt }"""
 FULFILLMENT = "id orderId status carrier trackingNumber lines { lineId quantity } createdAt"
+ORDER = f"""id number status paymentStatus currency customerId cartId promotionCodes
+  shippingAddress createdAt updatedAt
+  subtotal {{ amount }} modifierDiscountTotal {{ amount }} promotionDiscountTotal {{ amount }}
+  discountTotal {{ amount }} shippingTotal {{ amount }} total {{ amount }}
+  lines {{
+    id entityId variantId sku title quantity refundedQuantity listPrice {{ amount }}
+    unitPrice {{ amount }} discount {{ amount }} total {{ amount }}
+  }}
+  payments {{ id kind provider providerReference status reason amount {{ amount }} createdAt }}
+  fulfillments {{ {FULFILLMENT} }}"""
 MONEY = (
     "subtotal", "modifierDiscountTotal", "promotionDiscountTotal", "discountTotal",
     "shippingTotal", "total",
@@ -34,7 +36,20 @@ def order(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-ORDER_SCHEMA = {
+LINE_SCHEMA = all_required({"title": "OrderLine", "type": "object", "properties": {
+    "id": _t("string"), "entityId": _t("string", True), "variantId": _t("string", True),
+    "sku": _t("string", True), "title": _t("string", True), "quantity": _t("integer"),
+    "refundedQuantity": _t("integer"),
+    **{name: _t("integer") for name in LINE_MONEY},
+}})  # fmt: skip
+PAYMENT_SCHEMA = all_required({"title": "Payment", "type": "object", "properties": {
+    "id": _t("string"), "kind": _t("string"), "provider": _t("string"),
+    "providerReference": _t("string"), "status": _t("string"),
+    "reason": _t("string", True), "amount": _t("integer"),
+    "createdAt": _t("string", format="date-time"),
+}})  # fmt: skip
+ORDER_SCHEMA = all_required({
+    "title": "Order",
     "type": "object",
     "properties": {
         "id": _t("string"), "number": _t("string"), "status": _t("string"),
@@ -45,21 +60,12 @@ ORDER_SCHEMA = {
         "createdAt": _t("string", format="date-time"),
         "updatedAt": _t("string", format="date-time"),
         **{name: _t("integer") for name in MONEY},
-        "lines": {"type": "array", "items": {"type": "object", "properties": {
-            "id": _t("string"), "entityId": _t("string", True), "variantId": _t("string", True),
-            "sku": _t("string", True), "title": _t("string", True), "quantity": _t("integer"),
-            "refundedQuantity": _t("integer"),
-            **{name: _t("integer") for name in LINE_MONEY},
-        }}},
-        "fulfillments": {"type": "array", "items": {"type": "object"}},
-        "payments": {"type": "array", "items": {"type": "object", "properties": {
-            "id": _t("string"), "kind": _t("string"), "provider": _t("string"),
-            "providerReference": _t("string"), "status": _t("string"),
-            "reason": _t("string", True), "amount": _t("integer"),
-            "createdAt": _t("string", format="date-time"),
-        }}},
+        "lines": {"type": "array", "items": LINE_SCHEMA},
+        # The GraphQL type's own component: the order selects it as the fulfillment routes do.
+        "fulfillments": {"type": "array", "items": ref("Fulfillment")},
+        "payments": {"type": "array", "items": PAYMENT_SCHEMA},
     },
-}  # fmt: skip
+})  # fmt: skip
 
 
 def _hook_errors(result: dict[str, Any]) -> dict[str, Any] | None:

@@ -35,6 +35,7 @@ def price(item: dict[str, Any]) -> dict[str, Any]:
 
 
 PRICE_SCHEMA = {
+    "title": "Price",
     "type": "object",
     "properties": {
         "id": _string(),

@@ -60,6 +60,7 @@ def _ids() -> dict[str, Any]:
 
 
 PROMOTION_SCHEMA: dict[str, Any] = {
+    "title": "Promotion",
     "type": "object",
     "properties": {
         "id": _string(),
@@ -88,6 +89,7 @@ PROMOTION_SCHEMA: dict[str, Any] = {
 PROMOTION_SCHEMA["required"] = list(PROMOTION_SCHEMA["properties"])
 
 LINE_SCHEMA = {
+    "title": "PromotionValidationLine",
     "type": "object",
     "properties": {
         "entityId": _string(),
@@ -99,6 +101,7 @@ LINE_SCHEMA = {
     "required": ["entityId", "variantId", "quantity", "unitPrice", "discount"],
 }
 VALIDATION_SCHEMA: dict[str, Any] = {
+    "title": "PromotionValidation",
     "type": "object",
     "properties": {
         "valid": {"type": "boolean"},

@@ -4,6 +4,7 @@ with seed 001's Inventory Object."""
 from typing import Any
 
 from app.rest.dialects import GATEWAY
+from app.rest.jsonschema import all_required
 from app.rest.jsonschema import string as _string
 from app.rest.table import Param, RestRoute, mutation
 
@@ -49,22 +50,25 @@ def summed(item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-INVENTORY_OBJECT = {
-    "type": "object",
-    "properties": {
-        "sku": _string(),
-        "productId": _string(),
-        "productName": _string(nullable=True),
-        "quantity": {"type": "integer"},
-        "reservedQuantity": {"type": "integer"},
-        "availableQuantity": {"type": "integer"},
-        "reorderPoint": {"type": "integer"},
-        "reorderQuantity": {"type": "integer"},
-        "warehouseId": _string(nullable=True),
-        "warehouseName": _string(nullable=True),
-        "lastUpdated": _string(format="date-time"),
-    },
-}
+INVENTORY_OBJECT = all_required(
+    {
+        "title": "GatewayInventory",
+        "type": "object",
+        "properties": {
+            "sku": _string(),
+            "productId": _string(),
+            "productName": _string(nullable=True),
+            "quantity": {"type": "integer"},
+            "reservedQuantity": {"type": "integer"},
+            "availableQuantity": {"type": "integer"},
+            "reorderPoint": {"type": "integer"},
+            "reorderQuantity": {"type": "integer"},
+            "warehouseId": _string(nullable=True),
+            "warehouseName": _string(nullable=True),
+            "lastUpdated": _string(format="date-time"),
+        },
+    }
+)
 
 FILTERS = (
     Param("warehouse_id", "filter.warehouseId", description="Filter by warehouse"),

@@ -2,16 +2,21 @@
 
 POST /orders takes seed 002's body (`userId`, `items[{productId, quantity}]`,
 `shippingAddress{street, city, zipCode, country}`) and places the order unpaid, holding its
-stock; POST /payments pays it (the amount in decimal major units must be the order's total;
-a declined card is 402 PAYMENT_REQUIRED and changes nothing).
+stock. An item names a product with one variant (seed 002's `productId`), or a variant by
+`variantId` or `sku` (with or without `productId`); a product with several variants and none
+named is a VALIDATION_ERROR naming `items.N.variantId`. POST /payments pays it (the amount
+in decimal major units must be the order's total; a declined card is 402 PAYMENT_REQUIRED
+and changes nothing).
 """
 
 from decimal import Decimal
 from typing import Any
 
 from app.errors import ValidationFailed
-from app.money import currency_problem, to_decimal, to_minor
+from app.money import currency_problem, to_decimal
 from app.rest.dialects import GATEWAY
+from app.rest.gateway.money import is_number, minor_units
+from app.rest.jsonschema import all_required
 from app.rest.jsonschema import json_type as _t
 from app.rest.table import Param, RestRoute, mutation
 
@@ -83,20 +88,15 @@ def order_body(body: dict[str, Any]) -> dict[str, Any]:
 def payment_body(body: dict[str, Any]) -> dict[str, Any]:
     """The decimal amount (49.99) in minor units (4999), exactly, or a VALIDATION_FAILED naming
     `amount` when it is finer than the currency's minor unit (49.999 USD, 1.5 JPY): never
-    rounded. orjson reads a JSON number as a float; its shortest repr is the number the client
-    wrote (for up to 15 significant digits), so the Decimal is taken from that."""
+    rounded (`app.rest.gateway.money`)."""
     amount, currency = body.get("amount"), body.get("currency")
     if not isinstance(currency, str):
         return body  # the input's own checks name it
     if (problem := currency_problem(currency)) is not None:
         raise ValidationFailed.field("currency", problem)
-    if not isinstance(amount, int | float) or isinstance(amount, bool):
+    if not is_number(amount):
         return body
-    try:
-        minor = to_minor(Decimal(repr(amount)), currency)
-    except ValueError as error:
-        raise ValidationFailed.field("amount", str(error)) from None
-    return {**body, "amount": minor}
+    return {**body, "amount": minor_units("amount", amount, currency)}
 
 
 def payment(data: dict[str, Any]) -> dict[str, Any]:
@@ -113,49 +113,56 @@ def payment(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-ADDRESS = {"type": "object", "properties": {
+ADDRESS = {"title": "GatewayAddress", "type": "object", "properties": {
     "street": _t("string"), "city": _t("string"), "zipCode": _t("string"),
     "country": _t("string"), "state": _t("string"),
 }}  # fmt: skip
-ORDER_SCHEMA = {"type": "object", "properties": {
+ITEM_SCHEMA = all_required({"title": "GatewayOrderItem", "type": "object", "properties": {
+    "productId": _t("string", True), "variantId": _t("string", True),
+    "sku": _t("string", True), "name": _t("string", True), "quantity": _t("integer"),
+    "unitPrice": _t("number"), "total": _t("number"),
+}})  # fmt: skip
+ORDER_SCHEMA = all_required({"title": "GatewayOrder", "type": "object", "properties": {
     "id": _t("string"), "number": _t("string"), "userId": _t("string", True),
     "status": _t("string"), "paymentStatus": _t("string"),
-    "items": {"type": "array", "items": {"type": "object", "properties": {
-        "productId": _t("string", True), "variantId": _t("string", True),
-        "sku": _t("string", True), "name": _t("string", True), "quantity": _t("integer"),
-        "unitPrice": _t("number"), "total": _t("number"),
-    }}},
+    "items": {"type": "array", "items": ITEM_SCHEMA},
     "shippingAddress": {**ADDRESS, "nullable": True},
     "subtotal": _t("number"), "discount": _t("number"), "total": _t("number"),
     "currency": _t("string"), "createdAt": _t("string", format="date-time"),
-}}  # fmt: skip
-ORDER_BODY = {"type": "object", "required": ["items"], "properties": {
-    "userId": _t("string"),
-    "currency": _t("string", pattern="^[A-Z]{3}$"),
-    "items": {"type": "array", "minItems": 1, "items": {
-        "type": "object", "required": ["productId", "quantity"],
-        "properties": {"productId": _t("string"), "variantId": _t("string"),
-                       "quantity": _t("integer", minimum=1, maximum=1000)},
-    }},
-    "shippingAddress": ADDRESS,
-}}  # fmt: skip
-PAYMENT_SCHEMA = {"type": "object", "properties": {
+}})  # fmt: skip
+ORDER_BODY = {"title": "GatewayOrderBody", "type": "object", "required": ["items"],
+    "properties": {
+        "userId": _t("string"),
+        "currency": _t("string", pattern="^[A-Z]{3}$"),
+        "items": {"type": "array", "minItems": 1, "items": {
+            "type": "object", "required": ["quantity"],
+            "description": "productId (a product with one variant), variantId or sku: at least "
+                           "one; given together they must name the same variant.",
+            "properties": {"productId": _t("string"), "variantId": _t("string"),
+                           "sku": _t("string"),
+                           "quantity": _t("integer", minimum=1, maximum=1000)},
+        }},
+        "shippingAddress": ADDRESS,
+    }}  # fmt: skip
+PAYMENT_SCHEMA = all_required({"title": "GatewayPayment", "type": "object", "properties": {
     "id": _t("string"), "orderId": _t("string"), "status": _t("string"),
     "amount": _t("number"), "currency": _t("string"), "provider": _t("string"),
     "reference": _t("string"), "createdAt": _t("string", format="date-time"),
-}}  # fmt: skip
-PAYMENT_BODY = {"type": "object", "required": ["orderId", "paymentMethodId", "amount", "currency"],
+}})  # fmt: skip
+PAYMENT_BODY = {"title": "GatewayPaymentBody", "type": "object",
+    "required": ["orderId", "paymentMethodId", "amount", "currency"],
     "properties": {
         "orderId": _t("string"), "paymentMethodId": _t("string", pattern="^pm_"),
         "amount": _t("number", description="Decimal major units, e.g. 99.98"),
         "currency": _t("string", pattern="^[A-Z]{3}$"),
     }}  # fmt: skip
 
-REFUND_BODY = {"type": "object", "required": ["amount", "currency"], "properties": {
-    "amount": _t("number", description="Decimal major units, e.g. 12.50"),
-    "currency": _t("string", pattern="^[A-Z]{3}$"),
-    "reason": _t("string", maxLength=500),
-}}  # fmt: skip
+REFUND_BODY = {"title": "GatewayRefundBody", "type": "object", "required": ["amount", "currency"],
+    "properties": {
+        "amount": _t("number", description="Decimal major units, e.g. 12.50"),
+        "currency": _t("string", pattern="^[A-Z]{3}$"),
+        "reason": _t("string", maxLength=500),
+    }}  # fmt: skip
 
 ROUTES = [
     RestRoute(
@@ -188,6 +195,7 @@ ROUTES = [
         status=201,
         prepare=order_body,
         body_schema=ORDER_BODY,
+        body_names={"entityId": "productId"},
         shape=order,
         shaped_schema=ORDER_SCHEMA,
         permission="orders:create",

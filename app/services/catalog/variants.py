@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.actor import Actor
@@ -14,6 +15,7 @@ from app.db import UnitOfWork
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.ids import parse_uuid
 from app.models.catalog import OptionType, OptionValue, Variant, variant_option_values
+from app.models.inventory import InventoryLevel
 from app.services.catalog.entities import get_entity_by_id, touch
 from app.services.catalog.rules import SKU, Problems, check_metadata, check_name
 
@@ -215,14 +217,21 @@ async def create_variant(
 
 
 async def rename_variant(uow: UnitOfWork, actor: Actor, *, variant: Variant, sku: str) -> Variant:
-    """Give a variant another SKU; one in use is a CONFLICT."""
+    """Give a variant another SKU; one in use is a CONFLICT. Its stock levels, which the
+    inventory API finds by SKU, follow it (levels already kept under the new SKU, say a
+    product's slug, make it a CONFLICT too)."""
     if not SKU.match(sku):
         raise ValidationFailed.field("sku", "Letters, digits and . _ - / only.")
-    if await _sku_taken(uow.session, sku):
+    if await _sku_taken(uow.session, sku) or await uow.session.scalar(
+        select(InventoryLevel.id).where(InventoryLevel.sku == sku).limit(1)
+    ):
         raise Conflict(f"The SKU {sku} is in use.", details={"sku": "Already in use."})
     entity = await get_entity_by_id(uow, actor, str(variant.entity_id))
     before = variant.sku
     variant.sku = sku
+    await uow.session.execute(
+        update(InventoryLevel).where(InventoryLevel.variant_id == variant.id).values(sku=sku)
+    )
     await touch(uow, actor, entity, part="variants", before={"sku": before}, after={"sku": sku})
     return variant
 
@@ -296,3 +305,60 @@ async def _free_sku(session: AsyncSession, sku: str) -> str:
     if sku not in taken:
         return sku
     return next(f"{sku}-{n}" for n in itertools.count(2) if f"{sku}-{n}" not in taken)
+
+
+# An order item as a client names it: (entity id, variant id, SKU, quantity), any of the
+# first three left out.
+NamedItem = tuple[str | None, str | None, str | None, int]
+
+
+async def order_items(
+    session: AsyncSession, items: Sequence[NamedItem]
+) -> list[tuple[str, str | None, int]]:
+    """Order items as checkout takes them, (entity, variant, quantity): a SKU or a variant id
+    alone names its product, in one statement for the whole order. A SKU given beside an
+    entity or variant id must name that entity's variant, that variant. What stays open (a
+    product of several variants, none named) is checkout's to refuse. Errors name the item
+    (`items.0.sku`)."""
+    skus = {sku for _, _, sku, _ in items if sku is not None}
+    ids = {parse_uuid(v) for e, v, sku, _ in items if e is None and sku is None and v is not None}
+    ids.discard(None)
+    rows = []
+    if skus or ids:
+        rows = (
+            await session.execute(
+                select(Variant.id, Variant.entity_id, Variant.sku).where(
+                    or_(Variant.sku.in_(skus), Variant.id.in_(ids))
+                )
+            )
+        ).all()
+    by_sku = {row.sku: row for row in rows}
+    by_id = {row.id: row for row in rows}
+    named = []
+    for index, (entity_id, variant_id, sku, quantity) in enumerate(items):
+        if sku is None and entity_id is not None:
+            named.append((entity_id, variant_id, quantity))  # checkout checks the pair
+            continue
+        found = by_sku.get(sku) if sku is not None else by_id.get(parse_uuid(variant_id or ""))
+        row = _check_named(f"items.{index}", entity_id, variant_id, sku, found)
+        named.append((str(row.entity_id), str(row.id), quantity))
+    return named
+
+
+def _check_named(
+    field: str, entity_id: str | None, variant_id: str | None, sku: str | None, found: Any
+) -> Any:
+    """The variant an item names by SKU (or by id alone), checked against the rest of it."""
+    if sku is None and variant_id is None:
+        raise ValidationFailed.field(
+            f"{field}.entityId", "Name the product, its variant's id or its SKU."
+        )
+    if found is None:
+        if sku is not None:
+            raise NotFound(f"Unknown SKU {sku}.", details={f"{field}.sku": "Unknown."})
+        raise NotFound("Variant not found.", details={f"{field}.variantId": "Unknown."})
+    if sku is not None and variant_id is not None and parse_uuid(variant_id) != found.id:
+        raise ValidationFailed.field(f"{field}.sku", "Names another variant than variantId.")
+    if entity_id is not None and parse_uuid(entity_id) != found.entity_id:
+        raise ValidationFailed.field(f"{field}.sku", "Not a SKU of this product.")
+    return found

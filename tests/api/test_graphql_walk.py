@@ -1,0 +1,175 @@
+"""Every relation is resolvable from every path: for each root query field, a query selecting
+every field of its type, and of the types below it (each type once per path, fields that
+need arguments left out), answers without an error on a small, complete store.
+
+A root field added to the schema without a call below fails this test until it is added."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from graphql import (
+    GraphQLField,
+    GraphQLInterfaceType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLUnionType,
+)
+
+from app.auth.actor import SYSTEM
+from app.config import Settings
+from app.db import Database
+from app.resolvers.schema import schema_for
+from app.services import fulfillments
+from app.services.inventory.levels import set_level
+from app.services.orders import change_status
+from tests.api.test_checkout import cart_with, post_checkout, warehouse
+from tests.support.catalog import make_brand, make_category, make_entity
+from tests.support.factories import customer
+from tests.support.pricing import make_group, make_modifier, make_price, variants_of
+from tests.support.promotions import make_promotion
+
+MAX_DEPTH = 6
+
+# How each root field is called; {names} are filled from the store the test builds.
+CALLS: dict[str, str] = {
+    "ping": "ping",
+    "serverTime": "serverTime",
+    "version": "version",
+    "apiKeys": "apiKeys",
+    "apiKey": 'apiKey(id: "{api_key}")',
+    "auditEntries": "auditEntries(limit: 5)",
+    "catalogAttributes": 'catalogAttributes(entityIdOrSlug: "walk-tee", locale: "en")',
+    "catalogEntity": 'catalogEntity(idOrSlug: "walk-tee")',
+    "catalogEntities": "catalogEntities",
+    "category": 'category(idOrSlug: "walk-shirts")',
+    "categories": "categories",
+    "categoryTree": "categoryTree",
+    "brand": 'brand(idOrSlug: "walk-acme")',
+    "brands": "brands",
+    "warehouses": "warehouses",
+    "inventoryLevels": "inventoryLevels",
+    "inventoryItem": 'inventoryItem(sku: "{sku}")',
+    "inventoryCheck": 'inventoryCheck(entityIds: ["{entity}"])',
+    "inventoryMovements": 'inventoryMovements(sku: "{sku}")',
+    "prices": "prices",
+    "priceModifiers": "priceModifiers",
+    "customerGroups": "customerGroups",
+    "customerGroupMembers": 'customerGroupMembers(customerGroupId: "{group}")',
+    "resolvePrice": 'resolvePrice(entityId: "{entity}", currency: "USD", quantity: 1)',
+    "customer": 'customer(id: "{customer}")',
+    "customers": "customers",
+    "cart": 'cart(id: "{cart}")',
+    "promotions": "promotions(activeOnly: false)",
+    "promotion": 'promotion(idOrCode: "WALK10")',
+    "order": 'order(idOrNumber: "{order}")',
+    "fulfillments": 'fulfillments(orderId: "{order}")',
+    "orders": "orders",
+}
+
+
+def _unwrap(kind: Any) -> Any:
+    while isinstance(kind, GraphQLNonNull | GraphQLList):
+        kind = kind.of_type
+    return kind
+
+
+def _callable_without_arguments(field: GraphQLField) -> bool:
+    return all(
+        not isinstance(arg.type, GraphQLNonNull) or arg.default_value is not None
+        for arg in field.args.values()
+    )
+
+
+# A connection's items can be reached three ways; each is walked alone, so that a relation
+# planned for one way only shows up as an error on another.
+WAYS = {"items": ("nodes", "edges"), "nodes": ("items", "edges"), "edges": ("items", "nodes")}
+
+
+def selection(kind: Any, seen: tuple[str, ...] = (), way: str = "items") -> str:
+    """Every field of `kind` (and below), each object type once per path; on connections,
+    only the `way` to their items."""
+    kind = _unwrap(kind)
+    if isinstance(kind, GraphQLUnionType | GraphQLInterfaceType):
+        return "{ __typename }"
+    if not isinstance(kind, GraphQLObjectType):
+        return ""
+    parts = []
+    for name, field in kind.fields.items():
+        if not _callable_without_arguments(field):
+            continue
+        if kind.name.endswith("Connection") and name in WAYS[way]:
+            continue
+        below = _unwrap(field.type)
+        if isinstance(below, GraphQLObjectType):
+            if below.name in seen or len(seen) >= MAX_DEPTH:
+                continue
+            parts.append(f"{name} {selection(below, (*seen, kind.name), way)}")
+        else:
+            parts.append(name)
+    return "{ " + " ".join(parts or ["__typename"]) + " }"
+
+
+SCHEMA = schema_for(Settings())._schema
+
+
+def test_every_root_field_has_a_call() -> None:
+    assert set(SCHEMA.query_type.fields) == set(CALLS)  # type: ignore[union-attr]
+
+
+async def store(client: httpx.AsyncClient, admin: httpx.AsyncClient, database: Database) -> dict:
+    """A product with variants, texts, category, brand, prices (list, group, modifier) and
+    stock; a customer in a group; a promotion; a cart; and a fulfilled, part-refunded order."""
+    category = await make_category(database, slug="walk-shirts")
+    brand = await make_brand(database, slug="walk-acme")
+    tee = await make_entity(
+        database, slug="walk-tee", sizes=("S", "M"), category=category, brand=brand
+    )
+    group = await make_group(database, name="Walkers")
+    buyer = await customer(database, groups=[group])
+    await make_price(database, tee, amount=2000)
+    await make_price(database, tee, amount=1500, group=group)
+    await make_modifier(database, kind="percentage", value=5, entity=tee)
+    await make_promotion(database, code="WALK10")
+    where = await warehouse(database)
+    variants = await variants_of(database, tee)
+    async with database.unit_of_work() as uow:
+        for sku in variants:
+            await set_level(uow, SYSTEM, sku=sku, quantity=10, warehouse_id=str(where.id))
+        await uow.commit()
+    sku = sorted(variants)[0]
+    cart = await cart_with(client, (tee, 1), variantId=str(variants[sku].id))
+    placed = await cart_with(client, (tee, 2), variantId=str(variants[sku].id))
+    order = (await post_checkout(client, placed)).json()["data"]
+    for status in ("confirmed", "processing"):
+        await change_status(database, SYSTEM, id=order["id"], status=status)
+    async with database.unit_of_work() as uow:
+        await fulfillments.create_fulfillment(
+            uow, SYSTEM, order_id=order["id"], lines=[(order["lines"][0]["id"], 1)],
+            carrier="UPS", tracking_number="1Z",
+        )  # fmt: skip
+        await uow.commit()
+    await admin.post(f"/api/orders/{order['id']}/refunds", json={"amount": 100})
+    keys = (await admin.get("/api/v1/api-keys")).json()["data"]
+    return {
+        "api_key": keys[0]["id"], "sku": sku, "entity": str(tee.id), "group": str(group.id),
+        "customer": str(buyer.id), "cart": cart, "order": order["id"],
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("root", sorted(CALLS))
+async def test_every_field_below_a_root_field_resolves(
+    client: httpx.AsyncClient, admin: httpx.AsyncClient, database: Database, root: str
+) -> None:
+    ids = await store(client, admin, database)
+    field = SCHEMA.query_type.fields[root]  # type: ignore[union-attr]
+    for way in WAYS:
+        below = selection(field.type, ("Query",), way)
+        query = "{ " + CALLS[root].format(**ids) + " " + below + " }"
+        response = await admin.post("/graphql", json={"query": query})
+        body = response.json()
+        assert "errors" not in body, (way, query, body.get("errors"))
+        assert body["data"][root] is not None
