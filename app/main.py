@@ -24,7 +24,7 @@ from app.errors import AppError, NotFound, ValidationFailed
 from app.middleware.authentication import AuthenticationMiddleware
 from app.middleware.body_limit import BodyLimitMiddleware
 from app.middleware.csrf import CsrfOriginMiddleware
-from app.middleware.rate_limit import RateLimitMiddleware, make_storage
+from app.middleware.rate_limit import RateLimiter, RateLimitMiddleware, make_storage
 from app.middleware.request_id import RequestIdMiddleware
 from app.models.base import utcnow
 from app.resolvers.schema import schema_for
@@ -71,7 +71,13 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         )
     database = database or Database(settings.database_url, pool_size=settings.db_pool_size)
     schema = schema_for(settings)
-    graphql = GraphQLApp(schema, database=database, graphiql=settings.graphiql)
+    # One set of windows for HTTP requests and websocket operations alike.
+    limiter = RateLimiter(
+        limit=settings.rate_limit,
+        auth_failure_limit=settings.auth_failure_limit,
+        storage=make_storage(settings.redis_url),
+    )
+    graphql = GraphQLApp(schema, database=database, limiter=limiter, graphiql=settings.graphiql)
     openapi = build_openapi(ROUTES, schema)
 
     async def health(request: Request) -> Response:
@@ -137,13 +143,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         routes=routes,
         middleware=[
             Middleware(RequestIdMiddleware),
-            Middleware(
-                RateLimitMiddleware,
-                limit=settings.rate_limit,
-                auth_failure_limit=settings.auth_failure_limit,
-                storage=make_storage(settings.redis_url),
-                database=database,
-            ),
+            Middleware(RateLimitMiddleware, limiter=limiter, database=database),
             Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
             Middleware(
                 CsrfOriginMiddleware,

@@ -7,7 +7,11 @@ from starlette.types import Receive, Scope, Send
 from app.errors import AppError
 from app.rest.dialects import dialect_for_path
 
-WEBSOCKET_POLICY_VIOLATION = 1008
+# The messages that start a response, whose headers every middleware may add to: an HTTP
+# response and a websocket's 101 (a refused websocket is accepted, then closed).
+RESPONSE_STARTS = frozenset({"http.response.start", "websocket.accept"})
+# A websocket close reason is at most 123 bytes of UTF-8 (RFC 6455 §5.5).
+CLOSE_REASON_BYTES = 123
 
 
 def request_id_of(scope: Scope) -> str | None:
@@ -31,21 +35,47 @@ async def send_error(
 ) -> None:
     """Answer with `error` in the dialect that the request's path speaks.
 
-    A websocket handshake is refused with the same HTTP response where the server supports
-    the ASGI `websocket.http.response` extension (uvicorn does), else closed before accept.
+    A websocket is refused the way GraphQL websocket clients understand: accepted, then closed
+    with 4000 + the HTTP status (4401, 4403, 4429, the codes of the graphql-ws protocols) and
+    the message as the reason. A browser sees that code; a refused handshake would reach it as
+    a bare 1006.
     """
-    response = dialect_for_path(scope["path"]).error_response(error, request_id_of(scope), headers)
-    if scope["type"] == "http":
-        await response(scope, receive, send)
+    dialect = dialect_for_path(scope["path"])
+    if scope["type"] == "websocket":
+        status, _ = dialect.status(error)
+        await close_websocket(scope, receive, send, 4000 + status, error.message, headers)
         return
-    if "websocket.http.response" not in scope.get("extensions", {}):
-        await send({"type": "websocket.close", "code": WEBSOCKET_POLICY_VIOLATION})
-        return
+    response = dialect.error_response(error, request_id_of(scope), headers)
+    await response(scope, receive, send)
+
+
+async def close_websocket(
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    code: int,
+    reason: str,
+    headers: dict[str, str] | None = None,
+) -> None:
+    """Accept a websocket handshake (with the first subprotocol it offers, as a browser fails
+    a handshake that answers none) and close it at once with `code` and `reason`."""
+    message = await receive()
+    if message["type"] != "websocket.connect":
+        return  # the client left before its handshake was answered
+    offered = scope.get("subprotocols") or []
     await send(
         {
-            "type": "websocket.http.response.start",
-            "status": response.status_code,
-            "headers": response.raw_headers,
+            "type": "websocket.accept",
+            "subprotocol": offered[0] if offered else None,
+            "headers": [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()],
         }
     )
-    await send({"type": "websocket.http.response.body", "body": response.body})
+    await send({"type": "websocket.close", "code": code, "reason": close_reason(reason)})
+
+
+def close_reason(message: str) -> str:
+    """`message` cut to what a close frame can carry."""
+    encoded = message.encode()
+    if len(encoded) <= CLOSE_REASON_BYTES:
+        return message
+    return encoded[: CLOSE_REASON_BYTES - 3].decode(errors="ignore") + "..."

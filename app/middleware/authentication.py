@@ -1,13 +1,17 @@
 """Resolve the actor from `x-api-key` or `Authorization: Bearer`; anonymous without either.
 
-A presented credential that is unknown, revoked or expired is refused at once with 401,
-rather than silently downgraded to anonymous; one that cannot be a key by its shape is
-refused without a database lookup. The rate limiter runs first and asks `identify` so that it
-can count the request against the verified principal; the answer is kept in the scope, so a
-credential is looked up once per request whoever asks.
+A presented credential that is unknown, revoked or expired is refused at once with 401 (a
+websocket handshake: accepted, then closed with 4401), rather than silently downgraded to
+anonymous; one that cannot be a key by its shape is refused without a database lookup. The
+rate limiter runs first and asks `identify` so that it can count the request against the
+verified principal; the answer is kept in the scope, so a credential is looked up once per
+request whoever asks. A websocket may present its credential later, in `connection_init`
+(`connection_params_credential`); the GraphQL websocket handlers check that one.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -20,14 +24,12 @@ from app.services.apikeys import authenticate
 IDENTITY = "identity"
 
 
-def presented_credential(scope: Scope) -> str | None:
+def normalised_credential(api_key: str | None, authorization: str | None) -> str | None:
     """The credential as presented, normalised so that every spelling of a key is that key:
     surrounding whitespace goes and the `Bearer` scheme matches in any case. An Authorization
-    header of another scheme is presented whole, to be refused."""
-    api_key = header(scope, b"x-api-key")
+    value of another scheme is presented whole, to be refused."""
     if api_key:
         return api_key.strip()
-    authorization = header(scope, b"authorization")
     if not authorization:
         return None
     parts = authorization.split(None, 1)
@@ -36,15 +38,48 @@ def presented_credential(scope: Scope) -> str | None:
     return authorization.strip()
 
 
+def presented_credential(scope: Scope) -> str | None:
+    """The credential of a request's (or a websocket handshake's) headers, or its session
+    cookie's."""
+    return normalised_credential(
+        header(scope, b"x-api-key"), header(scope, b"authorization")
+    ) or session_credential(scope)
+
+
+def session_credential(scope: Scope) -> str | None:
+    """The hook for the session cookie (DESIGN §5, §10 sign-in). Sessions do not exist yet, so
+    a cookie presents nothing. When they do, return the session token from the cookie here and
+    resolve it where `identify` resolves keys; the CSRF Origin check already refuses a
+    cookie-riding request or websocket handshake from a foreign origin."""
+    return None
+
+
+def connection_params_credential(params: Mapping[str, object] | None) -> str | None:
+    """The credential in a websocket's `connection_init` payload, which browsers use as they
+    cannot set handshake headers: `x-api-key` or `Authorization` in any case, at the top level
+    (GraphiQL sends its Headers tab as is) or under `headers` (Apollo's and Hasura's habit)."""
+    if not params:
+        return None
+    nested = params.get("headers")
+    for source in (params, nested if isinstance(nested, Mapping) else {}):
+        values = {str(k).lower(): v for k, v in source.items() if isinstance(v, str)}
+        credential = normalised_credential(values.get("x-api-key"), values.get("authorization"))
+        if credential is not None:
+            return credential
+    return None
+
+
+async def actor_for(database: Database, credential: str | None) -> Actor | None:
+    """ANONYMOUS for no credential, else the actor behind it, or None when it is refused."""
+    return ANONYMOUS if credential is None else await authenticate(database, credential)
+
+
 async def identify(scope: Scope, database: Database) -> Actor | None:
     """The request's actor (ANONYMOUS when it presents nothing), or None when its credential
     is refused. Resolved on the first call and kept in the scope for the next."""
     state = scope.setdefault("state", {})
     if IDENTITY not in state:
-        credential = presented_credential(scope)
-        state[IDENTITY] = (
-            ANONYMOUS if credential is None else await authenticate(database, credential)
-        )
+        state[IDENTITY] = await actor_for(database, presented_credential(scope))
     return state[IDENTITY]
 
 

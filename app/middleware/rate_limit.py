@@ -21,6 +21,10 @@ Storage is in memory for one process, or Redis (`REDIS_URL`) so that every proce
 scaled-out deployment counts against the same window; a store that is down lets requests
 through (logged). Every counted response carries `X-RateLimit-Limit/-Remaining/-Reset` of the
 window it counted against; a refused one also carries `Retry-After`.
+
+The windows live in one `RateLimiter`, which the GraphQL websocket handlers share: each
+operation on a socket counts like a request against its actor's window, and a credential that
+a `connection_init` presents goes through the same failure window as a header's (DESIGN §9).
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.auth.actor import Actor
 from app.db import Database
 from app.errors import RateLimited
-from app.middleware import send_error
+from app.middleware import RESPONSE_STARTS, send_error
 from app.middleware.authentication import identify, presented_credential
 
 log = logging.getLogger(__name__)
@@ -86,20 +90,52 @@ class Window:
         }
 
 
-class RateLimitMiddleware:
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        limit: str,
-        auth_failure_limit: str,
-        storage: Storage,
-        database: Database,
-    ) -> None:
-        self.app = app
+class RateLimiter:
+    """The windows in one store: every principal's, and every address's refused credentials."""
+
+    def __init__(self, *, limit: str, auth_failure_limit: str, storage: Storage) -> None:
         self.item: RateLimitItem = parse(limit)
         self.failures: RateLimitItem = parse(auth_failure_limit)
-        self.limiter = FixedWindowRateLimiter(storage)
+        self.strategy = FixedWindowRateLimiter(storage)
+
+    async def hit(self, actor: Actor | None, address: str) -> Window | None:
+        """Count one request (or websocket operation) against its principal's window."""
+        return await self._count(self.item, NAMESPACE, principal_key(actor, address))
+
+    async def failures_left(self, address: str) -> Window | None:
+        """Whether `address` may still have a credential looked up (nothing is counted)."""
+        return await self._count(self.failures, FAILURES_NAMESPACE, address, hit=False)
+
+    async def hit_failure(self, address: str) -> None:
+        """Count one refused credential against its address."""
+        await self._count(self.failures, FAILURES_NAMESPACE, address)
+
+    async def _count(
+        self, item: RateLimitItem, namespace: str, key: str, *, hit: bool = True
+    ) -> Window | None:
+        """Hit (or only test) one window; None when the store is down."""
+        try:
+            if hit:
+                allowed = await self.strategy.hit(item, namespace, key)
+            else:
+                allowed = await self.strategy.test(item, namespace, key)
+            reset, remaining = await self.strategy.get_window_stats(item, namespace, key)
+        except Exception:
+            # A rate-limit store that is down must not take the API down with it.
+            log.exception("rate-limit storage unavailable; request let through")
+            return None
+        return Window(allowed, item.amount, remaining, reset)
+
+
+def retry_after(window: Window) -> int:
+    """Whole seconds until `window` resets (at least one)."""
+    return max(1, math.ceil(window.reset - time.time()))
+
+
+class RateLimitMiddleware:
+    def __init__(self, app: ASGIApp, *, limiter: RateLimiter, database: Database) -> None:
+        self.app = app
+        self.limiter = limiter
         self.database = database
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -118,7 +154,8 @@ class RateLimitMiddleware:
         headers = window.headers
 
         async def send_with_headers(message: Message) -> None:
-            if message["type"] in ("http.response.start", "websocket.http.response.start"):
+            if message["type"] in RESPONSE_STARTS:
+                message.setdefault("headers", [])
                 MutableHeaders(scope=message).update(headers)
             await send(message)
 
@@ -129,36 +166,19 @@ class RateLimitMiddleware:
         address = address_key(scope)
         if presented_credential(scope) is not None:
             # Before any lookup: an address that keeps failing gets no more of them.
-            failures = await self._count(self.failures, FAILURES_NAMESPACE, address, hit=False)
+            failures = await self.limiter.failures_left(address)
             if failures is None or not failures.allowed:
                 return failures
         actor = await identify(scope, self.database)
         if actor is None:
-            await self._count(self.failures, FAILURES_NAMESPACE, address)
-        return await self._count(self.item, NAMESPACE, principal_key(actor, address))
-
-    async def _count(
-        self, item: RateLimitItem, namespace: str, key: str, *, hit: bool = True
-    ) -> Window | None:
-        """Hit (or only test) one window; None when the store is down."""
-        try:
-            if hit:
-                allowed = await self.limiter.hit(item, namespace, key)
-            else:
-                allowed = await self.limiter.test(item, namespace, key)
-            reset, remaining = await self.limiter.get_window_stats(item, namespace, key)
-        except Exception:
-            # A rate-limit store that is down must not take the API down with it.
-            log.exception("rate-limit storage unavailable; request let through")
-            return None
-        return Window(allowed, item.amount, remaining, reset)
+            await self.limiter.hit_failure(address)
+        return await self.limiter.hit(actor, address)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, window: Window) -> None:
-        retry_after = max(1, math.ceil(window.reset - time.time()))
         await send_error(
             scope,
             receive,
             send,
             RateLimited("Rate limit exceeded; retry later."),
-            {**window.headers, "Retry-After": str(retry_after)},
+            {**window.headers, "Retry-After": str(retry_after(window))},
         )

@@ -8,7 +8,7 @@ import uuid
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.middleware import header
+from app.middleware import RESPONSE_STARTS, header
 
 SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
@@ -26,7 +26,8 @@ class RequestIdMiddleware:
         scope.setdefault("state", {})["request_id"] = request_id
 
         async def send_with_id(message: Message) -> None:
-            if message["type"] in ("http.response.start", "websocket.http.response.start"):
+            if message["type"] in RESPONSE_STARTS:
+                message.setdefault("headers", [])
                 MutableHeaders(scope=message)["X-Request-Id"] = request_id
             await send(message)
 

@@ -1,8 +1,9 @@
 """Every GraphQL error leaves with `extensions.code` (and `details` where there are some).
 
 Domain errors keep their message and code; graphql-core's own (syntax, validation, variable
-coercion) are VALIDATION_FAILED; anything else is logged with the request id and answered
-as INTERNAL_ERROR without internals.
+coercion) and Strawberry's request errors (an operation type the transport does not run, an
+unknown operation name, no query) are VALIDATION_FAILED; anything else is logged with the
+request id and answered as INTERNAL_ERROR without internals.
 """
 
 from __future__ import annotations
@@ -12,11 +13,22 @@ import logging
 import psycopg
 from graphql.error import GraphQLError
 from sqlalchemy.exc import DataError
+from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import MaskErrors
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
 from app.errors import AppError, InternalError
 
 log = logging.getLogger("app.graphql")
+
+# Raised before execution for a request that cannot run as asked: by Strawberry, or by
+# graphql-core inside a variable's coercion error ("Variable '$n' got invalid value...").
+REQUEST_ERRORS = (
+    InvalidOperationTypeError,
+    CannotGetOperationTypeError,
+    MissingQueryError,
+    GraphQLError,
+)
 
 
 def _copy(error: GraphQLError, message: str, extensions: dict[str, object]) -> GraphQLError:
@@ -57,7 +69,7 @@ class ErrorCodes(MaskErrors):
             if original.details:
                 extensions["details"] = original.details
             return _copy(error, original.message, extensions)
-        if original is None:
+        if original is None or isinstance(original, REQUEST_ERRORS):
             return _copy(
                 error, error.message, {"code": "VALIDATION_FAILED", **(error.extensions or {})}
             )

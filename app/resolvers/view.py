@@ -1,21 +1,111 @@
-"""The `/graphql` endpoint: queries and mutations over HTTP, subscriptions over websocket
-(graphql-transport-ws), and GraphiQL for a browser's GET, its assets served by the app."""
+"""The `/graphql` endpoint: GraphQL over HTTP, GraphQL over websocket, and GraphiQL.
+
+HTTP follows the GraphQL-over-HTTP spec (`graphql-http`'s audit passes every MUST and
+SHOULD): a client that accepts `application/graphql-response+json` gets it, with 400 for a
+request that never reaches execution (a document that does not parse or validate, variables
+that do not coerce) and no `data` entry then; every other client gets `application/json`
+with the legacy 200 for any GraphQL result. GET runs queries, POST queries and mutations;
+a mutation over GET is 405, a subscription over HTTP 400 (they are served over websocket).
+A request that cannot be read (bad JSON, no query) is a 400 in the GraphQL error shape, in
+the negotiated media type. Websockets are `app.resolvers.websocket`'s.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+import mimeparse
 import strawberry
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.exceptions import MissingQueryError
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from app.db import Database
+from app.middleware.rate_limit import RateLimiter
 from app.resolvers.context import Context
+from app.resolvers.websocket import LegacyWSHandler, TextFrames, TransportWSHandler
 from app.responses import dumps
+from app.rest.dialects import GRAPHQL
+
+JSON = "application/json"
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+GRAPHQL_RESPONSE_TYPE = "application/graphql-response+json; charset=utf-8"
+
+# What each method runs; subscriptions are served over websocket.
+OPERATIONS_BY_METHOD: Mapping[str, frozenset[OperationType]] = {
+    "GET": frozenset({OperationType.QUERY}),
+    "POST": frozenset({OperationType.QUERY, OperationType.MUTATION}),
+}
+
+
+class RequestRefused(HTTPException):
+    """A request refused before execution, with the headers its answer needs."""
+
+    def __init__(self, status_code: int, reason: str, headers: Mapping[str, str] | None = None):
+        super().__init__(status_code, reason)
+        self.headers = dict(headers or {})
+
+
+def response_media_type(accept: str | None) -> str:
+    """`application/graphql-response+json` when the Accept header names it and likes it no
+    less than `application/json`; else `application/json`, the spec's default for a client
+    that does not ask (no Accept, `*/*`, or an Accept naming neither)."""
+    if not accept:
+        return JSON
+    try:
+        ranges = [mimeparse.parse_media_range(part) for part in accept.split(",")]
+        liking_json = mimeparse.quality(JSON, accept)
+    except ValueError:
+        return JSON
+    liking = max(
+        (
+            float(params["q"])
+            for kind, subtype, params in ranges
+            if (kind, subtype) == ("application", "graphql-response+json")
+        ),
+        default=0.0,
+    )
+    return GRAPHQL_RESPONSE if liking > 0 and liking >= liking_json else JSON
+
+
+def is_request_error(body: Mapping[str, Any]) -> bool:
+    """Whether a result never reached execution: no data, and no error at a field's path
+    (a field error that nulls the whole result has one)."""
+    errors = body.get("errors") or []
+    return body.get("data") is None and bool(errors) and not any("path" in e for e in errors)
+
+
+def request_error_status(body: Mapping[str, Any]) -> int:
+    """The status of a request error: its first error's code's (VALIDATION_FAILED: 400)."""
+    code = (body["errors"][0].get("extensions") or {}).get("code", "INTERNAL_ERROR")
+    return GRAPHQL.statuses.get(code, (500, "INTERNAL_ERROR"))[0]
+
+
+def refused_body(refused: HTTPException) -> dict[str, Any]:
+    code = "NOT_FOUND" if refused.status_code == 404 else "VALIDATION_FAILED"
+    return {"errors": [{"message": refused.reason, "extensions": {"code": code}}]}
+
+
+def operation_not_served(operation_type: OperationType, method: str) -> RequestRefused:
+    if operation_type is OperationType.SUBSCRIPTION:
+        return RequestRefused(
+            400,
+            "Subscriptions are not served over HTTP: open a websocket to /graphql "
+            "(graphql-transport-ws or graphql-ws).",
+        )
+    return RequestRefused(
+        405, f"{operation_type.value.capitalize()}s need POST.", headers={"Allow": "POST"}
+    )
+
 
 GRAPHIQL_HTML = """<!doctype html>
 <html lang="en">
@@ -29,15 +119,13 @@ GRAPHIQL_HTML = """<!doctype html>
   <div id="graphiql">Loading GraphiQL...</div>
   <script src="/static/graphiql/react.production.min.js"></script>
   <script src="/static/graphiql/react-dom.production.min.js"></script>
-  <script src="/static/graphiql/graphql-ws.min.js"></script>
   <script src="/static/graphiql/graphiql.min.js"></script>
   <script>
     const scheme = location.protocol === "https:" ? "wss://" : "ws://";
     const wsUrl = scheme + location.host + "/graphql";
-    const fetcher = GraphiQL.createFetcher({
-      url: "/graphql",
-      wsClient: graphqlWs.createClient({ url: wsUrl, lazy: true }),
-    });
+    // With `subscriptionUrl` (not a ready-made wsClient) GraphiQL opens a socket per
+    // subscription and sends the Headers tab as its connection_init payload.
+    const fetcher = GraphiQL.createFetcher({ url: "/graphql", subscriptionUrl: wsUrl });
     ReactDOM.createRoot(document.getElementById("graphiql")).render(
       React.createElement(GraphiQL, {
         fetcher,
@@ -52,15 +140,78 @@ GRAPHIQL_HTML = """<!doctype html>
 
 
 class GraphQLApp(GraphQL[Context, None]):
-    def __init__(self, schema: strawberry.Schema, *, database: Database, graphiql: bool):
+    websocket_adapter_class = TextFrames
+    graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_ws_handler_class = LegacyWSHandler
+
+    def __init__(
+        self,
+        schema: strawberry.Schema,
+        *,
+        database: Database,
+        limiter: RateLimiter,
+        graphiql: bool,
+    ):
         super().__init__(schema, graphql_ide="graphiql" if graphiql else None)
         self.database = database
+        self.limiter = limiter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        try:
+            response = await self.run(request)
+        except HTTPException as refused:
+            media_type = response_media_type(request.headers.get("accept"))
+            response = Response(
+                self.encode_json(refused_body(refused)),
+                status_code=refused.status_code,
+                headers=getattr(refused, "headers", None),
+                media_type=GRAPHQL_RESPONSE_TYPE if media_type == GRAPHQL_RESPONSE else JSON,
+            )
+        await response(scope, receive, send)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         return Context.for_connection(self.database, request, response)
 
+    def is_websocket_origin_allowed(self, request: WebSocket, origin: str) -> bool:
+        # Any page may open a socket and present a key in connection_init: only ambient
+        # credentials (the session cookie) need an allowed origin, and the CSRF middleware
+        # refuses a cookie-riding handshake from elsewhere (4403) before this view runs.
+        return True
+
     def encode_json(self, data: object) -> bytes:
         return dumps(data)
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """Strawberry's, with this endpoint's `OPERATIONS_BY_METHOD` and clearer refusals
+        (Strawberry would run a subscription sent over HTTP, and fail inside)."""
+        try:
+            return await self.schema.execute(
+                request_data.query,
+                root_value=root_value,
+                variable_values=request_data.variables,
+                context_value=context,
+                operation_name=request_data.operation_name,
+                allowed_operation_types=OPERATIONS_BY_METHOD[request_adapter.method],
+                operation_extensions=request_data.extensions,
+            )
+        except InvalidOperationTypeError as error:
+            raise operation_not_served(error.operation_type, request_adapter.method) from error
+        except CannotGetOperationTypeError as error:
+            raise RequestRefused(400, error.as_http_error_reason()) from error
+        except MissingQueryError as error:
+            raise RequestRefused(400, "No GraphQL query found in the request.") from error
 
     async def process_result(
         self, request: Request, result: ExecutionResult
@@ -70,6 +221,35 @@ class GraphQLApp(GraphQL[Context, None]):
         # only errors that arrive here without a code.
         for error in response.get("errors") or []:
             error.setdefault("extensions", {}).setdefault("code", "VALIDATION_FAILED")
+        return response
+
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        # The negotiated media type rides on the sub-response to `create_response`.
+        sub_response = await super().get_sub_response(request)
+        sub_response.media_type = response_media_type(request.headers.get("accept"))
+        return sub_response
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        body: Any = response_data
+        status = 200
+        content_type = JSON
+        if sub_response.media_type == GRAPHQL_RESPONSE:
+            content_type = GRAPHQL_RESPONSE_TYPE
+            if isinstance(body, dict) and is_request_error(body):
+                status = request_error_status(body)
+                body = {k: v for k, v in body.items() if k != "data"}
+        response = Response(
+            self.encode_json(body),
+            status_code=sub_response.status_code or status,
+            media_type=content_type,
+        )
+        response.headers.raw.extend(sub_response.headers.raw)
+        if sub_response.background:
+            response.background = sub_response.background
         return response
 
     async def render_graphql_ide(self, request: Request) -> Response:

@@ -87,11 +87,22 @@ async def test_graphiql_is_served_to_a_browser_with_local_assets(client: httpx.A
         "graphiql.min.css",
         "react.production.min.js",
         "react-dom.production.min.js",
-        "graphql-ws.min.js",
     ):
         assert f"/static/graphiql/{asset}" in page
         served = await client.get(f"/static/graphiql/{asset}")
         assert served.status_code == 200 and len(served.content) > 1000
+
+
+async def test_graphiql_subscribes_with_the_headers_tab_in_connection_init(
+    client: httpx.AsyncClient,
+) -> None:
+    # GraphiQL's toolkit sends the Headers tab as the connection_init payload only when it
+    # makes the websocket client itself, from `subscriptionUrl`; a ready-made `wsClient`
+    # would subscribe with no credential at all.
+    page = (await client.get("/graphql", headers={"accept": "text/html"})).text
+
+    assert "subscriptionUrl: wsUrl" in page
+    assert "wsClient:" not in page
 
 
 async def test_swagger_ui_is_served_with_local_assets(client: httpx.AsyncClient) -> None:

@@ -121,16 +121,17 @@ async def test_websocket_handshakes_with_invented_keys_count_against_the_address
     async with client_at(limited, address) as client:
         anonymous = await client.get(HEALTH)
 
-    assert [status for status, _ in refused] == [401] * LIMIT
+    assert [code for code, _ in refused] == [4401] * LIMIT
     assert [headers["x-ratelimit-remaining"] for _, headers in refused] == ["4", "3", "2", "1", "0"]
-    assert one_more[0] == 429 and one_more[1]["retry-after"]
+    assert one_more[0] == 4429 and one_more[1]["retry-after"]
     assert anonymous.status_code == 429
 
 
 async def handshake(
     app: Starlette, address: str, headers: dict[str, str]
 ) -> tuple[int, dict[str, str]]:
-    """Open a websocket on /graphql as uvicorn would; return the refusal's status and headers."""
+    """Open a websocket on /graphql as uvicorn would; return the close code that refuses it
+    and the headers of the 101 that precedes the close."""
     scope: Scope = {
         "type": "websocket",
         "asgi": {"version": "3.0"},
@@ -144,7 +145,6 @@ async def handshake(
         "client": (address, 1),
         "server": ("testserver", 80),
         "subprotocols": ["graphql-transport-ws"],
-        "extensions": {"websocket.http.response": {}},
     }
     incoming: list[Message] = [{"type": "websocket.connect"}]
     sent: list[Message] = []
@@ -156,9 +156,9 @@ async def handshake(
         sent.append(message)
 
     await app(scope, receive, send)
-    start = sent[0]
-    assert start["type"] == "websocket.http.response.start", sent
-    return start["status"], {k.decode(): v.decode() for k, v in start["headers"]}
+    accept, close = sent
+    assert (accept["type"], close["type"]) == ("websocket.accept", "websocket.close"), sent
+    return close["code"], {k.decode(): v.decode() for k, v in accept["headers"]}
 
 
 # ---- verified keys count against windows of their own --------------------------------------

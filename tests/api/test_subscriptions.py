@@ -1,7 +1,10 @@
-"""GraphQL subscriptions over a real websocket (graphql-transport-ws), served by uvicorn.
+"""GraphQL over a real websocket (uvicorn in the test's event loop, the `websockets` client).
 
-ASGITransport speaks no websocket, so each test starts uvicorn on a free port in the test's
-own event loop and talks to it with the `websockets` client. Every wait is bounded.
+Both protocols (`graphql-transport-ws`, legacy `graphql-ws`), text frames only; the credential
+from the handshake headers or the `connection_init` payload, checked before `connection_ack`
+and again before every operation; refusals close with 4401 (credential), 4403 (origin) or
+4429 (too many refused credentials). Every wait is bounded. `test_graphql_ws_clients.py` runs
+the same server with the `gql` client.
 """
 
 from __future__ import annotations
@@ -9,65 +12,49 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import socket
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
 from app.auth.actor import SYSTEM
 from app.db import Database
 from app.models.apikeys import ApiKey
-from app.services.apikeys import revoke_api_key
+from app.services.apikeys import generate_key, revoke_api_key
+from tests.conftest import client_for
 from tests.support.factories import make_api_key
+from tests.support.server import serving
 
 TIMEOUT = 5.0
 PROTOCOL = Subprotocol("graphql-transport-ws")
+LEGACY = Subprotocol("graphql-ws")
 THREE_TICKS = "subscription { serverTime(count: 3, intervalSeconds: 0.05) }"
+COUNT_KEYS = "{ apiKeys { totalCount } }"
+
+
+def websocket_url(base_url: str) -> str:
+    return base_url.replace("http://", "ws://", 1) + "/graphql"
 
 
 @pytest.fixture
-async def server_url(make_app: Callable[..., Starlette]) -> AsyncIterator[str]:
-    """ws:// URL of /graphql on a uvicorn server running the app on the test database."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))  # the port is ours from here on: no race for a free one
-    port = listener.getsockname()[1]
-    config = uvicorn.Config(
-        make_app(),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        log_config=None,  # leave the test run's logging configuration alone
-        lifespan="off",
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[listener]))
-    try:
-        async with asyncio.timeout(TIMEOUT):
-            while not server.started:
-                if task.done():
-                    task.result()  # raises whatever stopped the server from starting
-                    raise RuntimeError("uvicorn stopped before it started")
-                await asyncio.sleep(0.01)
-        yield f"ws://127.0.0.1:{port}/graphql"
-    finally:
-        server.should_exit = True
-        async with asyncio.timeout(TIMEOUT):
-            await task
-        listener.close()
+async def server_url(app: Starlette) -> AsyncIterator[str]:
+    """ws:// URL of /graphql on a uvicorn server running the module's app on the test database
+    (its rate-limit counters outlive a test, but its limits are far out of reach)."""
+    async with serving(app) as base_url:
+        yield websocket_url(base_url)
 
 
-def open_socket(url: str, headers: dict[str, str] | None = None) -> connect:
+def open_socket(
+    url: str, headers: dict[str, str] | None = None, protocol: Subprotocol = PROTOCOL
+) -> connect:
     return connect(
         url,
-        subprotocols=[PROTOCOL],
+        subprotocols=[protocol],
         additional_headers=headers or {},
         open_timeout=TIMEOUT,
         close_timeout=TIMEOUT,
@@ -76,12 +63,15 @@ def open_socket(url: str, headers: dict[str, str] | None = None) -> connect:
 
 @contextlib.asynccontextmanager
 async def graphql_ws(
-    url: str, headers: dict[str, str] | None = None
+    url: str,
+    headers: dict[str, str] | None = None,
+    payload: dict[str, Any] | None = None,
+    protocol: Subprotocol = PROTOCOL,
 ) -> AsyncIterator[ClientConnection]:
-    """An acknowledged graphql-transport-ws connection."""
-    async with open_socket(url, headers) as ws:
-        assert ws.subprotocol == PROTOCOL
-        await send(ws, {"type": "connection_init"})
+    """An acknowledged connection; `payload` is the connection_init payload."""
+    async with open_socket(url, headers, protocol) as ws:
+        assert ws.subprotocol == protocol
+        await send(ws, {"type": "connection_init", "payload": payload or {}})
         assert await receive(ws) == {"type": "connection_ack"}
         yield ws
 
@@ -92,12 +82,36 @@ async def send(ws: ClientConnection, message: dict[str, Any]) -> None:
 
 
 async def receive(ws: ClientConnection) -> dict[str, Any]:
+    """The next message, which must come as a text frame (browsers and gql refuse binary)."""
     async with asyncio.timeout(TIMEOUT):
-        return json.loads(await ws.recv())
+        frame = await ws.recv()
+    assert isinstance(frame, str), f"a binary frame: {frame!r}"
+    return json.loads(frame)
+
+
+async def until_closed(ws: ClientConnection) -> list[dict[str, Any]]:
+    """Every message until the server closes the socket (its code: `ws.close_code`)."""
+    messages = []
+    with contextlib.suppress(ConnectionClosed):
+        while True:
+            messages.append(await receive(ws))
+    return messages
 
 
 async def subscribe(ws: ClientConnection, id: str, query: str) -> None:
     await send(ws, {"id": id, "type": "subscribe", "payload": {"query": query}})
+
+
+async def run_operation(ws: ClientConnection, id: str, query: str) -> dict[str, Any]:
+    """A single-result operation on either protocol: its result's payload, after `complete`."""
+    legacy = ws.subprotocol == LEGACY
+    await send(
+        ws, {"id": id, "type": "start" if legacy else "subscribe", "payload": {"query": query}}
+    )
+    result = await receive(ws)
+    assert (result["id"], result["type"]) == (id, "data" if legacy else "next"), result
+    assert await receive(ws) == {"id": id, "type": "complete"}
+    return result["payload"]
 
 
 async def three_ticks(ws: ClientConnection, id: str = "1") -> list[str]:
@@ -181,42 +195,41 @@ async def test_invalid_document_is_an_error_message_and_the_connection_stays_usa
     assert len(ticks) == 3
 
 
-async def test_unknown_key_is_refused_at_the_handshake(server_url: str) -> None:
-    # uvicorn supports ASGI's websocket.http.response, so the handshake gets a real 401.
-    with pytest.raises(InvalidStatus) as refused:
-        async with open_socket(server_url, {"x-api-key": "ck_bogus"}):
-            pytest.fail("the handshake was accepted")
+async def test_unknown_key_in_the_handshake_closes_the_socket_with_4401(server_url: str) -> None:
+    # Accepted, then closed: a browser reads the close code, never a refused handshake's status.
+    async with open_socket(server_url, {"x-api-key": "ck_bogus"}) as ws:
+        messages = await until_closed(ws)
 
-    response = refused.value.response
-    assert response.status_code == 401
-    assert orjson.loads(response.body)["errors"][0]["extensions"]["code"] == "UNAUTHORIZED"
-    assert response.headers["x-request-id"].startswith("req_")
-    assert response.headers["x-ratelimit-limit"]
+    assert messages == []
+    assert (ws.close_code, ws.close_reason) == (4401, "Invalid, revoked or expired credential.")
+    assert ws.response is not None
+    assert ws.response.headers["x-request-id"].startswith("req_")
+    assert ws.response.headers["x-ratelimit-limit"]
 
 
-async def test_revoked_key_cannot_subscribe(server_url: str, database: Database) -> None:
+async def test_revoked_key_in_the_handshake_closes_the_socket_with_4401(
+    server_url: str, database: Database
+) -> None:
     key, plaintext = await make_api_key(database, name="subscriber")
     async with database.unit_of_work() as uow:
         await revoke_api_key(uow, SYSTEM, id=key.id)
         await uow.commit()
 
-    with pytest.raises(InvalidStatus) as refused:
-        async with open_socket(server_url, {"x-api-key": plaintext}):
-            pytest.fail("the handshake was accepted")
+    async with open_socket(server_url, {"x-api-key": plaintext}) as ws:
+        messages = await until_closed(ws)
 
-    assert refused.value.response.status_code == 401
+    assert messages == [] and ws.close_code == 4401
 
 
-async def test_cookie_handshake_from_a_foreign_origin_is_refused(server_url: str) -> None:
+async def test_cookie_handshake_from_a_foreign_origin_closes_the_socket_with_4403(
+    server_url: str,
+) -> None:
     headers = {"cookie": "cartograph_session=abc", "origin": "https://evil.example.net"}
-    with pytest.raises(InvalidStatus) as refused:
-        async with open_socket(server_url, headers):
-            pytest.fail("the handshake was accepted")
+    async with open_socket(server_url, headers) as ws:
+        messages = await until_closed(ws)
 
-    assert refused.value.response.status_code == 403
-    assert orjson.loads(refused.value.response.body)["errors"][0]["extensions"]["code"] == (
-        "FORBIDDEN"
-    )
+    assert messages == []
+    assert (ws.close_code, ws.close_reason) == (4403, "Cross-origin request refused.")
 
 
 @pytest.mark.parametrize("scheme", ["x-api-key", "bearer"])
@@ -237,3 +250,190 @@ async def test_valid_key_subscribes_and_is_recorded_as_used(
     async with database.read_session() as session:
         stored = await session.get(ApiKey, key.id)
     assert stored is not None and stored.last_used_at is not None
+
+
+@pytest.mark.parametrize("protocol", [PROTOCOL, LEGACY])
+async def test_every_message_is_a_text_frame(server_url: str, protocol: Subprotocol) -> None:
+    start = "start" if protocol == LEGACY else "subscribe"
+    async with open_socket(server_url, protocol=protocol) as ws:
+        await send(ws, {"type": "connection_init", "payload": {}})
+        await send(ws, {"id": "1", "type": start, "payload": {"query": "{ ping }"}})
+        async with asyncio.timeout(TIMEOUT):
+            frames = [await ws.recv() for _ in range(3)]
+
+    assert all(isinstance(frame, str) for frame in frames), frames
+    assert [json.loads(frame)["type"] for frame in frames] == [
+        "connection_ack",
+        "data" if protocol == LEGACY else "next",
+        "complete",
+    ]
+
+
+@pytest.mark.parametrize(
+    "init_payload",
+    [
+        pytest.param(lambda key: {"x-api-key": key}, id="x-api-key"),
+        pytest.param(lambda key: {"X-API-Key": f" {key} "}, id="X-API-Key"),
+        pytest.param(lambda key: {"Authorization": f"Bearer {key}"}, id="Authorization"),
+        pytest.param(lambda key: {"AUTHORIZATION": f"bearer {key}"}, id="AUTHORIZATION"),
+        pytest.param(lambda key: {"headers": {"x-api-key": key}}, id="headers.x-api-key"),
+    ],
+)
+async def test_key_in_connection_init_is_the_connections_actor(
+    server_url: str, database: Database, init_payload: Callable[[str], dict[str, Any]]
+) -> None:
+    _, plaintext = await make_api_key(database, name="reader", permissions=["apiKeys:manage"])
+
+    async with graphql_ws(server_url, payload=init_payload(plaintext)) as ws:
+        counted = await run_operation(ws, "1", COUNT_KEYS)
+    async with graphql_ws(server_url) as ws:
+        anonymous = await run_operation(ws, "1", COUNT_KEYS)
+
+    assert counted == {"data": {"apiKeys": {"totalCount": 1}}}
+    assert anonymous["errors"][0]["extensions"]["code"] == "UNAUTHORIZED"
+
+
+async def test_key_in_connection_init_wins_over_the_handshakes(
+    server_url: str, database: Database
+) -> None:
+    _, reader = await make_api_key(database, name="reader", permissions=["apiKeys:manage"])
+    _, other = await make_api_key(database, name="other", permissions=["catalog:read"])
+
+    async with graphql_ws(server_url, {"x-api-key": other}, {"x-api-key": reader}) as ws:
+        counted = await run_operation(ws, "1", COUNT_KEYS)
+
+    assert counted == {"data": {"apiKeys": {"totalCount": 2}}}
+
+
+async def test_invented_key_in_connection_init_closes_with_4401_before_ack(
+    server_url: str,
+) -> None:
+    async with open_socket(server_url) as ws:
+        await send(ws, {"type": "connection_init", "payload": {"x-api-key": generate_key()}})
+        messages = await until_closed(ws)
+
+    assert messages == []  # no connection_ack
+    assert (ws.close_code, ws.close_reason) == (4401, "Invalid, revoked or expired credential.")
+
+
+async def test_invented_key_in_legacy_connection_init_is_a_connection_error_and_4401(
+    server_url: str,
+) -> None:
+    async with open_socket(server_url, protocol=LEGACY) as ws:
+        await send(ws, {"type": "connection_init", "payload": {"Authorization": "Bearer nope"}})
+        messages = await until_closed(ws)
+
+    assert messages == [
+        {
+            "type": "connection_error",
+            "payload": {
+                "message": "Invalid, revoked or expired credential.",
+                "extensions": {"code": "UNAUTHORIZED"},
+            },
+        }
+    ]
+    assert ws.close_code == 4401
+
+
+async def test_a_second_connection_init_closes_with_4429_whatever_it_presents(
+    server_url: str,
+) -> None:
+    async with graphql_ws(server_url) as ws:
+        await send(ws, {"type": "connection_init", "payload": {"x-api-key": generate_key()}})
+        messages = await until_closed(ws)
+
+    assert messages == []
+    assert (ws.close_code, ws.close_reason) == (4429, "Too many initialisation requests")
+
+
+async def test_subscribing_before_connection_ack_closes_with_4401(server_url: str) -> None:
+    async with open_socket(server_url) as ws:
+        await subscribe(ws, "1", THREE_TICKS)
+        messages = await until_closed(ws)
+
+    assert messages == [] and ws.close_code == 4401
+
+
+@pytest.mark.parametrize("protocol", [PROTOCOL, LEGACY])
+async def test_key_revoked_on_an_open_socket_is_refused_on_its_next_operation(
+    server_url: str, database: Database, protocol: Subprotocol
+) -> None:
+    key, plaintext = await make_api_key(database, name="reader", permissions=["apiKeys:manage"])
+
+    async with graphql_ws(server_url, payload={"x-api-key": plaintext}, protocol=protocol) as ws:
+        before = await run_operation(ws, "1", COUNT_KEYS)
+        async with database.unit_of_work() as uow:
+            await revoke_api_key(uow, SYSTEM, id=key.id)
+            await uow.commit()
+        await send(
+            ws,
+            {
+                "id": "2",
+                "type": "start" if protocol == LEGACY else "subscribe",
+                "payload": {"query": COUNT_KEYS},
+            },
+        )
+        after = await until_closed(ws)
+
+    assert before == {"data": {"apiKeys": {"totalCount": 1}}}
+    assert after == []  # the operation never ran
+    assert (ws.close_code, ws.close_reason) == (
+        4401,
+        "The connection's credential was revoked or has expired.",
+    )
+
+
+async def test_websocket_operations_count_against_the_actors_http_window(
+    make_app: Callable[..., Starlette], database: Database
+) -> None:
+    _, plaintext = await make_api_key(database, name="busy", permissions=["apiKeys:manage"])
+    app = make_app(rate_limit="3/minute")
+
+    async with (
+        serving(app) as base_url,
+        graphql_ws(websocket_url(base_url), payload={"x-api-key": plaintext}) as ws,
+    ):
+        # The handshake presented no key: it counted against the address, not the key.
+        allowed = [await run_operation(ws, str(i), "{ ping }") for i in range(3)]
+        await subscribe(ws, "over", "{ ping }")
+        refused = await receive(ws)
+        await send(ws, {"type": "ping"})
+        still_open = await receive(ws)
+    async with client_for(app, headers={"x-api-key": plaintext}) as http:
+        over_http = await http.post("/graphql", json={"query": "{ ping }"})
+
+    assert allowed == [{"data": {"ping": "pong"}}] * 3
+    assert refused["id"] == "over" and refused["type"] == "error"
+    assert refused["payload"][0]["extensions"] == {"code": "RATE_LIMITED"}
+    assert refused["payload"][0]["message"].startswith("Rate limit exceeded; retry in ")
+    assert still_open == {"type": "pong"}
+    assert over_http.status_code == 429  # the same window, spent over the socket
+
+
+async def test_refused_connection_init_keys_count_against_the_address(
+    make_app: Callable[..., Starlette],
+) -> None:
+    async with serving(make_app(auth_failure_limit="2/minute")) as base_url:
+        codes = []
+        for _ in range(3):
+            async with open_socket(websocket_url(base_url)) as ws:
+                await send(
+                    ws, {"type": "connection_init", "payload": {"x-api-key": generate_key()}}
+                )
+                await until_closed(ws)
+                codes.append(ws.close_code)
+
+    assert codes == [4401, 4401, 4429]
+
+
+async def test_a_page_on_another_origin_subscribes_with_its_key_in_connection_init(
+    server_url: str, database: Database
+) -> None:
+    # No cookie rides along, so no origin check is needed (a browser storefront elsewhere).
+    _, plaintext = await make_api_key(database, name="storefront")
+    headers = {"origin": "https://shop.example.com"}
+
+    async with graphql_ws(server_url, headers, {"x-api-key": plaintext}) as ws:
+        ticks = await three_ticks(ws)
+
+    assert len(ticks) == 3

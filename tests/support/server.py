@@ -1,7 +1,10 @@
-"""A real `cartograph serve` in a subprocess, for black-box tests over TCP."""
+"""Real servers for black-box tests over TCP: `cartograph serve` in a subprocess, or uvicorn
+serving an app in the test's own event loop (what websocket and Node clients need: ASGI
+transports speak no websocket, and a subprocess costs a migration and a start-up)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import socket
@@ -9,13 +12,16 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import uvicorn
+from starlette.types import ASGIApp
 
 CARTOGRAPH = Path(sys.executable).parent / "cartograph"
+START_TIMEOUT = 5.0
 
 
 def free_port() -> int:
@@ -80,3 +86,35 @@ def running_server(database_url: str, **settings: str) -> Iterator[RunningServer
         except subprocess.TimeoutExpired:
             process.kill()
         logs.cleanup()
+
+
+@contextlib.asynccontextmanager
+async def serving(app: ASGIApp) -> AsyncIterator[str]:
+    """Serve `app` with uvicorn on a free port in this event loop; yield its http:// base URL.
+    Every wait is bounded."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))  # the port is ours from here on: no race for a free one
+    port = listener.getsockname()[1]
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        log_config=None,  # leave the test run's logging configuration alone
+        lifespan="off",
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[listener]))
+    try:
+        async with asyncio.timeout(START_TIMEOUT):
+            while not server.started:
+                if task.done():
+                    task.result()  # raises whatever stopped the server from starting
+                    raise RuntimeError("uvicorn stopped before it started")
+                await asyncio.sleep(0.01)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        async with asyncio.timeout(START_TIMEOUT):
+            await task
+        listener.close()
