@@ -36,6 +36,13 @@ from tests.support.factories import make_api_key
 from tests.support.server import RunningServer, running_server
 
 KEY = "crash-retry-1"
+# One order, paid once, its two mugs sold and nothing left held.
+PAID_ONCE = {
+    "orders": [("pending", "paid")],
+    "payments": [("checkout", "succeeded", 2500)],
+    "stock": (3, 0),
+    "active holds": 0,
+}
 
 
 def entries(ledger: Path, kind: str) -> list[dict[str, Any]]:
@@ -128,12 +135,7 @@ async def test_after_a_crash_between_charge_and_settlement_a_retry_makes_one_pai
     assert retry.json()["data"]["paymentStatus"] == "paid"
     assert again.json()["data"]["id"] == retry.json()["data"]["id"]
     assert len(entries(ledger, "charge")) == 1  # asked twice, charged once
-    assert await state(database) == {
-        "orders": [("pending", "paid")],
-        "payments": [("checkout", "succeeded", 2500)],
-        "stock": (3, 0),
-        "active holds": 0,
-    }
+    assert await state(database) == PAID_ONCE
 
 
 async def test_after_a_crash_the_reconciler_settles_without_a_retry(
@@ -149,12 +151,7 @@ async def test_after_a_crash_the_reconciler_settles_without_a_retry(
     finally:
         payments.use(previous)
     assert len(entries(ledger, "charge")) == 1
-    assert await state(database) == {
-        "orders": [("pending", "paid")],
-        "payments": [("checkout", "succeeded", 2500)],
-        "stock": (3, 0),
-        "active holds": 0,
-    }
+    assert await state(database) == PAID_ONCE
 
 
 async def test_after_a_crash_whose_stock_was_sold_meanwhile_the_money_goes_back(
