@@ -23,6 +23,8 @@ class Context:
     request_id: str | None = None
     connection_params: dict[str, Any] | None = field(default=None)
     default_currency: str = "USD"
+    # Request-scoped DataLoaders, by name (the fallback for what look-ahead did not plan).
+    loaders: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def for_connection(cls, database: Database, connection: HTTPConnection, response: Any = None):

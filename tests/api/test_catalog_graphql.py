@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from app.db import Database
 from app.models.audit import Event
+from app.resolvers.selection import Selected
 from tests.support.catalog import make_brand, make_category, make_entity
 from tests.support.queries import count_queries
 
@@ -343,3 +344,24 @@ async def test_edges_carry_cursors_that_resume_the_list_and_relations_under_node
     after_first = await gql(client, EDGES, after=edges[0]["cursor"])
     slugs = [e["node"]["slug"] for e in after_first["data"]["catalogEntities"]["edges"]]
     assert slugs == ["shirt-001", "shirt-002"]
+
+
+@pytest.mark.parametrize("count", [5, 50])
+async def test_relations_the_look_ahead_missed_are_loaded_in_batches_not_failed(
+    client: httpx.AsyncClient,
+    database: Database,
+    count: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """DESIGN §8's fallback: when the plan misses (here: it is made to plan nothing), every
+    relation is still answered, the same as planned, through DataLoaders that batch all the
+    entities of the page, so the statements stay as many for 5 entities as for 50."""
+    await make_catalog(database, count)
+    planned = await gql(client, STOREFRONT)
+    monkeypatch.setattr(Selected, "items", lambda self: Selected([]))
+    with count_queries(database) as queries:
+        unplanned = await gql(client, STOREFRONT)
+    assert unplanned == planned
+    # The page and the count, then two batches (one per set of arguments asked: `attributes`
+    # with a locale, and the rest), each the entities again and every relation once.
+    assert queries.count == 20, queries.statements

@@ -4,16 +4,22 @@ query selects, so every field below resolves synchronously from memory (DESIGN �
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import strawberry
+from aiodataloader import DataLoader
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.types.nodes import SelectedField
 
 from app.models.catalog import (
     Brand,
     CatalogAttributes,
+    CatalogEntity,
     Category,
     OptionType,
     OptionValue,
@@ -142,14 +148,30 @@ class VariantType:
     )
     prices: strawberry.Private[Prices | None] = None
 
+    loaders: strawberry.Private[EntityLoaders | None] = None
+
     @strawberry.field(description="The unit price for the caller (default currency, 1 unit).")
     def price(self, currency: str | None = None, quantity: int = 1) -> Money | None:
-        return _prefetched(self.prices, "Variant.price").money(currency, quantity, self.id)
+        if self.prices is not None:
+            return self.prices.money(currency, quantity, self.id)
+        return self._price_later(currency, quantity)
+
+    async def _price_later(self, currency: str | None, quantity: int) -> Money | None:
+        loaders = _loaders(self.loaders, "Variant.price")
+        entity = await loaders.load(self.entity_id, currency=currency, quantity=quantity)
+        prices = entity.related.prices if entity is not None else None
+        return prices.money(currency, quantity, self.id) if prices else None
 
     @classmethod
-    def from_row(cls, row: Variant, values: list[loading.ChosenValue]) -> VariantType:
+    def from_row(
+        cls,
+        row: Variant,
+        values: list[loading.ChosenValue],
+        loaders: EntityLoaders | None = None,
+    ) -> VariantType:
         # Written out: a listing builds one per variant.
         return cls(
+            loaders=loaders,
             id=strawberry.ID(str(row.id)),
             entity_id=strawberry.ID(str(row.entity_id)),
             sku=row.sku,
@@ -171,6 +193,8 @@ class Related:
     brands: list[BrandType] | None = None
     inventory: list[LevelView] | None = None
     prices: Prices | None = None
+    # Where a relation that was not prefetched is loaded from (DESIGN §8's fallback).
+    loaders: EntityLoaders | None = None
 
 
 @dataclass(slots=True)
@@ -185,10 +209,10 @@ class Prices:
         return self.resolved.get((variant_id, currency or self.default_currency, quantity))
 
 
-def _prefetched(value: Any, name: str) -> Any:
-    if value is None:
-        raise RuntimeError(f"CatalogEntity.{name} was not prefetched (see build_entities)")
-    return value
+def _loaders(loaders: EntityLoaders | None, name: str) -> EntityLoaders:
+    if loaders is None:
+        raise RuntimeError(f"{name} was neither prefetched nor loadable (see build_entities)")
+    return loaders
 
 
 @strawberry.type(name="CatalogEntity")
@@ -203,64 +227,92 @@ class CatalogEntityType:
     updated_at: datetime
     related: strawberry.Private[Related]
 
+    def _from(self, needed: str, compute: Callable[[Related], Any], **args: Any) -> Any:
+        """`compute` from what was prefetched, or, when the list did not plan `needed`, from
+        the fallback loader (an awaitable, batched with every other entity of the tick)."""
+        if getattr(self.related, needed) is not None:
+            return compute(self.related)
+        return self._later(needed, compute, args)
+
+    async def _later(self, needed: str, compute: Callable[[Related], Any], args: Any) -> Any:
+        loaded = await _loaders(self.related.loaders, f"CatalogEntity.{needed}").load(
+            self.id, **args
+        )
+        return compute(loaded.related) if loaded is not None else None
+
     @strawberry.field(description="Texts in `locale` (default en), missing ones from en.")
     def attributes(self, locale: str | None = None) -> LocalizedAttributesType | None:
-        rows = _prefetched(self.related.attributes, "attributes")
-        localized = localize(rows, locale or DEFAULT_LOCALE)
-        return LocalizedAttributesType.from_localized(localized) if localized else None
+        def compute(related: Related) -> LocalizedAttributesType | None:
+            localized = localize(related.attributes or [], locale or DEFAULT_LOCALE)
+            return LocalizedAttributesType.from_localized(localized) if localized else None
+
+        return self._from("attributes", compute, locale=locale)
 
     @strawberry.field
     def variants(self) -> list[VariantType]:
-        return _prefetched(self.related.variants, "variants")
+        return self._from("variants", lambda related: related.variants)
 
     @strawberry.field
     def option_types(self) -> list[OptionTypeType]:
-        return _prefetched(self.related.option_types, "optionTypes")
+        return self._from("option_types", lambda related: related.option_types)
 
     @strawberry.field
     def categories(self) -> list[CategoryType]:
-        return _prefetched(self.related.categories, "categories")
+        return self._from("categories", lambda related: related.categories)
 
     @strawberry.field
     def brands(self) -> list[BrandType]:
-        return _prefetched(self.related.brands, "brands")
+        return self._from("brands", lambda related: related.brands)
 
     @strawberry.field(description="The title in the default locale (the gateway's name).")
     def name(self) -> str | None:
-        localized = localize(_prefetched(self.related.attributes, "name"), DEFAULT_LOCALE)
-        return localized.title if localized else None
+        def compute(related: Related) -> str | None:
+            localized = localize(related.attributes or [], DEFAULT_LOCALE)
+            return localized.title if localized else None
+
+        return self._from("attributes", compute)
 
     @strawberry.field(description="The description in the default locale.")
     def description(self) -> str | None:
-        localized = localize(_prefetched(self.related.attributes, "description"), DEFAULT_LOCALE)
-        return localized.description if localized else None
+        def compute(related: Related) -> str | None:
+            localized = localize(related.attributes or [], DEFAULT_LOCALE)
+            return localized.description if localized else None
+
+        return self._from("attributes", compute)
 
     @strawberry.field(description="The SKU of the first variant (by SKU), if any.")
     def sku(self) -> str | None:
-        variants = _prefetched(self.related.variants, "sku")
-        return variants[0].sku if variants else None
+        return self._from("variants", lambda r: r.variants[0].sku if r.variants else None)
 
     @strawberry.field(
         description="The unit price for the caller: the entity's own, else its cheapest "
         "variant's (a 'from' price); null when unpriced. Default currency, 1 unit."
     )
     def price(self, currency: str | None = None, quantity: int = 1) -> Money | None:
-        prices = _prefetched(self.related.prices, "price")
-        own = prices.money(currency, quantity, None)
-        if own is not None:
-            return own
-        options = [prices.money(currency, quantity, v.id) for v in self.related.variants or []]
-        return min((m for m in options if m is not None), key=lambda m: m.amount, default=None)
+        def compute(related: Related) -> Money | None:
+            prices = related.prices
+            assert prices is not None
+            own = prices.money(currency, quantity, None)
+            if own is not None:
+                return own
+            options = [prices.money(currency, quantity, v.id) for v in related.variants or []]
+            return min((m for m in options if m is not None), key=lambda m: m.amount, default=None)
+
+        return self._from("prices", compute, currency=currency, quantity=quantity)
 
     @strawberry.field(description="The entity's stock per SKU and warehouse.")
     def inventory(self) -> list[InventoryLevelType]:
-        levels = _prefetched(self.related.inventory, "inventory")
-        return [InventoryLevelType.from_view(level) for level in levels]
+        return self._from(
+            "inventory",
+            lambda r: [InventoryLevelType.from_view(level) for level in r.inventory or []],
+        )
 
     @strawberry.field(description="Units available across warehouses; null when not stocked.")
     def stock(self) -> int | None:
-        levels = _prefetched(self.related.inventory, "stock")
-        return sum(level.available_quantity for level in levels) if levels else None
+        return self._from(
+            "inventory",
+            lambda r: sum(lv.available_quantity for lv in r.inventory) if r.inventory else None,
+        )
 
 
 async def _price(
@@ -313,7 +365,8 @@ async def build_entities(
 ) -> list[CatalogEntityType]:
     """Types for `rows`, with each relation `selected` fetched in one statement."""
     ids = [row.id for row in rows]
-    related: dict[uuid.UUID, Related] = {row.id: Related() for row in rows}
+    loaders = entity_loaders(context)
+    related: dict[uuid.UUID, Related] = {row.id: Related(loaders=loaders) for row in rows}
     if ids and any(name in selected for name in NEEDS_ATTRIBUTES):
         locales = {DEFAULT_LOCALE} | {
             locale for locale in selected.arguments("attributes", "locale") if locale
@@ -330,7 +383,7 @@ async def build_entities(
         values = await loading.variant_values(session, variant_ids) if wants_values else {}
         for id in ids:
             related[id].variants = [
-                VariantType.from_row(v, values.get(v.id, [])) for v in variants.get(id, [])
+                VariantType.from_row(v, values.get(v.id, []), loaders) for v in variants.get(id, [])
             ]
     wants_stock = "available" in selected.child("variants")
     if ids and ("inventory" in selected or "stock" in selected or wants_stock):
@@ -376,3 +429,68 @@ async def build_entities(
         )
         for row in rows
     ]
+
+
+def _selected(name: str, arguments: dict[str, Any] | None = None, *below: Any) -> SelectedField:
+    return SelectedField(name=name, directives={}, arguments=arguments or {}, selections=[*below])
+
+
+def _everything(locale: str | None, currency: str | None, quantity: int) -> Selected:
+    """A selection of every relation, as if a query had asked for all of them."""
+    priced = {"currency": currency, "quantity": quantity}
+    return Selected(
+        [
+            _selected("attributes", {"locale": locale}),
+            _selected(
+                "variants", None, _selected("optionValues"), _selected("available"),
+                _selected("price", priced),
+            ),
+            _selected("optionTypes"),
+            _selected("categories"),
+            _selected("brands"),
+            _selected("inventory"),
+            _selected("price", priced),
+        ]
+    )  # fmt: skip
+
+
+class EntityLoaders:
+    """DESIGN §8's fallback: an entity reached on a path whose list did not plan a relation
+    loads it here. One DataLoader per (locale, currency, quantity) asked for; each batch
+    builds every entity of the tick with all relations (`build_entities`), in a short read
+    session of its own. The look-ahead plan stays the fast path; this only keeps a query the
+    plan missed from failing."""
+
+    def __init__(self, context: Context) -> None:
+        self.context = context
+        self._by_arguments: dict[tuple[str | None, str | None, int], DataLoader] = {}
+
+    def load(
+        self,
+        id: str,
+        *,
+        locale: str | None = None,
+        currency: str | None = None,
+        quantity: int = 1,
+    ) -> Awaitable[CatalogEntityType | None]:
+        key = (locale, currency, quantity)
+        if key not in self._by_arguments:
+            self._by_arguments[key] = DataLoader(partial(self._batch, key))
+        return self._by_arguments[key].load(uuid.UUID(str(id)))
+
+    async def _batch(
+        self, key: tuple[str | None, str | None, int], ids: list[uuid.UUID]
+    ) -> list[CatalogEntityType | None]:
+        async with self.context.read() as session:
+            rows = await session.scalars(select(CatalogEntity).where(CatalogEntity.id.in_(ids)))
+            built = await build_entities(self.context, session, list(rows), _everything(*key))
+        by_id = {uuid.UUID(entity.id): entity for entity in built}
+        return [by_id.get(id) for id in ids]
+
+
+def entity_loaders(context: Context) -> EntityLoaders:
+    """The request's loaders (one set per request, kept on its context)."""
+    loaders = context.loaders.get("catalog_entity")
+    if loaders is None:
+        loaders = context.loaders["catalog_entity"] = EntityLoaders(context)
+    return loaders
