@@ -33,12 +33,14 @@ class AuditEntryType:
     )
     actor_id: str | None = strawberry.field(
         description=(
-            "The id of the API key or user that made the change; null for "
-            "anonymous and system actors."
+            "Who made the change: the API key's or user's id, or system; null for an "
+            "anonymous actor."
         )
     )
-    event: str = strawberry.field(description="What happened, e.g. product.created.")
-    entity_type: str = strawberry.field(description="The kind of entity changed, e.g. product.")
+    event: str = strawberry.field(description="What happened, e.g. catalog.create.")
+    entity_type: str = strawberry.field(
+        description="The kind of entity changed, e.g. catalog_entity."
+    )
     entity_id: str = strawberry.field(description="The id of the entity changed.")
     before: JSON | None = strawberry.field(
         description="The entity's recorded state before the change; null when it was created."
@@ -59,16 +61,17 @@ class AuditEntryType:
 @strawberry.input(description="Which audit entries to list; every given criterion must hold.")
 class AuditEntryFilter:
     entity_type: str | None = strawberry.field(
-        default=None, description="Only changes to this kind of entity, e.g. product."
+        default=None, description="Only changes to this kind of entity, e.g. catalog_entity."
     )
     entity_id: str | None = strawberry.field(
         default=None, description="Only changes to the entity with this id."
     )
     event: str | None = strawberry.field(
-        default=None, description="Only this event, e.g. product.created."
+        default=None, description="Only this event, e.g. catalog.create."
     )
     actor_id: str | None = strawberry.field(
-        default=None, description="Only changes made by this API key or user id."
+        default=None,
+        description="Only changes made by this actor: an API key or user id, or system.",
     )
     from_: datetime | None = strawberry.field(
         description="Only changes at or after this time.", default=None, name="from"

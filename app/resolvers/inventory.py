@@ -97,7 +97,7 @@ class InventoryMovementType:
         description="What it was for, e.g. an order id, if given."
     )
     actor_id: str | None = strawberry.field(
-        description="The id of the API key or user that made the change, if any."
+        description="Who made the change: an API key's or user's id, or system; null if unknown."
     )
     created_at: datetime = strawberry.field(description="When it changed.")
 
@@ -295,8 +295,8 @@ class BulkSetInventoryInput:
     warehouse_id: strawberry.ID | None = strawberry.field(
         default=None,
         description=(
-            "The id of the warehouse, for SKUs stocked in several. Default: each SKU's "
-            "only warehouse."
+            "The id of the warehouse; needed for SKUs stocked in several. Default: each "
+            "SKU's only warehouse (or, for a new level, the first active one by code)."
         ),
     )
 

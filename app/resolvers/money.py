@@ -15,7 +15,7 @@ class Money:
     currency: str = strawberry.field(description="The ISO 4217 currency code, e.g. EUR.")
 
     @strawberry.field(
-        description='The amount written for people, with its currency, e.g. "€12.50".'
+        description="The amount written for people, with its currency, e.g. 12.50 EUR."
     )
     def formatted(self) -> str:
         return format_money(self.amount, self.currency)

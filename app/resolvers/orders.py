@@ -239,7 +239,8 @@ class CheckoutInput:
         description="Extra groups to price with: believed from staff (pricing:update) only.",
     )
     promotion_codes: list[str] = strawberry.field(
-        description="Promotion codes to apply; each must be valid for the order. Default: none.",
+        description="Promotion codes to apply, at most 5; each must be valid for the order and "
+        "they must combine. Default: none.",
         default_factory=list,
     )
     shipping_address: AddressInput | None = strawberry.field(
