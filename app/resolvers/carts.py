@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 from strawberry import Info
@@ -16,14 +17,21 @@ def _money(amount: int | None, currency: str) -> Money | None:
     return Money(amount=amount, currency=currency) if amount is not None else None
 
 
-@strawberry.type(name="CartItem")
+@strawberry.type(
+    description="A line of a cart: a product or variant and a quantity, priced now.",
+    name="CartItem",
+)
 class CartItemType:
-    id: strawberry.ID
-    entity_id: strawberry.ID
-    variant_id: strawberry.ID | None
-    sku: str | None
-    title: str | None
-    quantity: int
+    id: strawberry.ID = strawberry.field(description="The cart line's id.")
+    entity_id: strawberry.ID = strawberry.field(
+        description="The id of the catalog entity (product) on this line."
+    )
+    variant_id: strawberry.ID | None = strawberry.field(
+        description="The id of the variant on this line; null for a product without variants."
+    )
+    sku: str | None = strawberry.field(description="The SKU of the variant or product.")
+    title: str | None = strawberry.field(description="The product's title.")
+    quantity: int = strawberry.field(description="How many units.")
     list_price: Money | None = strawberry.field(description="The unit's list price.")
     unit_price: Money | None = strawberry.field(
         description="The unit's price after price modifiers, resolved now for this cart."
@@ -31,8 +39,15 @@ class CartItemType:
     unit_price_snapshot: int | None = strawberry.field(
         description="What the client sent: compared, never charged."
     )
-    price_changed: bool
-    line_total: Money | None
+    price_changed: bool = strawberry.field(
+        description=(
+            "Whether the unit price now differs from `unitPriceSnapshot`, the"
+            " price the client showed."
+        )
+    )
+    line_total: Money | None = strawberry.field(
+        description="unitPrice x quantity; null when the item has no price."
+    )
 
     @classmethod
     def from_line(cls, line: Line, currency: str) -> CartItemType:
@@ -53,14 +68,24 @@ class CartItemType:
         )
 
 
-@strawberry.type(name="Cart")
+@strawberry.type(
+    description="A shopping cart, priced on the server each time it is read.", name="Cart"
+)
 class CartType:
-    id: strawberry.ID
-    currency: str
-    customer_id: str | None
-    status: str
-    items: list[CartItemType]
-    item_count: int
+    id: strawberry.ID = strawberry.field(
+        description=(
+            "The cart's id; unguessable, it is what lets an anonymous shopper use the cart."
+        )
+    )
+    currency: str = strawberry.field(description="The ISO 4217 currency the cart is priced in.")
+    customer_id: str | None = strawberry.field(
+        description="The id of the customer the cart belongs to; null for an anonymous cart."
+    )
+    status: str = strawberry.field(
+        description="active (can change) or checked_out (an order was placed from it)."
+    )
+    items: list[CartItemType] = strawberry.field(description="The cart's lines.")
+    item_count: int = strawberry.field(description="The sum of the lines' quantities.")
     subtotal: Money = strawberry.field(description="List prices x quantities.")
     modifier_discount_total: Money = strawberry.field(
         description="What price modifiers (sales, group prices) take off the list prices."
@@ -69,8 +94,8 @@ class CartType:
         description="All discounts: on a cart, the price modifiers' (codes apply at checkout)."
     )
     total: Money = strawberry.field(description="subtotal - discountTotal.")
-    created_at: datetime
-    updated_at: datetime
+    created_at: datetime = strawberry.field(description="When the cart was opened.")
+    updated_at: datetime = strawberry.field(description="When the cart last changed.")
 
     @classmethod
     def from_view(cls, view: CartView) -> CartType:
@@ -91,9 +116,12 @@ class CartType:
         )
 
 
-@strawberry.input
+@strawberry.input(description="A new cart: its currency and, optionally, its customer.")
 class CreateCartInput:
-    currency: str = strawberry.field(metadata={"jsonschema": {"pattern": "^[A-Z]{3}$"}})
+    currency: str = strawberry.field(
+        description="The ISO 4217 code of the currency to price the cart in, e.g. EUR.",
+        metadata={"jsonschema": {"pattern": "^[A-Z]{3}$"}},
+    )
     customer_id: str | None = strawberry.field(
         default=None,
         description="An existing customer's id (NOT_FOUND otherwise); naming anyone but "
@@ -101,38 +129,48 @@ class CreateCartInput:
     )
 
 
-@strawberry.input
+@strawberry.input(description="A product or variant to add to a cart.")
 class AddCartItemInput:
-    cart_id: strawberry.ID
-    entity_id: strawberry.ID
-    variant_id: strawberry.ID | None = None
+    cart_id: strawberry.ID = strawberry.field(description="The id of the cart to add to.")
+    entity_id: strawberry.ID = strawberry.field(
+        description="The id of the catalog entity (product) to add."
+    )
+    variant_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The id of the product's variant to add, if it has variants."
+    )
     quantity: int = strawberry.field(
-        metadata={"jsonschema": {"minimum": 1, "maximum": service.MAX_QUANTITY}}
+        description="How many units to add, at least 1.",
+        metadata={"jsonschema": {"minimum": 1, "maximum": service.MAX_QUANTITY}},
     )
     unit_price_snapshot: int | None = strawberry.field(
         default=None, description="The price the client showed, in minor units: checked only."
     )
 
 
-@strawberry.input
+@strawberry.input(description="A new quantity for a cart line.")
 class UpdateCartItemInput:
-    cart_id: strawberry.ID
-    item_id: strawberry.ID
+    cart_id: strawberry.ID = strawberry.field(description="The id of the cart.")
+    item_id: strawberry.ID = strawberry.field(description="The id of the cart line to change.")
     quantity: int = strawberry.field(
-        metadata={"jsonschema": {"minimum": 1, "maximum": service.MAX_QUANTITY}}
+        description="The line's new quantity, at least 1.",
+        metadata={"jsonschema": {"minimum": 1, "maximum": service.MAX_QUANTITY}},
     )
 
 
-@strawberry.input
+@strawberry.input(description="A line to remove from a cart.")
 class RemoveCartItemInput:
-    cart_id: strawberry.ID
-    item_id: strawberry.ID
+    cart_id: strawberry.ID = strawberry.field(description="The id of the cart.")
+    item_id: strawberry.ID = strawberry.field(description="The id of the cart line to remove.")
 
 
 @strawberry.type
 class CartQueries:
     @strawberry.field(description="A cart by its id; a customer's cart only for them.")
-    async def cart(self, info: Info, id: strawberry.ID) -> CartType:
+    async def cart(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The cart's id.")],
+    ) -> CartType:
         async with info.context.read() as session:
             return CartType.from_view(await service.view(session, info.context.actor, id=id))
 
@@ -140,8 +178,18 @@ class CartQueries:
 @strawberry.type
 class CartMutations:
     # Anonymous shoppers use carts: the unguessable id is the credential (DESIGN §4).
-    @strawberry.mutation
-    async def create_cart(self, info: Info, input: CreateCartInput) -> CartType:
+    @strawberry.mutation(
+        description=(
+            "Open a cart, for the signed-in customer, another customer (carts:manage) or no one."
+        )
+    )
+    async def create_cart(
+        self,
+        info: Info,
+        input: Annotated[
+            CreateCartInput, strawberry.argument(description="The cart's currency and customer.")
+        ],
+    ) -> CartType:
         async with info.context.command() as uow:
             cart = await service.create_cart(
                 uow, info.context.actor, currency=input.currency, customer_id=input.customer_id
@@ -149,8 +197,17 @@ class CartMutations:
             view = await service.price(uow.session, cart)
         return CartType.from_view(view)
 
-    @strawberry.mutation
-    async def add_cart_item(self, info: Info, input: AddCartItemInput) -> CartType:
+    @strawberry.mutation(
+        description="Add a product or variant to an active cart; returns the cart, repriced."
+    )
+    async def add_cart_item(
+        self,
+        info: Info,
+        input: Annotated[
+            AddCartItemInput,
+            strawberry.argument(description="The cart, the item and its quantity."),
+        ],
+    ) -> CartType:
         async with info.context.command() as uow:
             view = await service.add_item(
                 uow,
@@ -163,8 +220,15 @@ class CartMutations:
             )
         return CartType.from_view(view)
 
-    @strawberry.mutation
-    async def update_cart_item(self, info: Info, input: UpdateCartItemInput) -> CartType:
+    @strawberry.mutation(description="Change a cart line's quantity; returns the cart, repriced.")
+    async def update_cart_item(
+        self,
+        info: Info,
+        input: Annotated[
+            UpdateCartItemInput,
+            strawberry.argument(description="The cart, its line and the new quantity."),
+        ],
+    ) -> CartType:
         async with info.context.command() as uow:
             view = await service.update_item(
                 uow,
@@ -175,8 +239,14 @@ class CartMutations:
             )
         return CartType.from_view(view)
 
-    @strawberry.mutation
-    async def remove_cart_item(self, info: Info, input: RemoveCartItemInput) -> CartType:
+    @strawberry.mutation(description="Remove a line from a cart; returns the cart, repriced.")
+    async def remove_cart_item(
+        self,
+        info: Info,
+        input: Annotated[
+            RemoveCartItemInput, strawberry.argument(description="The cart and the line to remove.")
+        ],
+    ) -> CartType:
         async with info.context.command() as uow:
             view = await service.remove_item(
                 uow, info.context.actor, cart_id=input.cart_id, item_id=input.item_id

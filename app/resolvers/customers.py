@@ -219,7 +219,13 @@ class CustomerMutations:
         permission_classes=[requires(CREATE)],
         description="Create a customer (customers:create); emits customers.create.",
     )
-    async def create_customer(self, info: Info, input: CreateCustomerInput) -> CustomerType:
+    async def create_customer(
+        self,
+        info: Info,
+        input: Annotated[
+            CreateCustomerInput, strawberry.argument(description="The new customer's details.")
+        ],
+    ) -> CustomerType:
         async with info.context.command() as uow:
             row = await service.create_customer(
                 uow,
@@ -237,7 +243,14 @@ class CustomerMutations:
         permission_classes=[requires(UPDATE)],
         description="Change a customer (customers:update); emits customers.update.",
     )
-    async def update_customer(self, info: Info, input: UpdateCustomerInput) -> CustomerType:
+    async def update_customer(
+        self,
+        info: Info,
+        input: Annotated[
+            UpdateCustomerInput,
+            strawberry.argument(description="The customer and the details to change."),
+        ],
+    ) -> CustomerType:
         async with info.context.command() as uow:
             row = await service.update_customer(
                 uow, info.context.actor, id=input.id, **_given(input)

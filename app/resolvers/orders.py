@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 from strawberry import Info
 
 from app.models.orders import Fulfillment, OrderLine, Payment
-from app.resolvers.arguments import page_request
+from app.resolvers.arguments import AfterArg, FirstArg, LimitArg, OffsetArg, PageArg, page_request
 from app.resolvers.money import Money
 from app.resolvers.pagination import Connection
 from app.resolvers.permissions import requires
@@ -27,14 +28,27 @@ from app.services.checkout import (
 from app.services.orders import OrderView
 
 
-@strawberry.type(name="OrderLine")
+@strawberry.type(
+    description=(
+        "A line of an order: a snapshot of the item as it was bought. Money fields "
+        "are in the order's currency."
+    ),
+    name="OrderLine",
+)
 class OrderLineType:
-    id: strawberry.ID
-    entity_id: strawberry.ID | None
-    variant_id: strawberry.ID | None
-    sku: str | None
-    title: str | None
-    quantity: int
+    id: strawberry.ID = strawberry.field(description="The order line's id.")
+    entity_id: strawberry.ID | None = strawberry.field(
+        description="The id of the catalog entity (product) bought; null if it no longer exists."
+    )
+    variant_id: strawberry.ID | None = strawberry.field(
+        description=(
+            "The id of the variant bought; null for a product without variants or one "
+            "that no longer exists."
+        )
+    )
+    sku: str | None = strawberry.field(description="The SKU bought, as it was then.")
+    title: str | None = strawberry.field(description="The product's title, as it was then.")
+    quantity: int = strawberry.field(description="How many units were bought.")
     list_price: Money = strawberry.field(description="The unit's list price.")
     unit_price: Money = strawberry.field(description="The unit's price after price modifiers.")
     discount: Money = strawberry.field(description="The line's share of the promotion discount.")
@@ -52,40 +66,54 @@ class OrderLineType:
         )  # fmt: skip
 
 
-@strawberry.type(name="Payment")
+@strawberry.type(
+    description="A payment, or refund, of an order through a payment provider.", name="Payment"
+)
 class PaymentType:
-    id: strawberry.ID
-    order_id: strawberry.ID
-    provider: str
-    provider_reference: str
+    id: strawberry.ID = strawberry.field(description="The payment's id.")
+    order_id: strawberry.ID = strawberry.field(description="The id of the order paid or refunded.")
+    provider: str = strawberry.field(
+        description="The name of the payment provider that handled it."
+    )
+    provider_reference: str = strawberry.field(
+        description="The provider's own id for the payment or refund."
+    )
     kind: str = strawberry.field(description="checkout, payment (of an unpaid order) or refund.")
     status: str = strawberry.field(
         description="pending, succeeded, failed; refunds: refund_pending, refunded, refund_failed."
     )
     amount: Money = strawberry.field(description="Positive for a charge, negative for a refund.")
-    reason: str | None
-    created_at: datetime
+    reason: str | None = strawberry.field(
+        description=(
+            "Why a refund was made, or why the provider declined a payment; null otherwise."
+        )
+    )
+    created_at: datetime = strawberry.field(description="When the payment was made.")
 
     @classmethod
     def from_row(cls, row: Payment) -> PaymentType:
         return from_row(cls, row, amount=Money(amount=row.amount, currency=row.currency))
 
 
-@strawberry.type(name="FulfillmentLine")
+@strawberry.type(description="Units of one order line in a shipment.", name="FulfillmentLine")
 class FulfillmentLineType:
-    line_id: strawberry.ID
-    quantity: int
+    line_id: strawberry.ID = strawberry.field(description="The id of the order line.")
+    quantity: int = strawberry.field(description="How many units of it are shipped.")
 
 
-@strawberry.type(name="Fulfillment")
+@strawberry.type(description="A shipment of some units of an order's lines.", name="Fulfillment")
 class FulfillmentType:
-    id: strawberry.ID
-    order_id: strawberry.ID
-    status: str
-    carrier: str | None
-    tracking_number: str | None
-    lines: list[FulfillmentLineType]
-    created_at: datetime
+    id: strawberry.ID = strawberry.field(description="The fulfillment's id.")
+    order_id: strawberry.ID = strawberry.field(description="The id of the order shipped.")
+    status: str = strawberry.field(description="Where the shipment stands: shipped.")
+    carrier: str | None = strawberry.field(description="The carrier shipping it, if given.")
+    tracking_number: str | None = strawberry.field(
+        description="The carrier's tracking number, if given."
+    )
+    lines: list[FulfillmentLineType] = strawberry.field(
+        description="Which order lines it ships, and how many units of each."
+    )
+    created_at: datetime = strawberry.field(description="When it was shipped.")
 
     @classmethod
     def from_row(cls, row: Fulfillment) -> FulfillmentType:
@@ -96,30 +124,62 @@ class FulfillmentType:
         )  # fmt: skip
 
 
-@strawberry.type(name="Order")
+@strawberry.type(
+    description=(
+        "An order: what checkout or placeOrder made, with line snapshots, payments "
+        "and fulfillments. Money fields are in the order's currency."
+    ),
+    name="Order",
+)
 class OrderType:
-    id: strawberry.ID
-    number: str
-    status: str
-    payment_status: str
-    currency: str
-    customer_id: str | None
-    cart_id: strawberry.ID | None
+    id: strawberry.ID = strawberry.field(description="The order's id.")
+    number: str = strawberry.field(description="The order's number for people, ORD-YYYY-NNNNNN.")
+    status: str = strawberry.field(
+        description=(
+            "Where the order stands: pending, confirmed, processing, partially_fulfilled,"
+            " fulfilled, cancelled or refunded."
+        )
+    )
+    payment_status: str = strawberry.field(
+        description=(
+            "Where its payment stands: pending, processing, paid, refund_pending, "
+            "partially_refunded or refunded."
+        )
+    )
+    currency: str = strawberry.field(
+        description="The ISO 4217 currency of all the order's amounts."
+    )
+    customer_id: str | None = strawberry.field(
+        description="The id of the order's customer; null for a guest order."
+    )
+    cart_id: strawberry.ID | None = strawberry.field(
+        description=(
+            "The id of the cart the order was checked out from; null for an order placed "
+            "from items."
+        )
+    )
     subtotal: Money = strawberry.field(description="List prices x quantities.")
     modifier_discount_total: Money = strawberry.field(
         description="What price modifiers (sales, group prices) took off the list prices."
     )
     promotion_discount_total: Money = strawberry.field(description="What promotion codes took off.")
     discount_total: Money = strawberry.field(description="modifierDiscountTotal + promotions'.")
-    shipping_total: Money
+    shipping_total: Money = strawberry.field(description="What shipping costs.")
     total: Money = strawberry.field(description="subtotal - discountTotal + shippingTotal.")
-    promotion_codes: list[str]
-    shipping_address: JSON | None
-    lines: list[OrderLineType]
-    payments: list[PaymentType]
-    fulfillments: list[FulfillmentType]
-    created_at: datetime
-    updated_at: datetime
+    promotion_codes: list[str] = strawberry.field(
+        description="The promotion codes applied to the order."
+    )
+    shipping_address: JSON | None = strawberry.field(
+        description=(
+            "Where to ship, as given: line1, line2, city, state, postalCode and country, "
+            "each optional."
+        )
+    )
+    lines: list[OrderLineType] = strawberry.field(description="The order's lines.")
+    payments: list[PaymentType] = strawberry.field(description="The order's payments and refunds.")
+    fulfillments: list[FulfillmentType] = strawberry.field(description="The order's shipments.")
+    created_at: datetime = strawberry.field(description="When the order was placed.")
+    updated_at: datetime = strawberry.field(description="When the order last changed.")
 
     @classmethod
     def from_view(cls, view: OrderView) -> OrderType:
@@ -140,23 +200,35 @@ class OrderType:
         )  # fmt: skip
 
 
-@strawberry.input
+@strawberry.input(description="A postal address; every part is optional.")
 class AddressInput:
-    line1: str | None = None
-    line2: str | None = None
-    city: str | None = None
-    state: str | None = None
-    postal_code: str | None = None
-    country: str | None = None
+    line1: str | None = strawberry.field(
+        default=None, description="The first address line: street and number."
+    )
+    line2: str | None = strawberry.field(
+        default=None, description="The second address line: flat, floor, building."
+    )
+    city: str | None = strawberry.field(default=None, description="The city.")
+    state: str | None = strawberry.field(default=None, description="The state, province or region.")
+    postal_code: str | None = strawberry.field(default=None, description="The postal or ZIP code.")
+    country: str | None = strawberry.field(
+        default=None, description="The country, e.g. as an ISO 3166 code."
+    )
 
 
-@strawberry.input
+@strawberry.input(
+    description="What to check out: a cart, how to pay and the promotion codes to apply."
+)
 class CheckoutInput:
-    cart_id: strawberry.ID
+    cart_id: strawberry.ID = strawberry.field(
+        description="The id of the active cart to turn into an order."
+    )
     payment_method_id: str = strawberry.field(
         description="The test provider declines pm_card_declined and pm_fail...; other pm_... pay."
     )
-    currency: str | None = None
+    currency: str | None = strawberry.field(
+        default=None, description="When given, it must be the cart's currency."
+    )
     customer_id: str | None = strawberry.field(
         default=None,
         description="The order's customer, when the cart names none: must exist; naming one "
@@ -166,22 +238,34 @@ class CheckoutInput:
         default_factory=list,
         description="Extra groups to price with: believed from staff (pricing:update) only.",
     )
-    promotion_codes: list[str] = strawberry.field(default_factory=list)
-    shipping_address: AddressInput | None = None
+    promotion_codes: list[str] = strawberry.field(
+        description="Promotion codes to apply, at most 5; each must be valid for the order and "
+        "they must combine. Default: none.",
+        default_factory=list,
+    )
+    shipping_address: AddressInput | None = strawberry.field(
+        default=None, description="Where to ship the order."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="Units of an order line to ship.")
 class FulfillmentLineInput:
-    line_id: strawberry.ID
-    quantity: int
+    line_id: strawberry.ID = strawberry.field(description="The id of the order line.")
+    quantity: int = strawberry.field(
+        description="How many of its units to ship, at least 1 and at most those not yet shipped."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="A shipment of an order's lines.")
 class CreateFulfillmentInput:
-    order_id: strawberry.ID
-    lines: list[FulfillmentLineInput]
-    carrier: str | None = None
-    tracking_number: str | None = None
+    order_id: strawberry.ID = strawberry.field(description="The id of the order to ship.")
+    lines: list[FulfillmentLineInput] = strawberry.field(
+        description="The order lines to ship and how many units of each."
+    )
+    carrier: str | None = strawberry.field(default=None, description="The carrier shipping it.")
+    tracking_number: str | None = strawberry.field(
+        default=None, description="The carrier's tracking number."
+    )
 
 
 @strawberry.input(
@@ -189,59 +273,96 @@ class CreateFulfillmentInput:
     "a variant by id, or a variant by SKU; given together they must agree."
 )
 class OrderItemInput:
-    entity_id: strawberry.ID | None = None
-    variant_id: strawberry.ID | None = None
-    sku: str | None = None
-    quantity: int
+    entity_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The id of the catalog entity (product)."
+    )
+    variant_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The id of the variant."
+    )
+    sku: str | None = strawberry.field(default=None, description="The variant's SKU.")
+    quantity: int = strawberry.field(description="How many units, at least 1.")
 
 
-@strawberry.input
+@strawberry.input(
+    description="An order placed from items rather than a cart; it is left unpaid until payOrder."
+)
 class PlaceOrderInput:
     currency: str | None = strawberry.field(default=None, description="Default: the setting.")
-    customer_id: str | None = None
-    items: list[OrderItemInput]
-    shipping_address: AddressInput | None = None
+    customer_id: str | None = strawberry.field(
+        default=None, description="The id of the order's customer. Default: none."
+    )
+    items: list[OrderItemInput] = strawberry.field(description="The order's lines.")
+    shipping_address: AddressInput | None = strawberry.field(
+        default=None, description="Where to ship the order."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="A payment of an unpaid order's total.")
 class PayOrderInput:
-    order_id: strawberry.ID
-    payment_method_id: str
+    order_id: strawberry.ID = strawberry.field(description="The id of the order to pay.")
+    payment_method_id: str = strawberry.field(
+        description=(
+            "The payment method to charge; the test provider declines pm_card_declined "
+            "and pm_fail..., other pm_... pay."
+        )
+    )
     amount: int = strawberry.field(description="Minor units: must be the order's total.")
-    currency: str
+    currency: str = strawberry.field(
+        description="The ISO 4217 code of `amount`: must be the order's currency."
+    )
 
 
-@strawberry.type
+@strawberry.type(
+    description="What checkout did: the order, and whether it was made by an earlier request."
+)
 class CheckoutResult:
-    order: OrderType
+    order: OrderType = strawberry.field(
+        description="The order placed (or placed earlier with the same idempotencyKey)."
+    )
     replayed: bool = strawberry.field(description="An earlier request with this key made it.")
     hook_errors: list[str] = strawberry.field(
         description="Non-fatal failures of the work that follows a placed order."
     )
 
 
-@strawberry.input
+@strawberry.input(description="Units of an order line to refund.")
 class RefundLineInput:
-    line_id: strawberry.ID
-    quantity: int
+    line_id: strawberry.ID = strawberry.field(description="The id of the order line.")
+    quantity: int = strawberry.field(
+        description=(
+            "How many of its units to refund, at least 1 and at most those not yet refunded."
+        )
+    )
 
 
 @strawberry.input(description="Refund an amount, or units of lines; not both.")
 class RefundOrderInput:
-    order_id: strawberry.ID
+    order_id: strawberry.ID = strawberry.field(description="The id of the order to refund.")
     amount: int | None = strawberry.field(default=None, description="Minor units.")
     currency: str | None = strawberry.field(
         default=None, description="When given, it must be the order's currency."
     )
-    lines: list[RefundLineInput] | None = None
-    reason: str | None = None
+    lines: list[RefundLineInput] | None = strawberry.field(
+        default=None, description="The lines and units to refund, instead of an amount."
+    )
+    reason: str | None = strawberry.field(
+        default=None,
+        description="Why the refund is made; kept with the refund and in the audit trail.",
+    )
 
 
-@strawberry.input
+@strawberry.input(description="A new status for an order.")
 class ChangeOrderStatusInput:
-    id: strawberry.ID
-    status: str
-    reason: str | None = None
+    id: strawberry.ID = strawberry.field(description="The id of the order.")
+    status: str = strawberry.field(
+        description=(
+            "The new status, one the current one allows: pending, confirmed, processing, "
+            "partially_fulfilled, fulfilled, cancelled or refunded."
+        )
+    )
+    reason: str | None = strawberry.field(
+        default=None, description="Why the status changes; kept in the audit trail."
+    )
 
 
 async def _view(info: Info, order: object) -> OrderType:
@@ -264,14 +385,27 @@ def _address(given: AddressInput | None) -> dict[str, str] | None:
 @strawberry.type
 class OrderQueries:
     @strawberry.field(description="By UUID or number (ORD-YYYY-NNNNNN).")
-    async def order(self, info: Info, id_or_number: str) -> OrderType:
+    async def order(
+        self,
+        info: Info,
+        id_or_number: Annotated[
+            str,
+            strawberry.argument(
+                description="The order's id (a UUID) or its number (ORD-YYYY-NNNNNN)."
+            ),
+        ],
+    ) -> OrderType:
         async with info.context.read() as session:
             row = await service.get_order(session, info.context.actor, id_or_number)
             [view] = await service.views(session, [row])
         return OrderType.from_view(view)
 
     @strawberry.field(description="An order's fulfillments, oldest first.")
-    async def fulfillments(self, info: Info, order_id: str) -> list[FulfillmentType]:
+    async def fulfillments(
+        self,
+        info: Info,
+        order_id: Annotated[str, strawberry.argument(description="The order's id.")],
+    ) -> list[FulfillmentType]:
         async with info.context.read() as session:
             rows = await fulfillment_service.list_fulfillments(
                 session, info.context.actor, order_id=order_id
@@ -282,12 +416,20 @@ class OrderQueries:
     async def orders(
         self,
         info: Info,
-        status: str | None = None,
-        page: int | None = None,
-        limit: int | None = None,
-        offset: int | None = None,
-        first: int | None = None,
-        after: str | None = None,
+        status: Annotated[
+            str | None,
+            strawberry.argument(
+                description=(
+                    "Only orders with this status: pending, confirmed, processing, "
+                    "partially_fulfilled, fulfilled, cancelled or refunded. Default: all."
+                )
+            ),
+        ] = None,
+        page: PageArg = None,
+        limit: LimitArg = None,
+        offset: OffsetArg = None,
+        first: FirstArg = None,
+        after: AfterArg = None,
     ) -> Connection[OrderType]:
         request = page_request(page=page, limit=limit, offset=offset, first=first, after=after)
         async with info.context.read() as session:
@@ -305,7 +447,21 @@ class OrderMutations:
         "idempotencyKey to get the same order back."
     )
     async def checkout(
-        self, info: Info, input: CheckoutInput, idempotency_key: str | None = None
+        self,
+        info: Info,
+        input: Annotated[
+            CheckoutInput,
+            strawberry.argument(description="The cart, how to pay, codes and address."),
+        ],
+        idempotency_key: Annotated[
+            str | None,
+            strawberry.argument(
+                description=(
+                    "A key unique to this checkout: a retry with the same key returns the same "
+                    "order instead of placing another."
+                )
+            ),
+        ] = None,
     ) -> CheckoutResult:
         context = info.context
         request = CheckoutRequest(
@@ -333,7 +489,14 @@ class OrderMutations:
         permission_classes=[requires("orders:create")],
         description="Place an order from items, unpaid; its stock is held until payOrder.",
     )
-    async def place_order(self, info: Info, input: PlaceOrderInput) -> OrderType:
+    async def place_order(
+        self,
+        info: Info,
+        input: Annotated[
+            PlaceOrderInput,
+            strawberry.argument(description="The items, customer, currency and address."),
+        ],
+    ) -> OrderType:
         context = info.context
         async with context.read() as session:
             items = await variant_service.order_items(
@@ -351,7 +514,14 @@ class OrderMutations:
         permission_classes=[requires("orders:create")],
         description="Pay an order placed unpaid; declined is PAYMENT_FAILED, nothing changes.",
     )
-    async def pay_order(self, info: Info, input: PayOrderInput) -> PaymentType:
+    async def pay_order(
+        self,
+        info: Info,
+        input: Annotated[
+            PayOrderInput,
+            strawberry.argument(description="The order, the payment method and the amount."),
+        ],
+    ) -> PaymentType:
         context = info.context
         payment = await pay_order(
             context.database, context.actor, order_id=input.order_id,
@@ -365,7 +535,12 @@ class OrderMutations:
         description="Ship some lines; the order becomes partially_fulfilled or fulfilled.",
     )
     async def create_fulfillment(
-        self, info: Info, input: CreateFulfillmentInput
+        self,
+        info: Info,
+        input: Annotated[
+            CreateFulfillmentInput,
+            strawberry.argument(description="The order and the units to ship."),
+        ],
     ) -> FulfillmentType:
         async with info.context.command() as uow:
             row = await fulfillment_service.create_fulfillment(
@@ -383,7 +558,14 @@ class OrderMutations:
         description="Move along the status machine; cancelling refunds what was paid and "
         "releases what is held.",
     )
-    async def change_order_status(self, info: Info, input: ChangeOrderStatusInput) -> OrderType:
+    async def change_order_status(
+        self,
+        info: Info,
+        input: Annotated[
+            ChangeOrderStatusInput,
+            strawberry.argument(description="The order, its new status and why."),
+        ],
+    ) -> OrderType:
         context = info.context
         order = await service.change_status(
             context.database, context.actor, id=input.id, status=input.status,
@@ -395,7 +577,13 @@ class OrderMutations:
         permission_classes=[requires("orders:update")],
         description="Refund part of what was paid, by amount or by line units.",
     )
-    async def refund_order(self, info: Info, input: RefundOrderInput) -> OrderType:
+    async def refund_order(
+        self,
+        info: Info,
+        input: Annotated[
+            RefundOrderInput, strawberry.argument(description="The order and what to refund.")
+        ],
+    ) -> OrderType:
         context = info.context
         lines = [(line.line_id, line.quantity) for line in input.lines] if input.lines else None
         order = await service.refund_order(

@@ -16,13 +16,26 @@ T = TypeVar("T")
 
 @strawberry.type(description="Where a page stands in its list.")
 class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
+    has_next_page: bool = strawberry.field(description="Whether items follow this page.")
+    has_previous_page: bool = strawberry.field(description="Whether items precede this page.")
+    start_cursor: str | None = strawberry.field(
+        description="The cursor of the page's first item; null when the page is empty."
+    )
+    end_cursor: str | None = strawberry.field(
+        description=(
+            "The cursor of the page's last item (pass as `after` for the next"
+            " page); null when the page is empty."
+        )
+    )
     page: int | None = strawberry.field(description="The page number; null when paging by cursor.")
-    limit: int
-    total_pages: int
+    limit: int = strawberry.field(
+        description=(
+            "The page size used: the requested `limit` or `first`, capped, or the list's default."
+        )
+    )
+    total_pages: int = strawberry.field(
+        description="How many pages of `limit` items the whole list has."
+    )
 
     @classmethod
     def of(cls, page: Page[Any]) -> PageInfo:

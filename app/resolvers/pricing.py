@@ -7,7 +7,7 @@ documented GET /pricing/prices); `resolvePrice` is public, because storefronts p
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry import UNSET, Info
@@ -15,7 +15,7 @@ from strawberry import UNSET, Info
 from app.ids import parse_uuid
 from app.models.pricing import MODIFIER_KINDS, CustomerGroup, Price, PriceModifier
 from app.money import CURRENCY
-from app.resolvers.arguments import page_request
+from app.resolvers.arguments import AfterArg, FirstArg, LimitArg, OffsetArg, PageArg, page_request
 from app.resolvers.money import Money
 from app.resolvers.pagination import Connection, to_connection
 from app.resolvers.permissions import requires
@@ -42,11 +42,21 @@ VALUE_DESCRIPTION = (
 )
 
 
-@strawberry.type(name="Price")
+@strawberry.type(
+    description=(
+        "A price record: an entity's (or variant's) unit price in a currency, perhaps"
+        " for a group, a quantity tier or a time window."
+    ),
+    name="Price",
+)
 class PriceType:
-    id: strawberry.ID
-    entity_id: strawberry.ID
-    variant_id: strawberry.ID | None
+    id: strawberry.ID = strawberry.field(description="The price record's id.")
+    entity_id: strawberry.ID = strawberry.field(
+        description="The id of the catalog entity (product) priced."
+    )
+    variant_id: strawberry.ID | None = strawberry.field(
+        description="The id of the variant priced; null when the price is the entity's own."
+    )
     amount: Money = strawberry.field(description="The unit price before modifiers.")
     customer_group_id: strawberry.ID | None = strawberry.field(
         description="The group this price is for; null for everyone."
@@ -54,18 +64,24 @@ class PriceType:
     min_quantity: int = strawberry.field(description="Applies from this many units up (tiers).")
     valid_from: datetime | None = strawberry.field(description="Applies from (inclusive).")
     valid_until: datetime | None = strawberry.field(description="Applies until (exclusive).")
-    created_at: datetime
-    updated_at: datetime
+    created_at: datetime = strawberry.field(description="When the price record was created.")
+    updated_at: datetime = strawberry.field(description="When the price record last changed.")
 
     @classmethod
     def from_row(cls, row: Price) -> PriceType:
         return from_row(cls, row, amount=Money(amount=row.amount, currency=row.currency))
 
 
-@strawberry.type(name="PriceModifier")
+@strawberry.type(
+    description=(
+        "A rule that takes a percentage or fixed amount off prices, for some "
+        "entities, groups, quantities or times."
+    ),
+    name="PriceModifier",
+)
 class PriceModifierType:
-    id: strawberry.ID
-    name: str
+    id: strawberry.ID = strawberry.field(description="The modifier's id.")
+    name: str = strawberry.field(description="The modifier's name for people, e.g. Summer sale.")
     kind: str = strawberry.field(description="percentage or fixed: always a discount.")
     value: int = strawberry.field(description=VALUE_DESCRIPTION)
     currency: str | None = strawberry.field(
@@ -74,56 +90,74 @@ class PriceModifierType:
     entity_id: strawberry.ID | None = strawberry.field(description="null: every entity.")
     customer_group_id: strawberry.ID | None = strawberry.field(description="null: everyone.")
     min_quantity: int | None = strawberry.field(description="null: any quantity.")
-    valid_from: datetime | None
-    valid_until: datetime | None
-    active: bool
+    valid_from: datetime | None = strawberry.field(
+        description="Applies from (inclusive); null: no start."
+    )
+    valid_until: datetime | None = strawberry.field(
+        description="Applies until (exclusive); null: no end."
+    )
+    active: bool = strawberry.field(description="Whether the modifier applies at all.")
     priority: int = strawberry.field(description="Modifiers apply in ascending priority.")
-    created_at: datetime
-    updated_at: datetime
+    created_at: datetime = strawberry.field(description="When the modifier was created.")
+    updated_at: datetime = strawberry.field(description="When the modifier last changed.")
 
     @classmethod
     def from_row(cls, row: PriceModifier) -> PriceModifierType:
         return from_row(cls, row)
 
 
-@strawberry.type(name="CustomerGroup")
+@strawberry.type(
+    description="A named group of customers, for group prices, modifiers and promotions.",
+    name="CustomerGroup",
+)
 class CustomerGroupType:
-    id: strawberry.ID
-    name: str
-    description: str | None
-    created_at: datetime
+    id: strawberry.ID = strawberry.field(description="The group's id.")
+    name: str = strawberry.field(description="The group's name, e.g. Wholesale.")
+    description: str | None = strawberry.field(description="What the group is for, if given.")
+    created_at: datetime = strawberry.field(description="When the group was created.")
 
     @classmethod
     def from_row(cls, row: CustomerGroup) -> CustomerGroupType:
         return from_row(cls, row)
 
 
-@strawberry.type(name="CustomerGroupMember")
+@strawberry.type(description="A customer's membership of a group.", name="CustomerGroupMember")
 class CustomerGroupMemberType:
-    customer_group_id: strawberry.ID
-    customer_id: str
-    created_at: datetime
+    customer_group_id: strawberry.ID = strawberry.field(description="The id of the group.")
+    customer_id: str = strawberry.field(description="The id of the customer.")
+    created_at: datetime = strawberry.field(description="When the customer joined the group.")
 
     @classmethod
     def from_row(cls, row: Any) -> CustomerGroupMemberType:
         return from_row(cls, row)
 
 
-@strawberry.type(name="AppliedPriceModifier")
+@strawberry.type(
+    description="A modifier as it applied to a resolved price.", name="AppliedPriceModifier"
+)
 class AppliedPriceModifierType:
-    modifier_id: strawberry.ID
-    name: str
-    kind: str
-    value: int
+    modifier_id: strawberry.ID = strawberry.field(description="The id of the price modifier.")
+    name: str = strawberry.field(description="The modifier's name.")
+    kind: str = strawberry.field(description="percentage or fixed.")
+    value: int = strawberry.field(
+        description=(
+            "The modifier's value: whole percent off (percentage) or minor units off (fixed)."
+        )
+    )
     discount: Money = strawberry.field(description="What this modifier took off, per unit.")
 
 
-@strawberry.type(name="ResolvedPrice")
+@strawberry.type(
+    description=(
+        "The price to charge for a quantity of an entity or variant, and how it was reached."
+    ),
+    name="ResolvedPrice",
+)
 class ResolvedPriceType:
     base_amount: Money = strawberry.field(description="The chosen price record's amount.")
     amount: Money = strawberry.field(description="The unit price to charge, after modifiers.")
     discount: Money = strawberry.field(description="baseAmount minus amount.")
-    quantity: int
+    quantity: int = strawberry.field(description="The quantity priced.")
     price: PriceType = strawberry.field(description="The price record chosen.")
     modifiers: list[AppliedPriceModifierType] = strawberry.field(
         description="The modifiers applied, in the order they applied."
@@ -151,24 +185,40 @@ class ResolvedPriceType:
         )
 
 
-@strawberry.input
+@strawberry.input(description="Which price records to list; every given criterion must hold.")
 class PriceFilter:
-    entity_id: strawberry.ID | None = None
-    variant_id: strawberry.ID | None = None
-    currency: str | None = None
-    customer_group_id: strawberry.ID | None = None
+    entity_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only prices of this catalog entity."
+    )
+    variant_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only prices of this variant."
+    )
+    currency: str | None = strawberry.field(
+        default=None, description="Only prices in this ISO 4217 currency."
+    )
+    customer_group_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only prices for this customer group."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="Which price modifiers to list; every given criterion must hold.")
 class PriceModifierFilter:
-    entity_id: strawberry.ID | None = None
-    customer_group_id: strawberry.ID | None = None
-    active: bool | None = None
+    entity_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only modifiers of this catalog entity."
+    )
+    customer_group_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only modifiers for this customer group."
+    )
+    active: bool | None = strawberry.field(
+        default=None, description="Only active (true) or inactive (false) modifiers."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="A new price record.")
 class CreatePriceInput:
-    entity_id: strawberry.ID
+    entity_id: strawberry.ID = strawberry.field(
+        description="The id of the catalog entity (product) to price."
+    )
     variant_id: strawberry.ID | None = strawberry.field(
         default=None, description="A variant of the entity; null prices the entity itself."
     )
@@ -187,22 +237,36 @@ class CreatePriceInput:
     )
 
 
-@strawberry.input
+@strawberry.input(description="Changes to a price record; omitted fields stay as they are.")
 class UpdatePriceInput:
-    id: strawberry.ID
-    currency: str | None = strawberry.field(default=UNSET, metadata=CURRENCY_SCHEMA)
-    amount: int | None = strawberry.field(default=UNSET, metadata=AMOUNT_SCHEMA)
+    id: strawberry.ID = strawberry.field(description="The id of the price record to change.")
+    currency: str | None = strawberry.field(
+        description="The new ISO 4217 currency. Omit or null to leave as is.",
+        default=UNSET,
+        metadata=CURRENCY_SCHEMA,
+    )
+    amount: int | None = strawberry.field(
+        description="The new unit price, in minor units. Omit or null to leave as is.",
+        default=UNSET,
+        metadata=AMOUNT_SCHEMA,
+    )
     customer_group_id: strawberry.ID | None = strawberry.field(
         default=UNSET, description="null makes the price public."
     )
-    min_quantity: int | None = strawberry.field(default=UNSET, metadata=QUANTITY_SCHEMA)
+    min_quantity: int | None = strawberry.field(
+        description="The new quantity the price applies from. Omit or null to leave as is.",
+        default=UNSET,
+        metadata=QUANTITY_SCHEMA,
+    )
     valid_from: datetime | None = strawberry.field(default=UNSET, description="null: no start.")
     valid_until: datetime | None = strawberry.field(default=UNSET, description="null: no end.")
 
 
-@strawberry.input
+@strawberry.input(description="A new price modifier.")
 class CreatePriceModifierInput:
-    name: str = strawberry.field(metadata=NAME_SCHEMA)
+    name: str = strawberry.field(
+        description="The modifier's name, 1 to 200 characters.", metadata=NAME_SCHEMA
+    )
     kind: str = strawberry.field(description="percentage or fixed.", metadata=KIND_SCHEMA)
     value: int = strawberry.field(
         description=VALUE_DESCRIPTION, metadata={"jsonschema": {"minimum": 1}}
@@ -214,36 +278,75 @@ class CreatePriceModifierInput:
     customer_group_id: strawberry.ID | None = strawberry.field(
         default=None, description="null: everyone."
     )
-    min_quantity: int | None = strawberry.field(default=None, metadata=QUANTITY_SCHEMA)
-    valid_from: datetime | None = None
-    valid_until: datetime | None = None
+    min_quantity: int | None = strawberry.field(
+        description="Applies from this many units up; null: any quantity.",
+        default=None,
+        metadata=QUANTITY_SCHEMA,
+    )
+    valid_from: datetime | None = strawberry.field(
+        default=None, description="Applies from (inclusive); null: no start."
+    )
+    valid_until: datetime | None = strawberry.field(
+        default=None, description="Applies until (exclusive); null: no end."
+    )
     # Nullable with defaults, so the REST body documents them as optional; null is the default.
-    active: bool | None = True
+    active: bool | None = strawberry.field(
+        default=True, description="Whether it applies. Default: true."
+    )
     priority: int | None = strawberry.field(default=0, description="Ascending: 0 applies first.")
 
 
-@strawberry.input
+@strawberry.input(description="Changes to a price modifier; omitted fields stay as they are.")
 class UpdatePriceModifierInput:
-    id: strawberry.ID
-    name: str | None = strawberry.field(default=UNSET, metadata=NAME_SCHEMA)
-    value: int | None = UNSET
-    currency: str | None = strawberry.field(default=UNSET, metadata=CURRENCY_SCHEMA)
-    min_quantity: int | None = strawberry.field(default=UNSET, metadata=QUANTITY_SCHEMA)
-    valid_from: datetime | None = UNSET
-    valid_until: datetime | None = UNSET
-    active: bool | None = UNSET
-    priority: int | None = UNSET
+    id: strawberry.ID = strawberry.field(description="The id of the modifier to change.")
+    name: str | None = strawberry.field(
+        description="The new name, 1 to 200 characters. Omit or null to leave as is.",
+        default=UNSET,
+        metadata=NAME_SCHEMA,
+    )
+    value: int | None = strawberry.field(
+        default=UNSET,
+        description=(
+            "The new value: whole percent off (percentage) or minor units off (fixed). "
+            "Omit or null to leave as is."
+        ),
+    )
+    currency: str | None = strawberry.field(
+        description="The new ISO 4217 currency; null clears it. Omit to leave as is.",
+        default=UNSET,
+        metadata=CURRENCY_SCHEMA,
+    )
+    min_quantity: int | None = strawberry.field(
+        description="Applies from this many units up; null: any quantity. Omit to leave as is.",
+        default=UNSET,
+        metadata=QUANTITY_SCHEMA,
+    )
+    valid_from: datetime | None = strawberry.field(
+        default=UNSET, description="Applies from (inclusive); null: no start. Omit to leave as is."
+    )
+    valid_until: datetime | None = strawberry.field(
+        default=UNSET, description="Applies until (exclusive); null: no end. Omit to leave as is."
+    )
+    active: bool | None = strawberry.field(
+        default=UNSET, description="Whether it applies. Omit or null to leave as is."
+    )
+    priority: int | None = strawberry.field(
+        default=UNSET,
+        description="Where it applies in order: ascending, 0 first. Omit or null to leave as is.",
+    )
 
 
-@strawberry.input
+@strawberry.input(description="A new customer group.")
 class CreateCustomerGroupInput:
-    name: str = strawberry.field(metadata=GROUP_NAME_SCHEMA)
-    description: str | None = None
+    name: str = strawberry.field(
+        description="The group's name, 1 to 100 characters.", metadata=GROUP_NAME_SCHEMA
+    )
+    description: str | None = strawberry.field(default=None, description="What the group is for.")
 
 
-@strawberry.input
+@strawberry.input(description="A customer and a group, to add or remove the customer.")
 class CustomerGroupMembershipInput:
-    customer_group_id: strawberry.ID
+    customer_group_id: strawberry.ID = strawberry.field(description="The id of the customer group.")
     customer_id: str = strawberry.field(
         description="A customer's id: adding needs an existing customer.",
         metadata=CUSTOMER_ID_SCHEMA,
@@ -268,12 +371,15 @@ class PricingQueries:
     async def prices(
         self,
         info: Info,
-        filter: PriceFilter | None = None,
-        page: int | None = None,
-        limit: int | None = None,
-        offset: int | None = None,
-        first: int | None = None,
-        after: str | None = None,
+        filter: Annotated[
+            PriceFilter | None,
+            strawberry.argument(description="Which price records to list. Default: all."),
+        ] = None,
+        page: PageArg = None,
+        limit: LimitArg = None,
+        offset: OffsetArg = None,
+        first: FirstArg = None,
+        after: AfterArg = None,
     ) -> Connection[PriceType]:
         request = page_request(page=page, limit=limit, offset=offset, first=first, after=after)
         given = filter or PriceFilter()
@@ -294,12 +400,15 @@ class PricingQueries:
     async def price_modifiers(
         self,
         info: Info,
-        filter: PriceModifierFilter | None = None,
-        page: int | None = None,
-        limit: int | None = None,
-        offset: int | None = None,
-        first: int | None = None,
-        after: str | None = None,
+        filter: Annotated[
+            PriceModifierFilter | None,
+            strawberry.argument(description="Which modifiers to list. Default: all."),
+        ] = None,
+        page: PageArg = None,
+        limit: LimitArg = None,
+        offset: OffsetArg = None,
+        first: FirstArg = None,
+        after: AfterArg = None,
     ) -> Connection[PriceModifierType]:
         request = page_request(page=page, limit=limit, offset=offset, first=first, after=after)
         given = filter or PriceModifierFilter()
@@ -319,12 +428,17 @@ class PricingQueries:
     async def customer_groups(
         self,
         info: Info,
-        customer_id: str | None = None,
-        page: int | None = None,
-        limit: int | None = None,
-        offset: int | None = None,
-        first: int | None = None,
-        after: str | None = None,
+        customer_id: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Only the groups this customer is in. Default: all groups."
+            ),
+        ] = None,
+        page: PageArg = None,
+        limit: LimitArg = None,
+        offset: OffsetArg = None,
+        first: FirstArg = None,
+        after: AfterArg = None,
     ) -> Connection[CustomerGroupType]:
         request = page_request(page=page, limit=limit, offset=offset, first=first, after=after)
         async with info.context.read() as session:
@@ -337,12 +451,14 @@ class PricingQueries:
     async def customer_group_members(
         self,
         info: Info,
-        customer_group_id: strawberry.ID,
-        page: int | None = None,
-        limit: int | None = None,
-        offset: int | None = None,
-        first: int | None = None,
-        after: str | None = None,
+        customer_group_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The id of the customer group.")
+        ],
+        page: PageArg = None,
+        limit: LimitArg = None,
+        offset: OffsetArg = None,
+        first: FirstArg = None,
+        after: AfterArg = None,
     ) -> Connection[CustomerGroupMemberType]:
         request = page_request(page=page, limit=limit, offset=offset, first=first, after=after)
         async with info.context.read() as session:
@@ -359,12 +475,40 @@ class PricingQueries:
     async def resolve_price(
         self,
         info: Info,
-        entity_id: strawberry.ID,
-        currency: str,
-        variant_id: strawberry.ID | None = None,
-        quantity: int = 1,
-        customer_group_ids: list[strawberry.ID] | None = None,
-        at: datetime | None = None,
+        entity_id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="The id of the catalog entity (product) to price."),
+        ],
+        currency: Annotated[
+            str, strawberry.argument(description="The ISO 4217 currency to price in.")
+        ],
+        variant_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description="The id of the variant to price. Default: the entity itself."
+            ),
+        ] = None,
+        quantity: Annotated[
+            int,
+            strawberry.argument(
+                description="How many units: picks the quantity tier and modifiers. Default: 1."
+            ),
+        ] = 1,
+        customer_group_ids: Annotated[
+            list[strawberry.ID] | None,
+            strawberry.argument(
+                description=(
+                    "Price as for members of these groups (empty: public prices only); naming any"
+                    " needs pricing:update. Default: the signed-in customer's groups."
+                )
+            ),
+        ] = None,
+        at: Annotated[
+            datetime | None,
+            strawberry.argument(
+                description="Price as at this time (previews); needs pricing:update. Default: now."
+            ),
+        ] = None,
     ) -> ResolvedPriceType | None:
         actor = info.context.actor
         if at is not None:
@@ -390,8 +534,18 @@ class PricingQueries:
 
 @strawberry.type
 class PricingMutations:
-    @strawberry.mutation(permission_classes=[requires(CREATE)])
-    async def create_price(self, info: Info, input: CreatePriceInput) -> PriceType:
+    @strawberry.mutation(
+        description="Create a price record. Needs pricing:create.",
+        permission_classes=[requires(CREATE)],
+    )
+    async def create_price(
+        self,
+        info: Info,
+        input: Annotated[
+            CreatePriceInput,
+            strawberry.argument(description="The entity, currency, amount and conditions."),
+        ],
+    ) -> PriceType:
         async with info.context.command() as uow:
             row = await price_service.create_price(
                 uow,
@@ -407,8 +561,18 @@ class PricingMutations:
             )
         return PriceType.from_row(row)
 
-    @strawberry.mutation(permission_classes=[requires(UPDATE)])
-    async def update_price(self, info: Info, input: UpdatePriceInput) -> PriceType:
+    @strawberry.mutation(
+        description="Change a price record. Needs pricing:update.",
+        permission_classes=[requires(UPDATE)],
+    )
+    async def update_price(
+        self,
+        info: Info,
+        input: Annotated[
+            UpdatePriceInput,
+            strawberry.argument(description="The price record and what to change."),
+        ],
+    ) -> PriceType:
         given = _given(
             required=("currency", "amount", "min_quantity"),
             currency=input.currency,
@@ -422,9 +586,17 @@ class PricingMutations:
             row = await price_service.update_price(uow, info.context.actor, id=input.id, **given)
         return PriceType.from_row(row)
 
-    @strawberry.mutation(permission_classes=[requires(CREATE)])
+    @strawberry.mutation(
+        description="Create a price modifier. Needs pricing:create.",
+        permission_classes=[requires(CREATE)],
+    )
     async def create_price_modifier(
-        self, info: Info, input: CreatePriceModifierInput
+        self,
+        info: Info,
+        input: Annotated[
+            CreatePriceModifierInput,
+            strawberry.argument(description="The modifier's kind, value and conditions."),
+        ],
     ) -> PriceModifierType:
         async with info.context.command() as uow:
             row = await modifier_service.create_modifier(
@@ -444,9 +616,17 @@ class PricingMutations:
             )
         return PriceModifierType.from_row(row)
 
-    @strawberry.mutation(permission_classes=[requires(UPDATE)])
+    @strawberry.mutation(
+        description="Change a price modifier. Needs pricing:update.",
+        permission_classes=[requires(UPDATE)],
+    )
     async def update_price_modifier(
-        self, info: Info, input: UpdatePriceModifierInput
+        self,
+        info: Info,
+        input: Annotated[
+            UpdatePriceModifierInput,
+            strawberry.argument(description="The modifier and what to change."),
+        ],
     ) -> PriceModifierType:
         given = _given(
             required=("name", "value", "active", "priority"),
@@ -465,9 +645,17 @@ class PricingMutations:
             )
         return PriceModifierType.from_row(row)
 
-    @strawberry.mutation(permission_classes=[requires(CREATE)])
+    @strawberry.mutation(
+        description="Create a customer group. Needs pricing:create.",
+        permission_classes=[requires(CREATE)],
+    )
     async def create_customer_group(
-        self, info: Info, input: CreateCustomerGroupInput
+        self,
+        info: Info,
+        input: Annotated[
+            CreateCustomerGroupInput,
+            strawberry.argument(description="The group's name and description."),
+        ],
     ) -> CustomerGroupType:
         async with info.context.command() as uow:
             row = await group_service.create_customer_group(
@@ -481,7 +669,12 @@ class PricingMutations:
         "twice is a no-op.",
     )
     async def add_customer_to_group(
-        self, info: Info, input: CustomerGroupMembershipInput
+        self,
+        info: Info,
+        input: Annotated[
+            CustomerGroupMembershipInput,
+            strawberry.argument(description="The group and the customer to add."),
+        ],
     ) -> CustomerGroupType:
         async with info.context.command() as uow:
             row = await group_service.add_customer_to_group(
@@ -497,7 +690,12 @@ class PricingMutations:
         description="Removing a customer who is not a member is NOT_FOUND.",
     )
     async def remove_customer_from_group(
-        self, info: Info, input: CustomerGroupMembershipInput
+        self,
+        info: Info,
+        input: Annotated[
+            CustomerGroupMembershipInput,
+            strawberry.argument(description="The group and the customer to remove."),
+        ],
     ) -> CustomerGroupType:
         async with info.context.command() as uow:
             row = await group_service.remove_customer_from_group(

@@ -8,14 +8,14 @@ reading one by id or code need `promotions:update`.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry import UNSET, Info
 
 from app.models.promotions import PROMOTION_TYPES, Promotion
 from app.money import CURRENCY
-from app.resolvers.arguments import page_request
+from app.resolvers.arguments import AfterArg, FirstArg, LimitArg, OffsetArg, PageArg, page_request
 from app.resolvers.money import Money
 from app.resolvers.pagination import Connection, to_connection
 from app.resolvers.permissions import requires
@@ -43,11 +43,16 @@ VALUE_DESCRIPTION = (
 TYPE_DESCRIPTION = "One of " + ", ".join(PROMOTION_TYPES) + "."
 
 
-@strawberry.type(name="Promotion")
+@strawberry.type(
+    description=(
+        "A promotion code and the discount it gives: its type, value, window, limits and targets."
+    ),
+    name="Promotion",
+)
 class PromotionType:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="The promotion's id.")
     code: str = strawberry.field(description="Upper-case; matched case-insensitively.")
-    name: str
+    name: str = strawberry.field(description="The promotion's name for people.")
     type: str = strawberry.field(description=TYPE_DESCRIPTION)
     value: int = strawberry.field(description=VALUE_DESCRIPTION)
     currency: str | None = strawberry.field(
@@ -57,19 +62,37 @@ class PromotionType:
     valid_until: datetime | None = strawberry.field(description="Exclusive; null: no end.")
     usage_limit: int | None = strawberry.field(description="Total redemptions; null: no limit.")
     per_customer_limit: int | None = strawberry.field(description="null: no limit.")
-    usage_count: int
-    min_subtotal: Money | None
+    usage_count: int = strawberry.field(
+        description="How many times the promotion has been redeemed."
+    )
+    min_subtotal: Money | None = strawberry.field(
+        description="The subtotal an order needs for the code to apply; null: no minimum."
+    )
     customer_group_ids: list[strawberry.ID] = strawberry.field(description="Empty: everyone.")
-    entity_ids: list[strawberry.ID]
-    category_ids: list[strawberry.ID]
-    buy_quantity: int | None
-    get_quantity: int | None
+    entity_ids: list[strawberry.ID] = strawberry.field(
+        description=(
+            "percentage_off_items / buy_x_get_y: the ids of the qualifying catalog entities."
+        )
+    )
+    category_ids: list[strawberry.ID] = strawberry.field(
+        description="percentage_off_items / buy_x_get_y: the ids of the qualifying categories."
+    )
+    buy_quantity: int | None = strawberry.field(
+        description="buy_x_get_y: X, the units to buy; null for other types."
+    )
+    get_quantity: int | None = strawberry.field(
+        description="buy_x_get_y: Y, the units discounted; null for other types."
+    )
     stackable: bool = strawberry.field(
         description="Whether it combines with other stackable promotions."
     )
-    active: bool
-    created_at: datetime
-    updated_at: datetime
+    active: bool = strawberry.field(
+        description=(
+            "Whether the promotion is switched on (it also applies only inside its window)."
+        )
+    )
+    created_at: datetime = strawberry.field(description="When the promotion was created.")
+    updated_at: datetime = strawberry.field(description="When the promotion last changed.")
 
     @classmethod
     def from_row(cls, row: Promotion) -> PromotionType:
@@ -88,19 +111,26 @@ class PromotionType:
         )
 
 
-@strawberry.type(name="PromotionLineDiscount")
+@strawberry.type(description="What a promotion takes off one line.", name="PromotionLineDiscount")
 class PromotionLineDiscountType:
-    entity_id: strawberry.ID
-    variant_id: strawberry.ID | None
-    quantity: int
+    entity_id: strawberry.ID = strawberry.field(
+        description="The id of the line's catalog entity (product)."
+    )
+    variant_id: strawberry.ID | None = strawberry.field(
+        description="The id of the line's variant, if any."
+    )
+    quantity: int = strawberry.field(description="How many units the line has.")
     unit_price: Money = strawberry.field(description="The server's unit price.")
     discount: Money = strawberry.field(description="Taken off this line.")
 
 
-@strawberry.type(name="PromotionValidation")
+@strawberry.type(
+    description="What a promotion code would give a set of lines, priced by the server.",
+    name="PromotionValidation",
+)
 class PromotionValidationType:
-    valid: bool
-    code: str
+    valid: bool = strawberry.field(description="Whether the code can be used on these lines now.")
+    code: str = strawberry.field(description="The code validated.")
     subtotal: Money = strawberry.field(
         description="List prices x quantities, priced by the server (as on carts and orders)."
     )
@@ -109,12 +139,14 @@ class PromotionValidationType:
     )
     discount: Money = strawberry.field(description="What the code takes off; 0 when invalid.")
     total: Money = strawberry.field(description="subtotal - modifierDiscountTotal - discount.")
-    free_shipping: bool
+    free_shipping: bool = strawberry.field(description="Whether the code makes shipping free.")
     reason: str | None = strawberry.field(
         description="Why not, a stable word: " + ", ".join(service.REASONS) + "."
     )
-    message: str | None
-    lines: list[PromotionLineDiscountType]
+    message: str | None = strawberry.field(description="Why not, for people; null when valid.")
+    lines: list[PromotionLineDiscountType] = strawberry.field(
+        description="What the code takes off each line."
+    )
     promotion: PromotionType | None = strawberry.field(
         description="The promotion, when the code is known and on offer."
     )
@@ -153,10 +185,12 @@ class PromotionValidationType:
         )
 
 
-@strawberry.input
+@strawberry.input(description="A new promotion code.")
 class CreatePromotionInput:
     code: str = strawberry.field(description="Stored upper-case.", metadata=CODE_SCHEMA)
-    name: str = strawberry.field(metadata=NAME_SCHEMA)
+    name: str = strawberry.field(
+        description="The promotion's name, 1 to 200 characters.", metadata=NAME_SCHEMA
+    )
     type: str = strawberry.field(description=TYPE_DESCRIPTION, metadata=TYPE_SCHEMA)
     value: int | None = strawberry.field(
         default=None, description=VALUE_DESCRIPTION, metadata=VALUE_SCHEMA
@@ -170,8 +204,16 @@ class CreatePromotionInput:
     valid_until: datetime | None = strawberry.field(
         default=None, description="Exclusive; after validFrom."
     )
-    usage_limit: int | None = strawberry.field(default=None, metadata=LIMIT_SCHEMA)
-    per_customer_limit: int | None = strawberry.field(default=None, metadata=LIMIT_SCHEMA)
+    usage_limit: int | None = strawberry.field(
+        description="Total redemptions allowed. Default: no limit.",
+        default=None,
+        metadata=LIMIT_SCHEMA,
+    )
+    per_customer_limit: int | None = strawberry.field(
+        description="Redemptions allowed per customer. Default: no limit.",
+        default=None,
+        metadata=LIMIT_SCHEMA,
+    )
     min_subtotal: int | None = strawberry.field(
         default=None, description="Minor units of currency.", metadata=AMOUNT_SCHEMA
     )
@@ -190,39 +232,100 @@ class CreatePromotionInput:
     get_quantity: int | None = strawberry.field(
         default=None, description="buy_x_get_y: Y.", metadata=UNITS_SCHEMA
     )
-    stackable: bool | None = False
-    active: bool | None = True
+    stackable: bool | None = strawberry.field(
+        default=False,
+        description="Whether it combines with other stackable promotions. Default: false.",
+    )
+    active: bool | None = strawberry.field(
+        default=True, description="Whether it can be used. Default: true."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="Changes to a promotion; omitted fields stay as they are.")
 class UpdatePromotionInput:
-    id: strawberry.ID
-    name: str | None = strawberry.field(default=UNSET, metadata=NAME_SCHEMA)
-    value: int | None = strawberry.field(default=UNSET, metadata=VALUE_SCHEMA)
-    valid_from: datetime | None = UNSET
-    valid_until: datetime | None = UNSET
-    usage_limit: int | None = strawberry.field(default=UNSET, metadata=LIMIT_SCHEMA)
-    per_customer_limit: int | None = strawberry.field(default=UNSET, metadata=LIMIT_SCHEMA)
-    min_subtotal: int | None = strawberry.field(default=UNSET, metadata=AMOUNT_SCHEMA)
-    customer_group_ids: list[strawberry.ID] | None = UNSET
-    entity_ids: list[strawberry.ID] | None = UNSET
-    category_ids: list[strawberry.ID] | None = UNSET
-    buy_quantity: int | None = strawberry.field(default=UNSET, metadata=UNITS_SCHEMA)
-    get_quantity: int | None = strawberry.field(default=UNSET, metadata=UNITS_SCHEMA)
-    stackable: bool | None = UNSET
-    active: bool | None = UNSET
+    id: strawberry.ID = strawberry.field(description="The id of the promotion to change.")
+    name: str | None = strawberry.field(
+        description="The new name, 1 to 200 characters; null leaves it. Omit to leave as is.",
+        default=UNSET,
+        metadata=NAME_SCHEMA,
+    )
+    value: int | None = strawberry.field(
+        description="The new value, as for createPromotion; null leaves it. Omit to leave as is.",
+        default=UNSET,
+        metadata=VALUE_SCHEMA,
+    )
+    valid_from: datetime | None = strawberry.field(
+        default=UNSET, description="The new start, inclusive; null: no start. Omit to leave as is."
+    )
+    valid_until: datetime | None = strawberry.field(
+        default=UNSET, description="The new end, exclusive; null: no end. Omit to leave as is."
+    )
+    usage_limit: int | None = strawberry.field(
+        description="Total redemptions allowed; null: no limit. Omit to leave as is.",
+        default=UNSET,
+        metadata=LIMIT_SCHEMA,
+    )
+    per_customer_limit: int | None = strawberry.field(
+        description="Redemptions allowed per customer; null: no limit. Omit to leave as is.",
+        default=UNSET,
+        metadata=LIMIT_SCHEMA,
+    )
+    min_subtotal: int | None = strawberry.field(
+        description="The minimum subtotal, in minor units; null: no minimum. Omit to leave as is.",
+        default=UNSET,
+        metadata=AMOUNT_SCHEMA,
+    )
+    customer_group_ids: list[strawberry.ID] | None = strawberry.field(
+        default=UNSET,
+        description=(
+            "Only for these groups' members; null or empty: everyone. Omit to leave as is."
+        ),
+    )
+    entity_ids: list[strawberry.ID] | None = strawberry.field(
+        default=UNSET,
+        description=(
+            "The qualifying catalog entities (percentage_off_items / buy_x_get_y). Omit "
+            "to leave as is."
+        ),
+    )
+    category_ids: list[strawberry.ID] | None = strawberry.field(
+        default=UNSET,
+        description=(
+            "The qualifying categories (percentage_off_items / buy_x_get_y). Omit to leave as is."
+        ),
+    )
+    buy_quantity: int | None = strawberry.field(
+        description="buy_x_get_y: X. Omit to leave as is.", default=UNSET, metadata=UNITS_SCHEMA
+    )
+    get_quantity: int | None = strawberry.field(
+        description="buy_x_get_y: Y. Omit to leave as is.", default=UNSET, metadata=UNITS_SCHEMA
+    )
+    stackable: bool | None = strawberry.field(
+        default=UNSET,
+        description=(
+            "Whether it combines with other stackable promotions; null leaves it. Omit to"
+            " leave as is."
+        ),
+    )
+    active: bool | None = strawberry.field(
+        default=UNSET, description="Whether it can be used; null leaves it. Omit to leave as is."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="The promotion to act on.")
 class PromotionIdInput:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="The promotion's id.")
 
 
-@strawberry.input
+@strawberry.input(description="A line to validate a code against; the server prices it.")
 class PromotionLineItemInput:
-    entity_id: strawberry.ID
-    variant_id: strawberry.ID | None = None
-    quantity: int = strawberry.field(metadata=QUANTITY_SCHEMA)
+    entity_id: strawberry.ID = strawberry.field(
+        description="The id of the catalog entity (product)."
+    )
+    variant_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The id of the variant, if it has variants."
+    )
+    quantity: int = strawberry.field(description="How many units.", metadata=QUANTITY_SCHEMA)
     entity_type: str | None = strawberry.field(default=None, description="Ignored.")
     unit_price: int | None = strawberry.field(
         default=None, description="Ignored: the server prices every line."
@@ -232,18 +335,28 @@ class PromotionLineItemInput:
     )
 
 
-@strawberry.input
+@strawberry.input(description="A code and the lines to try it on.")
 class ValidatePromotionInput:
-    code: str = strawberry.field(metadata={"jsonschema": {"maxLength": 50}})
-    currency: str = strawberry.field(metadata=CURRENCY_SCHEMA)
+    code: str = strawberry.field(
+        description="The promotion code, matched case-insensitively.",
+        metadata={"jsonschema": {"maxLength": 50}},
+    )
+    currency: str = strawberry.field(
+        description="The ISO 4217 currency to price the lines in.", metadata=CURRENCY_SCHEMA
+    )
     line_items: list[PromotionLineItemInput] = strawberry.field(
-        metadata={"jsonschema": {"maxItems": service.evaluation.MAX_LINES}}
+        description="The lines, as in a cart.",
+        metadata={"jsonschema": {"maxItems": service.evaluation.MAX_LINES}},
     )
     subtotal: int | None = strawberry.field(
         default=None, description="Ignored: the server computes the subtotal."
     )
     customer_id: str | None = strawberry.field(
-        default=None, metadata={"jsonschema": {"maxLength": 64}}
+        description=(
+            "The id of the customer who would use the code: their redemptions and groups count."
+        ),
+        default=None,
+        metadata={"jsonschema": {"maxLength": 64}},
     )
     customer_group_ids: list[strawberry.ID] | None = strawberry.field(
         default=None, description="Believed only from staff; a customer's own groups always count."
@@ -297,12 +410,20 @@ class PromotionQueries:
     async def promotions(
         self,
         info: Info,
-        active_only: bool = True,
-        page: int | None = None,
-        limit: int | None = None,
-        offset: int | None = None,
-        first: int | None = None,
-        after: str | None = None,
+        active_only: Annotated[
+            bool,
+            strawberry.argument(
+                description=(
+                    "Only promotions on offer now (default); false lists all and needs "
+                    "promotions:update."
+                )
+            ),
+        ] = True,
+        page: PageArg = None,
+        limit: LimitArg = None,
+        offset: OffsetArg = None,
+        first: FirstArg = None,
+        after: AfterArg = None,
     ) -> Connection[PromotionType]:
         if not active_only:
             info.context.actor.require(UPDATE)
@@ -312,7 +433,13 @@ class PromotionQueries:
         return to_connection(result, PromotionType.from_row)
 
     @strawberry.field(permission_classes=[requires(UPDATE)], description="By UUID or code.")
-    async def promotion(self, info: Info, id_or_code: str) -> PromotionType:
+    async def promotion(
+        self,
+        info: Info,
+        id_or_code: Annotated[
+            str, strawberry.argument(description="The promotion's id (a UUID) or its code.")
+        ],
+    ) -> PromotionType:
         async with info.context.read() as session:
             row = await service.get_promotion(session, id_or_code)
         return PromotionType.from_row(row)
@@ -320,8 +447,18 @@ class PromotionQueries:
 
 @strawberry.type
 class PromotionMutations:
-    @strawberry.mutation(permission_classes=[requires(CREATE)])
-    async def create_promotion(self, info: Info, input: CreatePromotionInput) -> PromotionType:
+    @strawberry.mutation(
+        description="Create a promotion code. Needs promotions:create.",
+        permission_classes=[requires(CREATE)],
+    )
+    async def create_promotion(
+        self,
+        info: Info,
+        input: Annotated[
+            CreatePromotionInput,
+            strawberry.argument(description="The code, its type, value and rules."),
+        ],
+    ) -> PromotionType:
         async with info.context.command() as uow:
             row = await service.create_promotion(
                 uow, info.context.actor, code=input.code, spec=_spec(input)
@@ -332,15 +469,31 @@ class PromotionMutations:
         permission_classes=[requires(UPDATE)],
         description="Code, type and currency stay as created; null clears a limit or bound.",
     )
-    async def update_promotion(self, info: Info, input: UpdatePromotionInput) -> PromotionType:
+    async def update_promotion(
+        self,
+        info: Info,
+        input: Annotated[
+            UpdatePromotionInput,
+            strawberry.argument(description="The promotion and what to change."),
+        ],
+    ) -> PromotionType:
         async with info.context.command() as uow:
             row = await service.update_promotion(
                 uow, info.context.actor, id=input.id, changes=_changes(input)
             )
         return PromotionType.from_row(row)
 
-    @strawberry.mutation(permission_classes=[requires(UPDATE)])
-    async def deactivate_promotion(self, info: Info, input: PromotionIdInput) -> PromotionType:
+    @strawberry.mutation(
+        description="Stop a promotion from being used (active: false). Needs promotions:update.",
+        permission_classes=[requires(UPDATE)],
+    )
+    async def deactivate_promotion(
+        self,
+        info: Info,
+        input: Annotated[
+            PromotionIdInput, strawberry.argument(description="The promotion to deactivate.")
+        ],
+    ) -> PromotionType:
         async with info.context.command() as uow:
             row = await service.deactivate_promotion(uow, info.context.actor, id=input.id)
         return PromotionType.from_row(row)
@@ -350,7 +503,11 @@ class PromotionMutations:
         "prices are ignored); an unusable code answers valid: false with a reason."
     )
     async def validate_promotion(
-        self, info: Info, input: ValidatePromotionInput
+        self,
+        info: Info,
+        input: Annotated[
+            ValidatePromotionInput, strawberry.argument(description="The code and the lines.")
+        ],
     ) -> PromotionValidationType:
         items = [
             service.LineItem(

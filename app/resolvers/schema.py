@@ -37,7 +37,7 @@ from app.resolvers.scalars import SCALAR_MAP
 CACHE_SIZE = 1024
 
 
-@strawberry.type
+@strawberry.type(description="The root of every read.")
 class Query(
     PlatformQueries,
     ApiKeyQueries,
@@ -53,7 +53,7 @@ class Query(
     pass
 
 
-@strawberry.type
+@strawberry.type(description="The root of every write.")
 class Mutation(
     ApiKeyMutations,
     CatalogMutations,
@@ -67,7 +67,7 @@ class Mutation(
     pass
 
 
-@strawberry.type
+@strawberry.type(description="The root of every stream.")
 class Subscription(PlatformSubscriptions):
     pass
 

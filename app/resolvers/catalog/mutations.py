@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry import UNSET, Info
@@ -50,132 +50,211 @@ STATUS_SCHEMA = {"jsonschema": {"enum": list(ENTITY_STATUSES)}}
 NAME_SCHEMA = {"jsonschema": {"minLength": 1, "maxLength": 200, "pattern": r"\S"}}
 
 
-@strawberry.input
+@strawberry.input(description="A new catalog entity.")
 class CreateCatalogEntityInput:
     type: str = strawberry.field(
         description="product, digitalDownload, service, bundle, giftCard", metadata=TYPE_SCHEMA
     )
-    slug: str = strawberry.field(metadata=SLUG_SCHEMA)
-    status: str = strawberry.field(default="draft", metadata=STATUS_SCHEMA)
-    metadata: JSON | None = None
+    slug: str = strawberry.field(
+        description="Its unique URL name: lower-case words joined by hyphens.", metadata=SLUG_SCHEMA
+    )
+    status: str = strawberry.field(
+        description="Its status: draft, active, archived or discontinued. Default: draft.",
+        default="draft",
+        metadata=STATUS_SCHEMA,
+    )
+    metadata: JSON | None = strawberry.field(
+        default=None, description="Free-form data to store with it."
+    )
     allow_backorder: bool = strawberry.field(
         default=False, description="Whether stock may be sold below zero."
     )
 
 
-@strawberry.input
+@strawberry.input(description="Changes to a catalog entity; omitted fields stay as they are.")
 class UpdateCatalogEntityInput:
-    id: strawberry.ID
-    type: str | None = strawberry.field(default=UNSET, metadata=TYPE_SCHEMA)
-    slug: str | None = strawberry.field(default=UNSET, metadata=SLUG_SCHEMA)
-    status: str | None = strawberry.field(default=UNSET, metadata=STATUS_SCHEMA)
-    metadata: JSON | None = UNSET
-    allow_backorder: bool | None = UNSET
+    id: strawberry.ID = strawberry.field(description="The id of the entity to change.")
+    type: str | None = strawberry.field(
+        description=(
+            "The new type: product, digitalDownload, service, bundle or giftCard. Omit or"
+            " null to leave as is."
+        ),
+        default=UNSET,
+        metadata=TYPE_SCHEMA,
+    )
+    slug: str | None = strawberry.field(
+        description="The new unique URL name. Omit or null to leave as is.",
+        default=UNSET,
+        metadata=SLUG_SCHEMA,
+    )
+    status: str | None = strawberry.field(
+        description=(
+            "The new status: draft, active, archived or discontinued; the change must be "
+            "allowed. Omit or null to leave as is."
+        ),
+        default=UNSET,
+        metadata=STATUS_SCHEMA,
+    )
+    metadata: JSON | None = strawberry.field(
+        default=UNSET, description="The new free-form data. Omit or null to leave as is."
+    )
+    allow_backorder: bool | None = strawberry.field(
+        default=UNSET,
+        description="Whether it can be sold when out of stock. Omit or null to leave as is.",
+    )
 
 
-@strawberry.input
+@strawberry.input(description="The catalog entity to act on.")
 class CatalogEntityIdInput:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="The entity's id.")
 
 
-@strawberry.input
+@strawberry.input(description="An entity's texts in one locale; they replace what that locale had.")
 class SetCatalogAttributesInput:
-    entity_id: strawberry.ID
-    locale: str
-    title: str | None = None
-    description: str | None = None
-    seo_title: str | None = None
-    seo_description: str | None = None
+    entity_id: strawberry.ID = strawberry.field(description="The id of the catalog entity.")
+    locale: str = strawberry.field(description="The locale of the texts, e.g. en or de.")
+    title: str | None = strawberry.field(
+        default=None, description="The title, e.g. the product's name."
+    )
+    description: str | None = strawberry.field(default=None, description="The long description.")
+    seo_title: str | None = strawberry.field(
+        default=None, description="The title for search engines."
+    )
+    seo_description: str | None = strawberry.field(
+        default=None, description="The description for search engines."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="A new category.")
 class CreateCategoryInput:
-    name: str = strawberry.field(metadata=NAME_SCHEMA)
-    slug: str = strawberry.field(metadata=SLUG_SCHEMA)
-    parent_id: strawberry.ID | None = None
-    position: int = 0
-    description: str | None = None
+    name: str = strawberry.field(
+        description="The category's name, 1 to 200 characters.", metadata=NAME_SCHEMA
+    )
+    slug: str = strawberry.field(
+        description="Its unique URL name: lower-case words joined by hyphens.", metadata=SLUG_SCHEMA
+    )
+    parent_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The id of the parent category. Default: none (a root)."
+    )
+    position: int = strawberry.field(
+        default=0, description="Its place among its siblings: ascending. Default: 0."
+    )
+    description: str | None = strawberry.field(default=None, description="What the category holds.")
 
 
-@strawberry.input
+@strawberry.input(description="Changes to a category; omitted fields stay as they are.")
 class UpdateCategoryInput:
-    id: strawberry.ID
-    name: str | None = UNSET
-    slug: str | None = UNSET
+    id: strawberry.ID = strawberry.field(description="The id of the category to change.")
+    name: str | None = strawberry.field(
+        default=UNSET, description="The new name. Omit or null to leave as is."
+    )
+    slug: str | None = strawberry.field(
+        default=UNSET, description="The new unique URL name. Omit or null to leave as is."
+    )
     parent_id: strawberry.ID | None = strawberry.field(
         default=UNSET, description="null makes the category a root."
     )
-    position: int | None = UNSET
-    description: str | None = UNSET
+    position: int | None = strawberry.field(
+        default=UNSET, description="The new place among its siblings. Omit or null to leave as is."
+    )
+    description: str | None = strawberry.field(
+        default=UNSET, description="The new description; null clears it. Omit to leave as is."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="The thing to act on, by id.")
 class IdInput:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="The id.")
 
 
-@strawberry.input
+@strawberry.input(description="A new brand.")
 class CreateBrandInput:
-    name: str = strawberry.field(metadata=NAME_SCHEMA)
-    slug: str = strawberry.field(metadata=SLUG_SCHEMA)
-    description: str | None = None
+    name: str = strawberry.field(
+        description="The brand's name, 1 to 200 characters.", metadata=NAME_SCHEMA
+    )
+    slug: str = strawberry.field(
+        description="Its unique URL name: lower-case words joined by hyphens.", metadata=SLUG_SCHEMA
+    )
+    description: str | None = strawberry.field(default=None, description="About the brand.")
 
 
-@strawberry.input
+@strawberry.input(description="Changes to a brand; omitted fields stay as they are.")
 class UpdateBrandInput:
-    id: strawberry.ID
-    name: str | None = UNSET
-    slug: str | None = UNSET
-    description: str | None = UNSET
+    id: strawberry.ID = strawberry.field(description="The id of the brand to change.")
+    name: str | None = strawberry.field(
+        default=UNSET, description="The new name. Omit or null to leave as is."
+    )
+    slug: str | None = strawberry.field(
+        default=UNSET, description="The new unique URL name. Omit or null to leave as is."
+    )
+    description: str | None = strawberry.field(
+        default=UNSET, description="The new description; null clears it. Omit to leave as is."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="A catalog entity and a category, to link or unlink.")
 class EntityCategoryInput:
-    entity_id: strawberry.ID
-    category_id: strawberry.ID
+    entity_id: strawberry.ID = strawberry.field(description="The id of the catalog entity.")
+    category_id: strawberry.ID = strawberry.field(description="The id of the category.")
 
 
-@strawberry.input
+@strawberry.input(description="A catalog entity and a brand, to link or unlink.")
 class EntityBrandInput:
-    entity_id: strawberry.ID
-    brand_id: strawberry.ID
+    entity_id: strawberry.ID = strawberry.field(description="The id of the catalog entity.")
+    brand_id: strawberry.ID = strawberry.field(description="The id of the brand.")
 
 
-@strawberry.input
+@strawberry.input(description="A new option for an entity's variants, e.g. Size, with its values.")
 class CreateOptionTypeInput:
-    entity_id: strawberry.ID
-    name: str
+    entity_id: strawberry.ID = strawberry.field(description="The id of the catalog entity.")
+    name: str = strawberry.field(description="The option's name, e.g. Size.")
     position: int | None = strawberry.field(default=None, description="Default: after the last.")
-    values: list[str] = strawberry.field(default_factory=list)
+    values: list[str] = strawberry.field(
+        description="Its values in order, e.g. S, M, L. Default: none.", default_factory=list
+    )
 
 
-@strawberry.input
+@strawberry.input(description="A new value of an option type.")
 class CreateOptionValueInput:
-    option_type_id: strawberry.ID
-    value: str
-    position: int | None = None
+    option_type_id: strawberry.ID = strawberry.field(description="The id of the option type.")
+    value: str = strawberry.field(description="The value, e.g. XL.")
+    position: int | None = strawberry.field(
+        default=None, description="Its place among the values. Default: after the last."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="A new variant of a catalog entity.")
 class CreateVariantInput:
-    entity_id: strawberry.ID
-    sku: str
-    option_value_ids: list[strawberry.ID] = strawberry.field(default_factory=list)
-    metadata: JSON | None = None
+    entity_id: strawberry.ID = strawberry.field(description="The id of the catalog entity.")
+    sku: str = strawberry.field(description="The variant's unique SKU.")
+    option_value_ids: list[strawberry.ID] = strawberry.field(
+        description=(
+            "The ids of the option values that make it, one per option type. Default: none."
+        ),
+        default_factory=list,
+    )
+    metadata: JSON | None = strawberry.field(
+        default=None, description="Free-form data to store with it."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="The entity to generate variants for.")
 class GenerateVariantsInput:
-    entity_id: strawberry.ID
-    sku_prefix: str | None = None
+    entity_id: strawberry.ID = strawberry.field(description="The id of the catalog entity.")
+    sku_prefix: str | None = strawberry.field(
+        default=None,
+        description="What the new SKUs start with. Default: the entity's slug, upper-case.",
+    )
 
 
-@strawberry.type
+@strawberry.type(description="What generateVariants did.")
 class GenerateVariantsResult:
-    created: list[VariantType]
-    created_count: int
-    existing_count: int
-    total_count: int
+    created: list[VariantType] = strawberry.field(description="The variants created.")
+    created_count: int = strawberry.field(description="How many variants were created.")
+    existing_count: int = strawberry.field(
+        description="How many combinations already had a variant."
+    )
+    total_count: int = strawberry.field(description="How many option combinations there are.")
 
 
 PRICE_DESCRIPTION = (
@@ -190,24 +269,42 @@ STOCK_DESCRIPTION = (
 )
 
 
-@strawberry.input
+@strawberry.input(
+    description="A new product in one step: the entity, its texts, SKU, price and stock."
+)
 class CreateProductInput:
-    name: str
-    description: str | None = None
-    sku: str | None = None
-    status: str = "draft"
+    name: str = strawberry.field(
+        description=(
+            "The product's name (its title in the default locale); its slug is made from it."
+        )
+    )
+    description: str | None = strawberry.field(
+        default=None, description="The product's description in the default locale."
+    )
+    sku: str | None = strawberry.field(default=None, description="The product's SKU.")
+    status: str = strawberry.field(
+        default="draft",
+        description="Its status: draft, active, archived or discontinued. Default: draft.",
+    )
     price: int | None = strawberry.field(default=None, description=PRICE_DESCRIPTION)
     currency: str | None = strawberry.field(default=None, description=CURRENCY_DESCRIPTION)
     stock: int | None = strawberry.field(default=None, description=STOCK_DESCRIPTION)
 
 
-@strawberry.input
+@strawberry.input(description="Changes to a product; omitted or null fields stay as they are.")
 class UpdateProductInput:
-    id: strawberry.ID
-    name: str | None = None
-    description: str | None = None
-    sku: str | None = None
-    status: str | None = None
+    id: strawberry.ID = strawberry.field(description="The id of the product (catalog entity).")
+    name: str | None = strawberry.field(
+        default=None, description="The new name (title in the default locale). Default: unchanged."
+    )
+    description: str | None = strawberry.field(
+        default=None, description="The new description in the default locale. Default: unchanged."
+    )
+    sku: str | None = strawberry.field(default=None, description="The new SKU. Default: unchanged.")
+    status: str | None = strawberry.field(
+        default=None,
+        description="The new status: draft, active, archived or discontinued. Default: unchanged.",
+    )
     price: int | None = strawberry.field(default=None, description=PRICE_DESCRIPTION)
     currency: str | None = strawberry.field(default=None, description=CURRENCY_DESCRIPTION)
     stock: int | None = strawberry.field(default=None, description=STOCK_DESCRIPTION)
@@ -215,9 +312,17 @@ class UpdateProductInput:
 
 @strawberry.type
 class CatalogMutations:
-    @strawberry.mutation(permission_classes=[requires(CREATE)])
+    @strawberry.mutation(
+        description="Create a catalog entity. Needs catalog:create.",
+        permission_classes=[requires(CREATE)],
+    )
     async def create_catalog_entity(
-        self, info: Info, input: CreateCatalogEntityInput
+        self,
+        info: Info,
+        input: Annotated[
+            CreateCatalogEntityInput,
+            strawberry.argument(description="The entity's type, slug and status."),
+        ],
     ) -> CatalogEntityType:
         async with info.context.command() as uow:
             row = await entity_service.create_entity(
@@ -231,9 +336,17 @@ class CatalogMutations:
             )
         return await entity_result(info, row)
 
-    @strawberry.mutation(permission_classes=[requires(UPDATE)])
+    @strawberry.mutation(
+        description="Change a catalog entity. Needs catalog:update.",
+        permission_classes=[requires(UPDATE)],
+    )
     async def update_catalog_entity(
-        self, info: Info, input: UpdateCatalogEntityInput
+        self,
+        info: Info,
+        input: Annotated[
+            UpdateCatalogEntityInput,
+            strawberry.argument(description="The entity and what to change."),
+        ],
     ) -> CatalogEntityType:
         async with info.context.command() as uow:
             row = await entity_service.update_entity(
@@ -254,21 +367,46 @@ class CatalogMutations:
             )
         return await entity_result(info, row)
 
-    @strawberry.mutation(permission_classes=[requires(UPDATE)])
+    @strawberry.mutation(
+        description=(
+            "Make an entity active (public), from draft or archived. Needs catalog:update."
+        ),
+        permission_classes=[requires(UPDATE)],
+    )
     async def publish_catalog_entity(
-        self, info: Info, input: CatalogEntityIdInput
+        self,
+        info: Info,
+        input: Annotated[
+            CatalogEntityIdInput, strawberry.argument(description="The entity to publish.")
+        ],
     ) -> CatalogEntityType:
         return await _transition(info, input.id, "publish")
 
-    @strawberry.mutation(permission_classes=[requires(UPDATE)])
+    @strawberry.mutation(
+        description="Archive an entity, from draft or active. Needs catalog:update.",
+        permission_classes=[requires(UPDATE)],
+    )
     async def archive_catalog_entity(
-        self, info: Info, input: CatalogEntityIdInput
+        self,
+        info: Info,
+        input: Annotated[
+            CatalogEntityIdInput, strawberry.argument(description="The entity to archive.")
+        ],
     ) -> CatalogEntityType:
         return await _transition(info, input.id, "archive")
 
-    @strawberry.mutation(permission_classes=[requires(UPDATE)])
+    @strawberry.mutation(
+        description=(
+            "Discontinue an entity for good, from active or archived. Needs catalog:update."
+        ),
+        permission_classes=[requires(UPDATE)],
+    )
     async def discontinue_catalog_entity(
-        self, info: Info, input: CatalogEntityIdInput
+        self,
+        info: Info,
+        input: Annotated[
+            CatalogEntityIdInput, strawberry.argument(description="The entity to discontinue.")
+        ],
     ) -> CatalogEntityType:
         return await _transition(info, input.id, "discontinue")
 
@@ -277,7 +415,11 @@ class CatalogMutations:
         description="Deletes the entity and returns it as it was.",
     )
     async def delete_catalog_entity(
-        self, info: Info, input: CatalogEntityIdInput
+        self,
+        info: Info,
+        input: Annotated[
+            CatalogEntityIdInput, strawberry.argument(description="The entity to delete.")
+        ],
     ) -> CatalogEntityType:
         context = info.context
         async with context.command() as uow:
@@ -286,9 +428,17 @@ class CatalogMutations:
             await entity_service.delete_entity(uow, context.actor, id=input.id)
         return entity
 
-    @strawberry.mutation(permission_classes=[requires(UPDATE)])
+    @strawberry.mutation(
+        description="Set an entity's texts in one locale. Needs catalog:update.",
+        permission_classes=[requires(UPDATE)],
+    )
     async def set_catalog_attributes(
-        self, info: Info, input: SetCatalogAttributesInput
+        self,
+        info: Info,
+        input: Annotated[
+            SetCatalogAttributesInput,
+            strawberry.argument(description="The entity, the locale and the texts."),
+        ],
     ) -> LocalizedAttributesType:
         async with info.context.command() as uow:
             row = await attribute_service.set_attributes(
@@ -312,8 +462,18 @@ class CatalogMutations:
             )
         )
 
-    @strawberry.mutation(permission_classes=[requires(CREATE)])
-    async def create_category(self, info: Info, input: CreateCategoryInput) -> CategoryType:
+    @strawberry.mutation(
+        description="Create a category. Needs catalog:create.",
+        permission_classes=[requires(CREATE)],
+    )
+    async def create_category(
+        self,
+        info: Info,
+        input: Annotated[
+            CreateCategoryInput,
+            strawberry.argument(description="The category's name, slug and place."),
+        ],
+    ) -> CategoryType:
         async with info.context.command() as uow:
             row = await taxonomy.create_category(
                 uow,
@@ -326,8 +486,17 @@ class CatalogMutations:
             )
         return CategoryType.from_row(row)
 
-    @strawberry.mutation(permission_classes=[requires(UPDATE)])
-    async def update_category(self, info: Info, input: UpdateCategoryInput) -> CategoryType:
+    @strawberry.mutation(
+        description="Change a category. Needs catalog:update.",
+        permission_classes=[requires(UPDATE)],
+    )
+    async def update_category(
+        self,
+        info: Info,
+        input: Annotated[
+            UpdateCategoryInput, strawberry.argument(description="The category and what to change.")
+        ],
+    ) -> CategoryType:
         given = _given(
             name=input.name,
             slug=input.slug,
@@ -342,14 +511,30 @@ class CatalogMutations:
             row = await taxonomy.update_category(uow, info.context.actor, id=input.id, **given)
         return CategoryType.from_row(row)
 
-    @strawberry.mutation(permission_classes=[requires(DELETE)])
-    async def delete_category(self, info: Info, input: IdInput) -> CategoryType:
+    @strawberry.mutation(
+        description="Delete a category and return it as it was. Needs catalog:delete.",
+        permission_classes=[requires(DELETE)],
+    )
+    async def delete_category(
+        self,
+        info: Info,
+        input: Annotated[IdInput, strawberry.argument(description="The category to delete.")],
+    ) -> CategoryType:
         async with info.context.command() as uow:
             row = await taxonomy.delete_category(uow, info.context.actor, id=input.id)
         return CategoryType.from_row(row)
 
-    @strawberry.mutation(permission_classes=[requires(CREATE)])
-    async def create_brand(self, info: Info, input: CreateBrandInput) -> BrandType:
+    @strawberry.mutation(
+        description="Create a brand. Needs catalog:create.", permission_classes=[requires(CREATE)]
+    )
+    async def create_brand(
+        self,
+        info: Info,
+        input: Annotated[
+            CreateBrandInput,
+            strawberry.argument(description="The brand's name, slug and description."),
+        ],
+    ) -> BrandType:
         async with info.context.command() as uow:
             row = await taxonomy.create_brand(
                 uow,
@@ -360,8 +545,16 @@ class CatalogMutations:
             )
         return BrandType.from_row(row)
 
-    @strawberry.mutation(permission_classes=[requires(UPDATE)])
-    async def update_brand(self, info: Info, input: UpdateBrandInput) -> BrandType:
+    @strawberry.mutation(
+        description="Change a brand. Needs catalog:update.", permission_classes=[requires(UPDATE)]
+    )
+    async def update_brand(
+        self,
+        info: Info,
+        input: Annotated[
+            UpdateBrandInput, strawberry.argument(description="The brand and what to change.")
+        ],
+    ) -> BrandType:
         given = _given(name=input.name, slug=input.slug, description=input.description)
         for name in ("name", "slug"):
             if given.get(name, "") is None:
@@ -370,36 +563,83 @@ class CatalogMutations:
             row = await taxonomy.update_brand(uow, info.context.actor, id=input.id, **given)
         return BrandType.from_row(row)
 
-    @strawberry.mutation(permission_classes=[requires(DELETE)])
-    async def delete_brand(self, info: Info, input: IdInput) -> BrandType:
+    @strawberry.mutation(
+        description="Delete a brand and return it as it was. Needs catalog:delete.",
+        permission_classes=[requires(DELETE)],
+    )
+    async def delete_brand(
+        self,
+        info: Info,
+        input: Annotated[IdInput, strawberry.argument(description="The brand to delete.")],
+    ) -> BrandType:
         async with info.context.command() as uow:
             row = await taxonomy.delete_brand(uow, info.context.actor, id=input.id)
         return BrandType.from_row(row)
 
-    @strawberry.mutation(permission_classes=[requires(UPDATE)])
+    @strawberry.mutation(
+        description="Put an entity in a category; returns the entity. Needs catalog:update.",
+        permission_classes=[requires(UPDATE)],
+    )
     async def add_entity_to_category(
-        self, info: Info, input: EntityCategoryInput
+        self,
+        info: Info,
+        input: Annotated[
+            EntityCategoryInput, strawberry.argument(description="The entity and the category.")
+        ],
     ) -> CatalogEntityType:
         return await _link(info, input.entity_id, "category", input.category_id, add=True)
 
-    @strawberry.mutation(permission_classes=[requires(UPDATE)])
+    @strawberry.mutation(
+        description="Take an entity out of a category; returns the entity. Needs catalog:update.",
+        permission_classes=[requires(UPDATE)],
+    )
     async def remove_entity_from_category(
-        self, info: Info, input: EntityCategoryInput
+        self,
+        info: Info,
+        input: Annotated[
+            EntityCategoryInput, strawberry.argument(description="The entity and the category.")
+        ],
     ) -> CatalogEntityType:
         return await _link(info, input.entity_id, "category", input.category_id, add=False)
 
-    @strawberry.mutation(permission_classes=[requires(UPDATE)])
-    async def add_entity_to_brand(self, info: Info, input: EntityBrandInput) -> CatalogEntityType:
+    @strawberry.mutation(
+        description="Give an entity a brand; returns the entity. Needs catalog:update.",
+        permission_classes=[requires(UPDATE)],
+    )
+    async def add_entity_to_brand(
+        self,
+        info: Info,
+        input: Annotated[
+            EntityBrandInput, strawberry.argument(description="The entity and the brand.")
+        ],
+    ) -> CatalogEntityType:
         return await _link(info, input.entity_id, "brand", input.brand_id, add=True)
 
-    @strawberry.mutation(permission_classes=[requires(UPDATE)])
+    @strawberry.mutation(
+        description="Take a brand off an entity; returns the entity. Needs catalog:update.",
+        permission_classes=[requires(UPDATE)],
+    )
     async def remove_entity_from_brand(
-        self, info: Info, input: EntityBrandInput
+        self,
+        info: Info,
+        input: Annotated[
+            EntityBrandInput, strawberry.argument(description="The entity and the brand.")
+        ],
     ) -> CatalogEntityType:
         return await _link(info, input.entity_id, "brand", input.brand_id, add=False)
 
-    @strawberry.mutation(permission_classes=[requires(UPDATE)])
-    async def create_option_type(self, info: Info, input: CreateOptionTypeInput) -> OptionTypeType:
+    @strawberry.mutation(
+        description="Add an option type, with its values, to an entity. Needs catalog:update.",
+        permission_classes=[requires(UPDATE)],
+    )
+    async def create_option_type(
+        self,
+        info: Info,
+        input: Annotated[
+            CreateOptionTypeInput,
+            strawberry.argument(description="The entity, the option's name and values."),
+        ],
+    ) -> OptionTypeType:
         async with info.context.command() as uow:
             row, values = await variant_service.create_option_type(
                 uow,
@@ -411,9 +651,17 @@ class CatalogMutations:
             )
         return OptionTypeType.from_row(row, values)
 
-    @strawberry.mutation(permission_classes=[requires(UPDATE)])
+    @strawberry.mutation(
+        description="Add a value to an option type. Needs catalog:update.",
+        permission_classes=[requires(UPDATE)],
+    )
     async def create_option_value(
-        self, info: Info, input: CreateOptionValueInput
+        self,
+        info: Info,
+        input: Annotated[
+            CreateOptionValueInput,
+            strawberry.argument(description="The option type and the value."),
+        ],
     ) -> OptionValueType:
         async with info.context.command() as uow:
             row = await variant_service.create_option_value(
@@ -425,8 +673,18 @@ class CatalogMutations:
             )
         return OptionValueType.from_row(row)
 
-    @strawberry.mutation(permission_classes=[requires(UPDATE)])
-    async def create_variant(self, info: Info, input: CreateVariantInput) -> VariantType:
+    @strawberry.mutation(
+        description="Create a variant of an entity. Needs catalog:update.",
+        permission_classes=[requires(UPDATE)],
+    )
+    async def create_variant(
+        self,
+        info: Info,
+        input: Annotated[
+            CreateVariantInput,
+            strawberry.argument(description="The entity, SKU and option values."),
+        ],
+    ) -> VariantType:
         async with info.context.command() as uow:
             row = await variant_service.create_variant(
                 uow,
@@ -444,7 +702,11 @@ class CatalogMutations:
         description="Create the variants of every option combination that has none yet.",
     )
     async def generate_variants(
-        self, info: Info, input: GenerateVariantsInput
+        self,
+        info: Info,
+        input: Annotated[
+            GenerateVariantsInput, strawberry.argument(description="The entity and the SKU prefix.")
+        ],
     ) -> GenerateVariantsResult:
         async with info.context.command() as uow:
             created, existing, total = await variant_service.generate_variants(
@@ -458,8 +720,21 @@ class CatalogMutations:
             total_count=total,
         )
 
-    @strawberry.mutation(permission_classes=[requires(CREATE)])
-    async def create_product(self, info: Info, input: CreateProductInput) -> CatalogEntityType:
+    @strawberry.mutation(
+        description=(
+            "Create a product in one step: entity, texts, SKU, price and stock. Needs "
+            "catalog:create."
+        ),
+        permission_classes=[requires(CREATE)],
+    )
+    async def create_product(
+        self,
+        info: Info,
+        input: Annotated[
+            CreateProductInput,
+            strawberry.argument(description="The product's name, texts, SKU, price and stock."),
+        ],
+    ) -> CatalogEntityType:
         async with info.context.command() as uow:
             row = await product_service.create_product(
                 uow,
@@ -474,8 +749,19 @@ class CatalogMutations:
             )
         return await entity_result(info, row)
 
-    @strawberry.mutation(permission_classes=[requires(UPDATE)])
-    async def update_product(self, info: Info, input: UpdateProductInput) -> CatalogEntityType:
+    @strawberry.mutation(
+        description=(
+            "Change a product's name, texts, SKU, status, price or stock. Needs catalog:update."
+        ),
+        permission_classes=[requires(UPDATE)],
+    )
+    async def update_product(
+        self,
+        info: Info,
+        input: Annotated[
+            UpdateProductInput, strawberry.argument(description="The product and what to change.")
+        ],
+    ) -> CatalogEntityType:
         async with info.context.command() as uow:
             row = await product_service.update_product(
                 uow,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry import Info
 
 from app.models.catalog import Category
-from app.resolvers.arguments import page_request
+from app.resolvers.arguments import AfterArg, FirstArg, LimitArg, OffsetArg, PageArg, page_request
 from app.resolvers.catalog.types import (
     BrandType,
     CatalogEntityType,
@@ -22,10 +24,21 @@ from app.services.catalog import entities as entity_service
 from app.services.catalog import taxonomy
 
 
-@strawberry.input
+@strawberry.input(description="Which catalog entities to list; every given criterion must hold.")
 class CatalogEntityFilter:
-    type: str | None = None
-    status: str | None = None
+    type: str | None = strawberry.field(
+        default=None,
+        description=(
+            "Only entities of this type: product, digitalDownload, service, bundle or giftCard."
+        ),
+    )
+    status: str | None = strawberry.field(
+        default=None,
+        description=(
+            "Only entities with this status: draft, active, archived or discontinued "
+            "(other than active needs catalog:read)."
+        ),
+    )
     category: strawberry.ID | None = strawberry.field(default=None, description="A category id.")
     brand: strawberry.ID | None = strawberry.field(default=None, description="A brand id.")
 
@@ -52,7 +65,12 @@ def tree(rows: list[Category]) -> list[CategoryTreeNode]:
 class CatalogQueries:
     @strawberry.field(description="An entity's texts in `locale`, missing ones from en.")
     async def catalog_attributes(
-        self, info: Info, entity_id_or_slug: str, locale: str
+        self,
+        info: Info,
+        entity_id_or_slug: Annotated[
+            str, strawberry.argument(description="The entity's id (a UUID) or slug.")
+        ],
+        locale: Annotated[str, strawberry.argument(description="The locale to read, e.g. de.")],
     ) -> LocalizedAttributesType:
         async with info.context.read() as session:
             found = await attribute_service.get_attributes(
@@ -61,7 +79,13 @@ class CatalogQueries:
         return LocalizedAttributesType.from_localized(found)
 
     @strawberry.field(description="An entity by UUID or slug.")
-    async def catalog_entity(self, info: Info, id_or_slug: str) -> CatalogEntityType:
+    async def catalog_entity(
+        self,
+        info: Info,
+        id_or_slug: Annotated[
+            str, strawberry.argument(description="The entity's id (a UUID) or slug.")
+        ],
+    ) -> CatalogEntityType:
         context = info.context
         async with context.read() as session:
             row = await entity_service.get_entity(session, context.actor, id_or_slug)
@@ -75,13 +99,23 @@ class CatalogQueries:
     async def catalog_entities(
         self,
         info: Info,
-        filter: CatalogEntityFilter | None = None,
-        sort: str | None = None,
-        page: int | None = None,
-        limit: int | None = None,
-        offset: int | None = None,
-        first: int | None = None,
-        after: str | None = None,
+        filter: Annotated[
+            CatalogEntityFilter | None,
+            strawberry.argument(
+                description="Which entities to list. Default: all the caller may see."
+            ),
+        ] = None,
+        sort: Annotated[
+            str | None,
+            strawberry.argument(
+                description="The order, field:direction, e.g. slug:asc. Default: createdAt:desc."
+            ),
+        ] = None,
+        page: PageArg = None,
+        limit: LimitArg = None,
+        offset: OffsetArg = None,
+        first: FirstArg = None,
+        after: AfterArg = None,
     ) -> Connection[CatalogEntityType]:
         request = page_request(page=page, limit=limit, offset=offset, first=first, after=after)
         given = filter or CatalogEntityFilter()
@@ -104,8 +138,14 @@ class CatalogQueries:
             items = await build_entities(context, session, result.items, selected.items())
         return Connection.of(result, items)
 
-    @strawberry.field
-    async def category(self, info: Info, id_or_slug: str) -> CategoryType:
+    @strawberry.field(description="A category by id or slug.")
+    async def category(
+        self,
+        info: Info,
+        id_or_slug: Annotated[
+            str, strawberry.argument(description="The category's id (a UUID) or slug.")
+        ],
+    ) -> CategoryType:
         async with info.context.read() as session:
             return CategoryType.from_row(await taxonomy.get_category(session, id_or_slug))
 
@@ -113,12 +153,20 @@ class CatalogQueries:
     async def categories(
         self,
         info: Info,
-        parent_id: str | None = None,
-        page: int | None = None,
-        limit: int | None = None,
-        offset: int | None = None,
-        first: int | None = None,
-        after: str | None = None,
+        parent_id: Annotated[
+            str | None,
+            strawberry.argument(
+                description=(
+                    "The id of the parent category, or root for the top level. Default: every "
+                    "category."
+                )
+            ),
+        ] = None,
+        page: PageArg = None,
+        limit: LimitArg = None,
+        offset: OffsetArg = None,
+        first: FirstArg = None,
+        after: AfterArg = None,
     ) -> Connection[CategoryType]:
         request = page_request(page=page, limit=limit, offset=offset, first=first, after=after)
         async with info.context.read() as session:
@@ -130,20 +178,26 @@ class CatalogQueries:
         async with info.context.read() as session:
             return tree(await taxonomy.all_categories(session))
 
-    @strawberry.field
-    async def brand(self, info: Info, id_or_slug: str) -> BrandType:
+    @strawberry.field(description="A brand by id or slug.")
+    async def brand(
+        self,
+        info: Info,
+        id_or_slug: Annotated[
+            str, strawberry.argument(description="The brand's id (a UUID) or slug.")
+        ],
+    ) -> BrandType:
         async with info.context.read() as session:
             return BrandType.from_row(await taxonomy.get_brand(session, id_or_slug))
 
-    @strawberry.field
+    @strawberry.field(description="Brands, one page at a time.")
     async def brands(
         self,
         info: Info,
-        page: int | None = None,
-        limit: int | None = None,
-        offset: int | None = None,
-        first: int | None = None,
-        after: str | None = None,
+        page: PageArg = None,
+        limit: LimitArg = None,
+        offset: OffsetArg = None,
+        first: FirstArg = None,
+        after: AfterArg = None,
     ) -> Connection[BrandType]:
         request = page_request(page=page, limit=limit, offset=offset, first=first, after=after)
         async with info.context.read() as session:

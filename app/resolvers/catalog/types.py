@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from aiodataloader import DataLoader
@@ -39,13 +39,17 @@ from app.services.pricing.groups import groups_for
 from app.services.pricing.resolution import PriceQuery, resolve_prices
 
 
-@strawberry.type(name="LocalizedAttributes")
+@strawberry.type(description="An entity's texts in one locale.", name="LocalizedAttributes")
 class LocalizedAttributesType:
     locale: str = strawberry.field(description="The locale the texts come from (after fallback).")
-    title: str | None
-    description: str | None
-    seo_title: str | None
-    seo_description: str | None
+    title: str | None = strawberry.field(description="The title, e.g. the product's name.")
+    description: str | None = strawberry.field(description="The long description.")
+    seo_title: str | None = strawberry.field(
+        description="The title for search engines (the page's <title>)."
+    )
+    seo_description: str | None = strawberry.field(
+        description="The description for search engines (meta description)."
+    )
 
     @classmethod
     def from_localized(cls, value: Localized) -> LocalizedAttributesType:
@@ -58,51 +62,59 @@ class LocalizedAttributesType:
         )
 
 
-@strawberry.type(name="Category")
+@strawberry.type(description="A category of the catalog tree.", name="Category")
 class CategoryType:
-    id: strawberry.ID
-    name: str
-    slug: str
-    description: str | None
-    position: int
-    parent_id: strawberry.ID | None
-    created_at: datetime
-    updated_at: datetime
+    id: strawberry.ID = strawberry.field(description="The category's id.")
+    name: str = strawberry.field(description="The category's name.")
+    slug: str = strawberry.field(description="The category's unique URL name.")
+    description: str | None = strawberry.field(description="What the category holds, if given.")
+    position: int = strawberry.field(description="Its place among its siblings: ascending.")
+    parent_id: strawberry.ID | None = strawberry.field(
+        description="The id of the parent category; null for a root."
+    )
+    created_at: datetime = strawberry.field(description="When the category was created.")
+    updated_at: datetime = strawberry.field(description="When the category last changed.")
 
     @classmethod
     def from_row(cls, row: Category) -> CategoryType:
         return from_row(cls, row)
 
 
-@strawberry.type(name="CategoryTreeNode")
+@strawberry.type(description="A category with its subcategories.", name="CategoryTreeNode")
 class CategoryTreeNode:
-    id: strawberry.ID
-    name: str
-    slug: str
-    position: int
-    children: list[CategoryTreeNode]
+    id: strawberry.ID = strawberry.field(description="The category's id.")
+    name: str = strawberry.field(description="The category's name.")
+    slug: str = strawberry.field(description="The category's unique URL name.")
+    position: int = strawberry.field(description="Its place among its siblings: ascending.")
+    children: list[CategoryTreeNode] = strawberry.field(
+        description="Its subcategories, by position."
+    )
 
 
-@strawberry.type(name="Brand")
+@strawberry.type(description="A brand catalog entities can carry.", name="Brand")
 class BrandType:
-    id: strawberry.ID
-    name: str
-    slug: str
-    description: str | None
-    created_at: datetime
-    updated_at: datetime
+    id: strawberry.ID = strawberry.field(description="The brand's id.")
+    name: str = strawberry.field(description="The brand's name.")
+    slug: str = strawberry.field(description="The brand's unique URL name.")
+    description: str | None = strawberry.field(description="About the brand, if given.")
+    created_at: datetime = strawberry.field(description="When the brand was created.")
+    updated_at: datetime = strawberry.field(description="When the brand last changed.")
 
     @classmethod
     def from_row(cls, row: Brand) -> BrandType:
         return from_row(cls, row)
 
 
-@strawberry.type(name="OptionValue")
+@strawberry.type(description="A value of an option type, e.g. M for Size.", name="OptionValue")
 class OptionValueType:
-    id: strawberry.ID
-    value: str
-    position: int
-    option_type_id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="The option value's id.")
+    value: str = strawberry.field(description="The value, e.g. M.")
+    position: int = strawberry.field(
+        description="Its place among its option type's values: ascending."
+    )
+    option_type_id: strawberry.ID = strawberry.field(
+        description="The id of the option type it belongs to."
+    )
     option_type: str | None = strawberry.field(
         default=None, description="The option type's name (Size), where a variant carries it."
     )
@@ -122,27 +134,39 @@ class OptionValueType:
         )
 
 
-@strawberry.type(name="OptionType")
+@strawberry.type(
+    description="An option an entity's variants vary by, e.g. Size, with its values.",
+    name="OptionType",
+)
 class OptionTypeType:
-    id: strawberry.ID
-    name: str
-    position: int
-    values: list[OptionValueType]
+    id: strawberry.ID = strawberry.field(description="The option type's id.")
+    name: str = strawberry.field(description="The option's name, e.g. Size.")
+    position: int = strawberry.field(
+        description="Its place among the entity's option types: ascending."
+    )
+    values: list[OptionValueType] = strawberry.field(description="Its values, by position.")
 
     @classmethod
     def from_row(cls, row: OptionType, values: list[OptionValue]) -> OptionTypeType:
         return from_row(cls, row, values=[OptionValueType.from_row(v) for v in values])
 
 
-@strawberry.type(name="Variant")
+@strawberry.type(
+    description="A purchasable version of an entity with its own SKU, e.g. the M / Blue shirt.",
+    name="Variant",
+)
 class VariantType:
-    id: strawberry.ID
-    entity_id: strawberry.ID
-    sku: str
-    metadata: JSON
-    created_at: datetime
-    updated_at: datetime
-    option_values: list[OptionValueType]
+    id: strawberry.ID = strawberry.field(description="The variant's id.")
+    entity_id: strawberry.ID = strawberry.field(
+        description="The id of the catalog entity (product) it belongs to."
+    )
+    sku: str = strawberry.field(description="The variant's unique SKU.")
+    metadata: JSON = strawberry.field(description="Free-form data stored with the variant.")
+    created_at: datetime = strawberry.field(description="When the variant was created.")
+    updated_at: datetime = strawberry.field(description="When the variant last changed.")
+    option_values: list[OptionValueType] = strawberry.field(
+        description="The option values that make this variant, e.g. M and Blue."
+    )
     available: int | None = strawberry.field(
         default=None, description="Units available across warehouses; null when not stocked."
     )
@@ -151,7 +175,21 @@ class VariantType:
     loaders: strawberry.Private[EntityLoaders | None] = None
 
     @strawberry.field(description="The unit price for the caller (default currency, 1 unit).")
-    def price(self, currency: str | None = None, quantity: int = 1) -> Money | None:
+    def price(
+        self,
+        currency: Annotated[
+            str | None,
+            strawberry.argument(
+                description="The ISO 4217 currency to price in. Default: the store's currency."
+            ),
+        ] = None,
+        quantity: Annotated[
+            int,
+            strawberry.argument(
+                description="How many units to price (picks the quantity tier). Default: 1."
+            ),
+        ] = 1,
+    ) -> Money | None:
         if self.prices is not None:
             return self.prices.money(currency, quantity, self.id)
         return self._price_later(currency, quantity)
@@ -215,16 +253,29 @@ def _loaders(loaders: EntityLoaders | None, name: str) -> EntityLoaders:
     return loaders
 
 
-@strawberry.type(name="CatalogEntity")
+@strawberry.type(
+    description=(
+        "A thing the store sells: a product, digital download, service, bundle or gift card."
+    ),
+    name="CatalogEntity",
+)
 class CatalogEntityType:
-    id: strawberry.ID
-    type: str
-    slug: str
-    status: str
-    metadata: JSON
-    allow_backorder: bool
-    created_at: datetime
-    updated_at: datetime
+    id: strawberry.ID = strawberry.field(description="The entity's id.")
+    type: str = strawberry.field(
+        description=(
+            "What kind of thing it is: product, digitalDownload, service, bundle or giftCard."
+        )
+    )
+    slug: str = strawberry.field(description="The entity's unique URL name.")
+    status: str = strawberry.field(
+        description="draft, active, archived or discontinued; only active entities are public."
+    )
+    metadata: JSON = strawberry.field(description="Free-form data stored with the entity.")
+    allow_backorder: bool = strawberry.field(
+        description="Whether it can be sold when out of stock."
+    )
+    created_at: datetime = strawberry.field(description="When the entity was created.")
+    updated_at: datetime = strawberry.field(description="When the entity last changed.")
     related: strawberry.Private[Related]
 
     def _from(self, needed: str, compute: Callable[[Related], Any], **args: Any) -> Any:
@@ -241,26 +292,31 @@ class CatalogEntityType:
         return compute(loaded.related) if loaded is not None else None
 
     @strawberry.field(description="Texts in `locale` (default en), missing ones from en.")
-    def attributes(self, locale: str | None = None) -> LocalizedAttributesType | None:
+    def attributes(
+        self,
+        locale: Annotated[
+            str | None, strawberry.argument(description="The locale to read, e.g. de. Default: en.")
+        ] = None,
+    ) -> LocalizedAttributesType | None:
         def compute(related: Related) -> LocalizedAttributesType | None:
             localized = localize(related.attributes or [], locale or DEFAULT_LOCALE)
             return LocalizedAttributesType.from_localized(localized) if localized else None
 
         return self._from("attributes", compute, locale=locale)
 
-    @strawberry.field
+    @strawberry.field(description="The entity's variants, by SKU.")
     def variants(self) -> list[VariantType]:
         return self._from("variants", lambda related: related.variants)
 
-    @strawberry.field
+    @strawberry.field(description="The options its variants vary by, with their values.")
     def option_types(self) -> list[OptionTypeType]:
         return self._from("option_types", lambda related: related.option_types)
 
-    @strawberry.field
+    @strawberry.field(description="The categories it is in.")
     def categories(self) -> list[CategoryType]:
         return self._from("categories", lambda related: related.categories)
 
-    @strawberry.field
+    @strawberry.field(description="The brands it carries.")
     def brands(self) -> list[BrandType]:
         return self._from("brands", lambda related: related.brands)
 
@@ -288,7 +344,21 @@ class CatalogEntityType:
         description="The unit price for the caller: the entity's own, else its cheapest "
         "variant's (a 'from' price); null when unpriced. Default currency, 1 unit."
     )
-    def price(self, currency: str | None = None, quantity: int = 1) -> Money | None:
+    def price(
+        self,
+        currency: Annotated[
+            str | None,
+            strawberry.argument(
+                description="The ISO 4217 currency to price in. Default: the store's currency."
+            ),
+        ] = None,
+        quantity: Annotated[
+            int,
+            strawberry.argument(
+                description="How many units to price (picks the quantity tier). Default: 1."
+            ),
+        ] = 1,
+    ) -> Money | None:
         def compute(related: Related) -> Money | None:
             prices = related.prices
             assert prices is not None
