@@ -15,7 +15,7 @@ import os
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import orjson
 
@@ -51,7 +51,11 @@ class Ledger:
         self.path = path
         self._memory: dict[str, dict[str, object]] = {}
 
-    def entries(self) -> list[dict[str, object]]:
+    def entries(self, kind: str | None = None) -> list[dict[str, Any]]:
+        """What was recorded, in order; only charges or refunds when `kind` says so."""
+        return [e for e in self._read() if kind is None or e["kind"] == kind]
+
+    def _read(self) -> list[dict[str, Any]]:
         if self.path is None:
             return list(self._memory.values())
         with contextlib.suppress(FileNotFoundError), self.path.open("rb") as file:

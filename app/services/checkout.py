@@ -162,10 +162,7 @@ async def checkout(
     else:  # settled by another request between our read and now
         async with database.read_session() as session:
             found = await session.get(Order, order.id)
-        outcome = (
-            "declined" if found is None else "refunded" if found.status == "cancelled" else "paid"
-        )
-        settled = settlement.Settled(found, outcome)
+        settled = settlement.Settled(found, settlement.outcome_of(found))
     if settled.outcome == "declined" or settled.order is None:
         raise CheckoutFailed(
             f"Payment declined: {settled.message or 'the provider refused it'}",

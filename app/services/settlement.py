@@ -259,9 +259,15 @@ async def give_back_promotions(uow: UnitOfWork, order: Order) -> None:
 # --- refunds ------------------------------------------------------------------------------
 
 
+async def _payments(uow: UnitOfWork, order: Order) -> list[Payment]:
+    """Every charge and refund of the order (a handful of rows)."""
+    query = select(Payment).where(Payment.order_id == order.id)
+    return list((await uow.session.scalars(query)).all())
+
+
 async def refundable(uow: UnitOfWork, order: Order) -> tuple[Payment | None, int]:
     """The order's captured charge and what of it is not yet refunded (or being refunded)."""
-    rows = (await uow.session.scalars(select(Payment).where(Payment.order_id == order.id))).all()
+    rows = await _payments(uow, order)
     captured = next((p for p in rows if p.amount > 0 and p.status == "succeeded"), None)
     if captured is None:
         return None, 0
@@ -350,7 +356,7 @@ async def complete_refunds(
 
 async def payment_status(uow: UnitOfWork, order: Order) -> str:
     """What the order's payment rows add up to."""
-    rows = (await uow.session.scalars(select(Payment).where(Payment.order_id == order.id))).all()
+    rows = await _payments(uow, order)
     captured = sum(p.amount for p in rows if p.amount > 0 and p.status == "succeeded")
     back = sum(-p.amount for p in rows if p.kind == "refund" and p.status == "refunded")
     if any(p.status == "refund_pending" for p in rows):

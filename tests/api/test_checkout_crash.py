@@ -32,6 +32,7 @@ from app.services import settlement
 from app.services.checkout import CheckoutRequest, checkout
 from tests.api.test_checkout import product
 from tests.api.test_checkout_concurrency import make_cart
+from tests.support.catalog import entity_by_slug
 from tests.support.factories import make_api_key
 from tests.support.server import RunningServer, running_server
 
@@ -43,11 +44,6 @@ PAID_ONCE = {
     "stock": (3, 0),
     "active holds": 0,
 }
-
-
-def entries(ledger: Path, kind: str) -> list[dict[str, Any]]:
-    """What the provider recorded in its file, of one kind (charge, refund)."""
-    return [e for e in payments.Ledger(ledger).entries() if e["kind"] == kind]
 
 
 @contextlib.contextmanager
@@ -81,10 +77,10 @@ async def checkout_killed_after_the_charge(
                 )
             )
             for _ in range(500):
-                if entries(ledger, "charge"):
+                if payments.Ledger(ledger).entries("charge"):
                     break
                 await asyncio.sleep(0.01)
-            assert len(entries(ledger, "charge")) == 1, "the provider never charged"
+            assert len(payments.Ledger(ledger).entries("charge")) == 1, "the provider never charged"
             os.kill(first.process.pid, signal.SIGKILL)
             first.process.wait(timeout=10)
             with pytest.raises(httpx.TransportError):
@@ -134,7 +130,7 @@ async def test_after_a_crash_between_charge_and_settlement_a_retry_makes_one_pai
     assert retry.status_code == 201, retry.text
     assert retry.json()["data"]["paymentStatus"] == "paid"
     assert again.json()["data"]["id"] == retry.json()["data"]["id"]
-    assert len(entries(ledger, "charge")) == 1  # asked twice, charged once
+    assert len(payments.Ledger(ledger).entries("charge")) == 1  # asked twice, charged once
     assert await state(database) == PAID_ONCE
 
 
@@ -150,7 +146,7 @@ async def test_after_a_crash_the_reconciler_settles_without_a_retry(
         assert await settlement.reconcile(database, older_than=timedelta(0)) == 1
     finally:
         payments.use(previous)
-    assert len(entries(ledger, "charge")) == 1
+    assert len(payments.Ledger(ledger).entries("charge")) == 1
     assert await state(database) == PAID_ONCE
 
 
@@ -166,7 +162,7 @@ async def test_after_a_crash_whose_stock_was_sold_meanwhile_the_money_goes_back(
             update(Reservation).values(expires_at=utcnow() - timedelta(seconds=1))
         )
         await uow.commit()
-    mug_id = (await database_entity(database, "mug")).id
+    mug_id = (await entity_by_slug(database, "mug")).id
     other = await make_cart(database, str(mug_id), quantity=5)
     await checkout(database, SYSTEM, CheckoutRequest(cart_id=other, payment_method_id="pm_ok"))
 
@@ -177,8 +173,10 @@ async def test_after_a_crash_whose_stock_was_sold_meanwhile_the_money_goes_back(
             )
     assert retry.status_code == 422, retry.text
     assert "refunded" in str(retry.json()["error"])
-    [charge] = entries(ledger, "charge")  # the other order paid through this process's own provider
-    [back] = entries(ledger, "refund")
+    [charge] = payments.Ledger(ledger).entries(
+        "charge"
+    )  # the other order paid through this process's own provider
+    [back] = payments.Ledger(ledger).entries("refund")
     assert (back["charge"], back["amount"]) == (charge["reference"], 2500)
     assert await state(database) == {
         "orders": [("cancelled", "refunded"), ("pending", "paid")],
@@ -190,12 +188,3 @@ async def test_after_a_crash_whose_stock_was_sold_meanwhile_the_money_goes_back(
         "stock": (0, 0),
         "active holds": 0,
     }
-
-
-async def database_entity(database: Database, slug: str) -> Any:
-    from app.models.catalog import CatalogEntity
-
-    async with database.read_session() as session:
-        found = await session.scalar(select(CatalogEntity).where(CatalogEntity.slug == slug))
-    assert found is not None
-    return found

@@ -25,6 +25,7 @@ from app.services import settlement
 from app.services.payments import sign
 from tests.api.test_checkout import available, cart_with, post_checkout, product
 from tests.conftest import client_for
+from tests.support.catalog import entity_by_slug
 
 ORDERS, V1_ORDERS, V1_PAYMENTS = "/api/orders", "/api/v1/orders", "/api/v1/payments"
 SECRET = "whsec_money_path"
@@ -43,10 +44,6 @@ def provider() -> Iterator[payments.TestProvider]:
 async def hooks(make_app: Callable[..., Starlette]) -> AsyncIterator[httpx.AsyncClient]:
     async with client_for(make_app(payment_webhook_secret=SECRET)) as client:
         yield client
-
-
-def ledger(provider: payments.TestProvider, kind: str) -> list[dict[str, Any]]:
-    return [e for e in provider.ledger.entries() if e["kind"] == kind]
 
 
 async def paid_order(
@@ -143,23 +140,16 @@ async def test_cancelling_a_paid_order_refunds_it_and_restocks(
         ("checkout", "succeeded", 3750),
         ("refund", "refunded", -3750),
     ]
-    [refund] = ledger(provider, "refund")
+    [refund] = provider.ledger.entries("refund")
     assert (refund["amount"], refund["charge"]) == (
         3750,
-        ledger(provider, "charge")[0]["reference"],
+        provider.ledger.entries("charge")[0]["reference"],
     )
-    mug = await product_by_slug(database, "mug")
+    mug = await entity_by_slug(database, "mug")
     assert await available(client, mug) == 10
     assert await events(database, order["id"]) == [
         "orders.create", "orders.statusChange", "orders.update",
     ]  # fmt: skip
-
-
-async def product_by_slug(database: Database, slug: str) -> Any:
-    from app.models.catalog import CatalogEntity
-
-    async with database.read_session() as session:
-        return await session.scalar(select(CatalogEntity).where(CatalogEntity.slug == slug))
 
 
 @pytest.mark.parametrize("face", sorted(CANCEL))
@@ -171,7 +161,7 @@ async def test_cancelling_an_unpaid_order_releases_its_holds_at_once(
     face: str,
 ) -> None:
     order = await unpaid_order(admin, database)
-    mug = await product_by_slug(database, "mug")
+    mug = await entity_by_slug(database, "mug")
     assert await available(client, mug) == 8
     assert await holds(database, order["id"]) == {"active": 2}
 
@@ -207,7 +197,7 @@ async def test_a_cancelled_order_cannot_be_paid_on_any_face(
     assert graphql.json()["errors"][0]["extensions"]["code"] == "CONFLICT"
     assert provider.calls == 0  # nothing charged
     assert await payment_rows(database, order["id"]) == []
-    assert await available(client, await product_by_slug(database, "mug")) == 10  # nothing sold
+    assert await available(client, await entity_by_slug(database, "mug")) == 10  # nothing sold
 
 
 async def test_cancelling_while_a_payment_is_processing_is_409(
@@ -253,7 +243,7 @@ async def test_a_refund_the_provider_cannot_take_stays_pending_until_retried(
     assert await settlement.reconcile(database, older_than=timedelta(0)) == 1
     data = (await admin.get(f"{ORDERS}/{order['id']}")).json()["data"]
     assert data["paymentStatus"] == "refunded"
-    assert len(ledger(provider, "refund")) == 1
+    assert len(provider.ledger.entries("refund")) == 1
 
 
 # --- partial refunds ----------------------------------------------------------------------
@@ -285,7 +275,7 @@ async def test_partial_refunds_by_amount_never_exceed_what_was_captured(
 
     rest = await refund(admin, order["id"], amount=2750)
     assert rest.json()["data"]["paymentStatus"] == "refunded"
-    assert [e["amount"] for e in ledger(provider, "refund")] == [1000, 2750]
+    assert [e["amount"] for e in provider.ledger.entries("refund")] == [1000, 2750]
     nothing_left = await refund(admin, order["id"], amount=1)
     assert nothing_left.status_code == 409
 
@@ -412,7 +402,7 @@ async def test_a_late_payment_for_an_unpaid_order_records_it_and_sells_the_holds
         "succeeded",
     )
     assert await holds(database, order["id"]) == {"consumed": 2}
-    mug = await product_by_slug(database, "mug")
+    mug = await entity_by_slug(database, "mug")
     assert await available(client, mug) == 8
     # The holds are gone, so their expiry can never put the sold units back on sale.
     async with database.unit_of_work() as uow:
@@ -440,11 +430,11 @@ async def test_a_late_payment_for_a_cancelled_order_is_refunded(
         ("payment", "succeeded", 2500),
         ("refund", "refunded", -2500),
     ]
-    [back] = ledger(provider, "refund")
+    [back] = provider.ledger.entries("refund")
     assert (back["charge"], back["amount"]) == ("pi_late", 2500)
     data = (await admin.get(f"{ORDERS}/{order['id']}")).json()["data"]
     assert (data["status"], data["paymentStatus"]) == ("cancelled", "refunded")
-    assert await available(client, await product_by_slug(database, "mug")) == 10
+    assert await available(client, await entity_by_slug(database, "mug")) == 10
 
 
 async def test_a_late_payment_whose_stock_was_sold_meanwhile_is_refunded(
@@ -462,7 +452,7 @@ async def test_a_late_payment_whose_stock_was_sold_meanwhile_is_refunded(
             .values(expires_at=utcnow() - timedelta(seconds=1))
         )
         await uow.commit()
-    mug = await product_by_slug(database, "mug")
+    mug = await entity_by_slug(database, "mug")
     other = await cart_with(client, (mug, 10))
     assert (await post_checkout(client, other)).status_code == 201
 
@@ -498,7 +488,7 @@ async def test_a_cancelled_order_gives_its_promotion_use_back(
     assert (await engine_cancel(admin, order["id"])).status_code == 200
     assert await uses() == (0, 0)
     # The code can be used again.
-    mug = await product_by_slug(database, "mug")
+    mug = await entity_by_slug(database, "mug")
     again = await post_checkout(client, await cart_with(client, (mug, 1)), promotionCodes=["ONCE"])
     assert again.status_code == 201, again.text
 
@@ -570,4 +560,4 @@ async def test_gateway_partial_refund_takes_a_decimal_amount_in_the_orders_curre
         assert refused.json()["error"]["code"] == "VALIDATION_ERROR"
     rest = await admin.post(url, json={"amount": 25, "currency": "USD"})
     assert rest.json()["data"]["paymentStatus"] == "refunded"
-    assert [e["amount"] for e in ledger(provider, "refund")] == [1250, 2500]
+    assert [e["amount"] for e in provider.ledger.entries("refund")] == [1250, 2500]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from app.auth.actor import SYSTEM
 from app.db import Database
 from app.models.catalog import Brand, CatalogEntity, Category
@@ -68,3 +70,11 @@ async def make_entity(
             )
         await uow.commit()
     return entity
+
+
+async def entity_by_slug(database: Database, slug: str) -> CatalogEntity:
+    """The stored entity with this slug (it must exist)."""
+    async with database.read_session() as session:
+        found = await session.scalar(select(CatalogEntity).where(CatalogEntity.slug == slug))
+    assert found is not None, slug
+    return found

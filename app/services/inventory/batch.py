@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import and_, case, or_, select, update
 
-from app.auth.actor import SYSTEM, Actor
+from app.auth.actor import Actor
 from app.db import UnitOfWork
 from app.errors import Conflict
 from app.events.outbox import add_event
@@ -32,7 +32,7 @@ from app.models.base import utcnow
 from app.models.catalog import CatalogEntity
 from app.models.inventory import InventoryLevel, InventoryMovement, Reservation, Warehouse
 from app.services.audit import record_change
-from app.services.inventory.levels import give_back, level_state, seen_as_written
+from app.services.inventory.levels import level_state, release_expired, seen_as_written
 
 Line = tuple[Any, Any, int]
 ATTEMPTS = 3
@@ -173,7 +173,9 @@ async def _candidates(
     rows = (await uow.session.execute(query)).all()
     levels = [level for level, _ in rows]
     if release:
-        await _release_expired(uow, [level.id for level in levels])
+        await release_expired(
+            uow, now=utcnow(), level_ids=[level.id for level in levels], limit=None
+        )
     return levels, {level.id: bool(flag) for level, flag in rows}
 
 
@@ -341,23 +343,3 @@ async def _record_batch(
                 actor_id=actor.id,
                 request_id=uow.request_id,
             )
-
-
-async def _release_expired(uow: UnitOfWork, level_ids: list[uuid.UUID]) -> None:
-    """Release the expired holds of these levels: one SELECT, and a release per expired
-    reservation only when there are any (SKIP LOCKED: a sweeper on them is left alone)."""
-    if not level_ids:
-        return
-    query = (
-        select(Reservation)
-        .where(
-            Reservation.level_id.in_(level_ids),
-            Reservation.status == "active",
-            Reservation.expires_at <= utcnow(),
-        )
-        .order_by(Reservation.level_id, Reservation.id)
-    )
-    if not uow.database.is_sqlite:
-        query = query.with_for_update(skip_locked=True)
-    for reservation in (await uow.session.scalars(query)).all():
-        await give_back(uow, SYSTEM, reservation, status="expired")

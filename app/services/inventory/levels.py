@@ -6,6 +6,7 @@ never below zero) unless the entity allows backorder."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -89,7 +90,7 @@ async def apply_change(
     if backorder is None:
         backorder = await _allows_backorder(uow.session, level.entity_id)
     if delta < 0 or reserved_delta > 0:
-        await release_expired(uow, level_id=level.id, now=utcnow())
+        await release_expired(uow, level_ids=[level.id], now=utcnow())
     new_quantity = InventoryLevel.quantity + delta
     new_reserved = InventoryLevel.reserved_quantity + reserved_delta
     conditions = [InventoryLevel.id == level.id, new_reserved >= 0]
@@ -199,18 +200,24 @@ async def give_back(
 
 
 async def release_expired(
-    uow: UnitOfWork, *, now: datetime, level_id: uuid.UUID | None = None, limit: int = 200
+    uow: UnitOfWork,
+    *,
+    now: datetime,
+    level_ids: Sequence[uuid.UUID] | None = None,
+    limit: int | None = 200,
 ) -> int:
-    """Release expired reservations (of one level, or any); returns how many. Rows another
+    """Release expired reservations (of these levels, or any); returns how many. Rows another
     transaction is releasing are skipped (SKIP LOCKED), so sweepers never wait on each other."""
+    if level_ids is not None and not level_ids:
+        return 0
     query = (
         select(Reservation)
         .where(Reservation.status == "active", Reservation.expires_at <= now)
         .order_by(Reservation.level_id, Reservation.id)
         .limit(limit)
     )
-    if level_id is not None:
-        query = query.where(Reservation.level_id == level_id)
+    if level_ids is not None:
+        query = query.where(Reservation.level_id.in_(level_ids))
     if not uow.database.is_sqlite:
         query = query.with_for_update(skip_locked=True)
     expired = list((await uow.session.scalars(query)).all())
