@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 import strawberry
 from graphql import (
+    FragmentDefinitionNode,
     GraphQLError,
     GraphQLInputObjectType,
     GraphQLInputType,
@@ -32,6 +33,7 @@ from app.errors import ERRORS_BY_CODE, AppError, InternalError, ValidationFailed
 from app.pagination import PageRequest
 from app.resolvers.context import Context
 from app.responses import JSONResponse
+from app.rest.enums import operation_enums, to_names, to_words
 from app.rest.table import Param, RestRoute
 
 TRUE_WORDS = frozenset({"true", "1", "yes"})
@@ -103,6 +105,11 @@ class RouteExecutor:
         document = parse(route.operation)
         operation = next(d for d in document.definitions if isinstance(d, OperationDefinitionNode))
         graphql_schema = schema._schema
+        fragments = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+        # Where the operation's answer holds enums, to give them back as documented words.
+        self.enums = operation_enums(graphql_schema, operation, fragments)
         self.variable_types: dict[str, GraphQLInputType] = {
             d.variable.name.value: type_from_ast(graphql_schema, d.type)  # type: ignore[misc]
             for d in operation.variable_definitions
@@ -210,6 +217,8 @@ class RouteExecutor:
                 details.setdefault(self.wire_field([name, *path, *field_path], sent), message)
 
             value = variables.get(name, Undefined)
+            if value is not Undefined:
+                value = variables[name] = to_names(value, variable_type, [], on_error)
             _strict_lists(value, variable_type, [], on_error)
             validate_input_value(value, variable_type, on_error)
         if details:
@@ -243,7 +252,7 @@ class RouteExecutor:
             details = (first.extensions or {}).get("details")
             raise error_class(first.message, details=self.wire_details(details, sent))
         assert result.data is not None
-        return result.data[self.route.result]
+        return to_words(result.data, self.enums)[self.route.result]
 
     def wire_details(
         self, details: dict[str, str] | None, sent: dict[str, str]

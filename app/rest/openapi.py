@@ -33,6 +33,7 @@ from graphql.language import (
 from app import __version__
 from app.rest.components import PREFIX, Components, Schema, ref, referring, without_fields
 from app.rest.dialects import Dialect
+from app.rest.enums import words
 from app.rest.table import Param, RestRoute
 
 SCALARS: dict[str, Schema] = {
@@ -77,7 +78,7 @@ def input_schema(type_: GraphQLType, components: Components) -> Schema:
     if isinstance(type_, GraphQLList):
         return {"type": "array", "items": input_schema(type_.of_type, components)}
     if isinstance(type_, GraphQLEnumType):
-        return {"type": "string", "enum": list(type_.values)}
+        return {"type": "string", "enum": list(words(type_))}
     if isinstance(type_, GraphQLInputObjectType):
         if type_.name in components.schemas:  # also ends recursive input types
             return ref(type_.name)
@@ -173,7 +174,7 @@ def output_schema(
             "items": output_schema(inner.of_type, selection, fragments, components),
         }
     elif isinstance(inner, GraphQLEnumType):
-        schema = {"type": "string", "enum": list(inner.values)}
+        schema = {"type": "string", "enum": list(words(inner))}
     else:
         assert isinstance(inner, GraphQLScalarType)
         schema = _scalar(inner)

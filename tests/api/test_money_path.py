@@ -108,7 +108,7 @@ async def graphql_cancel(admin: httpx.AsyncClient, order_id: str) -> httpx.Respo
         "/graphql",
         json={
             "query": "mutation C($id: ID!) { changeOrderStatus(input: {id: $id, "
-            'status: "cancelled"}) { status paymentStatus } }',
+            "status: CANCELLED}) { status paymentStatus } }",
             "variables": {"id": order_id},
         },
     )
@@ -338,10 +338,10 @@ async def test_graphql_refund_order_by_amount(
               "variables": {"id": order["id"]}},
     )  # fmt: skip
     data = response.json()["data"]["refundOrder"]
-    assert data["paymentStatus"] == "partially_refunded"
+    assert data["paymentStatus"] == "PARTIALLY_REFUNDED"
     assert [(p["kind"], p["status"], p["amount"]["amount"]) for p in data["payments"]] == [
-        ("checkout", "succeeded", 3750),
-        ("refund", "refunded", -750),
+        ("CHECKOUT", "SUCCEEDED", 3750),
+        ("REFUND", "REFUNDED", -750),
     ]
 
 

@@ -26,6 +26,7 @@ from app.models.catalog import (
     Variant,
 )
 from app.resolvers.context import Context
+from app.resolvers.enums import EntityStatus, EntityType
 from app.resolvers.inventory import InventoryLevelType
 from app.resolvers.money import Money
 from app.resolvers.rows import from_row
@@ -261,14 +262,10 @@ def _loaders(loaders: EntityLoaders | None, name: str) -> EntityLoaders:
 )
 class CatalogEntityType:
     id: strawberry.ID = strawberry.field(description="The entity's id.")
-    type: str = strawberry.field(
-        description=(
-            "What kind of thing it is: product, digitalDownload, service, bundle or giftCard."
-        )
-    )
+    type: EntityType = strawberry.field(description="What kind of thing it is.")
     slug: str = strawberry.field(description="The entity's unique URL name.")
-    status: str = strawberry.field(
-        description="draft, active, archived or discontinued; only active entities are public."
+    status: EntityStatus = strawberry.field(
+        description="Where it stands; only ACTIVE entities are public."
     )
     metadata: JSON = strawberry.field(description="Free-form data stored with the entity.")
     allow_backorder: bool = strawberry.field(
