@@ -125,7 +125,15 @@ GRAPHIQL_HTML = """<!doctype html>
     const wsUrl = scheme + location.host + "/graphql";
     // With `subscriptionUrl` (not a ready-made wsClient) GraphiQL opens a socket per
     // subscription and sends the Headers tab as its connection_init payload.
-    const fetcher = GraphiQL.createFetcher({ url: "/graphql", subscriptionUrl: wsUrl });
+    const graphiqlFetcher = GraphiQL.createFetcher({ url: "/graphql", subscriptionUrl: wsUrl });
+    // GraphiQL routes an operation by the editor's parse, which it makes 100 ms after the last
+    // keystroke: a run started sooner (Ctrl-Enter right after typing) sent the previous text's
+    // kind, a subscription over HTTP. Route by the document actually sent.
+    const parsed = (query) => {
+      try { return GraphiQL.GraphQL.parse(query); } catch { return undefined; }
+    };
+    const fetcher = (params, options) => graphiqlFetcher(
+      params, { ...options, documentAST: parsed(params.query) ?? options?.documentAST });
     ReactDOM.createRoot(document.getElementById("graphiql")).render(
       React.createElement(GraphiQL, {
         fetcher,
