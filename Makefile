@@ -1,5 +1,5 @@
-# `make run` serves on http://127.0.0.1:8000 (demo catalog loaded once); `make test` runs ruff
-# and the whole suite (with the GraphQL-over-HTTP audit when Node is here).
+# `make run` serves on http://127.0.0.1:8000 (demo catalog loaded once); `make test` runs the
+# linters (ruff, mypy) and the whole suite (with the GraphQL-over-HTTP audit when Node is here).
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
@@ -36,6 +36,7 @@ run: install
 
 lint: install
 	$(BIN)/ruff check app tests alembic bench
+	$(BIN)/mypy
 
 test: lint js
 	$(BIN)/pytest -n $(PYTEST_WORKERS)

@@ -58,8 +58,9 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
 def insert_ignoring_duplicates(database: Database, table: Table, keys: list[str]) -> Insert:
     """INSERT ... ON CONFLICT (keys) DO NOTHING, in the database's own dialect."""
-    module = sqlite if database.is_sqlite else postgresql
-    return module.insert(table).on_conflict_do_nothing(index_elements=keys)
+    if database.is_sqlite:
+        return sqlite.insert(table).on_conflict_do_nothing(index_elements=keys)
+    return postgresql.insert(table).on_conflict_do_nothing(index_elements=keys)
 
 
 class Database:

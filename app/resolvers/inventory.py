@@ -489,18 +489,15 @@ class InventoryMutations:
             strawberry.argument(description="The warehouse and what to change."),
         ],
     ) -> WarehouseType:
-        given = {
-            name: value
-            for name, value in (
-                ("name", input.name),
-                ("address", input.address),
-                ("active", input.active),
-            )
-            if value is not UNSET and value is not None
-        }
+        # Omitted (UNSET) and null both leave a field as it is.
         async with info.context.command() as uow:
             row = await warehouse_service.update_warehouse(
-                uow, info.context.actor, id=input.id, **given
+                uow,
+                info.context.actor,
+                id=input.id,
+                name=None if input.name is UNSET else input.name,
+                address=None if input.address is UNSET else input.address,
+                active=None if input.active is UNSET else input.active,
             )
         return WarehouseType.from_row(row)
 

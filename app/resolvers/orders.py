@@ -8,7 +8,7 @@ from typing import Annotated
 import strawberry
 from strawberry import Info
 
-from app.models.orders import Fulfillment, OrderLine, Payment
+from app.models.orders import Fulfillment, Order, OrderLine, Payment
 from app.resolvers.arguments import AfterArg, FirstArg, LimitArg, OffsetArg, PageArg, page_request
 from app.resolvers.enums import (
     FulfillmentStatus,
@@ -357,9 +357,9 @@ class ChangeOrderStatusInput:
     )
 
 
-async def _view(info: Info, order: object) -> OrderType:
+async def _view(info: Info, order: Order) -> OrderType:
     async with info.context.read() as session:
-        [view] = await service.views(session, [order])  # type: ignore[list-item]
+        [view] = await service.views(session, [order])
     return OrderType.from_view(view)
 
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import strawberry
 from strawberry.scalars import JSON
+from strawberry.types.scalar import ScalarDefinition
 
 
 def _serialize(value: datetime) -> str:
@@ -28,6 +29,6 @@ DateTime = strawberry.scalar(
     parse_value=_parse,
 )
 
-SCALAR_MAP = {datetime: DateTime}
+SCALAR_MAP: dict[object, ScalarDefinition] = {datetime: DateTime}
 
 __all__ = ["JSON", "SCALAR_MAP", "DateTime"]

@@ -226,9 +226,10 @@ class GraphQLApp(GraphQL[Context, None]):
     ) -> GraphQLHTTPResponse:
         response = await super().process_result(request, result)
         # Syntax errors end the operation before `ErrorCodes` sees a result; they are the
-        # only errors that arrive here without a code.
+        # only errors that arrive here without a code. (Each is a formatted error, a dict.)
         for error in response.get("errors") or []:
-            error.setdefault("extensions", {}).setdefault("code", "VALIDATION_FAILED")
+            if isinstance(error, dict):
+                error.setdefault("extensions", {}).setdefault("code", "VALIDATION_FAILED")
         return response
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from graphql import GraphQLFormattedError
 from starlette.websockets import WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.http.exceptions import WebSocketDisconnected
@@ -32,13 +33,15 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ConnectionInitMessage,
+    ErrorMessage,
     SubscribeMessage,
 )
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionErrorMessage, StartMessage
 from strawberry.subscriptions.protocols.graphql_ws.types import (
     ConnectionInitMessage as LegacyConnectionInitMessage,
 )
-from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage
+from strawberry.subscriptions.protocols.graphql_ws.types import ErrorMessage as LegacyErrorMessage
 
 from app.db import Database
 from app.errors import AppError, RateLimited, Unauthorized
@@ -72,7 +75,7 @@ def close_code(error: AppError) -> int:
     return 4000 + status
 
 
-def error_payload(error: AppError) -> dict[str, Any]:
+def error_payload(error: AppError) -> GraphQLFormattedError:
     return {"message": error.message, "extensions": {"code": error.code}}
 
 
@@ -147,7 +150,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             refused = await self.guard.admit()
             if isinstance(refused, RateLimited):
                 await self.send_message(
-                    {"id": message["id"], "type": "error", "payload": [error_payload(refused)]}
+                    ErrorMessage(id=message["id"], type="error", payload=[error_payload(refused)])
                 )
                 return
             if refused is not None:
@@ -176,6 +179,7 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # A stand-in, not a BaseSchema: the handler only calls its `subscribe`.
         self.schema = AnyOperation(self.schema)  # type: ignore[assignment]
         self.guard = _guard(self)
 
@@ -183,7 +187,11 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
         refused = await self.guard.connect(message.get("payload"))
         if refused is not None:
             # The protocol's refusal is `connection_error`; the close code says which.
-            await self.send_message({"type": "connection_error", "payload": error_payload(refused)})
+            await self.send_message(
+                ConnectionErrorMessage(
+                    type="connection_error", payload=dict(error_payload(refused))
+                )
+            )
             await self.websocket.close(close_code(refused), close_reason(refused.message))
             return
         await super().handle_connection_init(message)
@@ -193,7 +201,9 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
             refused = await self.guard.admit()
             if isinstance(refused, RateLimited):
                 await self.send_message(
-                    {"type": "error", "id": message["id"], "payload": error_payload(refused)}
+                    LegacyErrorMessage(
+                        type="error", id=message["id"], payload=error_payload(refused)
+                    )
                 )
                 return
             if refused is not None:

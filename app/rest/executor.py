@@ -8,6 +8,7 @@ type or a missing field becomes the dialect's validation error naming the wire f
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -21,6 +22,7 @@ from graphql import (
     GraphQLNonNull,
     OperationDefinitionNode,
     Undefined,
+    assert_input_type,
     parse,
     type_from_ast,
 )
@@ -110,13 +112,12 @@ class RouteExecutor:
         }
         # Where the operation's answer holds enums, to give them back as documented words.
         self.enums = operation_enums(graphql_schema, operation, fragments)
+        definitions = operation.variable_definitions or ()
         self.variable_types: dict[str, GraphQLInputType] = {
-            d.variable.name.value: type_from_ast(graphql_schema, d.type)  # type: ignore[misc]
-            for d in operation.variable_definitions
+            d.variable.name.value: assert_input_type(type_from_ast(graphql_schema, d.type))
+            for d in definitions
         }
-        self.defaulted = {
-            d.variable.name.value for d in operation.variable_definitions if d.default_value
-        }
+        self.defaulted = {d.variable.name.value for d in definitions if d.default_value}
         params = route.parameters()
         self.query_params = [
             p
@@ -225,7 +226,7 @@ class RouteExecutor:
             message = "; ".join(f"{field}: {text}" for field, text in details.items())
             raise ValidationFailed(message, details=details)
 
-    def wire_field(self, path: list[str | int], sent: dict[str, str]) -> str:
+    def wire_field(self, path: Sequence[str | int], sent: dict[str, str]) -> str:
         dotted = ".".join(str(p) for p in path)
         if dotted in sent:
             return sent[dotted]

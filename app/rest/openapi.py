@@ -277,7 +277,8 @@ def _payload_name(route: RestRoute, data: Schema) -> str:
         raise ValueError(
             f"{route.method} {route.path}: its payload needs a name: give its shaped_schema a title"
         )
-    return node["$ref"].removeprefix(PREFIX)
+    name: str = node["$ref"]
+    return name.removeprefix(PREFIX)
 
 
 def _envelope(route: RestRoute, data: Schema, components: Components) -> Schema:
@@ -306,10 +307,11 @@ def _error_schema(dialect: Dialect) -> Schema:
 
 
 def _parameter(param: Param, where: str) -> Schema:
-    schema: Schema = {
+    special: dict[str, Schema] = {
         "date-time": {"type": "string", "format": "date-time"},
         "csv": {"type": "array", "items": {"type": "string"}},
-    }.get(param.type, {"type": param.type})
+    }
+    schema = special.get(param.type, {"type": param.type})
     if param.type == "integer":
         schema["format"] = "int32"  # GraphQL's Int
     if param.minimum is not None:
@@ -417,7 +419,7 @@ def _operation(route: RestRoute, schema: strawberry.Schema, components: Componen
     }
     if route.body is not None:
         variable = next(
-            d for d in operation.variable_definitions if d.variable.name.value == route.body
+            d for d in operation.variable_definitions or () if d.variable.name.value == route.body
         )
         body_type = type_from_ast(graphql_schema, variable.type)
         assert body_type is not None

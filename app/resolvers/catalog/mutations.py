@@ -774,7 +774,7 @@ async def _transition(info: Info, id: str, action: str) -> CatalogEntityType:
 
 
 async def _link(
-    info: Info, entity_id: str, kind: str, target_id: str, *, add: bool
+    info: Info, entity_id: str, kind: taxonomy.LinkKind, target_id: str, *, add: bool
 ) -> CatalogEntityType:
     context = info.context
     async with context.command() as uow:
