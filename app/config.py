@@ -61,14 +61,3 @@ class Settings(BaseSettings):
         return frozenset(
             o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip()
         )
-
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
-    def sqlite_path(self) -> Path | None:
-        """The file behind a file-backed SQLite URL (None for memory or other databases)."""
-        if not self.is_sqlite:
-            return None
-        path = self.database_url.split(":///", 1)[1] if ":///" in self.database_url else ""
-        return Path(path) if path and path != ":memory:" else None
