@@ -103,7 +103,7 @@ class CartType:
             id=strawberry.ID(str(cart.id)),
             currency=currency,
             customer_id=cart.customer_id,
-            status=cart.status,
+            status=CartStatus.of(cart.status),
             items=[CartItemType.from_line(line, currency) for line in view.lines],
             item_count=sum(line.item.quantity for line in view.lines),
             subtotal=Money(amount=view.subtotal, currency=currency),

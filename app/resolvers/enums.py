@@ -13,7 +13,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from enum import StrEnum
-from typing import TypeVar, overload
+from typing import Self, TypeVar, overload
 
 import strawberry
 
@@ -40,6 +40,12 @@ class Described(StrEnum):
         member.description = description
         return member
 
+    @classmethod
+    def of(cls, word: str) -> Self:
+        """The member stored as `word` (ValueError for a word it does not know)."""
+        # A lookup by value (EnumMeta.__call__); mypy checks it against `__new__` above.
+        return cls(word)  # type: ignore[call-arg]
+
 
 @overload
 def graphql_enum(cls: type[E], *, matches: tuple[str, ...] | None = None) -> type[E]: ...
@@ -59,8 +65,9 @@ def graphql_enum(
     if matches is not None and sorted(cls) != sorted(matches):
         raise AssertionError(f"{cls.__name__} does not match the model's {matches}")
     enum = strawberry.enum(cls, description=inspect.getdoc(cls))
+    # `strawberry.enum` sets its definition on the class at run time, unseen by mypy.
     for value in enum.__strawberry_definition__.values:  # type: ignore[attr-defined]
-        value.description = cls(value.value).description
+        value.description = cls.of(value.value).description
     return enum
 
 

@@ -176,7 +176,7 @@ class ResolvedPriceType:
                 AppliedPriceModifierType(
                     modifier_id=strawberry.ID(str(applied.modifier.id)),
                     name=applied.modifier.name,
-                    kind=applied.modifier.kind,
+                    kind=AdjustmentKind.of(applied.modifier.kind),
                     value=applied.modifier.value,
                     discount=Money(amount=applied.discount, currency=currency),
                 )

@@ -164,7 +164,7 @@ class PromotionValidationType:
             discount=Money(amount=result.discount, currency=currency),
             total=Money(amount=result.subtotal - result.discount, currency=currency),
             free_shipping=result.free_shipping,
-            reason=result.reason,
+            reason=PromotionRejection.of(result.reason) if result.reason else None,
             message=result.message,
             lines=[
                 PromotionLineDiscountType(

@@ -25,6 +25,7 @@ from graphql import (
     GraphQLOutputType,
     GraphQLSchema,
     InlineFragmentNode,
+    NamedTypeNode,
     OperationDefinitionNode,
     SelectionSetNode,
     get_named_type,
@@ -91,13 +92,14 @@ def enum_tree(
             elif isinstance(named, GraphQLObjectType) and selection.selection_set:
                 _merge(tree, {key: enum_tree(schema, named, selection.selection_set, fragments)})
             continue
+        condition: NamedTypeNode | None
         if isinstance(selection, FragmentSpreadNode):
             fragment = fragments[selection.name.value]
             condition, sub_set = fragment.type_condition, fragment.selection_set
         else:
             assert isinstance(selection, InlineFragmentNode)
             condition, sub_set = selection.type_condition, selection.selection_set
-        target = schema.get_type(condition.name.value) if condition else parent
+        target = schema.get_type(condition.name.value) if condition is not None else parent
         if isinstance(target, GraphQLObjectType):
             _merge(tree, enum_tree(schema, target, sub_set, fragments))
     return tree
