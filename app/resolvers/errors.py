@@ -1,7 +1,7 @@
 """Every GraphQL error leaves with `extensions.code` (and `details` where there are some).
 
 Domain errors keep their message and code; graphql-core's own (syntax, validation, variable
-coercion) and Strawberry's request errors (an operation type the transport does not run, an
+coercion, a scalar refusing a literal) and Strawberry's request errors (an operation type the transport does not run, an
 unknown operation name, no query) are VALIDATION_FAILED; anything else is logged with the
 request id and answered as INTERNAL_ERROR without internals.
 """
@@ -43,6 +43,12 @@ def _copy(error: GraphQLError, message: str, extensions: dict[str, object]) -> G
     )
 
 
+def _refused_literal(error: GraphQLError) -> bool:
+    """A scalar's ValueError for a literal in the document (`from: "yesterday"`), which
+    graphql-core reports while validating, before anything runs (so with no path)."""
+    return error.path is None and isinstance(error.original_error, ValueError)
+
+
 def _unstorable(error: BaseException) -> bool:
     """Input the database refuses (PostgreSQL stores no NUL in text or JSON, no driver encodes
     an unpaired surrogate, a value longer than its column): bad input, not a server fault."""
@@ -69,7 +75,7 @@ class ErrorCodes(MaskErrors):
             if original.details:
                 extensions["details"] = original.details
             return _copy(error, original.message, extensions)
-        if original is None or isinstance(original, REQUEST_ERRORS):
+        if original is None or isinstance(original, REQUEST_ERRORS) or _refused_literal(error):
             return _copy(
                 error, error.message, {"code": "VALIDATION_FAILED", **(error.extensions or {})}
             )
