@@ -274,7 +274,8 @@ async def test_a_statement_past_the_timeout_answers_503_and_changes_nothing(
         ("graphql", "POST", "/graphql", {"query": rename, "variables": {"id": str(mug.id)}}),
     ]
     async with app_on(database_url, statement_timeout_ms=300) as app, client_for(app) as client:
-        async with row_locked(database, "catalog_entities", str(mug.id)):
+        # Bounded: without the timeout the change would wait for the lock for ever.
+        async with asyncio.timeout(10), row_locked(database, "catalog_entities", str(mug.id)):
             for face, method, path, body in changes:
                 response = await client.request(method, path, json=body, headers=headers)
                 assert response.status_code == 503, (face, response.text)
@@ -346,10 +347,11 @@ async def test_a_locked_sqlite_database_answers_writes_503_and_serves_reads(
         assert (await client.get("/api/v1/api-keys", headers={"x-api-key": key})).is_success
         before = await row_counts(database)
         with write_locked(database):
-            for probe in writes:
-                assert_unavailable(probe, await send(client, probe, key))
-            for probe in reads:
-                assert_served(probe, await send(client, probe, key))
+            async with asyncio.timeout(10):  # writers wait 100 ms for the lock, then give up
+                for probe in writes:
+                    assert_unavailable(probe, await send(client, probe, key))
+                for probe in reads:
+                    assert_served(probe, await send(client, probe, key))
         assert await row_counts(database) == before
         for probe in writes:
             assert_served(probe, await send(client, probe, key))

@@ -415,3 +415,17 @@ async def test_hostile_input_is_refused_in_its_dialect_and_writes_nothing(
         case.code,
     ), response.text[:500]
     assert await row_counts(database) == before
+
+
+async def test_metadata_32_levels_deep_is_accepted(
+    admin_of: httpx.AsyncClient, database: Database
+) -> None:
+    """The other side of the metadata-nested cases: the limit is 32 levels, not less."""
+    response = await admin_of.post(
+        "/graphql",
+        content=encode({"query": CREATE_ENTITY, "variables": {"m": nested(32)}}),
+        headers=GRAPHQL_HEADERS,
+    )
+    assert response.status_code == 200 and "errors" not in response.json(), response.text
+    created = await admin_of.get("/api/catalog/entities/hostile")
+    assert created.json()["data"]["metadata"] == nested(32)
