@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     # record of charges and refunds across restarts (as a real provider's would be kept).
     test_provider_latency_ms: int = 0
     test_provider_ledger: Path | None = None
+    # PostgreSQL cancels any statement of the server's sessions that runs longer (0: never);
+    # the request answers 503 SERVICE_UNAVAILABLE with Retry-After.
+    statement_timeout_ms: int = 5000
 
     @field_validator("default_currency")
     @classmethod

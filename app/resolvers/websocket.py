@@ -14,8 +14,10 @@ what it does by default in four ways:
 - The legacy protocol runs queries and mutations too, as its clients send them.
 
 Refusals close the socket with 4000 + the HTTP status, as the middleware does: 4401 for a
-refused credential, 4429 for an address out of credential lookups. An operation over the rate
-limit is refused alone (an `error` message with RATE_LIMITED); the socket stays open.
+refused credential, 4429 for an address out of credential lookups, 4503 when the database
+cannot check a `connection_init` credential. An operation over the rate limit, or one whose
+actor the database cannot resolve now, is refused alone (an `error` message with RATE_LIMITED
+or SERVICE_UNAVAILABLE); the socket stays open.
 """
 
 from __future__ import annotations
@@ -43,8 +45,8 @@ from strawberry.subscriptions.protocols.graphql_ws.types import (
 )
 from strawberry.subscriptions.protocols.graphql_ws.types import ErrorMessage as LegacyErrorMessage
 
-from app.db import Database
-from app.errors import AppError, RateLimited, Unauthorized
+from app.db import Database, unavailable
+from app.errors import AppError, RateLimited, ServiceUnavailable, Unauthorized
 from app.middleware import close_reason
 from app.middleware.authentication import (
     actor_for,
@@ -100,7 +102,10 @@ class ConnectionGuard:
         failures = await self.limiter.failures_left(self.address)
         if failures is not None and not failures.allowed:
             return RateLimited(f"Too many refused credentials; retry in {retry_after(failures)} s.")
-        actor = await actor_for(self.database, credential)
+        try:
+            actor = await actor_for(self.database, credential)
+        except Exception as error:
+            return _unavailable_or_raise(error)
         if actor is None:
             await self.limiter.hit_failure(self.address)
             return Unauthorized("Invalid, revoked or expired credential.")
@@ -110,8 +115,12 @@ class ConnectionGuard:
 
     async def admit(self) -> AppError | None:
         """Resolve the actor afresh and count one operation. UNAUTHORIZED ends the connection
-        (its credential was revoked or has expired); RATE_LIMITED refuses this operation."""
-        actor = await actor_for(self.database, self.credential)
+        (its credential was revoked or has expired); RATE_LIMITED and SERVICE_UNAVAILABLE
+        (the database is down) refuse this operation."""
+        try:
+            actor = await actor_for(self.database, self.credential)
+        except Exception as error:
+            return _unavailable_or_raise(error)
         if actor is None:
             await self.limiter.hit_failure(self.address)
             return Unauthorized("The connection's credential was revoked or has expired.")
@@ -121,6 +130,18 @@ class ConnectionGuard:
         if window is not None and not window.allowed:
             return RateLimited(f"Rate limit exceeded; retry in {retry_after(window)} s.")
         return None
+
+
+def _unavailable_or_raise(error: Exception) -> ServiceUnavailable:
+    """SERVICE_UNAVAILABLE for a database fault that may pass; anything else is re-raised."""
+    fault = unavailable(error)
+    if fault is None:
+        raise error
+    return fault
+
+
+# Refusals of one operation, after which the socket stays open.
+OPERATION_REFUSALS = (RateLimited, ServiceUnavailable)
 
 
 def _guard(handler: Any) -> ConnectionGuard:
@@ -148,7 +169,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         # Before `connection_ack` the base class closes with 4401 without running anything.
         if self.connection_acknowledged:
             refused = await self.guard.admit()
-            if isinstance(refused, RateLimited):
+            if isinstance(refused, OPERATION_REFUSALS):
                 await self.send_message(
                     ErrorMessage(id=message["id"], type="error", payload=[error_payload(refused)])
                 )
@@ -199,7 +220,7 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
     async def handle_start(self, message: StartMessage) -> None:
         if self.connection_acknowledged:
             refused = await self.guard.admit()
-            if isinstance(refused, RateLimited):
+            if isinstance(refused, OPERATION_REFUSALS):
                 await self.send_message(
                     LegacyErrorMessage(
                         type="error", id=message["id"], payload=error_payload(refused)

@@ -56,6 +56,11 @@ ERROR_DESCRIPTIONS = {
     413: "Body too large",
     422: "Validation failed",
     429: "Rate limit exceeded",
+    503: "The database is unavailable (SERVICE_UNAVAILABLE); retry after Retry-After seconds",
+}
+# Every route reads or writes the database, so any may answer 503 while it is out of reach.
+RETRY_AFTER_HEADER = {
+    "Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}
 }
 
 
@@ -391,6 +396,7 @@ def _operation(route: RestRoute, schema: strawberry.Schema, components: Componen
         # Anything a route names, in its path or its body, may not exist.
         | {404}
         | ({413} if route.body else set())
+        | {503}
         | set(route.extra_responses)
     )
     responses: Schema = {
@@ -406,6 +412,8 @@ def _operation(route: RestRoute, schema: strawberry.Schema, components: Componen
             ),
             "content": {"application/json": {"schema": _error_schema(route.dialect)}},
         }
+        if status == 503:
+            responses[str(status)]["headers"] = RETRY_AFTER_HEADER
     description = route.description
     if route.permission:
         description = f"{description}\n\nRequires `{route.permission}`.".strip()
@@ -527,6 +535,11 @@ PLATFORM_PATHS: dict[str, Any] = {
                 },
                 "429": {
                     "description": "Rate limited",
+                    "content": {"application/json": {"schema": ref("EngineError")}},
+                },
+                "503": {
+                    "description": ERROR_DESCRIPTIONS[503],
+                    "headers": RETRY_AFTER_HEADER,
                     "content": {"application/json": {"schema": ref("EngineError")}},
                 },
             },

@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 
 from app.errors import ValidationFailed
+from app.json_values import json_problem
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 LOCALE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
@@ -54,7 +55,9 @@ def check_metadata(problems: Problems, value: object, field: str = "metadata") -
     if not isinstance(value, dict):
         problems.add(field, "Must be a JSON object.")
         return {}
-    if len(orjson.dumps(value)) > MAX_METADATA_BYTES:
+    if (problem := json_problem(value)) is not None:
+        problems.add(field, problem)
+    elif len(orjson.dumps(value)) > MAX_METADATA_BYTES:
         problems.add(field, f"At most {MAX_METADATA_BYTES} bytes of JSON.")
     return value
 
