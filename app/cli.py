@@ -40,6 +40,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         workers=args.workers,
         log_level=settings.log_level.lower(),
         proxy_headers=True,
+        # Websocket messages obey the body limit: a bigger frame is refused (1009) unread.
+        ws_max_size=settings.max_body_bytes,
     )
     return 0
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.money import currency_problem
@@ -49,6 +49,13 @@ class Settings(BaseSettings):
     # PostgreSQL cancels any statement of the server's sessions that runs longer (0: never);
     # the request answers 503 SERVICE_UNAVAILABLE with Retry-After.
     statement_timeout_ms: int = 5000
+    # GraphQL query cost (app/resolvers/cost.py): the most one operation may cost, the most
+    # items a list argument may hold, and each principal's budget of points (0: no budget),
+    # refilled at `graphql_cost_restore_rate` points a second.
+    graphql_max_cost: int = Field(5000, ge=1)
+    graphql_max_list_length: int = Field(100, ge=1)
+    graphql_cost_budget: int = Field(50_000, ge=0)
+    graphql_cost_restore_rate: float = Field(5000.0, gt=0)
 
     @field_validator("default_currency")
     @classmethod
@@ -57,6 +64,16 @@ class Settings(BaseSettings):
         if (problem := currency_problem(value)) is not None:
             raise ValueError(problem)
         return value
+
+    @model_validator(mode="after")
+    def _budget_admits_the_largest_query(self) -> Settings:
+        # A budget smaller than the per-query maximum would throttle some queries forever.
+        if 0 < self.graphql_cost_budget < self.graphql_max_cost:
+            raise ValueError(
+                "CARTOGRAPH_GRAPHQL_COST_BUDGET must be 0 (no budget) or at least "
+                "CARTOGRAPH_GRAPHQL_MAX_COST."
+            )
+        return self
 
     @cached_property
     def origins(self) -> frozenset[str]:

@@ -82,6 +82,20 @@ class ServiceUnavailable(AppError):
     retry_after: ClassVar[int] = 5
 
 
+class QueryTooCostly(AppError):
+    """A GraphQL operation whose requested cost is over the per-query maximum."""
+
+    code = "QUERY_TOO_COSTLY"
+    default_message = "The query costs more than one query may."
+
+
+class Throttled(AppError):
+    """A GraphQL operation costing more than its principal's budget holds for now."""
+
+    code = "THROTTLED"
+    default_message = "The query cost budget is spent; retry later."
+
+
 class InternalError(AppError):
     code = "INTERNAL_ERROR"
 
@@ -99,6 +113,8 @@ ERRORS_BY_CODE: dict[str, type[AppError]] = {
         RateLimited,
         PayloadTooLarge,
         ServiceUnavailable,
+        QueryTooCostly,
+        Throttled,
         InternalError,
     )
 }

@@ -28,6 +28,7 @@ from app.middleware.rate_limit import RateLimiter, RateLimitMiddleware, make_sto
 from app.middleware.request_id import RequestIdMiddleware
 from app.middleware.unavailable import ServiceUnavailableMiddleware
 from app.models.base import utcnow
+from app.resolvers.budget import CostBudget
 from app.resolvers.schema import schema_for
 from app.resolvers.view import GraphQLApp
 from app.responses import JSONResponse
@@ -82,7 +83,13 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         auth_failure_limit=settings.auth_failure_limit,
         storage=make_storage(settings.redis_url),
     )
-    graphql = GraphQLApp(schema, database=database, limiter=limiter, graphiql=settings.graphiql)
+    graphql = GraphQLApp(
+        schema,
+        database=database,
+        limiter=limiter,
+        graphiql=settings.graphiql,
+        max_message_bytes=settings.max_body_bytes,
+    )
     openapi = build_openapi(ROUTES, schema)
 
     async def health(request: Request) -> Response:
@@ -165,6 +172,16 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.settings = settings
     app.state.database = database
     app.state.schema = schema
+    # Read by each GraphQL context (HTTP and websocket): one bucket per principal.
+    app.state.cost_budget = (
+        CostBudget(
+            capacity=settings.graphql_cost_budget,
+            restore_rate=settings.graphql_cost_restore_rate,
+            redis_url=settings.redis_url,
+        )
+        if settings.graphql_cost_budget
+        else None
+    )
     return app
 
 

@@ -12,6 +12,7 @@ from starlette.requests import HTTPConnection
 
 from app.auth.actor import ANONYMOUS, Actor
 from app.db import Database, UnitOfWork
+from app.resolvers.budget import CostBudget
 
 
 @dataclass(slots=True)
@@ -25,6 +26,10 @@ class Context:
     default_currency: str = "USD"
     # Request-scoped DataLoaders, by name (the fallback for what look-ahead did not plan).
     loaders: dict[str, Any] = field(default_factory=dict)
+    # Each principal's query cost budget (None: no budget), and whether the cost limit and
+    # budget apply: REST routes run fixed operations under page limits of their own.
+    cost_budget: CostBudget | None = None
+    priced: bool = True
 
     @classmethod
     def for_connection(
@@ -40,6 +45,7 @@ class Context:
             response=response,
             actor=state.get("actor", ANONYMOUS),
             request_id=state.get("request_id"),
+            cost_budget=getattr(getattr(app, "state", None), "cost_budget", None),
         )
 
     @contextlib.asynccontextmanager

@@ -26,6 +26,7 @@ from app.resolvers.audit import AuditQueries
 from app.resolvers.carts import CartMutations, CartQueries
 from app.resolvers.catalog.mutations import CatalogMutations
 from app.resolvers.catalog.queries import CatalogQueries
+from app.resolvers.cost import cost_analysis
 from app.resolvers.customers import CustomerMutations, CustomerQueries
 from app.resolvers.errors import ErrorCodes
 from app.resolvers.inventory import InventoryMutations, InventoryQueries
@@ -85,6 +86,8 @@ def build_schema(
     max_aliases: int = 30,
     max_tokens: int = 5000,
     introspection: bool = True,
+    max_cost: int = 5000,
+    max_list_length: int = 100,
 ) -> strawberry.Schema:
     """Build once per set of limits.
 
@@ -102,6 +105,8 @@ def build_schema(
         lambda: ParserCache(maxsize=CACHE_SIZE),
         lambda: AddValidationRules(list(rules)),
         lambda: ValidationCache(maxsize=CACHE_SIZE),
+        # After the validation cache: it prices documents that have validated.
+        cost_analysis(max_cost=max_cost, max_list_length=max_list_length),
         ErrorCodes,
     ]
     if not introspection:
@@ -121,4 +126,6 @@ def schema_for(settings: Settings) -> strawberry.Schema:
         max_aliases=settings.graphql_max_aliases,
         max_tokens=settings.graphql_max_tokens,
         introspection=settings.graphql_introspection,
+        max_cost=settings.graphql_max_cost,
+        max_list_length=settings.graphql_max_list_length,
     )

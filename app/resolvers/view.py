@@ -172,10 +172,13 @@ class GraphQLApp(GraphQL[Context, None]):
         database: Database,
         limiter: RateLimiter,
         graphiql: bool,
+        max_message_bytes: int = 1_048_576,
     ):
         super().__init__(schema, graphql_ide="graphiql" if graphiql else None)
         self.database = database
         self.limiter = limiter
+        # A websocket message obeys the request body limit (`TextFrames`).
+        self.max_message_bytes = max_message_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -22,13 +22,18 @@ or SERVICE_UNAVAILABLE); the socket stays open.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Mapping
+from json import JSONDecodeError
 from typing import TYPE_CHECKING, Any
 
 from graphql import GraphQLFormattedError
-from starlette.websockets import WebSocketDisconnect
+from starlette.websockets import WebSocketDisconnect, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter
-from strawberry.http.exceptions import WebSocketDisconnected
+from strawberry.http.exceptions import (
+    NonJsonMessageReceived,
+    NonTextMessageReceived,
+    WebSocketDisconnected,
+)
 from strawberry.schema import BaseSchema
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
@@ -60,15 +65,47 @@ from app.rest.dialects import GRAPHQL
 if TYPE_CHECKING:
     from strawberry.schema.schema import StreamResult
 
+# RFC 6455: the message is too big to process.
+MESSAGE_TOO_BIG = 1009
+
 
 class TextFrames(ASGIWebSocketAdapter):
-    """Every message as a text frame: the protocols speak JSON text."""
+    """Every message as a text frame: the protocols speak JSON text. A message over the body
+    limit closes the socket with 1009 (message too big), as the server's own frame limit
+    (`cartograph serve` sets uvicorn's `ws_max_size` to it) does before the message is read."""
+
+    async def iter_json(self, *, ignore_parsing_errors: bool = False) -> AsyncGenerator[object]:
+        limit: int = self.view.max_message_bytes  # type: ignore[attr-defined]
+        try:
+            while self.ws.application_state != WebSocketState.DISCONNECTED:
+                text = await self.ws.receive_text()
+                if too_big(text, limit):
+                    await self.ws.close(
+                        MESSAGE_TOO_BIG, close_reason(f"A message may hold at most {limit} bytes.")
+                    )
+                    return
+                try:
+                    yield self.view.decode_json(text)
+                except JSONDecodeError as error:
+                    if not ignore_parsing_errors:
+                        raise NonJsonMessageReceived from error
+        except KeyError as error:
+            raise NonTextMessageReceived from error
+        except WebSocketDisconnect:
+            pass
 
     async def send_json(self, message: Mapping[str, object]) -> None:
         try:
             await self.ws.send_text(self.view.encode_json_string(message))
         except WebSocketDisconnect as exc:
             raise WebSocketDisconnected from exc
+
+
+def too_big(text: str, limit: int) -> bool:
+    """Whether `text` takes more than `limit` bytes as UTF-8 (encoded only when in doubt)."""
+    if len(text) > limit:
+        return True
+    return len(text) * 4 > limit and len(text.encode("utf-8", "surrogatepass")) > limit
 
 
 def close_code(error: AppError) -> int:

@@ -132,6 +132,8 @@ GRAPHQL = Dialect(
         **_COMMON,
         "VALIDATION_FAILED": (400, "VALIDATION_FAILED"),
         "RATE_LIMITED": (429, "RATE_LIMITED"),
+        "QUERY_TOO_COSTLY": (400, "QUERY_TOO_COSTLY"),
+        "THROTTLED": (429, "THROTTLED"),
     },
 )
 

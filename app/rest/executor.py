@@ -243,6 +243,9 @@ class RouteExecutor:
         self, request: Request, variables: dict[str, Any], sent: dict[str, str]
     ) -> Any:
         context = Context.for_connection(self.database, request)
+        # A route's operation is fixed and its pages capped: the request rate limit is its
+        # measure, not the query cost budget (list lengths are still checked).
+        context.priced = False
         result = await self.schema.execute(
             self.route.operation, variable_values=variables, context_value=context
         )

@@ -27,6 +27,7 @@ from app.db import Database
 from app.models.apikeys import ApiKey
 from app.services.apikeys import generate_key, revoke_api_key
 from tests.conftest import client_for
+from tests.support.cost import without_cost
 from tests.support.factories import make_api_key
 from tests.support.server import serving
 
@@ -103,7 +104,8 @@ async def subscribe(ws: ClientConnection, id: str, query: str) -> None:
 
 
 async def run_operation(ws: ClientConnection, id: str, query: str) -> dict[str, Any]:
-    """A single-result operation on either protocol: its result's payload, after `complete`."""
+    """A single-result operation on either protocol: its result's payload (less its cost,
+    checked to be there), after `complete`."""
     legacy = ws.subprotocol == LEGACY
     await send(
         ws, {"id": id, "type": "start" if legacy else "subscribe", "payload": {"query": query}}
@@ -111,7 +113,7 @@ async def run_operation(ws: ClientConnection, id: str, query: str) -> dict[str, 
     result = await receive(ws)
     assert (result["id"], result["type"]) == (id, "data" if legacy else "next"), result
     assert await receive(ws) == {"id": id, "type": "complete"}
-    return result["payload"]
+    return without_cost(result["payload"])
 
 
 async def three_ticks(ws: ClientConnection, id: str = "1") -> list[str]:
@@ -122,7 +124,7 @@ async def three_ticks(ws: ClientConnection, id: str = "1") -> list[str]:
     for message in messages:
         assert message.keys() == {"id", "type", "payload"}
         assert (message["id"], message["type"]) == (id, "next")
-        assert message["payload"].keys() == {"data"}
+        assert message["payload"].keys() == {"data", "extensions"}
     return [message["payload"]["data"]["serverTime"] for message in messages]
 
 
@@ -156,6 +158,7 @@ async def test_out_of_range_argument_is_a_validation_failed_result_then_complete
         result = await receive(ws)
         done = await receive(ws)
 
+    result["payload"] = without_cost(result["payload"])
     assert result == {
         "id": "7",
         "type": "next",
