@@ -58,6 +58,8 @@ DEFAULT_SCHEMA = "cg_bench_checkout"
 # Only schemas named like this are ever dropped: the bench never touches anyone else's.
 SCHEMA_NAME = re.compile(r"^cg_bench_[a-z0-9_]{1,50}$")
 UNLIMITED_RATE = "1000000/minute"
+# The query cost budget (the setup's GraphQL), charged as always but never spent.
+UNLIMITED_BUDGET = "1000000000000"
 STARTUP_TIMEOUT_S = 30.0
 # A checkout queued behind 20 others at 200 ms each waits about 4 s; this is far above that.
 REQUEST_TIMEOUT_S = 30.0
@@ -147,6 +149,8 @@ def server_env(url: str, latency_ms: int) -> dict[str, str]:
         "DATABASE_URL": url,
         "CARTOGRAPH_TEST_PROVIDER_LATENCY_MS": str(latency_ms),
         "CARTOGRAPH_RATE_LIMIT": UNLIMITED_RATE,
+        "CARTOGRAPH_GRAPHQL_COST_BUDGET": UNLIMITED_BUDGET,
+        "CARTOGRAPH_GRAPHQL_COST_RESTORE_RATE": UNLIMITED_BUDGET,
         "CARTOGRAPH_LOG_LEVEL": "WARNING",
     }
 

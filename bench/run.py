@@ -50,6 +50,8 @@ RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 CARTOGRAPH = Path(sys.executable).parent / "cartograph"
 DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/cg_bench"
 UNLIMITED_RATE = "1000000000/minute"
+# The query cost budget, charged as always but never spent (points, and points a second).
+UNLIMITED_BUDGET = "1000000000000"
 STARTUP_TIMEOUT_S = 30.0
 
 STOREFRONT_QUERY = (
@@ -138,7 +140,13 @@ async def measure_statements(url: str) -> tuple[int, int, str]:
     """Statements sent by one GraphQL request and by one ceiling request (each warmed up
     once first), and whether the two answered the same data."""
     database = Database(url)
-    settings = Settings(database_url=url, rate_limit=UNLIMITED_RATE, log_level="WARNING")
+    settings = Settings(
+        database_url=url,
+        rate_limit=UNLIMITED_RATE,
+        graphql_cost_budget=int(UNLIMITED_BUDGET),
+        graphql_cost_restore_rate=float(UNLIMITED_BUDGET),
+        log_level="WARNING",
+    )
     app = create_app(settings, database=database)
     headers = {"content-type": "application/json"}
     try:
@@ -257,6 +265,8 @@ def bench_graphql(url: str, args: argparse.Namespace) -> dict[str, Any]:
         **os.environ,
         "DATABASE_URL": url,
         "CARTOGRAPH_RATE_LIMIT": UNLIMITED_RATE,
+        "CARTOGRAPH_GRAPHQL_COST_BUDGET": UNLIMITED_BUDGET,
+        "CARTOGRAPH_GRAPHQL_COST_RESTORE_RATE": UNLIMITED_BUDGET,
         "CARTOGRAPH_LOG_LEVEL": "WARNING",
     }
     command = [str(CARTOGRAPH), "serve", "--host", "127.0.0.1", "--port", str(port)]

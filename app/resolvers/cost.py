@@ -28,10 +28,12 @@ which reach them as their dialect's validation error.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from graphql import (
     FieldNode,
     FragmentDefinitionNode,
@@ -291,12 +293,55 @@ def price(
     return Pricer(schema, fragments, variables, max_list_length).operation(operation)
 
 
+class PriceCache:
+    """Prices by (document, operation, variables), most recent first: a client repeats the
+    same few operations, and pricing one costs a few hundred microseconds. Operations whose
+    variables take more than `MAX_KEY_BYTES` as JSON are priced afresh each time, so that the
+    cache stays small."""
+
+    MAX_KEY_BYTES = 2048
+
+    def __init__(self, maxsize: int) -> None:
+        self.maxsize = maxsize
+        self.prices: OrderedDict[tuple[str, str | None, bytes], Priced | None] = OrderedDict()
+
+    def price(self, context: Any, max_list_length: int) -> Priced | None:
+        key = self.key(context)
+        if key is not None and key in self.prices:
+            self.prices.move_to_end(key)
+            return self.prices[key]
+        priced = price(
+            context.schema._schema,
+            context.graphql_document,
+            context.operation_name,
+            context.variables,
+            max_list_length=max_list_length,
+        )
+        if key is not None:
+            self.prices[key] = priced
+            if len(self.prices) > self.maxsize:
+                self.prices.popitem(last=False)
+        return priced
+
+    def key(self, context: Any) -> tuple[str, str | None, bytes] | None:
+        if context.query is None:
+            return None
+        try:
+            variables = orjson.dumps(context.variables or {}, option=orjson.OPT_SORT_KEYS)
+        except TypeError:
+            return None
+        if len(variables) > self.MAX_KEY_BYTES:
+            return None
+        return context.query, context.operation_name, variables
+
+
 class CostAnalysis(SchemaExtension):
     """Prices each operation once it has validated, and refuses it there if it must."""
 
-    def __init__(self, *, max_cost: int, max_list_length: int) -> None:
+    def __init__(self, *, max_cost: int, max_list_length: int, cache: PriceCache) -> None:
         self.max_cost = max_cost
         self.max_list_length = max_list_length
+        self.cache = cache
         self.cost = 0
         self.status: dict[str, float] | None = None
         self.read_budget = True
@@ -312,13 +357,7 @@ class CostAnalysis(SchemaExtension):
 
     async def refusals(self) -> list[GraphQLError]:
         context = self.execution_context
-        priced = price(
-            context.schema._schema,
-            context.graphql_document,  # type: ignore[arg-type]
-            context.operation_name,
-            context.variables,
-            max_list_length=self.max_list_length,
-        )
+        priced = self.cache.price(context, self.max_list_length)
         if priced is None:
             return []
         self.cost = priced.cost
@@ -391,5 +430,9 @@ def _error(error: Exception) -> GraphQLError:
     return GraphQLError(str(error), original_error=error)
 
 
-def cost_analysis(*, max_cost: int, max_list_length: int) -> Callable[[], CostAnalysis]:
-    return lambda: CostAnalysis(max_cost=max_cost, max_list_length=max_list_length)
+def cost_analysis(
+    *, max_cost: int, max_list_length: int, cache_size: int
+) -> Callable[[], CostAnalysis]:
+    """The extension's factory: one instance per operation, one price cache for them all."""
+    cache = PriceCache(cache_size)
+    return lambda: CostAnalysis(max_cost=max_cost, max_list_length=max_list_length, cache=cache)

@@ -46,7 +46,7 @@ from tests.support.server import running_server, serving
 
 GRAPHQL_RESPONSE = {"accept": "application/graphql-response+json"}
 MAX_COST = 5000
-TIMEOUT = 5.0
+TIMEOUT = 15.0  # generous: a busy machine starts servers slowly
 PROTOCOL = Subprotocol("graphql-transport-ws")
 
 
@@ -122,7 +122,7 @@ async def test_thirty_inventory_checks_over_12000_ids_are_refused_before_any_sta
     # Each id an availability (1) with its warehouses (3 levels by estimate), 30 times.
     assert cost_of(body)["requestedQueryCost"] == 30 * 12_000 * (1 + 3)
     assert queries.count == 0, queries.statements
-    assert elapsed < 1.0  # loosely: the probe's request ran 31 s
+    assert elapsed < 2.0  # loosely (0 statements is the proof): the probe took 31 s
 
 
 async def test_thirty_catalog_pages_of_100_with_relations_are_refused_before_any_statement(
@@ -145,7 +145,7 @@ async def test_thirty_catalog_pages_of_100_with_relations_are_refused_before_any
         "maxCost": MAX_COST,
     }
     assert queries.count == 0, queries.statements
-    assert elapsed < 1.0  # loosely: the probe's request ran 3.9 s
+    assert elapsed < 2.0  # loosely (0 statements is the proof): the probe took 3.9 s
 
 
 async def stocked_catalog(database: Database, count: int) -> None:
@@ -223,6 +223,15 @@ async def test_a_list_argument_over_100_items_is_a_validation_error_before_any_s
     ]
     assert allowed.status_code == 200
     assert allowed.json()["data"] == {"inventoryCheck": []}
+
+
+async def test_the_same_document_is_priced_by_its_variables(client: httpx.AsyncClient) -> None:
+    query = "query($ids: [ID!]!) { inventoryCheck(entityIds: $ids) { sku } }"
+    costs = [
+        cost_of((await post(client, query, ids=[str(uuid.uuid4())] * n)).json())
+        for n in (7, 8, 7, 90)
+    ]
+    assert [c["requestedQueryCost"] for c in costs] == [7, 8, 7, 90]
 
 
 async def test_a_list_inside_an_input_is_bounded_with_its_path(admin: httpx.AsyncClient) -> None:
