@@ -11,10 +11,8 @@ from graphql import ASTValidationRule, MaxIntrospectionDepthRule
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     SchemaExtension,
     ValidationCache,
 )
@@ -30,6 +28,7 @@ from app.resolvers.cost import cost_analysis
 from app.resolvers.customers import CustomerMutations, CustomerQueries
 from app.resolvers.errors import ErrorCodes
 from app.resolvers.inventory import InventoryMutations, InventoryQueries
+from app.resolvers.limits import document_limits
 from app.resolvers.orders import OrderMutations, OrderQueries
 from app.resolvers.platform import PlatformQueries, PlatformSubscriptions
 from app.resolvers.pricing import PricingMutations, PricingQueries
@@ -95,10 +94,10 @@ def build_schema(
     built per request would make every request miss it.
     """
     rules: tuple[type[ASTValidationRule], ...] = (
-        # The depth limiter skips introspection fields; this bounds `__type { fields { type...`.
+        # The depth limit skips introspection fields; this bounds `__type { fields { type...`.
         MaxIntrospectionDepthRule,
-        *QueryDepthLimiter(max_depth=max_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=max_aliases).validation_rules,
+        # Strawberry's QueryDepthLimiter and MaxAliasesLimiter, in linear time.
+        document_limits(max_depth=max_depth, max_aliases=max_aliases),
     )
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
         lambda: MaxTokensLimiter(max_token_count=max_tokens),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import httpx
@@ -47,6 +48,28 @@ async def test_alias_limit_refuses_alias_floods(client: httpx.AsyncClient) -> No
     assert "aliases" in response.json()["errors"][0]["message"]
     allowed = "{ " + " ".join(f"a{i}: ping" for i in range(30)) + " }"
     assert "errors" not in (await client.post("/graphql", json={"query": allowed})).json()
+
+
+def fragment_fan(levels: int, field: str) -> str:
+    """A document each of whose fragments spreads the next twice: 2^levels fields expanded."""
+    fragments = " ".join(
+        f"fragment F{i} on Query {{ {field} ...F{i + 1} ...F{i + 1} }}" for i in range(levels)
+    )
+    return f"{{ ...F0 }} {fragments} fragment F{levels} on Query {{ ping }}"
+
+
+async def test_depth_and_aliases_are_measured_in_time_linear_in_the_document(
+    client: httpx.AsyncClient,
+) -> None:
+    started = time.perf_counter()
+    fanned = await client.post("/graphql", json={"query": fragment_fan(20, "ping")})
+    aliased = await client.post("/graphql", json={"query": fragment_fan(20, "p: ping")})
+    elapsed = time.perf_counter() - started
+
+    assert fanned.json()["data"] == {"ping": "pong"}
+    assert code(aliased) == "VALIDATION_FAILED"
+    assert aliased.json()["errors"][0]["message"] == f"{2**20 - 1} aliases found. Allowed: 30"
+    assert elapsed < 2.0  # a walk of every spread (a million fields) took 36 s
 
 
 async def test_token_limit_refuses_huge_documents(client: httpx.AsyncClient) -> None:
