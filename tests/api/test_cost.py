@@ -71,7 +71,7 @@ CATALOG_AMPLIFICATION = (
 # 20 products, each with its price and stock, its variants with theirs, and what a
 # storefront shows beside them.
 STOREFRONT = """{
-  catalogEntities(filter: {status: "active"}, limit: 20) {
+  catalogEntities(limit: 20) {
     totalCount
     items {
       slug name stock price { amount currency formatted }
