@@ -23,6 +23,7 @@ import base64
 import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import httpx
@@ -429,3 +430,26 @@ async def test_metadata_32_levels_deep_is_accepted(
     assert response.status_code == 200 and "errors" not in response.json(), response.text
     created = await admin_of.get("/api/catalog/entities/hostile")
     assert created.json()["data"]["metadata"] == nested(32)
+
+
+# --- the security page lists the table ----------------------------------------------------
+
+SECURITY_PAGE = Path(__file__).parents[2] / "docs" / "security.md"
+BEGIN, END = "<!-- hostile-input cases: begin -->", "<!-- hostile-input cases: end -->"
+
+
+def cases_table() -> str:
+    """`CASES` as the security page shows them: one row a case."""
+    rows = ["| case | face | input | answer |", "|---|---|---|---|"]
+    for case in CASES:
+        shown = case.input.replace("|", "\\|")
+        rows.append(f"| {case.id} | {case.face} | `{shown}` | {case.status} {case.code} |")
+    return "\n".join(rows)
+
+
+def test_the_security_page_lists_exactly_these_cases() -> None:
+    page = SECURITY_PAGE.read_text()
+    listed = page.split(BEGIN, 1)[1].split(END, 1)[0].strip()
+    assert listed == cases_table(), (
+        f"docs/security.md is out of date; put this between its markers:\n{cases_table()}"
+    )
