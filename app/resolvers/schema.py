@@ -101,7 +101,7 @@ def build_schema(
         lambda: ParserCache(maxsize=CACHE_SIZE),
         lambda: AddValidationRules(list(rules)),
         lambda: ValidationCache(maxsize=CACHE_SIZE),
-        ErrorCodes,
+        lambda: ErrorCodes(hide_suggestions=not introspection),
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
