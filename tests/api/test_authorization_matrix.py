@@ -1093,11 +1093,15 @@ async def test_each_caller_gets_the_rows_answer(
 ) -> None:
     row = MATRIX[entry]
     got: dict[str, int] = {}
+    call: Call | None = None
     for caller, permissions in keys_for(row).items():
         key = None
         if permissions is not None:
             _, key = await make_api_key(database, name=caller, permissions=permissions)
-        call = await row.prepare(world)
+        # A refused call changed nothing: the next caller may make it again. One that went
+        # through (a published entity, a paid order) is made afresh.
+        if call is None or got[list(got)[-1]] < 400:
+            call = await row.prepare(world)
         got[caller] = await answer(app, world, entry, call, key)
 
     expected = {caller: row.expected(caller) for caller in CALLERS}
