@@ -13,9 +13,10 @@ schema's Query, Mutation and Subscription types must have a row, and every row m
 something that exists. A new route or root field without a row fails here: add its row to its
 domain's section below (customers, vendors and the rest as they arrive).
 
-Each caller's call is prepared afresh (a fresh entity to publish, a fresh order to refund), so
-the answers do not depend on each other. One app per backend, in-process (httpx's ASGI
-transport); only the websocket row opens a real socket.
+A call that went through is prepared afresh for the next caller (a fresh entity to publish,
+a fresh order to refund), so the answers do not depend on each other; a refused one (401, 403)
+must have changed nothing (no event recorded). One app per backend, in-process (httpx's ASGI
+transport); only the websocket row opens a real socket. About 30 s on SQLite.
 """
 
 from __future__ import annotations
@@ -29,11 +30,13 @@ from typing import Any
 import httpx
 import pytest
 from graphql import GraphQLSchema, get_named_type, is_composite_type
+from sqlalchemy import func, select
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route, WebSocketRoute
 
 from app.auth.actor import ANONYMOUS, SYSTEM
 from app.db import Database
+from app.models.audit import Event
 from app.resolvers.context import Context
 from app.services.apikeys import authenticate
 from app.services.customers import create_customer
@@ -1081,6 +1084,13 @@ async def answer(app: Starlette, world: World, entry: str, call: Call, key: str 
     return graph_status(response.json(), field_name)
 
 
+async def events(database: Database) -> int:
+    """Every change records an event (in its transaction): their count tells whether a call
+    changed anything."""
+    async with database.read_session() as session:
+        return await session.scalar(select(func.count()).select_from(Event)) or 0
+
+
 @pytest.fixture
 async def world(app: Starlette, database: Database, admin_key: str) -> AsyncIterator[World]:
     async with client_for(app, headers={"x-api-key": admin_key}) as admin:
@@ -1102,7 +1112,11 @@ async def test_each_caller_gets_the_rows_answer(
         # through (a published entity, a paid order) is made afresh.
         if call is None or got[list(got)[-1]] < 400:
             call = await row.prepare(world)
+        before = await events(database)
         got[caller] = await answer(app, world, entry, call, key)
+        if got[caller] in (401, 403):
+            refused_but_recorded = await events(database) - before
+            assert refused_but_recorded == 0, f"{entry} as {caller}: refused, yet it changed"
 
     expected = {caller: row.expected(caller) for caller in CALLERS}
     assert got == expected, f"{entry}: got {got}, expected {expected}"
