@@ -1,5 +1,5 @@
-# `make run` serves on http://127.0.0.1:8000 (demo catalog loaded once); `make test` runs ruff
-# and the whole suite (with the GraphQL-over-HTTP audit when Node is here).
+# `make run` serves on http://127.0.0.1:8000 (demo catalog loaded once); `make test` runs the
+# linters (ruff, mypy) and the whole suite (with the GraphQL-over-HTTP audit when Node is here).
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
@@ -16,13 +16,14 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
-# The Node packages of the GraphQL-over-HTTP audit (pinned by tests/js/package-lock.json).
-# Without npm the audit test is skipped, saying why (and fails under CI=true).
+# The Node packages of the tests/js clients: the GraphQL-over-HTTP audit, GraphiQL's websocket
+# client and its page in Chromium (pinned by tests/js/package-lock.json). Without npm their
+# tests are skipped, saying why (and fail under CI=true).
 $(JS)/node_modules/.installed: $(JS)/package.json $(JS)/package-lock.json
 	@if command -v npm >/dev/null 2>&1; then \
 		cd $(JS) && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.installed; \
 	else \
-		echo "npm not found: the GraphQL-over-HTTP audit test will be skipped"; \
+		echo "npm not found: the tests of the tests/js clients will be skipped"; \
 	fi
 
 js: $(JS)/node_modules/.installed
@@ -35,6 +36,7 @@ run: install
 
 lint: install
 	$(BIN)/ruff check app tests alembic bench
+	$(BIN)/mypy
 
 test: lint js
 	$(BIN)/pytest -n $(PYTEST_WORKERS)

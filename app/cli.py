@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -200,7 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.handler(args, Settings())
+        handler: Callable[[argparse.Namespace, Settings], int] = args.handler
+        return handler(args, Settings())
     except SQLAlchemyError as error:
         reason = getattr(error, "orig", None) or error
         print(f"error: database: {reason}", file=sys.stderr)

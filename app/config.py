@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     # record of charges and refunds across restarts (as a real provider's would be kept).
     test_provider_latency_ms: int = 0
     test_provider_ledger: Path | None = None
+    # PostgreSQL cancels any statement of the server's sessions that runs longer (0: never);
+    # the request answers 503 SERVICE_UNAVAILABLE with Retry-After.
+    statement_timeout_ms: int = 5000
 
     @field_validator("default_currency")
     @classmethod
@@ -61,14 +64,3 @@ class Settings(BaseSettings):
         return frozenset(
             o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip()
         )
-
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
-    def sqlite_path(self) -> Path | None:
-        """The file behind a file-backed SQLite URL (None for memory or other databases)."""
-        if not self.is_sqlite:
-            return None
-        path = self.database_url.split(":///", 1)[1] if ":///" in self.database_url else ""
-        return Path(path) if path and path != ":memory:" else None

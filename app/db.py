@@ -10,11 +10,13 @@ fields concurrently and one session cannot run two statements at once.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+import sqlite3
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Insert, Table, event, text
+import psycopg
+from sqlalchemy import Insert, Table, event, exc, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -24,7 +26,61 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from app.errors import ServiceUnavailable
+
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# SQLite's result codes (the low byte of an extended code) for a database that cannot serve
+# now: busy or locked by another writer, an I/O error, a full disk, a file it cannot open.
+SQLITE_UNAVAILABLE = frozenset(
+    {
+        sqlite3.SQLITE_BUSY,
+        sqlite3.SQLITE_LOCKED,
+        sqlite3.SQLITE_IOERR,
+        sqlite3.SQLITE_FULL,
+        sqlite3.SQLITE_CANTOPEN,
+    }
+)
+
+
+def unavailable(error: BaseException) -> ServiceUnavailable | None:
+    """The answer to a database fault that is no one's mistake and may pass, or None for any
+    other error (a bug, answered 500). The one place that tells them apart: the GraphQL error
+    formatter (and so every REST route), the middleware and the websocket handlers ask it.
+
+    Such faults: the server cannot be reached or restarts (psycopg's OperationalError, a
+    connection SQLAlchemy invalidated, an InterfaceError on a closed connection), no pooled
+    connection came free in time, a statement ran past the statement timeout (QueryCanceled;
+    deadlocks and lock timeouts are OperationalErrors too, and retrying helps them alike), and
+    SQLite's write lock stayed busy past the busy timeout ("database is locked").
+    """
+    for cause in _causes(error):
+        if isinstance(cause, psycopg.errors.QueryCanceled):
+            return ServiceUnavailable("The database did not answer in time; retry shortly.")
+        if isinstance(cause, exc.TimeoutError):
+            return ServiceUnavailable("The database is busy (no connection free); retry shortly.")
+        if isinstance(cause, sqlite3.OperationalError) and (
+            getattr(cause, "sqlite_errorcode", 0) & 0xFF in SQLITE_UNAVAILABLE
+        ):
+            return ServiceUnavailable("The database is busy (locked); retry shortly.")
+        if isinstance(cause, psycopg.OperationalError | psycopg.InterfaceError) or (
+            isinstance(cause, exc.DBAPIError) and cause.connection_invalidated
+        ):
+            return ServiceUnavailable()
+    return None
+
+
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    """`error`, then what it wraps: a DBAPIError's driver error, each exception's cause."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen and len(seen) < 8:
+        seen.add(id(current))
+        yield current
+        orig = getattr(current, "orig", None)
+        if isinstance(orig, BaseException) and id(orig) not in seen:
+            yield orig
+            seen.add(id(orig))
+        current = current.__cause__
 
 
 def normalize_url(url: str) -> str:
@@ -36,7 +92,7 @@ def normalize_url(url: str) -> str:
     return url
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
     # The driver's own transaction handling is switched off so that we emit BEGIN ourselves:
     # a unit of work takes the write lock up front (BEGIN IMMEDIATE), so two writers queue on
     # busy_timeout instead of failing when a read lock cannot be upgraded.
@@ -47,7 +103,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -58,14 +114,36 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
 def insert_ignoring_duplicates(database: Database, table: Table, keys: list[str]) -> Insert:
     """INSERT ... ON CONFLICT (keys) DO NOTHING, in the database's own dialect."""
-    module = sqlite if database.is_sqlite else postgresql
-    return module.insert(table).on_conflict_do_nothing(index_elements=keys)
+    if database.is_sqlite:
+        return sqlite.insert(table).on_conflict_do_nothing(index_elements=keys)
+    return postgresql.insert(table).on_conflict_do_nothing(index_elements=keys)
+
+
+def _postgres_options(existing: str | tuple[str, ...] | None, statement_timeout_ms: int) -> str:
+    """The connection's `options` (the URL's own, e.g. a search_path, kept) with the
+    statement timeout, set at connect: no statement of any session outlives it."""
+    given = " ".join(existing) if isinstance(existing, tuple) else existing or ""
+    timeout = f"-c statement_timeout={int(statement_timeout_ms)}" if statement_timeout_ms else ""
+    return f"{given} {timeout}".strip()
 
 
 class Database:
-    """One engine and its session factory; the app holds one per process."""
+    """One engine and its session factory; the app holds one per process.
 
-    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False):
+    `statement_timeout_ms` (PostgreSQL; 0: none) cancels any statement that runs longer,
+    which then answers 503 (`unavailable`). SQLite cannot cancel a statement; a writer there
+    waits `busy_timeout_ms` for the write lock, then fails the same way.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        echo: bool = False,
+        statement_timeout_ms: int = 0,
+        busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS,
+    ):
         self.url = normalize_url(url)
         parsed = make_url(self.url)
         self.dialect = parsed.get_backend_name()
@@ -73,13 +151,17 @@ class Database:
         if self.dialect == "sqlite":
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-            options["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+            options["connect_args"] = {"timeout": busy_timeout_ms / 1000}
         else:
             options.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
             options["connect_args"] = {"connect_timeout": 5}
+            if statement_timeout_ms:
+                options["connect_args"]["options"] = _postgres_options(
+                    parsed.query.get("options"), statement_timeout_ms
+                )
         self.engine = create_async_engine(self.url, **options)
         if self.dialect == "sqlite":
-            _configure_sqlite(self.engine)
+            _configure_sqlite(self.engine, busy_timeout_ms)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @property

@@ -72,6 +72,16 @@ class PayloadTooLarge(AppError):
     default_message = "Request body is too large."
 
 
+class ServiceUnavailable(AppError):
+    """No one's mistake, and it may pass: the database is down or restarting, a connection
+    broke, a statement ran past the timeout, SQLite's write lock stayed busy. Answered 503 with
+    `Retry-After` (`app.db.unavailable` decides which faults are these)."""
+
+    code = "SERVICE_UNAVAILABLE"
+    default_message = "The database is unavailable; retry shortly."
+    retry_after: ClassVar[int] = 5
+
+
 class InternalError(AppError):
     code = "INTERNAL_ERROR"
 
@@ -88,6 +98,7 @@ ERRORS_BY_CODE: dict[str, type[AppError]] = {
         PaymentFailed,
         RateLimited,
         PayloadTooLarge,
+        ServiceUnavailable,
         InternalError,
     )
 }

@@ -20,12 +20,13 @@ from app import __version__
 from app import payments as payments_provider
 from app.config import Settings
 from app.db import Database
-from app.errors import AppError, NotFound, ValidationFailed
+from app.errors import AppError, NotFound, ServiceUnavailable, ValidationFailed
 from app.middleware.authentication import AuthenticationMiddleware
 from app.middleware.body_limit import BodyLimitMiddleware
 from app.middleware.csrf import CsrfOriginMiddleware
 from app.middleware.rate_limit import RateLimiter, RateLimitMiddleware, make_storage
 from app.middleware.request_id import RequestIdMiddleware
+from app.middleware.unavailable import ServiceUnavailableMiddleware
 from app.models.base import utcnow
 from app.resolvers.schema import schema_for
 from app.resolvers.view import GraphQLApp
@@ -69,7 +70,11 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
                 ledger=settings.test_provider_ledger,
             )
         )
-    database = database or Database(settings.database_url, pool_size=settings.db_pool_size)
+    database = database or Database(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        statement_timeout_ms=settings.statement_timeout_ms,
+    )
     schema = schema_for(settings)
     # One set of windows for HTTP requests and websocket operations alike.
     limiter = RateLimiter(
@@ -86,6 +91,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         return JSONResponse(
             {"status": "error", "version": __version__, "database": "unreachable"},
             status_code=503,
+            headers={"Retry-After": str(ServiceUnavailable.retry_after)},
         )
 
     async def payment_webhook(request: Request) -> Response:
@@ -143,6 +149,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         routes=routes,
         middleware=[
             Middleware(RequestIdMiddleware),
+            Middleware(ServiceUnavailableMiddleware),
             Middleware(RateLimitMiddleware, limiter=limiter, database=database),
             Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
             Middleware(

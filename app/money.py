@@ -62,7 +62,7 @@ def to_minor(value: Decimal, currency: str) -> int:
     coefficient = int("".join(map(str, digits)) or "0")
     shift = exponent + minor_digits(currency)
     if shift >= 0:
-        minor = coefficient * 10**shift
+        minor: int = coefficient * 10**shift
     else:
         minor, rest = divmod(coefficient, 10**-shift)
         if rest:

@@ -18,6 +18,7 @@ from typing import Any, Generic, TypeVar
 import orjson
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import TypeDecorator
 
 from app.errors import ValidationFailed
 
@@ -108,14 +109,17 @@ def encode_cursor(values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(orjson.dumps(encoded)).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, width: int) -> list[Any]:
+def decode_cursor(cursor: str, keys: Sequence[SortKey]) -> list[Any]:
+    """The key values a cursor of this list holds. Anything else (not base64 or JSON, another
+    width, a value of another type than its column's) is refused as input, never sent on to
+    the database to fail there."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         values = orjson.loads(raw)
-        if not isinstance(values, list) or len(values) != width:
+        if not isinstance(values, list) or len(values) != len(keys):
             raise ValueError
-        return [_decode_value(v) for v in values]
-    except (ValueError, binascii.Error, orjson.JSONDecodeError, TypeError, KeyError):
+        return [_decode_value(value, key) for value, key in zip(values, keys, strict=True)]
+    except (ValueError, binascii.Error, TypeError, KeyError, AttributeError):
         raise ValidationFailed.field("after", "Not a cursor this list issued.") from None
 
 
@@ -127,12 +131,32 @@ def _encode_value(value: Any) -> Any:
     return value
 
 
-def _decode_value(value: Any) -> Any:
+def _decode_value(value: Any, key: SortKey) -> Any:
+    """A cursor's value for `key`, of the column's Python type (ValueError otherwise)."""
     if isinstance(value, dict):
-        if "u" in value:
-            return uuid.UUID(value["u"])
-        return datetime.fromisoformat(value["d"])
+        if set(value) == {"u"} and isinstance(value["u"], str):
+            value = uuid.UUID(value["u"])
+        elif set(value) == {"d"} and isinstance(value["d"], str):
+            value = datetime.fromisoformat(value["d"])
+            if value.tzinfo is None:
+                raise ValueError
+        else:
+            raise ValueError
+    expected = _python_type(key)
+    # bool is an int to Python, not to a cursor; JSON has no int/float distinction to keep.
+    if type(value) is bool or not isinstance(value, expected):
+        raise ValueError
+    if isinstance(value, str) and "\x00" in value:  # PostgreSQL text holds no NUL
+        raise ValueError
     return value
+
+
+def _python_type(key: SortKey) -> type | tuple[type, ...]:
+    column_type = key.column.type
+    if isinstance(column_type, TypeDecorator):
+        column_type = column_type.impl_instance
+    python_type = column_type.python_type
+    return (int, float) if python_type is float else python_type
 
 
 def _after(keys: Sequence[SortKey], values: Sequence[Any]) -> ColumnElement[bool]:
@@ -167,7 +191,7 @@ async def paginate(
         *(k.column.desc() if k.descending else k.column.asc() for k in keys)
     )
     if request.after is not None:
-        ordered = ordered.where(_after(keys, decode_cursor(request.after, len(keys))))
+        ordered = ordered.where(_after(keys, decode_cursor(request.after, keys)))
     else:
         ordered = ordered.offset(request.offset)
     result = await session.execute(ordered.limit(request.limit + 1))

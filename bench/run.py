@@ -53,7 +53,7 @@ UNLIMITED_RATE = "1000000000/minute"
 STARTUP_TIMEOUT_S = 30.0
 
 STOREFRONT_QUERY = (
-    'query Storefront { catalogEntities(filter: {status: "active"}, limit: 20) { totalCount '
+    "query Storefront { catalogEntities(filter: {status: ACTIVE}, limit: 20) { totalCount "
     'items { id slug type attributes(locale: "en") { title description } '
     "variants { id sku optionValues { value } } categories { id name slug } "
     "brands { id name slug } } } }"

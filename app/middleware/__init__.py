@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from starlette.types import Receive, Scope, Send
 
 from app.errors import AppError
@@ -15,12 +17,14 @@ CLOSE_REASON_BYTES = 123
 
 
 def request_id_of(scope: Scope) -> str | None:
-    return scope.get("state", {}).get("request_id")
+    request_id: str | None = scope.get("state", {}).get("request_id")
+    return request_id
 
 
 def header(scope: Scope, name: bytes) -> str | None:
     """The first value of a request header (name in lower case), decoded as latin-1."""
-    for key, value in scope.get("headers", ()):
+    headers: Iterable[tuple[bytes, bytes]] = scope.get("headers", ())
+    for key, value in headers:
         if key == name:
             return value.decode("latin-1")
     return None

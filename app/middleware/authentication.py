@@ -80,7 +80,8 @@ async def identify(scope: Scope, database: Database) -> Actor | None:
     state = scope.setdefault("state", {})
     if IDENTITY not in state:
         state[IDENTITY] = await actor_for(database, presented_credential(scope))
-    return state[IDENTITY]
+    actor: Actor | None = state[IDENTITY]
+    return actor
 
 
 class AuthenticationMiddleware:

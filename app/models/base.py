@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, Index, MetaData, Uuid
+from sqlalchemy import JSON, DateTime, Index, MetaData, Table, Uuid
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -59,6 +59,10 @@ class Base(DeclarativeBase):
         dict[str, Any]: JSONType,
         list[str]: JSONType,
     }
+
+    # Every model maps a table (none maps a join or a subquery), so say so to the type checker:
+    # DeclarativeBase types `__table__` as any FromClause.
+    __table__: ClassVar[Table]
 
     # Columns never copied into audit snapshots (secrets, hashes).
     __audit_exclude__: ClassVar[frozenset[str]] = frozenset()

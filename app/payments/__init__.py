@@ -72,7 +72,10 @@ class Ledger:
             try:
                 file.seek(0)
                 for line in file:
-                    if line.strip() and (seen := orjson.loads(line))["key"] == entry["key"]:
+                    if not line.strip():
+                        continue
+                    seen: dict[str, object] = orjson.loads(line)
+                    if seen["key"] == entry["key"]:
                         return seen
                 file.write(orjson.dumps(entry) + b"\n")
                 file.flush()

@@ -19,6 +19,7 @@ from app.resolvers.arguments import (
     page_request,
     uuid_or_not_found,
 )
+from app.resolvers.enums import ApiKeyStatus
 from app.resolvers.pagination import Connection, to_connection
 from app.resolvers.permissions import requires
 from app.resolvers.rows import from_row
@@ -38,7 +39,7 @@ class ApiKeyType:
     permissions: list[str] = strawberry.field(
         description="The resource:action permissions the key grants (wildcards allowed)."
     )
-    status: str = strawberry.field(description="active, revoked or expired.")
+    status: ApiKeyStatus = strawberry.field(description="Whether the key is accepted.")
     created_at: datetime = strawberry.field(description="When the key was created.")
     last_used_at: datetime | None = strawberry.field(
         description="When the key last authenticated a request; null if never."
@@ -95,10 +96,8 @@ class ApiKeyQueries:
         self,
         info: Info,
         status: Annotated[
-            str | None,
-            strawberry.argument(
-                description="Only keys in this status: active, revoked or expired. Default: all."
-            ),
+            ApiKeyStatus | None,
+            strawberry.argument(description="Only keys in this status. Default: all."),
         ] = None,
         page: PageArg = None,
         limit: LimitArg = None,

@@ -10,6 +10,7 @@ from strawberry import Info
 
 from app.models.audit import AuditEntry
 from app.resolvers.arguments import AfterArg, FirstArg, LimitArg, OffsetArg, PageArg, page_request
+from app.resolvers.enums import ActorType
 from app.resolvers.pagination import Connection, to_connection
 from app.resolvers.permissions import requires
 from app.resolvers.rows import from_row
@@ -28,9 +29,7 @@ AUDIT_DEFAULT_LIMIT = 50
 class AuditEntryType:
     id: strawberry.ID = strawberry.field(description="The audit entry's id.")
     occurred_at: datetime = strawberry.field(description="When the change happened.")
-    actor_type: str = strawberry.field(
-        description="Who made the change: anonymous, api_key, user or system."
-    )
+    actor_type: ActorType = strawberry.field(description="What kind of actor made the change.")
     actor_id: str | None = strawberry.field(
         description=(
             "Who made the change: the API key's or user's id, or system; null for an "

@@ -8,6 +8,7 @@ from typing import Annotated
 import strawberry
 from strawberry import Info
 
+from app.resolvers.enums import CartStatus
 from app.resolvers.money import Money
 from app.services import carts as service
 from app.services.carts import CartView, Line
@@ -81,9 +82,7 @@ class CartType:
     customer_id: str | None = strawberry.field(
         description="The id of the customer the cart belongs to; null for an anonymous cart."
     )
-    status: str = strawberry.field(
-        description="active (can change) or checked_out (an order was placed from it)."
-    )
+    status: CartStatus = strawberry.field(description="Whether the cart can still change.")
     items: list[CartItemType] = strawberry.field(description="The cart's lines.")
     item_count: int = strawberry.field(description="The sum of the lines' quantities.")
     subtotal: Money = strawberry.field(description="List prices x quantities.")
@@ -104,7 +103,7 @@ class CartType:
             id=strawberry.ID(str(cart.id)),
             currency=currency,
             customer_id=cart.customer_id,
-            status=cart.status,
+            status=CartStatus.of(cart.status),
             items=[CartItemType.from_line(line, currency) for line in view.lines],
             item_count=sum(line.item.quantity for line in view.lines),
             subtotal=Money(amount=view.subtotal, currency=currency),

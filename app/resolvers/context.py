@@ -27,7 +27,9 @@ class Context:
     loaders: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def for_connection(cls, database: Database, connection: HTTPConnection, response: Any = None):
+    def for_connection(
+        cls, database: Database, connection: HTTPConnection, response: Any = None
+    ) -> Context:
         state = connection.scope.get("state", {})
         app = connection.scope.get("app")
         settings = getattr(getattr(app, "state", None), "settings", None)

@@ -88,7 +88,7 @@ async def build_customers(
             first_name=row.first_name,
             last_name=row.last_name,
             phone=row.phone,
-            metadata=row.meta,
+            metadata=JSON(row.meta),
             created_at=row.created_at,
             updated_at=row.updated_at,
             related=Related(

@@ -1,9 +1,11 @@
 """Every GraphQL error leaves with `extensions.code` (and `details` where there are some).
 
 Domain errors keep their message and code; graphql-core's own (syntax, validation, variable
-coercion) and Strawberry's request errors (an operation type the transport does not run, an
-unknown operation name, no query) are VALIDATION_FAILED; anything else is logged with the
-request id and answered as INTERNAL_ERROR without internals.
+coercion, a scalar refusing a literal) and Strawberry's request errors (an operation type the
+transport does not run, an unknown operation name, no query) are VALIDATION_FAILED; the
+database faults `app.db.unavailable` recognises are SERVICE_UNAVAILABLE (the HTTP faces answer
+503); anything else is logged with the request id and answered as INTERNAL_ERROR without
+internals.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import MaskErrors
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
+from app.db import unavailable
 from app.errors import AppError, InternalError
 
 log = logging.getLogger("app.graphql")
@@ -42,6 +45,12 @@ def _copy(error: GraphQLError, message: str, extensions: dict[str, object]) -> G
         original_error=error.original_error,
         extensions=extensions,
     )
+
+
+def _refused_literal(error: GraphQLError) -> bool:
+    """A scalar's ValueError for a literal in the document (`from: "yesterday"`), which
+    graphql-core reports while validating, before anything runs (so with no path)."""
+    return error.path is None and isinstance(error.original_error, ValueError)
 
 
 def _unstorable(error: BaseException) -> bool:
@@ -91,10 +100,14 @@ class ErrorCodes(MaskErrors):
             if original.details:
                 extensions["details"] = original.details
             return _copy(error, original.message, extensions)
-        if original is None or isinstance(original, REQUEST_ERRORS):
+        if original is None or isinstance(original, REQUEST_ERRORS) or _refused_literal(error):
             return _copy(
                 error, error.message, {"code": "VALIDATION_FAILED", **(error.extensions or {})}
             )
+        if (fault := unavailable(original)) is not None:
+            request_id = getattr(self.execution_context.context, "request_id", None)
+            log.warning("database unavailable [request %s]: %s", request_id, original)
+            return _copy(error, fault.message, {"code": fault.code})
         if _unstorable(original):
             return _copy(
                 error,

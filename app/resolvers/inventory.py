@@ -12,6 +12,7 @@ from strawberry import UNSET, Info
 from app.ids import parse_uuid
 from app.models.inventory import InventoryMovement, Reservation, Warehouse
 from app.resolvers.arguments import AfterArg, FirstArg, LimitArg, OffsetArg, PageArg, page_request
+from app.resolvers.enums import AdjustmentType, MovementType, ReservationStatus
 from app.resolvers.pagination import Connection, to_connection
 from app.resolvers.permissions import requires
 from app.resolvers.rows import from_row
@@ -86,9 +87,7 @@ class InventoryLevelType:
 class InventoryMovementType:
     id: strawberry.ID = strawberry.field(description="The movement's id.")
     level_id: strawberry.ID = strawberry.field(description="The id of the inventory level changed.")
-    type: str = strawberry.field(
-        description="restock, sale, return, damage, correction, reservation, release or transfer."
-    )
+    type: MovementType = strawberry.field(description="Why the level changed.")
     delta: int = strawberry.field(description="The change to the quantity on hand, signed.")
     reserved_delta: int = strawberry.field(
         description="The change to the reserved quantity, signed."
@@ -119,7 +118,7 @@ class ReservationType:
         description="The id of the inventory level held from."
     )
     quantity: int = strawberry.field(description="How many units are held.")
-    status: str = strawberry.field(description="active, released, consumed or expired.")
+    status: ReservationStatus = strawberry.field(description="Where the reservation stands.")
     reference_id: str | None = strawberry.field(
         description="What the units are held for, e.g. an order id, if given."
     )
@@ -240,10 +239,9 @@ class AdjustInventoryInput:
         default=None, description="The id of the variant, if the product has variants."
     )
     warehouse_id: strawberry.ID = strawberry.field(description="The id of the warehouse.")
-    type: str = strawberry.field(
-        description="restock and return add `quantity`, sale and damage remove it, "
-        "correction adds it signed.",
-        metadata={"jsonschema": {"enum": list(level_service.ADJUST_SIGNS)}},
+    type: AdjustmentType = strawberry.field(
+        description="RESTOCK and RETURN add `quantity`, SALE and DAMAGE remove it, "
+        "CORRECTION adds it signed."
     )
     quantity: int = strawberry.field(description="How many units, as `type` says.")
     reason: str | None = strawberry.field(default=None, description="Why, kept with the movement.")
@@ -508,18 +506,15 @@ class InventoryMutations:
             strawberry.argument(description="The warehouse and what to change."),
         ],
     ) -> WarehouseType:
-        given = {
-            name: value
-            for name, value in (
-                ("name", input.name),
-                ("address", input.address),
-                ("active", input.active),
-            )
-            if value is not UNSET and value is not None
-        }
+        # Omitted (UNSET) and null both leave a field as it is.
         async with info.context.command() as uow:
             row = await warehouse_service.update_warehouse(
-                uow, info.context.actor, id=input.id, **given
+                uow,
+                info.context.actor,
+                id=input.id,
+                name=None if input.name is UNSET else input.name,
+                address=None if input.address is UNSET else input.address,
+                active=None if input.active is UNSET else input.active,
             )
         return WarehouseType.from_row(row)
 

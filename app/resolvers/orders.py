@@ -8,8 +8,15 @@ from typing import Annotated
 import strawberry
 from strawberry import Info
 
-from app.models.orders import Fulfillment, OrderLine, Payment
+from app.models.orders import Fulfillment, Order, OrderLine, Payment
 from app.resolvers.arguments import AfterArg, FirstArg, LimitArg, OffsetArg, PageArg, page_request
+from app.resolvers.enums import (
+    FulfillmentStatus,
+    OrderPaymentStatus,
+    OrderStatus,
+    PaymentKind,
+    PaymentStatus,
+)
 from app.resolvers.money import Money
 from app.resolvers.pagination import Connection
 from app.resolvers.permissions import requires
@@ -78,10 +85,8 @@ class PaymentType:
     provider_reference: str = strawberry.field(
         description="The provider's own id for the payment or refund."
     )
-    kind: str = strawberry.field(description="checkout, payment (of an unpaid order) or refund.")
-    status: str = strawberry.field(
-        description="pending, succeeded, failed; refunds: refund_pending, refunded, refund_failed."
-    )
+    kind: PaymentKind = strawberry.field(description="What the payment record is for.")
+    status: PaymentStatus = strawberry.field(description="Where it stands with the provider.")
     amount: Money = strawberry.field(description="Positive for a charge, negative for a refund.")
     reason: str | None = strawberry.field(
         description=(
@@ -105,7 +110,7 @@ class FulfillmentLineType:
 class FulfillmentType:
     id: strawberry.ID = strawberry.field(description="The fulfillment's id.")
     order_id: strawberry.ID = strawberry.field(description="The id of the order shipped.")
-    status: str = strawberry.field(description="Where the shipment stands: shipped.")
+    status: FulfillmentStatus = strawberry.field(description="Where the shipment stands.")
     carrier: str | None = strawberry.field(description="The carrier shipping it, if given.")
     tracking_number: str | None = strawberry.field(
         description="The carrier's tracking number, if given."
@@ -134,18 +139,8 @@ class FulfillmentType:
 class OrderType:
     id: strawberry.ID = strawberry.field(description="The order's id.")
     number: str = strawberry.field(description="The order's number for people, ORD-YYYY-NNNNNN.")
-    status: str = strawberry.field(
-        description=(
-            "Where the order stands: pending, confirmed, processing, partially_fulfilled,"
-            " fulfilled, cancelled or refunded."
-        )
-    )
-    payment_status: str = strawberry.field(
-        description=(
-            "Where its payment stands: pending, processing, paid, refund_pending, "
-            "partially_refunded or refunded."
-        )
-    )
+    status: OrderStatus = strawberry.field(description="Where the order stands.")
+    payment_status: OrderPaymentStatus = strawberry.field(description="Where its payment stands.")
     currency: str = strawberry.field(
         description="The ISO 4217 currency of all the order's amounts."
     )
@@ -354,20 +349,17 @@ class RefundOrderInput:
 @strawberry.input(description="A new status for an order.")
 class ChangeOrderStatusInput:
     id: strawberry.ID = strawberry.field(description="The id of the order.")
-    status: str = strawberry.field(
-        description=(
-            "The new status, one the current one allows: pending, confirmed, processing, "
-            "partially_fulfilled, fulfilled, cancelled or refunded."
-        )
+    status: OrderStatus = strawberry.field(
+        description="The new status, one the current one allows."
     )
     reason: str | None = strawberry.field(
         default=None, description="Why the status changes; kept in the audit trail."
     )
 
 
-async def _view(info: Info, order: object) -> OrderType:
+async def _view(info: Info, order: Order) -> OrderType:
     async with info.context.read() as session:
-        [view] = await service.views(session, [order])  # type: ignore[list-item]
+        [view] = await service.views(session, [order])
     return OrderType.from_view(view)
 
 
@@ -417,13 +409,8 @@ class OrderQueries:
         self,
         info: Info,
         status: Annotated[
-            str | None,
-            strawberry.argument(
-                description=(
-                    "Only orders with this status: pending, confirmed, processing, "
-                    "partially_fulfilled, fulfilled, cancelled or refunded. Default: all."
-                )
-            ),
+            OrderStatus | None,
+            strawberry.argument(description="Only orders with this status. Default: all."),
         ] = None,
         page: PageArg = None,
         limit: LimitArg = None,

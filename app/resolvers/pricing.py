@@ -13,9 +13,10 @@ import strawberry
 from strawberry import UNSET, Info
 
 from app.ids import parse_uuid
-from app.models.pricing import MODIFIER_KINDS, CustomerGroup, Price, PriceModifier
+from app.models.pricing import CustomerGroup, Price, PriceModifier
 from app.money import CURRENCY
 from app.resolvers.arguments import AfterArg, FirstArg, LimitArg, OffsetArg, PageArg, page_request
+from app.resolvers.enums import AdjustmentKind
 from app.resolvers.money import Money
 from app.resolvers.pagination import Connection, to_connection
 from app.resolvers.permissions import requires
@@ -35,7 +36,6 @@ QUANTITY_SCHEMA = {"jsonschema": {"minimum": 1}}
 NAME_SCHEMA = {"jsonschema": {"minLength": 1, "maxLength": 200, "pattern": r"\S"}}
 GROUP_NAME_SCHEMA = {"jsonschema": {"minLength": 1, "maxLength": 100, "pattern": r"\S"}}
 CUSTOMER_ID_SCHEMA = {"jsonschema": {"minLength": 1, "maxLength": 64, "pattern": r"\S"}}
-KIND_SCHEMA = {"jsonschema": {"enum": list(MODIFIER_KINDS)}}
 VALUE_DESCRIPTION = (
     "percentage: whole percent off, 1 to 100 (10 = 10% off); "
     "fixed: minor units off (500 = 5.00 off)."
@@ -82,7 +82,7 @@ class PriceType:
 class PriceModifierType:
     id: strawberry.ID = strawberry.field(description="The modifier's id.")
     name: str = strawberry.field(description="The modifier's name for people, e.g. Summer sale.")
-    kind: str = strawberry.field(description="percentage or fixed: always a discount.")
+    kind: AdjustmentKind = strawberry.field(description="How `value` is read; always a discount.")
     value: int = strawberry.field(description=VALUE_DESCRIPTION)
     currency: str | None = strawberry.field(
         description="The currency of a fixed value; on a percentage, limits it to that currency."
@@ -138,10 +138,10 @@ class CustomerGroupMemberType:
 class AppliedPriceModifierType:
     modifier_id: strawberry.ID = strawberry.field(description="The id of the price modifier.")
     name: str = strawberry.field(description="The modifier's name.")
-    kind: str = strawberry.field(description="percentage or fixed.")
+    kind: AdjustmentKind = strawberry.field(description="How `value` is read.")
     value: int = strawberry.field(
         description=(
-            "The modifier's value: whole percent off (percentage) or minor units off (fixed)."
+            "The modifier's value: whole percent off (PERCENTAGE) or minor units off (FIXED)."
         )
     )
     discount: Money = strawberry.field(description="What this modifier took off, per unit.")
@@ -176,7 +176,7 @@ class ResolvedPriceType:
                 AppliedPriceModifierType(
                     modifier_id=strawberry.ID(str(applied.modifier.id)),
                     name=applied.modifier.name,
-                    kind=applied.modifier.kind,
+                    kind=AdjustmentKind.of(applied.modifier.kind),
                     value=applied.modifier.value,
                     discount=Money(amount=applied.discount, currency=currency),
                 )
@@ -267,7 +267,7 @@ class CreatePriceModifierInput:
     name: str = strawberry.field(
         description="The modifier's name, 1 to 200 characters.", metadata=NAME_SCHEMA
     )
-    kind: str = strawberry.field(description="percentage or fixed.", metadata=KIND_SCHEMA)
+    kind: AdjustmentKind = strawberry.field(description="How `value` is read.")
     value: int = strawberry.field(
         description=VALUE_DESCRIPTION, metadata={"jsonschema": {"minimum": 1}}
     )

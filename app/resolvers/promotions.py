@@ -13,9 +13,10 @@ from typing import Annotated, Any
 import strawberry
 from strawberry import UNSET, Info
 
-from app.models.promotions import PROMOTION_TYPES, Promotion
+from app.models.promotions import Promotion
 from app.money import CURRENCY
 from app.resolvers.arguments import AfterArg, FirstArg, LimitArg, OffsetArg, PageArg, page_request
+from app.resolvers.enums import PromotionKind, PromotionRejection
 from app.resolvers.money import Money
 from app.resolvers.pagination import Connection, to_connection
 from app.resolvers.permissions import requires
@@ -29,7 +30,6 @@ CREATE, UPDATE = "promotions:create", "promotions:update"
 CODE_SCHEMA = {"jsonschema": {"pattern": CODE_PATTERN, "minLength": 3, "maxLength": 50}}
 CURRENCY_SCHEMA = {"jsonschema": {"pattern": CURRENCY.pattern}}
 NAME_SCHEMA = {"jsonschema": {"minLength": 1, "maxLength": 200, "pattern": r"\S"}}
-TYPE_SCHEMA = {"jsonschema": {"enum": list(PROMOTION_TYPES)}}
 VALUE_SCHEMA = {"jsonschema": {"minimum": 0, "maximum": MAX_AMOUNT}}
 LIMIT_SCHEMA = {"jsonschema": {"minimum": 1, "maximum": MAX_AMOUNT}}
 AMOUNT_SCHEMA = {"jsonschema": {"minimum": 0, "maximum": MAX_AMOUNT}}
@@ -40,7 +40,6 @@ VALUE_DESCRIPTION = (
     "fixed_amount_off_order: minor units off (with currency); buy_x_get_y: percent off the "
     "free units (default 100); free_shipping: none."
 )
-TYPE_DESCRIPTION = "One of " + ", ".join(PROMOTION_TYPES) + "."
 
 
 @strawberry.type(
@@ -53,7 +52,7 @@ class PromotionType:
     id: strawberry.ID = strawberry.field(description="The promotion's id.")
     code: str = strawberry.field(description="Upper-case; matched case-insensitively.")
     name: str = strawberry.field(description="The promotion's name for people.")
-    type: str = strawberry.field(description=TYPE_DESCRIPTION)
+    type: PromotionKind = strawberry.field(description="What the promotion takes off.")
     value: int = strawberry.field(description=VALUE_DESCRIPTION)
     currency: str | None = strawberry.field(
         description="The currency of a fixed value or minimum subtotal; null: any currency."
@@ -140,8 +139,8 @@ class PromotionValidationType:
     discount: Money = strawberry.field(description="What the code takes off; 0 when invalid.")
     total: Money = strawberry.field(description="subtotal - modifierDiscountTotal - discount.")
     free_shipping: bool = strawberry.field(description="Whether the code makes shipping free.")
-    reason: str | None = strawberry.field(
-        description="Why not, a stable word: " + ", ".join(service.REASONS) + "."
+    reason: PromotionRejection | None = strawberry.field(
+        description="Why not, a stable word; null when valid."
     )
     message: str | None = strawberry.field(description="Why not, for people; null when valid.")
     lines: list[PromotionLineDiscountType] = strawberry.field(
@@ -165,7 +164,7 @@ class PromotionValidationType:
             discount=Money(amount=result.discount, currency=currency),
             total=Money(amount=result.subtotal - result.discount, currency=currency),
             free_shipping=result.free_shipping,
-            reason=result.reason,
+            reason=PromotionRejection.of(result.reason) if result.reason else None,
             message=result.message,
             lines=[
                 PromotionLineDiscountType(
@@ -191,7 +190,7 @@ class CreatePromotionInput:
     name: str = strawberry.field(
         description="The promotion's name, 1 to 200 characters.", metadata=NAME_SCHEMA
     )
-    type: str = strawberry.field(description=TYPE_DESCRIPTION, metadata=TYPE_SCHEMA)
+    type: PromotionKind = strawberry.field(description="What the promotion takes off.")
     value: int | None = strawberry.field(
         default=None, description=VALUE_DESCRIPTION, metadata=VALUE_SCHEMA
     )

@@ -1,4 +1,4 @@
-"""Scalars: UTC date-times with `Z` on the wire, and free JSON objects."""
+"""Scalars: UTC date-times with `Z` on the wire, and free JSON values."""
 
 from __future__ import annotations
 
@@ -6,6 +6,10 @@ from datetime import UTC, datetime
 
 import strawberry
 from strawberry.scalars import JSON
+from strawberry.schema.types.scalar import DEFAULT_SCALAR_REGISTRY
+from strawberry.types.scalar import ScalarDefinition
+
+from app.json_values import json_problem
 
 
 def _serialize(value: datetime) -> str:
@@ -28,6 +32,24 @@ DateTime = strawberry.scalar(
     parse_value=_parse,
 )
 
-SCALAR_MAP = {datetime: DateTime}
+
+def _parse_json(value: object) -> object:
+    if (problem := json_problem(value)) is not None:
+        raise ValueError(problem)
+    return value
+
+
+# Strawberry's own JSON scalar (name, description, specification), checked on the way in
+# (`app.json_values`): variables, literals and the REST bodies that fill them alike.
+_STRAWBERRY_JSON = DEFAULT_SCALAR_REGISTRY[JSON]
+CheckedJSON = strawberry.scalar(
+    name="JSON",
+    description=_STRAWBERRY_JSON.description,
+    specified_by_url=_STRAWBERRY_JSON.specified_by_url,
+    serialize=lambda value: value,
+    parse_value=_parse_json,
+)
+
+SCALAR_MAP: dict[object, ScalarDefinition] = {datetime: DateTime, JSON: CheckedJSON}
 
 __all__ = ["JSON", "SCALAR_MAP", "DateTime"]

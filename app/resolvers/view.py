@@ -7,7 +7,9 @@ that do not coerce) and no `data` entry then; every other client gets `applicati
 with the legacy 200 for any GraphQL result. GET runs queries, POST queries and mutations;
 a mutation over GET is 405, a subscription over HTTP 400 (they are served over websocket).
 A request that cannot be read (bad JSON, no query) is a 400 in the GraphQL error shape, in
-the negotiated media type. Websockets are `app.resolvers.websocket`'s.
+the negotiated media type. A result the database failed (SERVICE_UNAVAILABLE: it is down, or
+a statement timed out) is a 503 with `Retry-After` in either media type: the server's state,
+not a GraphQL answer. Websockets are `app.resolvers.websocket`'s.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import mimeparse
+import orjson
 import strawberry
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
@@ -30,6 +33,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from app.db import Database
+from app.errors import ServiceUnavailable
 from app.middleware.rate_limit import RateLimiter
 from app.resolvers.context import Context
 from app.resolvers.websocket import LegacyWSHandler, TextFrames, TransportWSHandler
@@ -90,6 +94,15 @@ def request_error_status(body: Mapping[str, Any]) -> int:
     return GRAPHQL.statuses.get(code, (500, "INTERNAL_ERROR"))[0]
 
 
+def unavailable_error(body: Mapping[str, Any]) -> bool:
+    """Whether the database failed the result (SERVICE_UNAVAILABLE): that is no GraphQL
+    answer but the server's state, told in HTTP too (503, Retry-After) in either media type."""
+    return any(
+        (error.get("extensions") or {}).get("code") == ServiceUnavailable.code
+        for error in body.get("errors") or []
+    )
+
+
 def refused_body(refused: HTTPException) -> dict[str, Any]:
     code = "NOT_FOUND" if refused.status_code == 404 else "VALIDATION_FAILED"
     return {"errors": [{"message": refused.reason, "extensions": {"code": code}}]}
@@ -125,7 +138,15 @@ GRAPHIQL_HTML = """<!doctype html>
     const wsUrl = scheme + location.host + "/graphql";
     // With `subscriptionUrl` (not a ready-made wsClient) GraphiQL opens a socket per
     // subscription and sends the Headers tab as its connection_init payload.
-    const fetcher = GraphiQL.createFetcher({ url: "/graphql", subscriptionUrl: wsUrl });
+    const graphiqlFetcher = GraphiQL.createFetcher({ url: "/graphql", subscriptionUrl: wsUrl });
+    // GraphiQL routes an operation by the editor's parse, which it makes 100 ms after the last
+    // keystroke: a run started sooner (Ctrl-Enter right after typing) sent the previous text's
+    // kind, a subscription over HTTP. Route by the document actually sent.
+    const parsed = (query) => {
+      try { return GraphiQL.GraphQL.parse(query); } catch { return undefined; }
+    };
+    const fetcher = (params, options) => graphiqlFetcher(
+      params, { ...options, documentAST: parsed(params.query) ?? options?.documentAST });
     ReactDOM.createRoot(document.getElementById("graphiql")).render(
       React.createElement(GraphiQL, {
         fetcher,
@@ -185,6 +206,13 @@ class GraphQLApp(GraphQL[Context, None]):
     def encode_json(self, data: object) -> bytes:
         return dumps(data)
 
+    def decode_json(self, data: str | bytes) -> object:
+        """orjson, which refuses as malformed JSON (400) what the standard library lets through
+        to fail later as a 500: bytes that are not UTF-8, nesting past 1024 levels, and
+        unpaired surrogates (`"\\ud800"`), which no response could encode. Bodies, GET
+        parameters and websocket messages all pass through here."""
+        return orjson.loads(data)
+
     async def execute_single(
         self,
         request: Request,
@@ -218,9 +246,10 @@ class GraphQLApp(GraphQL[Context, None]):
     ) -> GraphQLHTTPResponse:
         response = await super().process_result(request, result)
         # Syntax errors end the operation before `ErrorCodes` sees a result; they are the
-        # only errors that arrive here without a code.
+        # only errors that arrive here without a code. (Each is a formatted error, a dict.)
         for error in response.get("errors") or []:
-            error.setdefault("extensions", {}).setdefault("code", "VALIDATION_FAILED")
+            if isinstance(error, dict):
+                error.setdefault("extensions", {}).setdefault("code", "VALIDATION_FAILED")
         return response
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
@@ -236,15 +265,20 @@ class GraphQLApp(GraphQL[Context, None]):
     ) -> Response:
         body: Any = response_data
         status = 200
+        headers: dict[str, str] = {}
         content_type = JSON
         if sub_response.media_type == GRAPHQL_RESPONSE:
             content_type = GRAPHQL_RESPONSE_TYPE
             if isinstance(body, dict) and is_request_error(body):
                 status = request_error_status(body)
                 body = {k: v for k, v in body.items() if k != "data"}
+        if isinstance(body, dict) and unavailable_error(body):
+            status = 503
+            headers["Retry-After"] = str(ServiceUnavailable.retry_after)
         response = Response(
             self.encode_json(body),
             status_code=sub_response.status_code or status,
+            headers=headers,
             media_type=content_type,
         )
         response.headers.raw.extend(sub_response.headers.raw)

@@ -21,8 +21,10 @@ what it does by default in four ways:
 Refusals close the socket with 4000 + the HTTP status, as the middleware does: 4401 for a
 credential refused when presented, 4403 for one withdrawn while the socket is open (revoked or
 expired, found at an operation, a delivery or the expiry), 4429 for an address out of
-credential lookups. An operation over the rate limit is refused alone (an `error` message with
-RATE_LIMITED); the socket stays open.
+credential lookups, 4503 when the database cannot check a `connection_init` credential. An
+operation over the rate limit, or one whose actor the database cannot resolve now, is refused
+alone (an `error` message with RATE_LIMITED or SERVICE_UNAVAILABLE); the socket stays open. A
+result whose credential the database cannot check now is not delivered.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import contextlib
 from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
+from graphql import GraphQLFormattedError
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.http.exceptions import WebSocketDisconnected
@@ -41,17 +44,19 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ConnectionInitMessage,
+    ErrorMessage,
     SubscribeMessage,
 )
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionErrorMessage, StartMessage
 from strawberry.subscriptions.protocols.graphql_ws.types import (
     ConnectionInitMessage as LegacyConnectionInitMessage,
 )
-from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage
+from strawberry.subscriptions.protocols.graphql_ws.types import ErrorMessage as LegacyErrorMessage
 
 from app.auth.actor import Actor
-from app.db import Database
-from app.errors import AppError, Forbidden, RateLimited, Unauthorized
+from app.db import Database, unavailable
+from app.errors import AppError, Forbidden, RateLimited, ServiceUnavailable, Unauthorized
 from app.middleware import close_reason
 from app.middleware.authentication import (
     actor_for,
@@ -94,7 +99,7 @@ def close_code(error: AppError) -> int:
     return 4000 + status
 
 
-def error_payload(error: AppError) -> dict[str, Any]:
+def error_payload(error: AppError) -> GraphQLFormattedError:
     return {"message": error.message, "extensions": {"code": error.code}}
 
 
@@ -119,7 +124,10 @@ class ConnectionGuard:
         failures = await self.limiter.failures_left(self.address)
         if failures is not None and not failures.allowed:
             return RateLimited(f"Too many refused credentials; retry in {retry_after(failures)} s.")
-        actor = await actor_for(self.database, credential)
+        try:
+            actor = await actor_for(self.database, credential)
+        except Exception as error:
+            return _unavailable_or_raise(error)
         if actor is None:
             await self.limiter.hit_failure(self.address)
             return Unauthorized("Invalid, revoked or expired credential.")
@@ -129,28 +137,35 @@ class ConnectionGuard:
 
     async def admit(self) -> AppError | None:
         """Resolve the actor afresh and count one operation. FORBIDDEN ends the connection
-        (its credential was revoked or has expired); RATE_LIMITED refuses this operation."""
-        withdrawn = await self.recheck()
-        if withdrawn is not None:
+        (its credential was revoked or has expired); RATE_LIMITED and SERVICE_UNAVAILABLE
+        (the database is down) refuse this operation."""
+        refused = await self.recheck()
+        if isinstance(refused, Forbidden):
             await self.limiter.hit_failure(self.address)
-            return withdrawn
+        if refused is not None:
+            return refused
         window = await self.limiter.hit(self.context.actor, self.address)
         if window is not None and not window.allowed:
             return RateLimited(f"Rate limit exceeded; retry in {retry_after(window)} s.")
         return None
 
     async def recheck(self) -> AppError | None:
-        """Resolve the actor afresh from the connection's credential; FORBIDDEN when it was
-        revoked or has expired since it was accepted (no lookup for an anonymous socket)."""
-        actor = await actor_for(self.database, self.credential)
+        """Resolve the actor afresh from the connection's credential (no lookup for an
+        anonymous socket): FORBIDDEN when it was revoked or has expired since it was accepted,
+        SERVICE_UNAVAILABLE when the database cannot tell now."""
+        try:
+            actor = await actor_for(self.database, self.credential)
+        except Exception as error:
+            return _unavailable_or_raise(error)
         if actor is None:
-            return WITHDRAWN
+            return withdrawn()
         # Operations share the context: running subscriptions see the fresh actor too.
         self.context.actor = actor
         return None
 
 
-WITHDRAWN = Forbidden("The connection's credential was revoked or has expired.")
+def withdrawn() -> Forbidden:
+    return Forbidden("The connection's credential was revoked or has expired.")
 
 
 class CredentialWatch:
@@ -167,14 +182,16 @@ class CredentialWatch:
 
     async def delivered(self, source: AsyncGenerator[Any, None]) -> AsyncGenerator[Any, None]:
         """`source`'s results, each after the credential is found still good; when it is not,
-        the socket is closed (4403) and nothing more is sent."""
+        the socket is closed (4403) and nothing more is sent. A result whose check the database
+        cannot make now is held back (never sent unchecked)."""
         async with contextlib.aclosing(source):
             async for result in source:
-                withdrawn = await self.guard.recheck()
-                if withdrawn is not None:
-                    await self.end(withdrawn)
+                refused = await self.guard.recheck()
+                if isinstance(refused, Forbidden):
+                    await self.end(refused)
                     return
-                yield result
+                if refused is None:
+                    yield result
 
     def expire_at(self, actor: Actor) -> None:
         """(Re)arm the close at `actor`'s expiry (none for a key that never expires)."""
@@ -185,7 +202,7 @@ class CredentialWatch:
 
     async def _expire(self, delay: float) -> None:
         await asyncio.sleep(max(delay, 0))
-        await self.end(WITHDRAWN)
+        await self.end(withdrawn())
 
     def cancel(self) -> None:
         if self.expiry is not None:
@@ -213,6 +230,18 @@ class Rechecked:
     subscribe = stream
 
 
+def _unavailable_or_raise(error: Exception) -> ServiceUnavailable:
+    """SERVICE_UNAVAILABLE for a database fault that may pass; anything else is re-raised."""
+    fault = unavailable(error)
+    if fault is None:
+        raise error
+    return fault
+
+
+# Refusals of one operation, after which the socket stays open.
+OPERATION_REFUSALS = (RateLimited, ServiceUnavailable)
+
+
 def _guard(handler: Any) -> ConnectionGuard:
     view = handler.view
     return ConnectionGuard(database=view.database, limiter=view.limiter, context=handler.context)
@@ -225,6 +254,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         super().__init__(*args, **kwargs)
         self.guard = _guard(self)
         self.watch = CredentialWatch(self, self.guard)
+        # A stand-in, not a BaseSchema: the handler only calls its `stream`.
         self.schema = Rechecked(self.schema, self.watch)  # type: ignore[assignment]
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
@@ -246,9 +276,9 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         # Before `connection_ack` the base class closes with 4401 without running anything.
         if self.connection_acknowledged:
             refused = await self.guard.admit()
-            if isinstance(refused, RateLimited):
+            if isinstance(refused, OPERATION_REFUSALS):
                 await self.send_message(
-                    {"id": message["id"], "type": "error", "payload": [error_payload(refused)]}
+                    ErrorMessage(id=message["id"], type="error", payload=[error_payload(refused)])
                 )
                 return
             if refused is not None:
@@ -264,13 +294,18 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
         super().__init__(*args, **kwargs)
         self.guard = _guard(self)
         self.watch = CredentialWatch(self, self.guard)
+        # A stand-in, not a BaseSchema: the handler only calls its `subscribe`.
         self.schema = Rechecked(self.schema, self.watch)  # type: ignore[assignment]
 
     async def handle_connection_init(self, message: LegacyConnectionInitMessage) -> None:
         refused = await self.guard.connect(message.get("payload"))
         if refused is not None:
             # The protocol's refusal is `connection_error`; the close code says which.
-            await self.send_message({"type": "connection_error", "payload": error_payload(refused)})
+            await self.send_message(
+                ConnectionErrorMessage(
+                    type="connection_error", payload=dict(error_payload(refused))
+                )
+            )
             await self.websocket.close(close_code(refused), close_reason(refused.message))
             return
         await super().handle_connection_init(message)
@@ -284,9 +319,11 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
     async def handle_start(self, message: StartMessage) -> None:
         if self.connection_acknowledged:
             refused = await self.guard.admit()
-            if isinstance(refused, RateLimited):
+            if isinstance(refused, OPERATION_REFUSALS):
                 await self.send_message(
-                    {"type": "error", "id": message["id"], "payload": error_payload(refused)}
+                    LegacyErrorMessage(
+                        type="error", id=message["id"], payload=error_payload(refused)
+                    )
                 )
                 return
             if refused is not None:

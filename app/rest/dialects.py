@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from app.errors import AppError
+from app.errors import AppError, ServiceUnavailable
 from app.models.base import utcnow
 from app.pagination import PageRequest
 from app.responses import JSONResponse
@@ -47,7 +47,10 @@ class Dialect:
         self, error: AppError, request_id: str | None, headers: Mapping[str, str] | None = None
     ) -> JSONResponse:
         status, body = self.error_body(error, request_id)
-        return JSONResponse(body, status_code=status, headers=dict(headers or {}))
+        headers = dict(headers or {})
+        if isinstance(error, ServiceUnavailable):
+            headers.setdefault("Retry-After", str(error.retry_after))
+        return JSONResponse(body, status_code=status, headers=headers)
 
     def success(self, data: Any, request_id: str | None, meta: dict[str, Any] | None = None) -> Any:
         if self.name == "gateway":
@@ -97,6 +100,7 @@ _COMMON = {
     "CONFLICT": (409, "CONFLICT"),
     "PAYLOAD_TOO_LARGE": (413, "PAYLOAD_TOO_LARGE"),
     "INTERNAL_ERROR": (500, "INTERNAL_ERROR"),
+    "SERVICE_UNAVAILABLE": (503, "SERVICE_UNAVAILABLE"),
 }
 
 ENGINE = Dialect(

@@ -8,11 +8,13 @@ type or a missing field becomes the dialect's validation error naming the wire f
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
 import strawberry
 from graphql import (
+    FragmentDefinitionNode,
     GraphQLError,
     GraphQLInputObjectType,
     GraphQLInputType,
@@ -20,6 +22,7 @@ from graphql import (
     GraphQLNonNull,
     OperationDefinitionNode,
     Undefined,
+    assert_input_type,
     parse,
     type_from_ast,
 )
@@ -32,6 +35,7 @@ from app.errors import ERRORS_BY_CODE, AppError, InternalError, ValidationFailed
 from app.pagination import PageRequest
 from app.resolvers.context import Context
 from app.responses import JSONResponse
+from app.rest.enums import operation_enums, to_names, to_words
 from app.rest.table import Param, RestRoute
 
 TRUE_WORDS = frozenset({"true", "1", "yes"})
@@ -114,13 +118,17 @@ class RouteExecutor:
         document = parse(route.operation)
         operation = next(d for d in document.definitions if isinstance(d, OperationDefinitionNode))
         graphql_schema = schema._schema
+        fragments = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+        # Where the operation's answer holds enums, to give them back as documented words.
+        self.enums = operation_enums(graphql_schema, operation, fragments)
+        definitions = operation.variable_definitions or ()
         self.variable_types: dict[str, GraphQLInputType] = {
-            d.variable.name.value: type_from_ast(graphql_schema, d.type)  # type: ignore[misc]
-            for d in operation.variable_definitions
+            d.variable.name.value: assert_input_type(type_from_ast(graphql_schema, d.type))
+            for d in definitions
         }
-        self.defaulted = {
-            d.variable.name.value for d in operation.variable_definitions if d.default_value
-        }
+        self.defaulted = {d.variable.name.value for d in definitions if d.default_value}
         params = route.parameters()
         self.query_params = [
             p
@@ -221,13 +229,15 @@ class RouteExecutor:
                 details.setdefault(self.wire_field([name, *path, *field_path], sent), message)
 
             value = variables.get(name, Undefined)
+            if value is not Undefined:
+                value = variables[name] = to_names(value, variable_type, [], on_error)
             _strict_lists(value, variable_type, [], on_error)
             validate_input_value(value, variable_type, on_error)
         if details:
             message = "; ".join(f"{field}: {text}" for field, text in details.items())
             raise ValidationFailed(message, details=details)
 
-    def wire_field(self, path: list[str | int], sent: dict[str, str]) -> str:
+    def wire_field(self, path: Sequence[str | int], sent: dict[str, str]) -> str:
         dotted = ".".join(str(p) for p in path)
         if dotted in sent:
             return sent[dotted]
@@ -257,7 +267,8 @@ class RouteExecutor:
             error_class = ERRORS_BY_CODE.get(code, InternalError)
             details = (first.extensions or {}).get("details")
             raise error_class(first.message, details=self.wire_details(details, sent))
-        return payload
+        assert result.data is not None
+        return to_words(result.data, self.enums)[self.route.result]
 
     def wire_details(
         self, details: dict[str, str] | None, sent: dict[str, str]

@@ -33,6 +33,7 @@ from graphql.language import (
 from app import __version__
 from app.rest.components import PREFIX, Components, Schema, ref, referring, without_fields
 from app.rest.dialects import Dialect
+from app.rest.enums import words
 from app.rest.table import Param, RestRoute
 
 SCALARS: dict[str, Schema] = {
@@ -55,6 +56,11 @@ ERROR_DESCRIPTIONS = {
     413: "Body too large",
     422: "Validation failed",
     429: "Rate limit exceeded",
+    503: "The database is unavailable (SERVICE_UNAVAILABLE); retry after Retry-After seconds",
+}
+# Every route reads or writes the database, so any may answer 503 while it is out of reach.
+RETRY_AFTER_HEADER = {
+    "Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}
 }
 
 
@@ -77,7 +83,7 @@ def input_schema(type_: GraphQLType, components: Components) -> Schema:
     if isinstance(type_, GraphQLList):
         return {"type": "array", "items": input_schema(type_.of_type, components)}
     if isinstance(type_, GraphQLEnumType):
-        return {"type": "string", "enum": list(type_.values)}
+        return {"type": "string", "enum": list(words(type_))}
     if isinstance(type_, GraphQLInputObjectType):
         if type_.name in components.schemas:  # also ends recursive input types
             return ref(type_.name)
@@ -173,7 +179,7 @@ def output_schema(
             "items": output_schema(inner.of_type, selection, fragments, components),
         }
     elif isinstance(inner, GraphQLEnumType):
-        schema = {"type": "string", "enum": list(inner.values)}
+        schema = {"type": "string", "enum": list(words(inner))}
     else:
         assert isinstance(inner, GraphQLScalarType)
         schema = _scalar(inner)
@@ -276,7 +282,8 @@ def _payload_name(route: RestRoute, data: Schema) -> str:
         raise ValueError(
             f"{route.method} {route.path}: its payload needs a name: give its shaped_schema a title"
         )
-    return node["$ref"].removeprefix(PREFIX)
+    name: str = node["$ref"]
+    return name.removeprefix(PREFIX)
 
 
 def _envelope(route: RestRoute, data: Schema, components: Components) -> Schema:
@@ -305,10 +312,11 @@ def _error_schema(dialect: Dialect) -> Schema:
 
 
 def _parameter(param: Param, where: str) -> Schema:
-    schema: Schema = {
+    special: dict[str, Schema] = {
         "date-time": {"type": "string", "format": "date-time"},
         "csv": {"type": "array", "items": {"type": "string"}},
-    }.get(param.type, {"type": param.type})
+    }
+    schema = special.get(param.type, {"type": param.type})
     if param.type == "integer":
         schema["format"] = "int32"  # GraphQL's Int
     if param.minimum is not None:
@@ -388,6 +396,7 @@ def _operation(route: RestRoute, schema: strawberry.Schema, components: Componen
         # Anything a route names, in its path or its body, may not exist.
         | {404}
         | ({413} if route.body else set())
+        | {503}
         | set(route.extra_responses)
     )
     responses: Schema = {
@@ -403,6 +412,8 @@ def _operation(route: RestRoute, schema: strawberry.Schema, components: Componen
             ),
             "content": {"application/json": {"schema": _error_schema(route.dialect)}},
         }
+        if status == 503:
+            responses[str(status)]["headers"] = RETRY_AFTER_HEADER
     description = route.description
     if route.permission:
         description = f"{description}\n\nRequires `{route.permission}`.".strip()
@@ -416,7 +427,7 @@ def _operation(route: RestRoute, schema: strawberry.Schema, components: Componen
     }
     if route.body is not None:
         variable = next(
-            d for d in operation.variable_definitions if d.variable.name.value == route.body
+            d for d in operation.variable_definitions or () if d.variable.name.value == route.body
         )
         body_type = type_from_ast(graphql_schema, variable.type)
         assert body_type is not None
@@ -524,6 +535,11 @@ PLATFORM_PATHS: dict[str, Any] = {
                 },
                 "429": {
                     "description": "Rate limited",
+                    "content": {"application/json": {"schema": ref("EngineError")}},
+                },
+                "503": {
+                    "description": ERROR_DESCRIPTIONS[503],
+                    "headers": RETRY_AFTER_HEADER,
                     "content": {"application/json": {"schema": ref("EngineError")}},
                 },
             },

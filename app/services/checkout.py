@@ -453,16 +453,22 @@ async def pay_order(
                 "The amount and currency must be the order's total.",
                 details={"amount": f"{order.total} {order.currency} (minor units)."},
             )
-        held = await uow.session.scalar(
-            select(func.coalesce(func.sum(Reservation.quantity), 0)).where(
-                Reservation.reference_id == str(order.id),
-                Reservation.status == "active",
-                Reservation.expires_at > utcnow(),
+        held = (
+            await uow.session.execute(
+                select(func.coalesce(func.sum(Reservation.quantity), 0)).where(
+                    Reservation.reference_id == str(order.id),
+                    Reservation.status == "active",
+                    Reservation.expires_at > utcnow(),
+                )
             )
-        )
-        wanted = await uow.session.scalar(
-            select(func.sum(OrderLine.quantity)).where(OrderLine.order_id == order.id)
-        )
+        ).scalar_one()
+        wanted = (
+            await uow.session.execute(
+                select(func.coalesce(func.sum(OrderLine.quantity), 0)).where(
+                    OrderLine.order_id == order.id
+                )
+            )
+        ).scalar_one()
         if held < wanted:
             raise Conflict("The order's stock reservation has expired; place it again.")
         attempt = settlement.open_charge(

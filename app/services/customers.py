@@ -106,7 +106,7 @@ async def create_customer(
     first_name: str | None = None,
     last_name: str | None = None,
     phone: str | None = None,
-    metadata: dict[str, Any] | None = None,
+    metadata: object | None = None,
 ) -> Customer:
     """A customer record; an e-mail address in use (in any case) is a CONFLICT."""
     problems = Problems()
@@ -114,11 +114,11 @@ async def create_customer(
     first_name = _check_name(problems, first_name, "firstName")
     last_name = _check_name(problems, last_name, "lastName")
     phone = _check_phone(problems, phone)
-    check_metadata(problems, metadata if metadata is not None else {})
+    meta = check_metadata(problems, metadata if metadata is not None else {})
     problems.raise_if_any()
     await _refuse_email_in_use(uow.session, email, but=None)
     customer = Customer(
-        email=email, first_name=first_name, last_name=last_name, phone=phone, meta=metadata or {}
+        email=email, first_name=first_name, last_name=last_name, phone=phone, meta=meta
     )
     uow.session.add(customer)
     try:
@@ -145,7 +145,7 @@ async def update_customer(
     first_name: str | None = UNSET,
     last_name: str | None = UNSET,
     phone: str | None = UNSET,
-    metadata: dict[str, Any] = UNSET,
+    metadata: object = UNSET,
 ) -> Customer:
     """Change the given fields (UNSET leaves one as it is; None clears a name or the phone).
     Moving to an e-mail address another customer has is a CONFLICT."""
@@ -160,8 +160,7 @@ async def update_customer(
     if phone is not UNSET:
         changes["phone"] = _check_phone(problems, phone)
     if metadata is not UNSET:
-        check_metadata(problems, metadata)
-        changes["meta"] = metadata
+        changes["meta"] = check_metadata(problems, metadata)
     problems.raise_if_any()
     customer = await get_customer(uow.session, id, for_update=True)
     if "email" in changes:

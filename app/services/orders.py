@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select, text, update
@@ -211,7 +212,7 @@ async def refund_order(
     id: str,
     amount: int | None = None,
     currency: str | None = None,
-    lines: list[tuple[str, int]] | None = None,
+    lines: Sequence[tuple[str, int]] | None = None,
     reason: str | None = None,
     request_id: str | None = None,
 ) -> Order:
@@ -249,7 +250,7 @@ async def refund_order(
     return await _reread(database, order.id)
 
 
-async def _refund_lines(uow: UnitOfWork, order: Order, wanted: list[tuple[str, int]]) -> int:
+async def _refund_lines(uow: UnitOfWork, order: Order, wanted: Sequence[tuple[str, int]]) -> int:
     rows = {
         str(line.id): line
         for line in (

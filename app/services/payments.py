@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
 import uuid
 from typing import Any
@@ -30,6 +31,11 @@ from app.services import settlement
 from app.services.audit import record_change
 
 TOLERANCE_SECONDS = 300
+# A Unix time in ASCII digits (ten today): anything longer would overflow a float.
+TIMESTAMP = re.compile(r"[0-9]{1,12}")
+# The longest event id stored (its column's length), and of its type.
+MAX_EVENT_ID = 200
+MAX_EVENT_TYPE = 100
 PROVIDER_ACTOR = Actor(kind="system", id="payments", name="payment provider")
 
 
@@ -41,7 +47,7 @@ def verify(
         raise ValidationFailed("The payment webhook is not configured.")
     parts = dict(part.split("=", 1) for part in (header or "").split(",") if "=" in part)
     timestamp, signature = parts.get("t", ""), parts.get("v1", "")
-    if not timestamp.isdigit() or not signature:
+    if not TIMESTAMP.fullmatch(timestamp) or not signature:
         raise ValidationFailed("Missing or malformed Stripe-Signature.")
     if abs((now or time.time()) - int(timestamp)) > TOLERANCE_SECONDS:
         raise ValidationFailed("The signature's timestamp is outside the tolerance.")
@@ -60,14 +66,7 @@ def sign(secret: str, body: bytes, timestamp: int | None = None) -> str:
 async def handle(database: Database, body: bytes, *, request_id: str | None = None) -> str:
     """Store the event once and act on it; returns what happened. A refund it opens is asked
     of the provider after commit."""
-    try:
-        event = orjson.loads(body)
-        event_id, event_type = str(event["id"]), str(event["type"])
-        intent: dict[str, Any] = event.get("data", {}).get("object", {}) or {}
-        if not isinstance(intent, dict):
-            raise TypeError
-    except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
-        raise ValidationFailed("Not a provider event.") from None
+    event_id, event_type, intent = parse_event(body)
     try:
         order_id, outcome = await _store_and_act(database, event_id, event_type, intent, request_id)
     except settlement.StockGone:
@@ -77,6 +76,38 @@ async def handle(database: Database, body: bytes, *, request_id: str | None = No
     if outcome == "refunded" and order_id is not None:
         await settlement.complete_refunds(database, PROVIDER_ACTOR, order_id, request_id=request_id)
     return outcome
+
+
+def parse_event(body: bytes) -> tuple[str, str, dict[str, Any]]:
+    """The event's id, type and object (the payment intent), or ValidationFailed naming the
+    field that is not what a provider sends: refused before anything is stored."""
+    try:
+        event = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise ValidationFailed("Not a provider event: malformed JSON.") from None
+    if not isinstance(event, dict):
+        raise ValidationFailed.field("body", "Not a provider event: expected an object.")
+    event_id = _text(event.get("id"), MAX_EVENT_ID)
+    if event_id is None:
+        raise ValidationFailed.field("id", f"1 to {MAX_EVENT_ID} printable characters.")
+    event_type = _text(event.get("type"), MAX_EVENT_TYPE)
+    if event_type is None:
+        raise ValidationFailed.field("type", f"1 to {MAX_EVENT_TYPE} printable characters.")
+    data = event.get("data")
+    intent = data.get("object") if isinstance(data, dict) else None
+    if not isinstance(intent, dict):
+        raise ValidationFailed.field("data.object", "Must be an object.")
+    if not isinstance(intent.get("metadata", {}), dict):
+        raise ValidationFailed.field("data.object.metadata", "Must be an object.")
+    return event_id, event_type, intent
+
+
+def _text(value: object, limit: int) -> str | None:
+    """`value` if it is text a column can hold (1 to `limit` printable characters: no NUL, which
+    PostgreSQL refuses), else None."""
+    if isinstance(value, str) and 1 <= len(value) <= limit and value.isprintable():
+        return value
+    return None
 
 
 async def _store_and_act(
@@ -117,9 +148,9 @@ async def _succeeded(
     )
     if order is None:
         raise ValidationFailed("metadata.orderId names no order.")
-    reference = intent.get("id")
-    if not isinstance(reference, str) or not 1 <= len(reference) <= 200:
-        raise ValidationFailed("The payment intent has no usable id.")
+    reference = _text(intent.get("id"), 200)
+    if reference is None:
+        raise ValidationFailed.field("data.object.id", "1 to 200 printable characters.")
     if (
         intent.get("amount") != order.total
         or str(intent.get("currency", "")).upper() != order.currency
@@ -167,7 +198,7 @@ async def _record_payment(
         attempt = Payment(
             order_id=order.id,
             provider=payments.provider().name,
-            payment_method_id=method if isinstance(method, str) and len(method) <= 200 else "",
+            payment_method_id=_text(method, 200) or "",
             amount=order.total,
             currency=order.currency,
             kind="payment",

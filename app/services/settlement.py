@@ -211,7 +211,8 @@ class StockGone(Exception):
 
 async def sell_order(uow: UnitOfWork, actor: Actor, order: Order) -> None:
     """Turn the order's holds into sales; a line whose holds lapsed is taken afresh if the
-    stock is there, else StockGone."""
+    stock is there, else StockGone. A line whose product was deleted since (its stock and
+    holds went with it) is StockGone too."""
     lines = (
         await uow.session.execute(
             select(OrderLine.entity_id, OrderLine.variant_id, func.sum(OrderLine.quantity))
@@ -219,9 +220,12 @@ async def sell_order(uow: UnitOfWork, actor: Actor, order: Order) -> None:
             .group_by(OrderLine.entity_id, OrderLine.variant_id)
         )
     ).all()
+    stocked = [(e, v, q) for e, v, q in lines if e is not None]
+    if len(stocked) < len(lines):
+        raise StockGone
     reason = f"order {order.number}"
     sold = await consume_holds(uow, actor, reference_id=str(order.id), reason=reason)
-    short = [(e, v, q - sold.get((e, v), 0)) for e, v, q in lines if q > sold.get((e, v), 0)]
+    short = [(e, v, q - sold.get((e, v), 0)) for e, v, q in stocked if q > sold.get((e, v), 0)]
     if not short:
         return
     try:

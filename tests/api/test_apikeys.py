@@ -284,7 +284,7 @@ async def test_graphql_lifecycle(app: Starlette, admin: httpx.AsyncClient) -> No
         json={"query": GQL_CREATE, "variables": {"input": {"name": "gql", "permissions": ["*:*"]}}},
     )
     key = created.json()["data"]["createApiKey"]
-    assert key["key"].startswith("ck_") and key["status"] == "active"
+    assert key["key"].startswith("ck_") and key["status"] == "ACTIVE"
 
     listed = await admin.post(
         "/graphql", json={"query": "{ apiKeys { totalCount items { id key } } }"}
@@ -295,11 +295,11 @@ async def test_graphql_lifecycle(app: Starlette, admin: httpx.AsyncClient) -> No
     one = await admin.post(
         "/graphql", json={"query": f'{{ apiKey(id: "{key["id"]}") {{ name status }} }}'}
     )
-    assert one.json()["data"]["apiKey"] == {"name": "gql", "status": "active"}
+    assert one.json()["data"]["apiKey"] == {"name": "gql", "status": "ACTIVE"}
 
     revoke = "mutation($id: ID!) { revokeApiKey(input: {id: $id}) { status } }"
     revoked = await admin.post("/graphql", json={"query": revoke, "variables": {"id": key["id"]}})
-    assert revoked.json()["data"]["revokeApiKey"] == {"status": "revoked"}
+    assert revoked.json()["data"]["revokeApiKey"] == {"status": "REVOKED"}
 
     async with client_for(app, headers={"x-api-key": key["key"]}) as client:
         refused = await client.post("/graphql", json={"query": "{ ping }"})

@@ -62,6 +62,8 @@ CODE_STATUS = {
 }
 
 
+# GraphQL takes closed sets as enum names (`CONFIRMED`), REST as the documented words.
+
 # ---- what a row sends ------------------------------------------------------------------------
 
 
@@ -494,7 +496,7 @@ CATALOG = {
     "Query.brand": row(None, on("brand", lambda id: Graph({"idOrSlug": id}))),
     "Query.brands": row(None, graph()),
     "Mutation.createCatalogEntity": row(
-        "catalog:create", made(lambda w: _async(Graph({"input": _slug()})))
+        "catalog:create", made(lambda w: _async(Graph({"input": {**_slug(), "type": "PRODUCT"}})))
     ),
     "Mutation.updateCatalogEntity": row(
         "catalog:update", on_entity(_entity_input(metadata={"a": 1}))
@@ -589,7 +591,7 @@ async def _adjust_rest(w: World) -> Call:
 
 
 async def _adjust_graph(w: World) -> Call:
-    return Graph({"input": await _adjust(w)})
+    return Graph({"input": {**await _adjust(w), "type": "RESTOCK"}})
 
 
 async def _release_rest(w: World) -> Call:
@@ -731,7 +733,9 @@ PRICING = {
         "pricing:create", on_entity(lambda id: Graph({"input": {"entityId": id, **PRICE_BODY}}))
     ),
     "Mutation.updatePrice": row("pricing:update", on("price", _entity_input(amount=777))),
-    "Mutation.createPriceModifier": row("pricing:create", graph(input=MODIFIER)),
+    "Mutation.createPriceModifier": row(
+        "pricing:create", graph(input={**MODIFIER, "kind": "PERCENTAGE"})
+    ),
     "Mutation.updatePriceModifier": row("pricing:update", on("modifier", _entity_input(value=20))),
     "Mutation.createCustomerGroup": row(
         "pricing:create", made(lambda w: _async(Graph({"input": {"name": w.unique("g")}})))
@@ -844,7 +848,8 @@ SHOPPING = {
         "promotions:update", on("promotion", lambda id: Graph({"idOrCode": id}))
     ),
     "Mutation.createPromotion": row(
-        "promotions:create", made(lambda w: _async(Graph({"input": _new_code(w)})))
+        "promotions:create",
+        made(lambda w: _async(Graph({"input": {**_new_code(w), "type": "PERCENTAGE_OFF_ORDER"}}))),
     ),
     "Mutation.updatePromotion": row(
         "promotions:update", on("promotion", _entity_input(name="Renamed"))
@@ -975,7 +980,8 @@ ORDERS = {
         on_shippable_order(lambda o: Graph({"input": {"orderId": o["id"], "lines": _fulfil(o)}})),
     ),
     "Mutation.changeOrderStatus": row(
-        "orders:update", on_order(lambda o: Graph({"input": {"id": o["id"], **CONFIRM}}))
+        "orders:update",
+        on_order(lambda o: Graph({"input": {"id": o["id"], "status": "CONFIRMED"}})),
     ),
     "Mutation.refundOrder": row(
         "orders:update", on_order(lambda o: Graph({"input": {"orderId": o["id"], "amount": 1}}))

@@ -484,12 +484,12 @@ async def test_graphql_checkout(client: httpx.AsyncClient, database: Database) -
     order = result["order"]
     assert result["replayed"] is False
     assert NUMBER.match(order["number"])
-    assert (order["status"], order["paymentStatus"]) == ("pending", "paid")
+    assert (order["status"], order["paymentStatus"]) == ("PENDING", "PAID")
     assert order["total"] == {"amount": 2500, "currency": "USD", "formatted": "25.00 USD"}
     assert order["lines"] == [
         {"quantity": 2, "unitPrice": {"amount": 1250}, "total": {"amount": 2500}}
     ]
-    assert order["payments"] == [{"amount": {"amount": 2500}, "status": "succeeded"}]
+    assert order["payments"] == [{"amount": {"amount": 2500}, "status": "SUCCEEDED"}]
     assert await available(client, mug) == 2
 
     replay = (await gql_checkout(client, cart, key="gql-1"))["data"]["checkout"]

@@ -613,7 +613,7 @@ async def test_an_entity_with_one_variant_may_leave_the_variant_out(
         ({"type": None}, {"type": "Field is required."}),
         ({"quantity": "ten"}, {"quantity": "Int cannot represent non-integer value: 'ten'"}),
         ({"quantity": 1.5}, {"quantity": "Int cannot represent non-integer value: 1.5"}),
-        ({"type": 7}, {"type": "String cannot represent a non string value: 7"}),
+        ({"type": 7}, {"type": "One of restock, return, sale, damage, correction."}),
         ({"type": "stolen"}, {"type": "One of restock, return, sale, damage, correction."}),
         ({"extra": 1}, {"extra": "Unknown field."}),
         ({"quantity": 0}, {"quantity": "A restock takes a positive quantity."}),

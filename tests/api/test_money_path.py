@@ -15,6 +15,7 @@ from sqlalchemy import func, select, update
 from starlette.applications import Starlette
 
 from app import payments
+from app.auth.actor import SYSTEM
 from app.db import Database
 from app.models.audit import Event
 from app.models.base import utcnow
@@ -22,6 +23,7 @@ from app.models.inventory import Reservation
 from app.models.orders import Order, Payment
 from app.models.promotions import Promotion, PromotionRedemption
 from app.services import settlement
+from app.services.catalog.entities import delete_entity
 from app.services.payments import sign
 from tests.api.test_checkout import available, cart_with, post_checkout, product
 from tests.conftest import client_for
@@ -108,7 +110,7 @@ async def graphql_cancel(admin: httpx.AsyncClient, order_id: str) -> httpx.Respo
         "/graphql",
         json={
             "query": "mutation C($id: ID!) { changeOrderStatus(input: {id: $id, "
-            'status: "cancelled"}) { status paymentStatus } }',
+            "status: CANCELLED}) { status paymentStatus } }",
             "variables": {"id": order_id},
         },
     )
@@ -338,10 +340,10 @@ async def test_graphql_refund_order_by_amount(
               "variables": {"id": order["id"]}},
     )  # fmt: skip
     data = response.json()["data"]["refundOrder"]
-    assert data["paymentStatus"] == "partially_refunded"
+    assert data["paymentStatus"] == "PARTIALLY_REFUNDED"
     assert [(p["kind"], p["status"], p["amount"]["amount"]) for p in data["payments"]] == [
-        ("checkout", "succeeded", 3750),
-        ("refund", "refunded", -750),
+        ("CHECKOUT", "SUCCEEDED", 3750),
+        ("REFUND", "REFUNDED", -750),
     ]
 
 
@@ -461,6 +463,34 @@ async def test_a_late_payment_whose_stock_was_sold_meanwhile_is_refunded(
     data = (await admin.get(f"{ORDERS}/{order['id']}")).json()["data"]
     assert (data["status"], data["paymentStatus"]) == ("cancelled", "refunded")
     assert await available(client, mug) == 0  # nothing oversold
+
+
+async def test_a_late_payment_whose_product_was_deleted_is_refunded(
+    admin: httpx.AsyncClient,
+    hooks: httpx.AsyncClient,
+    database: Database,
+    provider: payments.TestProvider,
+) -> None:
+    order = await unpaid_order(admin, database)
+    # Deleting the product takes its stock and the order's holds with it; the order's line
+    # stays (a snapshot), without its product.
+    mug = await entity_by_slug(database, "mug")
+    async with database.unit_of_work() as uow:
+        await delete_entity(uow, SYSTEM, id=str(mug.id))
+        await uow.commit()
+    assert await holds(database, order["id"]) == {}
+
+    response = await webhook(hooks, intent_event(order))
+    assert response.status_code == 200, response.text
+    assert response.json()["data"]["outcome"] == "refunded"
+    data = (await admin.get(f"{ORDERS}/{order['id']}")).json()["data"]
+    assert (data["status"], data["paymentStatus"]) == ("cancelled", "refunded")
+    assert await payment_rows(database, order["id"]) == [
+        ("payment", "succeeded", 2500),
+        ("refund", "refunded", -2500),
+    ]
+    [back] = provider.ledger.entries("refund")
+    assert (back["charge"], back["amount"]) == ("pi_late", 2500)
 
 
 # --- promotions ---------------------------------------------------------------------------

@@ -55,7 +55,7 @@ async def test_routes_document_parameters_bodies_and_responses(client: httpx.Asy
     assert (permissions["minItems"], permissions["maxItems"]) == (1, 100)
     assert permissions["items"]["type"] == "string" and permissions["items"]["pattern"]
     assert body["properties"]["expiresAt"]["format"] == "date-time"
-    assert set(create["responses"]) == {"201", "400", "401", "403", "404", "413", "429"}
+    assert set(create["responses"]) == {"201", "400", "401", "403", "404", "413", "429", "503"}
     created = response_body(document, "POST", "/api/v1/api-keys", 201)
     key = created["properties"]["data"]["properties"]["key"]
     assert (key["type"], key["nullable"]) == ("string", True)
@@ -93,7 +93,7 @@ async def test_routes_document_parameters_bodies_and_responses(client: httpx.Asy
         "limit",
     }
     assert "audit:read" in audit["description"]
-    assert set(audit["responses"]) == {"200", "401", "403", "404", "422", "429"}
+    assert set(audit["responses"]) == {"200", "401", "403", "404", "422", "429", "503"}
     history = paths["/api/audit/{entityType}/{entityId}"]["get"]
     assert [p["name"] for p in history["parameters"] if p["in"] == "path"] == [
         "entityType",

@@ -204,7 +204,7 @@ async def test_the_generated_client_sells_a_cart_through_the_engine_dialect(
         "orders",
         "engine_patch_api_orders_id_status",
         id=order.id,
-        body=models.ChangeOrderStatusBody(status="confirmed"),
+        body=models.ChangeOrderStatusBody(status=models.ChangeOrderStatusBodyStatus.CONFIRMED),
     )
     assert moved.status_code == 200, moved.content
     assert moved.parsed.data.status == "confirmed"

@@ -550,7 +550,7 @@ async def test_resolve_price_is_public_and_shows_base_final_and_modifiers(
             {
                 "modifierId": str(modifier.id),
                 "name": "Spring",
-                "kind": "percentage",
+                "kind": "PERCENTAGE",
                 "value": 10,
                 "discount": {"amount": 200, "currency": "USD"},
             }

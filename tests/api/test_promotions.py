@@ -397,7 +397,7 @@ async def test_graphql_validate_promotion(
     assert result["valid"] and result["code"] == "HALF"
     assert result["discount"] == {"amount": 1250, "currency": "USD", "formatted": "12.50 USD"}
     assert result["subtotal"] == {"amount": 2500}
-    assert result["promotion"] == {"code": "HALF", "type": "percentage_off_order", "value": 50}
+    assert result["promotion"] == {"code": "HALF", "type": "PERCENTAGE_OFF_ORDER", "value": 50}
 
 
 async def test_graphql_lists_inactive_promotions_only_for_staff(

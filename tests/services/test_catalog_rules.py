@@ -9,7 +9,7 @@ import pytest
 
 from app.auth.actor import SYSTEM
 from app.db import Database
-from app.errors import Conflict
+from app.errors import Conflict, ValidationFailed
 from app.models.catalog import CatalogAttributes
 from app.services.catalog import entities
 from app.services.catalog.attributes import localize
@@ -53,3 +53,42 @@ def test_localize_falls_back_field_by_field_to_the_default_locale() -> None:
     french = localize(rows, "fr")
     assert french is not None and (french.locale, french.title) == ("en", "Mug")
     assert localize([_row("de", title="Becher")], "fr") is None
+
+
+def _nested(levels: int) -> dict[str, object]:
+    value: dict[str, object] = {}
+    for _ in range(levels - 1):
+        value = {"a": value}
+    return value
+
+
+@pytest.mark.parametrize(
+    ("metadata", "problem"),
+    [
+        (_nested(33), "Nested more than 32 levels deep."),
+        (_nested(300), "Nested more than 32 levels deep."),
+        ({"n": "\ud800"}, "Not storable as JSON"),
+        ({"n": 10**23}, "Not storable as JSON"),
+    ],
+    ids=["33-deep", "300-deep", "lone-surrogate", "int-over-64-bits"],
+)
+async def test_metadata_no_response_could_encode_is_refused_by_the_service(
+    database: Database, metadata: dict[str, object], problem: str
+) -> None:
+    """The service refuses it too, whoever calls (the GraphQL scalar refuses it first)."""
+    async with database.unit_of_work() as uow:
+        with pytest.raises(ValidationFailed) as refused:
+            await entities.create_entity(
+                uow, SYSTEM, type="product", slug="deep", status="draft", metadata=metadata
+            )
+    assert refused.value.details is not None
+    assert refused.value.details["metadata"].startswith(problem)
+
+
+async def test_metadata_32_levels_deep_is_stored(database: Database) -> None:
+    async with database.unit_of_work() as uow:
+        entity = await entities.create_entity(
+            uow, SYSTEM, type="product", slug="deep", status="draft", metadata=_nested(32)
+        )
+        await uow.commit()
+    assert entity.meta == _nested(32)

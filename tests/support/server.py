@@ -70,7 +70,8 @@ def running_server(database_url: str, **settings: str) -> Iterator[RunningServer
         )
     server.process = process
     try:
-        deadline = time.monotonic() + 20
+        # Generous: a loaded two-core CI machine once took over 20 s to import and migrate.
+        deadline = time.monotonic() + 60
         while True:
             with contextlib.suppress(httpx.TransportError):
                 if httpx.get(f"{server.base_url}/api/health", timeout=1).status_code == 200:

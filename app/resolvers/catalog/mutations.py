@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import strawberry
 from strawberry import UNSET, Info
 
-from app.models.catalog import ENTITY_STATUSES, ENTITY_TYPES, CatalogEntity
+from app.models.catalog import CatalogEntity
 from app.resolvers.catalog.types import (
     BrandType,
     CatalogEntityType,
@@ -18,6 +18,7 @@ from app.resolvers.catalog.types import (
     VariantType,
     build_entities,
 )
+from app.resolvers.enums import EntityStatus, EntityType
 from app.resolvers.permissions import requires
 from app.resolvers.scalars import JSON
 from app.resolvers.selection import Selected
@@ -45,23 +46,17 @@ def _given(**values: Any) -> dict[str, Any]:
 
 
 SLUG_SCHEMA = {"jsonschema": {"pattern": SLUG.pattern, "maxLength": 200}}
-TYPE_SCHEMA = {"jsonschema": {"enum": list(ENTITY_TYPES)}}
-STATUS_SCHEMA = {"jsonschema": {"enum": list(ENTITY_STATUSES)}}
 NAME_SCHEMA = {"jsonschema": {"minLength": 1, "maxLength": 200, "pattern": r"\S"}}
 
 
 @strawberry.input(description="A new catalog entity.")
 class CreateCatalogEntityInput:
-    type: str = strawberry.field(
-        description="product, digitalDownload, service, bundle, giftCard", metadata=TYPE_SCHEMA
-    )
+    type: EntityType = strawberry.field(description="What kind of thing it is.")
     slug: str = strawberry.field(
         description="Its unique URL name: lower-case words joined by hyphens.", metadata=SLUG_SCHEMA
     )
-    status: str = strawberry.field(
-        description="Its status: draft, active, archived or discontinued. Default: draft.",
-        default="draft",
-        metadata=STATUS_SCHEMA,
+    status: EntityStatus = strawberry.field(
+        description="Its status. Default: DRAFT.", default=EntityStatus.DRAFT
     )
     metadata: JSON | None = strawberry.field(
         default=None, description="Free-form data to store with it."
@@ -74,26 +69,17 @@ class CreateCatalogEntityInput:
 @strawberry.input(description="Changes to a catalog entity; omitted fields stay as they are.")
 class UpdateCatalogEntityInput:
     id: strawberry.ID = strawberry.field(description="The id of the entity to change.")
-    type: str | None = strawberry.field(
-        description=(
-            "The new type: product, digitalDownload, service, bundle or giftCard. Omit or"
-            " null to leave as is."
-        ),
-        default=UNSET,
-        metadata=TYPE_SCHEMA,
+    type: EntityType | None = strawberry.field(
+        description="The new type. Omit or null to leave as is.", default=UNSET
     )
     slug: str | None = strawberry.field(
         description="The new unique URL name. Omit or null to leave as is.",
         default=UNSET,
         metadata=SLUG_SCHEMA,
     )
-    status: str | None = strawberry.field(
-        description=(
-            "The new status: draft, active, archived or discontinued; the change must be "
-            "allowed. Omit or null to leave as is."
-        ),
+    status: EntityStatus | None = strawberry.field(
+        description="The new status; the change must be allowed. Omit or null to leave as is.",
         default=UNSET,
-        metadata=STATUS_SCHEMA,
     )
     metadata: JSON | None = strawberry.field(
         default=UNSET, description="The new free-form data. Omit or null to leave as is."
@@ -282,9 +268,8 @@ class CreateProductInput:
         default=None, description="The product's description in the default locale."
     )
     sku: str | None = strawberry.field(default=None, description="The product's SKU.")
-    status: str = strawberry.field(
-        default="draft",
-        description="Its status: draft, active, archived or discontinued. Default: draft.",
+    status: EntityStatus = strawberry.field(
+        default=EntityStatus.DRAFT, description="Its status. Default: DRAFT."
     )
     price: int | None = strawberry.field(default=None, description=PRICE_DESCRIPTION)
     currency: str | None = strawberry.field(default=None, description=CURRENCY_DESCRIPTION)
@@ -301,9 +286,8 @@ class UpdateProductInput:
         default=None, description="The new description in the default locale. Default: unchanged."
     )
     sku: str | None = strawberry.field(default=None, description="The new SKU. Default: unchanged.")
-    status: str | None = strawberry.field(
-        default=None,
-        description="The new status: draft, active, archived or discontinued. Default: unchanged.",
+    status: EntityStatus | None = strawberry.field(
+        default=None, description="The new status. Default: unchanged."
     )
     price: int | None = strawberry.field(default=None, description=PRICE_DESCRIPTION)
     currency: str | None = strawberry.field(default=None, description=CURRENCY_DESCRIPTION)
@@ -790,7 +774,7 @@ async def _transition(info: Info, id: str, action: str) -> CatalogEntityType:
 
 
 async def _link(
-    info: Info, entity_id: str, kind: str, target_id: str, *, add: bool
+    info: Info, entity_id: str, kind: taxonomy.LinkKind, target_id: str, *, add: bool
 ) -> CatalogEntityType:
     context = info.context
     async with context.command() as uow:

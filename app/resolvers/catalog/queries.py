@@ -17,6 +17,7 @@ from app.resolvers.catalog.types import (
     LocalizedAttributesType,
     build_entities,
 )
+from app.resolvers.enums import EntityStatus, EntityType
 from app.resolvers.pagination import Connection, to_connection
 from app.resolvers.selection import Selected
 from app.services.catalog import attributes as attribute_service
@@ -26,18 +27,12 @@ from app.services.catalog import taxonomy
 
 @strawberry.input(description="Which catalog entities to list; every given criterion must hold.")
 class CatalogEntityFilter:
-    type: str | None = strawberry.field(
-        default=None,
-        description=(
-            "Only entities of this type: product, digitalDownload, service, bundle or giftCard."
-        ),
+    type: EntityType | None = strawberry.field(
+        default=None, description="Only entities of this type."
     )
-    status: str | None = strawberry.field(
+    status: EntityStatus | None = strawberry.field(
         default=None,
-        description=(
-            "Only entities with this status: draft, active, archived or discontinued "
-            "(other than active needs catalog:read)."
-        ),
+        description="Only entities with this status (other than ACTIVE needs catalog:read).",
     )
     category: strawberry.ID | None = strawberry.field(default=None, description="A category id.")
     brand: strawberry.ID | None = strawberry.field(default=None, description="A brand id.")

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeAlias, TypeVar
 
 import strawberry
 from aiodataloader import DataLoader
@@ -26,6 +26,7 @@ from app.models.catalog import (
     Variant,
 )
 from app.resolvers.context import Context
+from app.resolvers.enums import EntityStatus, EntityType
 from app.resolvers.inventory import READ as INVENTORY_READ
 from app.resolvers.inventory import InventoryLevelType
 from app.resolvers.money import Money
@@ -39,6 +40,11 @@ from app.services.inventory import queries as inventory_queries
 from app.services.inventory.queries import LevelView
 from app.services.pricing.groups import groups_for
 from app.services.pricing.resolution import PriceQuery, resolve_prices
+
+T = TypeVar("T")
+# A field answered later: the awaitable Strawberry awaits when a relation was not prefetched
+# (None when the entity is gone meanwhile).
+Later: TypeAlias = Awaitable[T | None]
 
 
 @strawberry.type(description="An entity's texts in one locale.", name="LocalizedAttributes")
@@ -176,7 +182,11 @@ class VariantType:
 
     loaders: strawberry.Private[EntityLoaders | None] = None
 
-    @strawberry.field(description="The unit price for the caller (default currency, 1 unit).")
+    # Prefetched prices answer at once; otherwise an awaitable that Strawberry awaits.
+    @strawberry.field(
+        description="The unit price for the caller (default currency, 1 unit).",
+        graphql_type=Money | None,
+    )
     def price(
         self,
         currency: Annotated[
@@ -191,7 +201,7 @@ class VariantType:
                 description="How many units to price (picks the quantity tier). Default: 1."
             ),
         ] = 1,
-    ) -> Money | None:
+    ) -> Money | Later[Money] | None:
         if self.prices is not None:
             return self.prices.money(currency, quantity, self.id)
         return self._price_later(currency, quantity)
@@ -215,7 +225,7 @@ class VariantType:
             id=strawberry.ID(str(row.id)),
             entity_id=strawberry.ID(str(row.entity_id)),
             sku=row.sku,
-            metadata=row.meta,
+            metadata=JSON(row.meta),
             created_at=row.created_at,
             updated_at=row.updated_at,
             option_values=[OptionValueType.from_chosen(v) for v in values],
@@ -263,14 +273,10 @@ def _loaders(loaders: EntityLoaders | None, name: str) -> EntityLoaders:
 )
 class CatalogEntityType:
     id: strawberry.ID = strawberry.field(description="The entity's id.")
-    type: str = strawberry.field(
-        description=(
-            "What kind of thing it is: product, digitalDownload, service, bundle or giftCard."
-        )
-    )
+    type: EntityType = strawberry.field(description="What kind of thing it is.")
     slug: str = strawberry.field(description="The entity's unique URL name.")
-    status: str = strawberry.field(
-        description="draft, active, archived or discontinued; only active entities are public."
+    status: EntityStatus = strawberry.field(
+        description="Where it stands; only ACTIVE entities are public."
     )
     metadata: JSON = strawberry.field(description="Free-form data stored with the entity.")
     allow_backorder: bool = strawberry.field(
@@ -280,71 +286,86 @@ class CatalogEntityType:
     updated_at: datetime = strawberry.field(description="When the entity last changed.")
     related: strawberry.Private[Related]
 
-    def _from(self, needed: str, compute: Callable[[Related], Any], **args: Any) -> Any:
+    # The fields below answer through `_from`, now or later: their Python return type
+    # (`X | Later[X]`) is not their GraphQL type, so each names that with `graphql_type`.
+    def _from(self, needed: str, compute: Callable[[Related], T], **args: Any) -> T | Later[T]:
         """`compute` from what was prefetched, or, when the list did not plan `needed`, from
         the fallback loader (an awaitable, batched with every other entity of the tick)."""
         if getattr(self.related, needed) is not None:
             return compute(self.related)
         return self._later(needed, compute, args)
 
-    async def _later(self, needed: str, compute: Callable[[Related], Any], args: Any) -> Any:
+    async def _later(
+        self, needed: str, compute: Callable[[Related], T], args: dict[str, Any]
+    ) -> T | None:
         loaded = await _loaders(self.related.loaders, f"CatalogEntity.{needed}").load(
             self.id, **args
         )
         return compute(loaded.related) if loaded is not None else None
 
-    @strawberry.field(description="Texts in `locale` (default en), missing ones from en.")
+    @strawberry.field(
+        description="Texts in `locale` (default en), missing ones from en.",
+        graphql_type=LocalizedAttributesType | None,
+    )
     def attributes(
         self,
         locale: Annotated[
             str | None, strawberry.argument(description="The locale to read, e.g. de. Default: en.")
         ] = None,
-    ) -> LocalizedAttributesType | None:
+    ) -> LocalizedAttributesType | Later[LocalizedAttributesType] | None:
         def compute(related: Related) -> LocalizedAttributesType | None:
             localized = localize(related.attributes or [], locale or DEFAULT_LOCALE)
             return LocalizedAttributesType.from_localized(localized) if localized else None
 
         return self._from("attributes", compute, locale=locale)
 
-    @strawberry.field(description="The entity's variants, by SKU.")
-    def variants(self) -> list[VariantType]:
+    @strawberry.field(description="The entity's variants, by SKU.", graphql_type=list[VariantType])
+    def variants(self) -> list[VariantType] | Later[list[VariantType]] | None:
         return self._from("variants", lambda related: related.variants)
 
-    @strawberry.field(description="The options its variants vary by, with their values.")
-    def option_types(self) -> list[OptionTypeType]:
+    @strawberry.field(
+        description="The options its variants vary by, with their values.",
+        graphql_type=list[OptionTypeType],
+    )
+    def option_types(self) -> list[OptionTypeType] | Later[list[OptionTypeType]] | None:
         return self._from("option_types", lambda related: related.option_types)
 
-    @strawberry.field(description="The categories it is in.")
-    def categories(self) -> list[CategoryType]:
+    @strawberry.field(description="The categories it is in.", graphql_type=list[CategoryType])
+    def categories(self) -> list[CategoryType] | Later[list[CategoryType]] | None:
         return self._from("categories", lambda related: related.categories)
 
-    @strawberry.field(description="The brands it carries.")
-    def brands(self) -> list[BrandType]:
+    @strawberry.field(description="The brands it carries.", graphql_type=list[BrandType])
+    def brands(self) -> list[BrandType] | Later[list[BrandType]] | None:
         return self._from("brands", lambda related: related.brands)
 
-    @strawberry.field(description="The title in the default locale (the gateway's name).")
-    def name(self) -> str | None:
+    @strawberry.field(
+        description="The title in the default locale (the gateway's name).", graphql_type=str | None
+    )
+    def name(self) -> str | Later[str] | None:
         def compute(related: Related) -> str | None:
             localized = localize(related.attributes or [], DEFAULT_LOCALE)
             return localized.title if localized else None
 
         return self._from("attributes", compute)
 
-    @strawberry.field(description="The description in the default locale.")
-    def description(self) -> str | None:
+    @strawberry.field(description="The description in the default locale.", graphql_type=str | None)
+    def description(self) -> str | Later[str] | None:
         def compute(related: Related) -> str | None:
             localized = localize(related.attributes or [], DEFAULT_LOCALE)
             return localized.description if localized else None
 
         return self._from("attributes", compute)
 
-    @strawberry.field(description="The SKU of the first variant (by SKU), if any.")
-    def sku(self) -> str | None:
+    @strawberry.field(
+        description="The SKU of the first variant (by SKU), if any.", graphql_type=str | None
+    )
+    def sku(self) -> str | Later[str] | None:
         return self._from("variants", lambda r: r.variants[0].sku if r.variants else None)
 
     @strawberry.field(
         description="The unit price for the caller: the entity's own, else its cheapest "
-        "variant's (a 'from' price); null when unpriced. Default currency, 1 unit."
+        "variant's (a 'from' price); null when unpriced. Default currency, 1 unit.",
+        graphql_type=Money | None,
     )
     def price(
         self,
@@ -360,7 +381,7 @@ class CatalogEntityType:
                 description="How many units to price (picks the quantity tier). Default: 1."
             ),
         ] = 1,
-    ) -> Money | None:
+    ) -> Money | Later[Money] | None:
         def compute(related: Related) -> Money | None:
             prices = related.prices
             assert prices is not None
@@ -377,16 +398,20 @@ class CatalogEntityType:
             "The entity's stock per SKU and warehouse. Needs inventory:read (else null, with "
             "an error); `stock` and `Variant.available` are public."
         ),
+        graphql_type=list[InventoryLevelType] | None,
         permission_classes=[requires(INVENTORY_READ)],
     )
-    def inventory(self) -> list[InventoryLevelType] | None:
+    def inventory(self) -> list[InventoryLevelType] | Later[list[InventoryLevelType]] | None:
         return self._from(
             "inventory",
             lambda r: [InventoryLevelType.from_view(level) for level in r.inventory or []],
         )
 
-    @strawberry.field(description="Units available across warehouses; null when not stocked.")
-    def stock(self) -> int | None:
+    @strawberry.field(
+        description="Units available across warehouses; null when not stocked.",
+        graphql_type=int | None,
+    )
+    def stock(self) -> int | Later[int] | None:
         return self._from(
             "inventory",
             lambda r: sum(lv.available_quantity for lv in r.inventory) if r.inventory else None,
@@ -499,7 +524,7 @@ async def build_entities(
             type=row.type,
             slug=row.slug,
             status=row.status,
-            metadata=row.meta,
+            metadata=JSON(row.meta),
             allow_backorder=row.allow_backorder,
             created_at=row.created_at,
             updated_at=row.updated_at,
@@ -541,7 +566,9 @@ class EntityLoaders:
 
     def __init__(self, context: Context) -> None:
         self.context = context
-        self._by_arguments: dict[tuple[str | None, str | None, int], DataLoader] = {}
+        self._by_arguments: dict[
+            tuple[str | None, str | None, int], DataLoader[uuid.UUID, CatalogEntityType | None]
+        ] = {}
 
     def load(
         self,

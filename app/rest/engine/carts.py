@@ -81,8 +81,6 @@ CART_SCHEMA = all_required(
         },
     }
 )
-SHAPED = {"shape": cart, "shaped_schema": CART_SCHEMA}
-
 ROUTES = [
     RestRoute(
         "POST",
@@ -94,7 +92,8 @@ ROUTES = [
         tag="carts",
         body="input",
         status=201,
-        **SHAPED,
+        shape=cart,
+        shaped_schema=CART_SCHEMA,
         description="Anonymous callers may open carts: the returned id is the cart's key.",
     ),
     RestRoute(
@@ -106,7 +105,8 @@ ROUTES = [
         summary="Get cart with line items (priced now)",
         tag="carts",
         path_params=(Param("id"),),
-        **SHAPED,
+        shape=cart,
+        shaped_schema=CART_SCHEMA,
     ),
     RestRoute(
         "POST",
@@ -119,7 +119,8 @@ ROUTES = [
         body="input",
         path_params=(Param("id", "input.cartId"),),
         status=201,
-        **SHAPED,
+        shape=cart,
+        shaped_schema=CART_SCHEMA,
         description="The same entity and variant twice merge into one line; "
         "`unitPriceSnapshot` is compared with the resolved price, never charged.",
     ),
@@ -133,7 +134,8 @@ ROUTES = [
         tag="carts",
         body="input",
         path_params=(Param("id", "input.cartId"), Param("itemId", "input.itemId")),
-        **SHAPED,
+        shape=cart,
+        shaped_schema=CART_SCHEMA,
     ),
     RestRoute(
         "DELETE",
@@ -146,6 +148,7 @@ ROUTES = [
         summary="Remove an item from the cart",
         tag="carts",
         path_params=(Param("id", "cartId"), Param("itemId", "itemId")),
-        **SHAPED,
+        shape=cart,
+        shaped_schema=CART_SCHEMA,
     ),
 ]

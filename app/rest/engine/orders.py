@@ -110,7 +110,7 @@ ROUTES = [
     RestRoute(
         "GET",
         "/api/orders",
-        f"""query O($status: String, $page: Int, $limit: Int) {{
+        f"""query O($status: OrderStatus, $page: Int, $limit: Int) {{
           orders(status: $status, page: $page, limit: $limit) {{
             items {{ {ORDER} }} totalCount pageInfo {{ page limit }}
           }}

@@ -9,7 +9,7 @@ ROUTES = [
     RestRoute(
         "GET",
         "/api/v1/api-keys",
-        f"""query ApiKeys($status: String, $page: Int, $limit: Int, $offset: Int) {{
+        f"""query ApiKeys($status: ApiKeyStatus, $page: Int, $limit: Int, $offset: Int) {{
           apiKeys(status: $status, page: $page, limit: $limit, offset: $offset) {{
             items {{ {FIELDS} }} totalCount pageInfo {{ page limit }}
           }}

@@ -5,13 +5,13 @@ VALIDATION_FAILED naming the field. Never rounded, never through float arithmeti
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TypeGuard
 
 from app.errors import ValidationFailed
 from app.money import to_minor
 
 
-def is_number(value: Any) -> bool:
+def is_number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 

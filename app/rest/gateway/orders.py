@@ -168,7 +168,7 @@ ROUTES = [
     RestRoute(
         "GET",
         "/api/v1/orders",
-        f"""query O($status: String, $page: Int, $limit: Int, $offset: Int) {{
+        f"""query O($status: OrderStatus, $page: Int, $limit: Int, $offset: Int) {{
           orders(status: $status, page: $page, limit: $limit, offset: $offset) {{
             items {{ {ORDER} }} totalCount pageInfo {{ page limit }}
           }}

@@ -73,19 +73,19 @@ async def create_entity(
     type: str,
     slug: str,
     status: str = "draft",
-    metadata: dict[str, Any] | None = None,
+    metadata: object | None = None,
     allow_backorder: bool = False,
 ) -> CatalogEntity:
     """Create an entity; a slug in use is a CONFLICT."""
     problems = Problems()
     _check(problems, type=type, status=status)
     check_slug(problems, slug)
-    check_metadata(problems, metadata if metadata is not None else {})
+    meta = check_metadata(problems, metadata if metadata is not None else {})
     problems.raise_if_any()
     if await _slug_taken(uow.session, slug, other_than=None):
         raise Conflict(f"The slug {slug} is in use.", details={"slug": "Already in use."})
     entity = CatalogEntity(
-        type=type, slug=slug, status=status, meta=metadata or {}, allow_backorder=allow_backorder
+        type=type, slug=slug, status=status, meta=meta, allow_backorder=allow_backorder
     )
     uow.session.add(entity)
     await _flush_unique(uow, slug)
@@ -147,7 +147,7 @@ async def update_entity(
     type: str | None = None,
     slug: str | None = None,
     status: str | None = None,
-    metadata: dict[str, Any] | None = None,
+    metadata: object | None = None,
     allow_backorder: bool | None = None,
 ) -> CatalogEntity:
     """Change the given fields; a status change follows the same machine as the actions."""
@@ -155,8 +155,7 @@ async def update_entity(
     _check(problems, type=type, status=status)
     if slug is not None:
         check_slug(problems, slug)
-    if metadata is not None:
-        check_metadata(problems, metadata)
+    meta = check_metadata(problems, metadata) if metadata is not None else None
     problems.raise_if_any()
     entity = await get_entity_by_id(uow, actor, id)
     before = entity.snapshot()
@@ -166,8 +165,8 @@ async def update_entity(
         entity.slug = slug
     if type is not None:
         entity.type = type
-    if metadata is not None:
-        entity.meta = metadata
+    if meta is not None:
+        entity.meta = meta
     if allow_backorder is not None:
         entity.allow_backorder = allow_backorder
     if status is not None and status != entity.status:

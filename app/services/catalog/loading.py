@@ -14,7 +14,9 @@ from typing import Any
 
 from sqlalchemy import inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
+from app.models.base import Base
 from app.models.catalog import (
     Brand,
     CatalogAttributes,
@@ -30,7 +32,7 @@ from app.models.catalog import (
 Ids = Sequence[uuid.UUID]
 
 
-def columns(model: type) -> list[Any]:
+def columns(model: type[Base]) -> list[InstrumentedAttribute[Any]]:
     """Every mapped column of `model`, selected under its attribute name (`meta`)."""
     return [getattr(model, attribute.key) for attribute in inspect(model).column_attrs]
 
@@ -46,8 +48,10 @@ class ChosenValue:
     position: int
 
 
-def _group(pairs: Iterable[tuple[uuid.UUID, object]]) -> dict[uuid.UUID, list]:
-    grouped: dict[uuid.UUID, list] = defaultdict(list)
+def _group(pairs: Iterable[tuple[uuid.UUID, Any]]) -> dict[uuid.UUID, list[Any]]:
+    """Values per entity. Typed Any: most are result rows standing in for the model whose
+    attribute names they carry (the callers' return types name that model)."""
+    grouped: dict[uuid.UUID, list[Any]] = defaultdict(list)
     for key, value in pairs:
         grouped[key].append(value)
     return grouped

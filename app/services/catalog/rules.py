@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 
 from app.errors import ValidationFailed
+from app.json_values import json_problem
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 LOCALE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
@@ -48,23 +49,32 @@ def check_name(problems: Problems, value: str, field: str = "name", *, limit: in
     return value
 
 
-def check_metadata(problems: Problems, value: Any, field: str = "metadata") -> None:
+def check_metadata(problems: Problems, value: object, field: str = "metadata") -> dict[str, Any]:
+    """`value` (any JSON a client sent) as the JSON object it must be; otherwise the problem
+    is added and an empty object stands in until `raise_if_any`."""
     if not isinstance(value, dict):
         problems.add(field, "Must be a JSON object.")
+        return {}
+    if (problem := json_problem(value)) is not None:
+        problems.add(field, problem)
     elif len(orjson.dumps(value)) > MAX_METADATA_BYTES:
         problems.add(field, f"At most {MAX_METADATA_BYTES} bytes of JSON.")
+    return value
 
 
 ADDRESS_FIELDS = ("line1", "line2", "city", "state", "postalCode", "country")
 
 
-def check_address(problems: Problems, address: Any, field: str = "address") -> None:
-    """A postal address: an object of the known fields, each a short string."""
+def check_address(
+    problems: Problems, address: object, field: str = "address"
+) -> dict[str, Any] | None:
+    """A postal address: an object of the known fields, each a short string (None stays
+    None). Anything else adds the problem, and None stands in until `raise_if_any`."""
     if address is None:
-        return
+        return None
     if not isinstance(address, dict):
         problems.add(field, "Must be an object.")
-        return
+        return None
     unknown = [k for k in address if k not in ADDRESS_FIELDS]
     if unknown:
         problems.add(
@@ -72,6 +82,7 @@ def check_address(problems: Problems, address: Any, field: str = "address") -> N
         )
     elif any(not isinstance(v, str) or len(v) > 200 for v in address.values()):
         problems.add(field, "Each field is a string of at most 200 characters.")
+    return address
 
 
 def check_locale(locale: str) -> None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Table, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -290,11 +290,15 @@ async def list_brands(session: AsyncSession, *, page: PageRequest) -> Page[Brand
     return await paginate(session, select(Brand), keys=keys, request=page)
 
 
-LINKS = {"category": (entity_categories, "category_id"), "brand": (entity_brands, "brand_id")}
+LinkKind = Literal["category", "brand"]
+LINKS: dict[LinkKind, tuple[Table, str]] = {
+    "category": (entity_categories, "category_id"),
+    "brand": (entity_brands, "brand_id"),
+}
 
 
 async def link(
-    uow: UnitOfWork, actor: Actor, *, entity_id: str, kind: str, target_id: str, add: bool
+    uow: UnitOfWork, actor: Actor, *, entity_id: str, kind: LinkKind, target_id: str, add: bool
 ) -> CatalogEntity:
     """Add the entity to (or remove it from) a category or brand.
 
@@ -302,8 +306,11 @@ async def link(
     is NOT_FOUND.
     """
     entity = await get_entity_by_id(uow, actor, entity_id)
-    model = Category if kind == "category" else Brand
-    target = await _by_id(uow.session, model, target_id, kind.title())
+    target: Category | Brand = (
+        await _by_id(uow.session, Category, target_id, "Category")
+        if kind == "category"
+        else await _by_id(uow.session, Brand, target_id, "Brand")
+    )
     table, column = LINKS[kind]
     condition = (table.c.entity_id == entity.id) & (table.c[column] == target.id)
     linked = await uow.session.scalar(select(func.count()).select_from(table).where(condition))

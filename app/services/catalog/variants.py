@@ -166,7 +166,7 @@ async def create_variant(
     entity_id: str,
     sku: str,
     option_value_ids: list[str] | None = None,
-    metadata: dict[str, Any] | None = None,
+    metadata: object | None = None,
 ) -> Variant:
     """One variant: exactly one value of each of the entity's option types (none if it has
     none). A SKU in use, or a combination that exists, is a CONFLICT."""
@@ -175,7 +175,7 @@ async def create_variant(
         problems.add(
             "sku", "1 to 100 letters, digits and . _ - /, starting with a letter or digit."
         )
-    check_metadata(problems, metadata if metadata is not None else {})
+    meta = check_metadata(problems, metadata if metadata is not None else {})
     wanted = [parse_uuid(v) for v in option_value_ids or []]
     if any(v is None for v in wanted):
         problems.add("optionValueIds", "Must be option value ids.")
@@ -183,7 +183,7 @@ async def create_variant(
     entity = await get_entity_by_id(uow, actor, entity_id)
     matrix = await _option_matrix(uow.session, entity.id)
     by_id = {v.id: (t, v) for t, values in matrix for v in values}
-    chosen = [by_id[v] for v in wanted if v in by_id]  # type: ignore[index]
+    chosen = [by_id[v] for v in wanted if v in by_id]
     if len(chosen) != len(wanted):
         raise ValidationFailed.field("optionValueIds", "Not values of this entity's options.")
     if sorted(t.name for t, _ in chosen) != sorted(t.name for t, _ in matrix):
@@ -203,7 +203,7 @@ async def create_variant(
     if duplicate is not None:
         raise Conflict(f"The variant {duplicate} has these option values already.")
     variant = await _insert_variant(
-        uow.session, entity_id=entity.id, sku=sku, values=values, metadata=metadata or {}
+        uow.session, entity_id=entity.id, sku=sku, values=values, metadata=meta
     )
     await touch(
         uow,
@@ -323,15 +323,17 @@ async def order_items(
     skus = {sku for _, _, sku, _ in items if sku is not None}
     ids = {parse_uuid(v) for e, v, sku, _ in items if e is None and sku is None and v is not None}
     ids.discard(None)
-    rows = []
-    if skus or ids:
-        rows = (
+    rows = (
+        (
             await session.execute(
                 select(Variant.id, Variant.entity_id, Variant.sku).where(
                     or_(Variant.sku.in_(skus), Variant.id.in_(ids))
                 )
             )
         ).all()
+        if skus or ids
+        else []
+    )
     by_sku = {row.sku: row for row in rows}
     by_id = {row.id: row for row in rows}
     named = []

@@ -414,13 +414,13 @@ class _Rows:
     index_of: dict[uuid.UUID, int] = field(default_factory=dict)
 
     def by_table(self) -> Iterator[tuple[Table, list[dict[str, Any]]]]:
-        yield CatalogEntity.__table__, self.entities  # type: ignore[misc]
-        yield CatalogAttributes.__table__, self.attributes  # type: ignore[misc]
+        yield CatalogEntity.__table__, self.entities
+        yield CatalogAttributes.__table__, self.attributes
         yield entity_categories, self.entity_categories
         yield entity_brands, self.entity_brands
-        yield OptionType.__table__, self.option_types  # type: ignore[misc]
-        yield OptionValue.__table__, self.option_values  # type: ignore[misc]
-        yield Variant.__table__, self.variants  # type: ignore[misc]
+        yield OptionType.__table__, self.option_types
+        yield OptionValue.__table__, self.option_values
+        yield Variant.__table__, self.variants
         yield variant_option_values, self.variant_option_values
 
 

@@ -40,11 +40,8 @@ from app.services.demo.report import SeedReport
 from app.services.inventory.warehouses import create_warehouse
 
 CURRENCY = "USD"
-WAREHOUSE = {
-    "code": "MAIN",
-    "name": "Main warehouse",
-    "address": {"line1": "1 Harbor Way", "city": "Springfield", "country": "US"},
-}
+WAREHOUSE_CODE = "MAIN"
+WAREHOUSE_ADDRESS = {"line1": "1 Harbor Way", "city": "Springfield", "country": "US"}
 # A product's list price in whole dollars, by department (or by kind for what is not a
 # physical product); every amount ends in .99.
 DOLLARS_BY_DEPARTMENT = {
@@ -105,12 +102,12 @@ class Shelf:
 
 async def ensure_warehouse(uow: UnitOfWork, report: SeedReport) -> uuid.UUID:
     """The main warehouse, found by code or created (audited, as any warehouse is)."""
-    found = await uow.session.scalar(
-        select(Warehouse.id).where(Warehouse.code == WAREHOUSE["code"])
-    )
+    found = await uow.session.scalar(select(Warehouse.id).where(Warehouse.code == WAREHOUSE_CODE))
     if found is not None:
         return found
-    warehouse = await create_warehouse(uow, SYSTEM, **WAREHOUSE)  # type: ignore[arg-type]
+    warehouse = await create_warehouse(
+        uow, SYSTEM, code=WAREHOUSE_CODE, name="Main warehouse", address=WAREHOUSE_ADDRESS
+    )
     report.warehouses_created += 1
     return warehouse.id
 
@@ -128,9 +125,9 @@ async def stock_chunk(
     now = utcnow()
     prices = [row for variant in priced for row in _price_rows(variant, shelf, now)]
     levels, movements = _stock_rows(stocked, shelf, now)
-    await insert_rows(session, Price.__table__, prices)  # type: ignore[arg-type]
-    await insert_rows(session, InventoryLevel.__table__, levels)  # type: ignore[arg-type]
-    await insert_rows(session, InventoryMovement.__table__, movements)  # type: ignore[arg-type]
+    await insert_rows(session, Price.__table__, prices)
+    await insert_rows(session, InventoryLevel.__table__, levels)
+    await insert_rows(session, InventoryMovement.__table__, movements)
     report.prices_created += len(prices)
     report.levels_created += len(levels)
 

@@ -34,12 +34,8 @@ from app.models.inventory import InventoryLevel, InventoryMovement, Reservation,
 from app.services.audit import record_change
 from app.services.inventory.levels import level_state, release_expired, seen_as_written
 
-Line = tuple[Any, Any, int]
+Line = tuple[uuid.UUID, uuid.UUID | None, int]
 ATTEMPTS = 3
-
-
-def _uuid(value: Any) -> uuid.UUID:
-    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,12 +55,11 @@ async def hold_lines(
 ) -> None:
     """Reserve every line's quantity until `expires_at`, all or nothing (Conflict names the
     first SKU that cannot be covered)."""
-    wanted = [(_uuid(e), _uuid(v) if v is not None else None, q) for e, v, q in lines]
-    if not wanted:
+    if not lines:
         return
     for attempt in range(ATTEMPTS):
-        levels, backorder = await _candidates(uow, wanted, release=attempt == 0)
-        takes = _allocate(wanted, levels, backorder)
+        levels, backorder = await _candidates(uow, lines, release=attempt == 0)
+        takes = _allocate(lines, levels, backorder)
         short = await _guarded_hold(uow, takes, backorder)
         if short is None:
             break
@@ -152,7 +147,7 @@ async def consume_holds(
 
 
 async def _candidates(
-    uow: UnitOfWork, wanted: list[tuple[uuid.UUID, uuid.UUID | None, int]], *, release: bool
+    uow: UnitOfWork, wanted: list[Line], *, release: bool
 ) -> tuple[list[InventoryLevel], dict[uuid.UUID, bool]]:
     """Every level of every line in an active warehouse (warehouse code order), read fresh
     without a lock; the first attempt also releases their expired holds."""
@@ -180,7 +175,7 @@ async def _candidates(
 
 
 def _allocate(
-    wanted: list[tuple[uuid.UUID, uuid.UUID | None, int]],
+    wanted: list[Line],
     levels: list[InventoryLevel],
     backorder: dict[uuid.UUID, bool],
 ) -> list[_Take]:

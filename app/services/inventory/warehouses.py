@@ -21,10 +21,11 @@ from app.services.catalog.rules import Problems, check_address, check_name
 CODE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,49}$")
 
 
-def _check(problems: Problems, *, code: str | None, address: dict[str, Any] | None) -> None:
+def _check(problems: Problems, *, code: str | None, address: object) -> dict[str, Any] | None:
+    """The checked address (see `check_address`)."""
     if code is not None and not CODE.match(code):
         problems.add("code", "Upper-case letters, digits, _ and -, at most 50.")
-    check_address(problems, address)
+    return check_address(problems, address)
 
 
 async def get_warehouse(session: AsyncSession, id: str, *, for_update: bool = False) -> Warehouse:
@@ -36,15 +37,15 @@ async def get_warehouse(session: AsyncSession, id: str, *, for_update: bool = Fa
 
 
 async def create_warehouse(
-    uow: UnitOfWork, actor: Actor, *, code: str, name: str, address: dict[str, Any] | None = None
+    uow: UnitOfWork, actor: Actor, *, code: str, name: str, address: object | None = None
 ) -> Warehouse:
     problems = Problems()
     name = check_name(problems, name)
-    _check(problems, code=code, address=address)
+    checked_address = _check(problems, code=code, address=address)
     problems.raise_if_any()
     if await uow.session.scalar(select(Warehouse.id).where(Warehouse.code == code)):
         raise Conflict(f"The warehouse code {code} is in use.", details={"code": "Already in use."})
-    warehouse = Warehouse(code=code, name=name, address=address or {})
+    warehouse = Warehouse(code=code, name=name, address=checked_address or {})
     uow.session.add(warehouse)
     await uow.session.flush()
     record_change(
@@ -64,21 +65,21 @@ async def update_warehouse(
     *,
     id: str,
     name: str | None = None,
-    address: dict[str, Any] | None = None,
+    address: object | None = None,
     active: bool | None = None,
 ) -> Warehouse:
     """Rename, re-address, (de)activate. An inactive warehouse keeps its stock but takes no
     new reservations."""
     problems = Problems()
     checked = check_name(problems, name) if name is not None else None
-    _check(problems, code=None, address=address)
+    checked_address = _check(problems, code=None, address=address)
     problems.raise_if_any()
     warehouse = await get_warehouse(uow.session, id, for_update=True)
     before = warehouse.snapshot()
     if checked is not None:
         warehouse.name = checked
-    if address is not None:
-        warehouse.address = address
+    if checked_address is not None:
+        warehouse.address = checked_address
     if active is not None:
         warehouse.active = active
     warehouse.updated_at = utcnow()

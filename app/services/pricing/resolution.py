@@ -29,6 +29,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from app.models.base import utcnow
 from app.models.catalog import CatalogEntity
@@ -81,7 +82,9 @@ def _in_window(model: Any, at: datetime) -> ColumnElement[bool]:
     )
 
 
-def _in_groups(column: Any, groups: set[uuid.UUID]) -> ColumnElement[bool]:
+def _in_groups(
+    column: InstrumentedAttribute[uuid.UUID | None], groups: set[uuid.UUID]
+) -> ColumnElement[bool]:
     if not groups:
         return column.is_(None)
     return or_(column.is_(None), column.in_(groups))

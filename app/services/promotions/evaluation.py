@@ -366,7 +366,8 @@ async def validate_code(
         for entity, variant, quantity in lines
     ]
     prices = await resolve_prices(session, queries, at=moment, statuses=visible_statuses(actor))
-    if any(prices[q] is None for q in queries):
+    priced = [(q, price) for q in queries if (price := prices[q]) is not None]
+    if len(priced) < len(queries):
         return refused("item_not_priced", promotion=promotion)
     cart = CartContext(
         currency=currency,
@@ -377,14 +378,14 @@ async def validate_code(
                 entity_id=q.entity_id,
                 variant_id=q.variant_id,
                 quantity=q.quantity,
-                unit_price=prices[q].amount,  # type: ignore[union-attr]
+                unit_price=price.amount,
             )
-            for q in queries
+            for q, price in priced
         ),
     )
     if cart.subtotal > MAX_AMOUNT:
         problems.add("lineItems", "The cart's total is too large.")
         problems.raise_if_any()
     result = await evaluate(session, promotion, cart, at=moment)
-    listed = sum(prices[q].base_amount * q.quantity for q in queries)  # type: ignore[union-attr]
+    listed = sum(price.base_amount * q.quantity for q, price in priced)
     return Validation(code=code, evaluation=result, promotion=promotion, list_subtotal=listed)

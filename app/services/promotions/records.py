@@ -160,15 +160,6 @@ async def _by_id(session: AsyncSession, id: str) -> Promotion:
     return row
 
 
-def is_current(row: Promotion, at: datetime) -> bool:
-    """Active and inside its window at `at`."""
-    return (
-        row.active
-        and (row.valid_from is None or row.valid_from <= at)
-        and (row.valid_until is None or row.valid_until > at)
-    )
-
-
 async def list_promotions(
     session: AsyncSession, *, active_only: bool, page: PageRequest, at: datetime | None = None
 ) -> Page[Promotion]:

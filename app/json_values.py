@@ -1,0 +1,45 @@
+"""Free JSON values (metadata): what may be stored and answered again.
+
+Every response is encoded with orjson, which refuses to nest deeper than 254 levels, text with
+unpaired surrogates and integers beyond 64 bits. A value it could not encode must be refused
+when it arrives (VALIDATION_FAILED), not fail as a 500 each time it is read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+MAX_JSON_DEPTH = 32
+
+
+def json_depth(value: Any) -> int:
+    """How deep objects and arrays nest in `value` (0 for a scalar), counted without recursion
+    and only as far as MAX_JSON_DEPTH + 1."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if deepest > MAX_JSON_DEPTH:
+            break
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def json_problem(value: Any) -> str | None:
+    """What makes `value` unfit to store as free JSON, in words for a VALIDATION_FAILED detail."""
+    if json_depth(value) > MAX_JSON_DEPTH:
+        return f"Nested more than {MAX_JSON_DEPTH} levels deep."
+    try:
+        orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return "Not storable as JSON: text must be valid Unicode and integers fit in 64 bits."
+    return None

@@ -1,0 +1,250 @@
+"""The schema's closed sets, each a GraphQL enum whose every value says what it means.
+
+A member is a `StrEnum` whose value is the word stored in the database and sent by the REST
+dialects (`partially_fulfilled`, `digitalDownload`); GraphQL shows its name
+(`PARTIALLY_FULFILLED`). Resolvers may hand back the stored word as it is: GraphQL serialises
+it by value. Arguments arrive as members, which are `str`s equal to the stored word, so
+services take them unchanged. The REST executor maps between the two spellings
+(`app/rest/enums.py`).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Self, TypeVar, overload
+
+import strawberry
+
+from app.auth.actor import ActorKind
+from app.models.catalog import ENTITY_STATUSES, ENTITY_TYPES
+from app.models.inventory import MOVEMENT_TYPES, RESERVATION_STATUSES
+from app.models.orders import ORDER_STATUSES, PAYMENT_STATUSES
+from app.models.pricing import MODIFIER_KINDS
+from app.models.promotions import PROMOTION_TYPES
+from app.services.inventory.levels import ADJUST_SIGNS
+from app.services.promotions.evaluation import REASONS
+
+E = TypeVar("E", bound="Described")
+
+
+class Described(StrEnum):
+    """A member written `NAME = "word", "What it means."`."""
+
+    description: str
+
+    def __new__(cls, value: str, description: str) -> Described:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.description = description
+        return member
+
+    @classmethod
+    def of(cls, word: str) -> Self:
+        """The member stored as `word` (ValueError for a word it does not know)."""
+        # A lookup by value (EnumMeta.__call__); mypy checks it against `__new__` above.
+        return cls(word)  # type: ignore[call-arg]
+
+
+@overload
+def graphql_enum(cls: type[E], *, matches: tuple[str, ...] | None = None) -> type[E]: ...
+@overload
+def graphql_enum(
+    cls: None = None, *, matches: tuple[str, ...] | None = None
+) -> Callable[[type[E]], type[E]]: ...
+def graphql_enum(
+    cls: type[E] | None = None, *, matches: tuple[str, ...] | None = None
+) -> type[E] | Callable[[type[E]], type[E]]:
+    """`cls` as a GraphQL enum, described by its docstring and its members' descriptions.
+
+    With `matches`, the stored words the model allows, the enum must name each of them once.
+    """
+    if cls is None:
+        return lambda enum_cls: graphql_enum(enum_cls, matches=matches)
+    if matches is not None and sorted(cls) != sorted(matches):
+        raise AssertionError(f"{cls.__name__} does not match the model's {matches}")
+    enum = strawberry.enum(cls, description=inspect.getdoc(cls))
+    # `strawberry.enum` sets its definition on the class at run time, unseen by mypy.
+    for value in enum.__strawberry_definition__.values:  # type: ignore[attr-defined]
+        value.description = cls.of(value.value).description
+    return enum
+
+
+@graphql_enum(matches=ENTITY_TYPES)
+class EntityType(Described):
+    """What kind of thing a catalog entity is."""
+
+    PRODUCT = "product", "A physical product, shipped to the buyer."
+    DIGITAL_DOWNLOAD = "digitalDownload", "A file the buyer downloads."
+    SERVICE = "service", "Work done for the buyer; nothing is shipped."
+    BUNDLE = "bundle", "Several entities sold together as one."
+    GIFT_CARD = "giftCard", "A card holding an amount to spend later."
+
+
+@graphql_enum(matches=ENTITY_STATUSES)
+class EntityStatus(Described):
+    """Where a catalog entity stands; only active entities are public."""
+
+    DRAFT = "draft", "Being prepared; seen only with catalog:read."
+    ACTIVE = "active", "Public and for sale."
+    ARCHIVED = "archived", "Put away; kept for history, not public."
+    DISCONTINUED = "discontinued", "No longer sold; not public."
+
+
+@graphql_enum(matches=ORDER_STATUSES)
+class OrderStatus(Described):
+    """Where an order stands; `updateOrderStatus` moves it only along allowed transitions."""
+
+    PENDING = "pending", "Placed; not yet confirmed."
+    CONFIRMED = "confirmed", "Accepted by the merchant."
+    PROCESSING = "processing", "Being picked and packed."
+    PARTIALLY_FULFILLED = "partially_fulfilled", "Some of its units have shipped."
+    FULFILLED = "fulfilled", "Every unit has shipped."
+    CANCELLED = "cancelled", "Called off; its stock went back on sale."
+    REFUNDED = "refunded", "Its whole amount was given back."
+
+
+@graphql_enum(matches=PAYMENT_STATUSES)
+class OrderPaymentStatus(Described):
+    """Where an order's money stands."""
+
+    PENDING = "pending", "Not paid yet (an order placed unpaid)."
+    PROCESSING = "processing", "A payment is with the provider; no answer yet."
+    PAID = "paid", "Paid in full."
+    REFUND_PENDING = "refund_pending", "A refund is with the provider; no answer yet."
+    PARTIALLY_REFUNDED = "partially_refunded", "Part of the amount was given back."
+    REFUNDED = "refunded", "The whole amount was given back."
+
+
+@graphql_enum
+class PaymentKind(Described):
+    """What a payment record is for."""
+
+    CHECKOUT = "checkout", "The charge made at checkout."
+    PAYMENT = "payment", "The payment of an order placed unpaid."
+    REFUND = "refund", "Money given back to the buyer."
+
+
+@graphql_enum
+class PaymentStatus(Described):
+    """Where one payment record stands with the provider."""
+
+    PENDING = "pending", "Sent to the provider; no answer yet."
+    SUCCEEDED = "succeeded", "The provider took the money."
+    FAILED = "failed", "The provider declined."
+    REFUND_PENDING = "refund_pending", "A refund was asked of the provider; no answer yet."
+    REFUNDED = "refunded", "The provider gave the money back."
+    REFUND_FAILED = "refund_failed", "The provider refused the refund."
+
+
+@graphql_enum
+class FulfillmentStatus(Described):
+    """Where a shipment stands."""
+
+    SHIPPED = "shipped", "Handed to the carrier."
+
+
+@graphql_enum(matches=RESERVATION_STATUSES)
+class ReservationStatus(Described):
+    """Where a stock reservation stands."""
+
+    ACTIVE = "active", "Holds its units until it expires."
+    RELEASED = "released", "Given back before it was used."
+    CONSUMED = "consumed", "Turned into a sale."
+    EXPIRED = "expired", "Lapsed; its units went back on sale."
+
+
+@graphql_enum(matches=MOVEMENT_TYPES)
+class MovementType(Described):
+    """Why a stock level changed."""
+
+    RESTOCK = "restock", "Units received."
+    SALE = "sale", "Units sold."
+    RETURN = "return", "Units a buyer sent back."
+    DAMAGE = "damage", "Units written off as damaged."
+    CORRECTION = "correction", "A count corrected by a signed amount."
+    RESERVATION = "reservation", "Units held by a reservation."
+    RELEASE = "release", "A reservation's units given back."
+    TRANSFER = "transfer", "Units moved between warehouses."
+
+
+@graphql_enum(matches=tuple(ADJUST_SIGNS))
+class AdjustmentType(Described):
+    """The kind of a manual stock adjustment."""
+
+    RESTOCK = "restock", "Adds `quantity`: units received."
+    RETURN = "return", "Adds `quantity`: units a buyer sent back."
+    SALE = "sale", "Removes `quantity`: units sold outside the API."
+    DAMAGE = "damage", "Removes `quantity`: units written off."
+    CORRECTION = "correction", "Adds `quantity`, which may be negative: a count corrected."
+
+
+@graphql_enum
+class ApiKeyStatus(Described):
+    """Whether an API key is accepted."""
+
+    ACTIVE = "active", "Accepted."
+    REVOKED = "revoked", "Refused: it was revoked."
+    EXPIRED = "expired", "Refused: its expiry has passed."
+
+
+@graphql_enum
+class CartStatus(Described):
+    """Whether a cart can still change."""
+
+    ACTIVE = "active", "Open: lines can be added, changed and removed."
+    CHECKED_OUT = "checked_out", "An order was placed from it; it no longer changes."
+
+
+@graphql_enum(matches=MODIFIER_KINDS)
+class AdjustmentKind(Described):
+    """How a price modifier's or a group discount's value is read."""
+
+    PERCENTAGE = "percentage", "A percentage of the price, e.g. 10 for 10% off."
+    FIXED = "fixed", "An amount of money in minor units, taken off the price."
+
+
+@graphql_enum(matches=PROMOTION_TYPES)
+class PromotionKind(Described):
+    """What a promotion takes off."""
+
+    PERCENTAGE_OFF_ORDER = "percentage_off_order", "A percentage of the whole subtotal."
+    FIXED_AMOUNT_OFF_ORDER = "fixed_amount_off_order", "A fixed amount off the subtotal."
+    PERCENTAGE_OFF_ITEMS = "percentage_off_items", "A percentage of the qualifying lines."
+    BUY_X_GET_Y = "buy_x_get_y", "Some qualifying units free for every so many bought."
+    FREE_SHIPPING = "free_shipping", "The shipping charge."
+
+
+@graphql_enum(matches=ActorKind.__args__)  # type: ignore[attr-defined]
+class ActorType(Described):
+    """Who made a change."""
+
+    ANONYMOUS = "anonymous", "A caller without a credential."
+    API_KEY = "api_key", "An API key."
+    USER = "user", "A signed-in user."
+    SYSTEM = "system", "The server itself, e.g. its sweeper releasing expired holds."
+
+
+@graphql_enum(matches=tuple(REASONS))
+class PromotionRejection(Described):
+    """Why a promotion code does not apply, a stable word."""
+
+    UNKNOWN_CODE = "unknown_code", "No promotion has this code."
+    INACTIVE = "inactive", "The promotion is switched off."
+    NOT_STARTED = "not_started", "Its window has not opened yet."
+    EXPIRED = "expired", "Its window has closed."
+    USAGE_LIMIT_REACHED = "usage_limit_reached", "It has been used as often as it may be."
+    CURRENCY_MISMATCH = "currency_mismatch", "Its amount is in another currency than the cart's."
+    CUSTOMER_GROUP_NOT_ELIGIBLE = (
+        "customer_group_not_eligible",
+        "The customer is in none of its groups.",
+    )
+    CUSTOMER_REQUIRED = "customer_required", "It needs a known customer."
+    CUSTOMER_LIMIT_REACHED = (
+        "customer_limit_reached",
+        "This customer has used it as often as one customer may.",
+    )
+    ITEM_NOT_PRICED = "item_not_priced", "A line has no price in the cart's currency."
+    MIN_SUBTOTAL_NOT_MET = "min_subtotal_not_met", "The subtotal is below its minimum."
+    NO_QUALIFYING_ITEMS = "no_qualifying_items", "No line is one it applies to."

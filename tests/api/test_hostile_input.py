@@ -1,0 +1,431 @@
+"""Hostile input (issue 10, DESIGN §9): every user mistake is a 4xx in its face's dialect, with
+a stable code, and writes nothing.
+
+`CASES` is the table; the security page summarises it. Each case names the face it is sent to:
+
+- `graphql`: POST /graphql, accepting `application/graphql-response+json` (GraphQL over HTTP:
+  400 for a request that never runs, such as variables that do not coerce; 200 with the
+  error in `errors` for a field that fails while running);
+- `engine`: the engine dialect, /api/... (`{"error": {code}}`, VALIDATION_FAILED is 422);
+- `gateway`: the gateway dialect, /api/v1/... (VALIDATION_ERROR is 400);
+- `webhook`: the payment provider's POST /api/payments/webhook (engine envelope; a bad
+  signature is 400 INVALID_SIGNATURE), signed with the test secret unless the case is about
+  the signature.
+
+A case exists on every face that has a route taking that input: the gateway takes no free
+JSON (metadata) and no cursors, REST takes no cursors at all. Each test counts the rows of
+every table before and after: a refused request writes nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import httpx
+import orjson
+import pytest
+from sqlalchemy import func, select
+from starlette.applications import Starlette
+
+from app.db import Database
+from app.main import create_app
+from app.models import Base
+from app.models.catalog import CatalogEntity
+from app.services.payments import sign
+from tests.api.test_payments_webhook import placed_order
+from tests.conftest import client_for, settings_for
+from tests.support.factories import make_api_key
+
+SECRET = "whsec_hostile"
+Face = Literal["graphql", "engine", "gateway", "webhook"]
+FACE_PATHS: dict[Face, str] = {
+    "graphql": "/graphql",
+    "engine": "/api/",
+    "gateway": "/api/v1/",
+    "webhook": "/api/payments/webhook",
+}
+
+
+@dataclass(frozen=True)
+class World:
+    """What exists before each case: an active product with a price and stock, and a paid
+    order of it awaiting confirmation."""
+
+    entity_id: str
+    order_id: str
+    order_total: int
+
+
+@dataclass(frozen=True)
+class Sent:
+    method: str
+    path: str
+    content: bytes | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    face: Face
+    input: str  # what is sent, in words (for the security page)
+    status: int
+    code: str
+    send: Callable[[World], Sent]
+
+
+# --- how each face is addressed --------------------------------------------------------------
+
+
+def encode(body: Any) -> bytes:
+    # The standard library's encoder: orjson refuses to nest deeper than 254 levels.
+    return json.dumps(body).encode()
+
+
+GRAPHQL_HEADERS = {
+    "accept": "application/graphql-response+json",
+    "content-type": "application/json",
+}
+JSON_HEADERS = {"content-type": "application/json"}
+
+
+def graphql(query: str, variables: dict[str, Any] | None = None) -> Callable[[World], Sent]:
+    """A GraphQL request; `{entity}` and `{order}` in the query name the world's rows."""
+
+    def send(world: World) -> Sent:
+        body = {"query": query.replace("{entity}", world.entity_id), "variables": variables}
+        return Sent("POST", "/graphql", encode(body), GRAPHQL_HEADERS)
+
+    return send
+
+
+def graphql_raw(content: bytes) -> Callable[[World], Sent]:
+    return lambda world: Sent("POST", "/graphql", content, GRAPHQL_HEADERS)
+
+
+def rest(method: str, path: str, body: Any = None) -> Callable[[World], Sent]:
+    def send(world: World) -> Sent:
+        target = path.replace("{entity}", world.entity_id).replace("{order}", world.order_id)
+        content = None if body is None else encode(body)
+        return Sent(method, target, content, JSON_HEADERS if content else {})
+
+    return send
+
+
+def rest_raw(path: str, content: bytes) -> Callable[[World], Sent]:
+    return lambda world: Sent("POST", path, content, JSON_HEADERS)
+
+
+HOOK = "/api/payments/webhook"
+
+
+def webhook(event: Callable[[World], Any]) -> Callable[[World], Sent]:
+    """A signed provider event, built from the world (to name its order)."""
+
+    def send(world: World) -> Sent:
+        body = encode(event(world))
+        return Sent("POST", HOOK, body, {**JSON_HEADERS, "stripe-signature": sign(SECRET, body)})
+
+    return send
+
+
+def webhook_signed_as(signature: str) -> Callable[[World], Sent]:
+    body = b'{"id": "evt_1", "type": "payment_intent.succeeded", "data": {"object": {}}}'
+    return lambda world: Sent("POST", HOOK, body, {**JSON_HEADERS, "stripe-signature": signature})
+
+
+def succeeded(world: World, *, event_id: str = "evt_1", **intent: Any) -> dict[str, Any]:
+    """A `payment_intent.succeeded` event for the world's order; `intent` overrides fields."""
+    obj = {"id": "pi_1", "amount": world.order_total, "currency": "usd",
+           "metadata": {"orderId": world.order_id}, **intent}  # fmt: skip
+    return {"id": event_id, "type": "payment_intent.succeeded", "data": {"object": obj}}
+
+
+# --- hostile values --------------------------------------------------------------------------
+
+
+def nested(levels: int) -> dict[str, Any]:
+    """`{"a": {"a": ... {}}}`, `levels` objects deep."""
+    value: dict[str, Any] = {}
+    for _ in range(levels - 1):
+        value = {"a": value}
+    return value
+
+
+def nested_literal(levels: int) -> str:
+    """The same as a GraphQL object literal."""
+    return "{a: " * (levels - 1) + "{}" + "}" * (levels - 1)
+
+
+def create_entity_with(metadata_literal: str) -> str:
+    return (
+        'mutation { createCatalogEntity(input: {type: PRODUCT, slug: "hostile", '
+        f"metadata: {metadata_literal}}}) {{ id }} }}"
+    )
+
+
+DEEP_ARRAY = b"[" * 10_000 + b"]" * 10_000
+DEEP_BODY = b'{"query": "{ ping }", "type": "product", "name": "x", "variables": {"x": %s}}' % (
+    DEEP_ARRAY
+)
+INVALID_UTF8 = b'{"query": "{ ping }", "type": "product", "slug": "caf\xe9", "name": "caf\xe9"}'
+# `\ud800` as JSON escapes it: an unpaired surrogate, which no UTF-8 text (and no response) holds.
+LONE_SURROGATE = b'{"type": "product", "slug": "lone", "name": "x", "metadata": {"n": "\\ud800"}}'
+LONE_SURROGATE_GRAPHQL = (
+    b'{"query": "mutation($m: JSON) { createCatalogEntity(input: {type: PRODUCT, '
+    b'slug: \\"lone\\", metadata: $m}) { id } }", "variables": {"m": {"n": "\\ud800"}}}'
+)
+
+
+def cursor(values: list[Any]) -> str:
+    """A cursor as the lists encode theirs, holding `values`."""
+    return base64.urlsafe_b64encode(orjson.dumps(values)).decode().rstrip("=")
+
+
+LIMIT = "query($l: Int) { apiKeys(limit: $l) { totalCount } }"
+CREATE_ENTITY = (
+    'mutation($m: JSON) { createCatalogEntity(input: {type: PRODUCT, slug: "hostile", '
+    "metadata: $m}) { id } }"
+)
+CREATE_CUSTOMER = (
+    'mutation($m: JSON) { createCustomer(input: {email: "h@example.com", metadata: $m}) { id } }'
+)
+UPDATE_ENTITY = (
+    'mutation($m: JSON) { updateCatalogEntity(input: {id: "{entity}", metadata: $m}) { id } }'
+)
+
+
+def api_keys_after(after: str) -> str:
+    return '{ apiKeys(first: 5, after: "' + after + '") { totalCount } }'
+
+
+def entities_after(after: str) -> str:
+    return '{ catalogEntities(first: 5, after: "' + after + '") { totalCount } }'
+
+
+GW = "VALIDATION_ERROR"
+VF = "VALIDATION_FAILED"
+ZERO_UUID = {"u": "00000000-0000-0000-0000-000000000000"}
+
+CASES: list[Case] = [
+    # Variables and parameters that do not coerce (a GraphQL request error: 400).
+    Case("limit-not-integer", "graphql", '$limit = "abc"', 400, VF,
+         graphql(LIMIT, {"l": "abc"})),
+    Case("limit-not-integer", "engine", "GET /api/audit?limit=abc", 422, VF,
+         rest("GET", "/api/audit?limit=abc")),
+    Case("limit-not-integer", "gateway", "GET /api/v1/api-keys?limit=abc", 400, GW,
+         rest("GET", "/api/v1/api-keys?limit=abc")),
+    Case("limit-over-int32", "graphql", "$limit = 2147483648", 400, VF,
+         graphql(LIMIT, {"l": 2147483648})),
+    Case("limit-over-int32", "engine", "GET /api/audit?limit=2147483648", 422, VF,
+         rest("GET", "/api/audit?limit=2147483648")),
+    Case("limit-over-int32", "gateway", "GET /api/v1/api-keys?limit=2147483648", 400, GW,
+         rest("GET", "/api/v1/api-keys?limit=2147483648")),
+    Case("limit-fraction", "graphql", "$limit = 1.5", 400, VF, graphql(LIMIT, {"l": 1.5})),
+    Case("limit-fraction", "engine", "GET /api/audit?limit=1.5", 422, VF,
+         rest("GET", "/api/audit?limit=1.5")),
+    Case("limit-fraction", "gateway", "GET /api/v1/api-keys?limit=1.5", 400, GW,
+         rest("GET", "/api/v1/api-keys?limit=1.5")),
+    Case("required-missing", "graphql", "query($id: ID!) without $id", 400, VF,
+         graphql("query($id: ID!) { apiKey(id: $id) { id } }", {})),
+    Case("required-missing", "engine", "POST /api/carts {} (no currency)", 422, VF,
+         rest("POST", "/api/carts", {})),
+    Case("required-missing", "gateway", "POST /api/v1/api-keys {} (no name)", 400, GW,
+         rest("POST", "/api/v1/api-keys", {})),
+    Case("datetime-not-iso", "graphql", '$from = "yesterday" (DateTime)', 400, VF,
+         graphql("query($f: DateTime) { auditEntries(filter: {from: $f}) { totalCount } }",
+                 {"f": "yesterday"})),
+    Case("datetime-literal-not-iso", "graphql", 'auditEntries(filter: {from: "yesterday"})',
+         400, VF, graphql('{ auditEntries(filter: {from: "yesterday"}) { totalCount } }')),
+    Case("datetime-not-iso", "engine", "GET /api/audit?from=yesterday", 422, VF,
+         rest("GET", "/api/audit?from=yesterday")),
+    # Bodies that cannot be read.
+    Case("body-nested-10k", "graphql", "a JSON body nested 10,000 arrays deep", 400, VF,
+         graphql_raw(DEEP_BODY)),
+    Case("body-nested-10k", "engine", "a JSON body nested 10,000 arrays deep", 422, VF,
+         rest_raw("/api/catalog/entities", DEEP_BODY)),
+    Case("body-nested-10k", "gateway", "a JSON body nested 10,000 arrays deep", 400, GW,
+         rest_raw("/api/v1/products", DEEP_BODY)),
+    Case("body-invalid-utf8", "graphql", "a body with byte 0xE9 (Latin-1, not UTF-8)", 400, VF,
+         graphql_raw(INVALID_UTF8)),
+    Case("body-invalid-utf8", "engine", "a body with byte 0xE9 (Latin-1, not UTF-8)", 422, VF,
+         rest_raw("/api/catalog/entities", INVALID_UTF8)),
+    Case("body-invalid-utf8", "gateway", "a body with byte 0xE9 (Latin-1, not UTF-8)", 400, GW,
+         rest_raw("/api/v1/products", INVALID_UTF8)),
+    Case("lone-surrogate", "graphql", 'metadata {"n": "\\ud800"} (an unpaired surrogate)',
+         400, VF, graphql_raw(LONE_SURROGATE_GRAPHQL)),
+    Case("lone-surrogate", "engine", 'metadata {"n": "\\ud800"} (an unpaired surrogate)',
+         422, VF, rest_raw("/api/catalog/entities", LONE_SURROGATE)),
+    Case("lone-surrogate", "gateway", 'a product body with "\\ud800" (an unpaired surrogate)',
+         400, GW, rest_raw("/api/v1/products", LONE_SURROGATE)),
+    # Free JSON (metadata): at most 32 levels, representable as JSON (the gateway takes none).
+    Case("metadata-nested-300", "graphql", "createCatalogEntity: $metadata 300 objects deep",
+         400, VF, graphql(CREATE_ENTITY, {"m": nested(300)})),
+    Case("metadata-nested-300", "graphql", "createCustomer: $metadata 300 objects deep",
+         400, VF, graphql(CREATE_CUSTOMER, {"m": nested(300)})),
+    Case("metadata-nested-300", "graphql", "updateCatalogEntity: $metadata 300 objects deep",
+         400, VF, graphql(UPDATE_ENTITY, {"m": nested(300)})),
+    Case("metadata-nested-300", "engine", "POST /api/catalog/entities, metadata 300 deep",
+         422, VF, rest("POST", "/api/catalog/entities",
+                       {"type": "product", "slug": "hostile", "metadata": nested(300)})),
+    Case("metadata-nested-300", "engine", "PATCH /api/catalog/entities/{id}, metadata 300 deep",
+         422, VF, rest("PATCH", "/api/catalog/entities/{entity}", {"metadata": nested(300)})),
+    Case("metadata-nested-300", "engine", "POST .../variants, metadata 300 deep", 422, VF,
+         rest("POST", "/api/catalog/entities/{entity}/variants",
+              {"sku": "HOSTILE-1", "metadata": nested(300)})),
+    Case("metadata-nested-33", "graphql", "createCatalogEntity: a metadata literal 33 deep",
+         400, VF, graphql(create_entity_with(nested_literal(33)))),
+    Case("metadata-int-over-64-bits", "graphql", "metadata literal {n: 10^23}", 400, VF,
+         graphql(create_entity_with("{n: 100000000000000000000000}"))),
+    # Cursors this server never issued (GraphQL only: REST pages by number).
+    Case("cursor-not-base64", "graphql", 'apiKeys(after: "garbage!!")', 200, VF,
+         graphql(api_keys_after("garbage!!"))),
+    Case("cursor-wrong-width", "graphql", "catalogEntities(after: a cursor of 1 value)", 200,
+         VF, graphql(entities_after(cursor(["x"])))),
+    Case("cursor-uuid-not-text", "graphql", 'apiKeys(after: cursor [{"u": 5}])', 200, VF,
+         graphql(api_keys_after(cursor([{"u": 5}])))),
+    Case("cursor-text-for-uuid", "graphql", 'apiKeys(after: cursor ["abc"])', 200, VF,
+         graphql(api_keys_after(cursor(["abc"])))),
+    Case("cursor-list-for-uuid", "graphql", "apiKeys(after: cursor [[1]])", 200, VF,
+         graphql(api_keys_after(cursor([[1]])))),
+    Case("cursor-bool-for-uuid", "graphql", "apiKeys(after: cursor [true])", 200, VF,
+         graphql(api_keys_after(cursor([True])))),
+    Case("cursor-date-for-uuid", "graphql", 'apiKeys(after: cursor [{"d": "2026-01-01"}])',
+         200, VF, graphql(api_keys_after(cursor([{"d": "2026-01-01T00:00:00Z"}])))),
+    Case("cursor-nul-in-text", "graphql", 'catalogEntities(after: cursor ["a\\u0000", uuid])',
+         200, VF, graphql(entities_after(cursor(["a\x00", ZERO_UUID])))),
+    Case("cursor-number-for-text", "graphql", "catalogEntities(after: cursor [5, uuid])", 200,
+         VF, graphql(entities_after(cursor([5, ZERO_UUID])))),
+    # The payment provider's webhook: signatures, then the event's shape.
+    Case("signature-t-400-digits", "webhook", "Stripe-Signature: t=<400 digits>,v1=...", 400,
+         "INVALID_SIGNATURE", webhook_signed_as("t=" + "9" * 400 + ",v1=" + "0" * 64)),
+    Case("signature-t-signed", "webhook", "Stripe-Signature: t=-1700000000,v1=...", 400,
+         "INVALID_SIGNATURE", webhook_signed_as("t=-1700000000,v1=" + "0" * 64)),
+    Case("event-object-list", "webhook", "signed event, data.object = []", 422, VF,
+         webhook(lambda w: {"id": "evt_1", "type": "payment_intent.succeeded",
+                            "data": {"object": []}})),
+    Case("event-object-list-other-type", "webhook", "signed charge.refunded, data.object = [1]",
+         422, VF, webhook(lambda w: {"id": "evt_1", "type": "charge.refunded",
+                                     "data": {"object": [1]}})),
+    Case("event-metadata-list", "webhook", "signed event, object.metadata = [orderId]", 422, VF,
+         webhook(lambda w: succeeded(w, metadata=[w.order_id]))),
+    Case("event-id-nul", "webhook", 'signed event, id "evt_\\u0000"', 422, VF,
+         webhook(lambda w: succeeded(w, event_id="evt_\x00"))),
+    Case("event-id-201-chars", "webhook", "signed event, id of 201 characters", 422, VF,
+         webhook(lambda w: succeeded(w, event_id="e" * 201))),
+    Case("event-type-101-chars", "webhook", "signed event, type of 101 characters", 422, VF,
+         webhook(lambda w: {"id": "evt_1", "type": "t" * 101, "data": {"object": {}}})),
+    Case("event-type-not-text", "webhook", 'signed event, type {"a": 1}', 422, VF,
+         webhook(lambda w: {"id": "evt_1", "type": {"a": 1}, "data": {"object": {}}})),
+    Case("intent-id-nul", "webhook", 'signed event, object.id "pi_\\u0000"', 422, VF,
+         webhook(lambda w: succeeded(w, id="pi_\x00"))),
+    Case("event-not-object", "webhook", "signed body [1, 2]", 422, VF,
+         webhook(lambda w: [1, 2])),
+    # Currencies ISO 4217 does not list.
+    Case("currency-not-iso", "graphql", 'createCart(currency: "ZZZ")', 200, VF,
+         graphql('mutation { createCart(input: {currency: "ZZZ"}) { id } }')),
+    Case("currency-not-iso", "graphql", 'resolvePrice(currency: "ZZZ")', 200, VF,
+         graphql('{ resolvePrice(entityId: "{entity}", currency: "ZZZ") { amount { amount } } }')),
+    Case("currency-not-iso", "engine", 'POST /api/carts {"currency": "ZZZ"}', 422, VF,
+         rest("POST", "/api/carts", {"currency": "ZZZ"})),
+    Case("currency-not-iso", "engine", 'POST /api/pricing/prices {"currency": "ZZZ"}', 422, VF,
+         rest("POST", "/api/pricing/prices",
+              {"entityId": "{entity}", "currency": "ZZZ", "amount": 100})),
+    Case("currency-not-iso", "gateway", 'POST /api/v1/products {"price": 1, "currency": "ZZZ"}',
+         400, GW, rest("POST", "/api/v1/products",
+                       {"name": "Hostile", "sku": "HOSTILE-1", "price": 1, "currency": "ZZZ"})),
+    Case("currency-not-iso", "gateway", "GET /api/v1/products?currency=ZZZ", 400, GW,
+         rest("GET", "/api/v1/products?currency=ZZZ")),
+    Case("currency-not-iso", "gateway", 'POST /api/v1/payments {"currency": "ZZZ"}', 400, GW,
+         rest("POST", "/api/v1/payments", {"orderId": "{order}", "amount": 10,
+                                           "currency": "ZZZ", "paymentMethodId": "pm_card_visa"})),
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def hostile_app(shared_database: Database) -> Starlette:
+    return create_app(
+        settings_for(shared_database.url, payment_webhook_secret=SECRET), database=shared_database
+    )
+
+
+@pytest.fixture
+async def admin_of(hostile_app: Starlette, database: Database) -> AsyncIterator[httpx.AsyncClient]:
+    _, plaintext = await make_api_key(database, name="hostile admin")
+    async with client_for(hostile_app, headers={"x-api-key": plaintext}) as http:
+        yield http
+
+
+async def build_world(database: Database) -> World:
+    order = await placed_order(database)
+    async with database.read_session() as session:
+        entity_id = await session.scalar(select(CatalogEntity.id))
+    return World(entity_id=str(entity_id), order_id=str(order.id), order_total=order.total)
+
+
+async def row_counts(database: Database) -> dict[str, int]:
+    """Rows in every table, in one statement."""
+    tables = Base.metadata.sorted_tables
+    statement = select(
+        *(select(func.count()).select_from(t).scalar_subquery().label(t.name) for t in tables)
+    )
+    async with database.read_session() as session:
+        row = (await session.execute(statement)).one()
+    return dict(row._mapping)
+
+
+def error_code(face: Face, body: Any) -> str:
+    """The code as each face's envelope carries it."""
+    if face == "graphql":
+        return body["errors"][0]["extensions"]["code"]
+    if face == "gateway":
+        assert body["success"] is False
+    return body["error"]["code"]
+
+
+def case_id(case: Case) -> str:
+    return f"{case.id}-{case.face}-{CASES.index(case)}"
+
+
+def test_every_case_is_sent_where_its_face_says() -> None:
+    for case in CASES:
+        path = case.send(World(entity_id="e", order_id="o", order_total=1)).path
+        if case.face == "engine":
+            assert path.startswith("/api/") and not path.startswith("/api/v1/"), case
+        else:
+            assert path.startswith(FACE_PATHS[case.face]), case
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+async def test_hostile_input_is_refused_in_its_dialect_and_writes_nothing(
+    case: Case, admin_of: httpx.AsyncClient, database: Database
+) -> None:
+    world = await build_world(database)
+    sent = case.send(world)
+    before = await row_counts(database)
+    response = await admin_of.request(
+        sent.method, sent.path, content=sent.content, headers=sent.headers
+    )
+    assert (response.status_code, error_code(case.face, response.json())) == (
+        case.status,
+        case.code,
+    ), response.text[:500]
+    assert await row_counts(database) == before
+
+
+async def test_metadata_32_levels_deep_is_accepted(
+    admin_of: httpx.AsyncClient, database: Database
+) -> None:
+    """The other side of the metadata-nested cases: the limit is 32 levels, not less."""
+    response = await admin_of.post(
+        "/graphql",
+        content=encode({"query": CREATE_ENTITY, "variables": {"m": nested(32)}}),
+        headers=GRAPHQL_HEADERS,
+    )
+    assert response.status_code == 200 and "errors" not in response.json(), response.text
+    created = await admin_of.get("/api/catalog/entities/hostile")
+    assert created.json()["data"]["metadata"] == nested(32)
