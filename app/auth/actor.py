@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal
 
 from app.auth.permissions import grants
@@ -17,6 +18,8 @@ class Actor:
     id: str | None = None
     name: str | None = None
     permissions: frozenset[str] = field(default_factory=frozenset)
+    # When the credential stops working (a key's expiry); None when it does not.
+    expires_at: datetime | None = None
 
     @property
     def is_anonymous(self) -> bool:

@@ -152,7 +152,10 @@ class ApiKeyMutations:
         return ApiKeyType.from_row(row, key=plaintext)
 
     @strawberry.mutation(
-        description="Revoke an API key: it stops working at once. Needs apiKeys:manage.",
+        description=(
+            "Revoke an API key: it stops working at once, and sockets it opened are closed. "
+            "Needs apiKeys:manage and every permission the key grants (as for minting)."
+        ),
         permission_classes=[requires(MANAGE)],
     )
     async def revoke_api_key(

@@ -11,6 +11,7 @@ internals.
 from __future__ import annotations
 
 import logging
+import re
 
 import psycopg
 from graphql.error import GraphQLError
@@ -67,9 +68,30 @@ def _unstorable(error: BaseException) -> bool:
     )
 
 
+# graphql-core's guesses in a message: "... Did you mean 'apiKey' or 'apiKeys'?" (at its end,
+# or before the value a variable was given: "... Did you mean 'name'? Found: {...}.").
+SUGGESTION = re.compile(r" Did you mean [^?]*\?")
+
+
 class ErrorCodes(MaskErrors):
+    """`hide_suggestions` (with introspection off) drops "Did you mean ..." from messages,
+    which would otherwise name the fields and types that introspection no longer shows."""
+
+    def __init__(self, *, hide_suggestions: bool = False) -> None:
+        super().__init__()
+        self.hide_suggestions = hide_suggestions
+
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
-        return [self._coded(error) for error in errors]
+        coded = [self._coded(error) for error in errors]
+        if self.hide_suggestions:
+            coded = [self._unsuggested(error) for error in coded]
+        return coded
+
+    def _unsuggested(self, error: GraphQLError) -> GraphQLError:
+        message = SUGGESTION.sub("", error.message)
+        if message == error.message:
+            return error
+        return _copy(error, message, dict(error.extensions or {}))
 
     def _coded(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error

@@ -17,6 +17,7 @@ from app.resolvers.pagination import Connection, to_connection
 from app.resolvers.permissions import requires
 from app.resolvers.rows import from_row
 from app.resolvers.scalars import JSON
+from app.services.catalog.entities import visible_statuses
 from app.services.inventory import levels as level_service
 from app.services.inventory import queries
 from app.services.inventory import reservations as reservation_service
@@ -143,13 +144,22 @@ class AvailabilityType:
         description="The id of the variant; null for the product's own SKU."
     )
     sku: str = strawberry.field(description="The SKU.")
-    quantity: int = strawberry.field(description="Units on hand, summed.")
-    reserved_quantity: int = strawberry.field(description="Units reserved, summed.")
-    available_quantity: int = strawberry.field(
-        description="quantity - reservedQuantity: units that can be sold."
+    quantity: int | None = strawberry.field(
+        description="Units on hand, summed. Needs inventory:read (else null, with an error).",
+        permission_classes=[requires(READ)],
     )
-    warehouses: list[InventoryLevelType] = strawberry.field(
-        description="The SKU's level in each warehouse."
+    reserved_quantity: int | None = strawberry.field(
+        description="Units reserved, summed. Needs inventory:read (else null, with an error).",
+        permission_classes=[requires(READ)],
+    )
+    available_quantity: int = strawberry.field(
+        description="quantity - reservedQuantity: units that can be sold. Public."
+    )
+    warehouses: list[InventoryLevelType] | None = strawberry.field(
+        description=(
+            "The SKU's level in each warehouse. Needs inventory:read (else null, with an error)."
+        ),
+        permission_classes=[requires(READ)],
     )
 
     @classmethod
@@ -411,7 +421,13 @@ class InventoryQueries:
         [item] = queries.availability(levels)
         return AvailabilityType.from_availability(item)
 
-    @strawberry.field(description="Availability per entity and variant, across warehouses.")
+    @strawberry.field(
+        description=(
+            "Availability per entity and variant, across warehouses. Public for active "
+            "entities (others need catalog:read, and are left out like unknown ids); the "
+            "quantities on hand and reserved and the warehouses need inventory:read."
+        )
+    )
     async def inventory_check(
         self,
         info: Info,
@@ -419,15 +435,16 @@ class InventoryQueries:
             list[strawberry.ID],
             strawberry.argument(
                 description=(
-                    "The ids of the catalog entities (products); ids that are not UUIDs are "
-                    "skipped."
+                    "The ids of the catalog entities (products); ids that are not UUIDs, or "
+                    "name no entity the caller may see, are skipped."
                 )
             ),
         ],
     ) -> list[AvailabilityType]:
         ids = [parsed for parsed in map(parse_uuid, entity_ids) if parsed is not None]
+        statuses = visible_statuses(info.context.actor)
         async with info.context.read() as session:
-            levels = await queries.levels_for_entities(session, ids)
+            levels = await queries.levels_for_entities(session, ids, statuses=statuses)
         return [
             AvailabilityType.from_availability(item)
             for id in ids

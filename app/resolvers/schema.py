@@ -106,7 +106,7 @@ def build_schema(
         lambda: ValidationCache(maxsize=CACHE_SIZE),
         # After the validation cache: it prices documents that have validated.
         cost_analysis(max_cost=max_cost, max_list_length=max_list_length, cache_size=CACHE_SIZE),
-        ErrorCodes,
+        lambda: ErrorCodes(hide_suggestions=not introspection),
     ]
     if not introspection:
         extensions.append(DisableIntrospection)

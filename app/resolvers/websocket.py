@@ -8,23 +8,32 @@ what it does by default in four ways:
 - The credential may come in the `connection_init` payload (browsers cannot set handshake
   headers); it is checked before `connection_ack`. Without one the handshake's credential
   stands, which the middleware has already verified.
-- Before every operation the actor is resolved afresh from that credential, so a key revoked
-  while the socket is open stops working on its next operation, and the operation counts
-  against the actor's rate-limit window like an HTTP request.
+- Before every operation the actor is resolved afresh from that credential, and the operation
+  counts against the actor's rate-limit window like an HTTP request.
+- Before every result an operation delivers (each event of a subscription) the credential is
+  checked again, so a subscription opened with a key that is then revoked, or that expires,
+  is ended at its next delivery and sends nothing more. Events do not reach subscriptions
+  through the outbox yet (no dispatcher reads it), so there is no revocation to push: the check
+  on delivery is what holds in every process, and an idle socket is also closed when its key's
+  known expiry passes.
 - The legacy protocol runs queries and mutations too, as its clients send them.
 
 Refusals close the socket with 4000 + the HTTP status, as the middleware does: 4401 for a
-refused credential, 4429 for an address out of credential lookups, 4503 when the database
-cannot check a `connection_init` credential. An operation over the rate limit, or one whose
-actor the database cannot resolve now, is refused alone (an `error` message with RATE_LIMITED
-or SERVICE_UNAVAILABLE); the socket stays open.
+credential refused when presented, 4403 for one withdrawn while the socket is open (revoked or
+expired, found at an operation, a delivery or the expiry), 4429 for an address out of
+credential lookups, 4503 when the database cannot check a `connection_init` credential. An
+operation over the rate limit, or one whose actor the database cannot resolve now, is refused
+alone (an `error` message with RATE_LIMITED or SERVICE_UNAVAILABLE); the socket stays open. A
+result whose credential the database cannot check now is not delivered.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncGenerator, Mapping
 from json import JSONDecodeError
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from graphql import GraphQLFormattedError
 from starlette.websockets import WebSocketDisconnect, WebSocketState
@@ -50,8 +59,9 @@ from strawberry.subscriptions.protocols.graphql_ws.types import (
 )
 from strawberry.subscriptions.protocols.graphql_ws.types import ErrorMessage as LegacyErrorMessage
 
+from app.auth.actor import Actor
 from app.db import Database, unavailable
-from app.errors import AppError, RateLimited, ServiceUnavailable, Unauthorized
+from app.errors import AppError, Forbidden, RateLimited, ServiceUnavailable, Unauthorized
 from app.middleware import close_reason
 from app.middleware.authentication import (
     actor_for,
@@ -59,11 +69,9 @@ from app.middleware.authentication import (
     presented_credential,
 )
 from app.middleware.rate_limit import RateLimiter, address_key, retry_after
+from app.models.base import utcnow
 from app.resolvers.context import Context
 from app.rest.dialects import GRAPHQL
-
-if TYPE_CHECKING:
-    from strawberry.schema.schema import StreamResult
 
 # RFC 6455: the message is too big to process.
 MESSAGE_TOO_BIG = 1009
@@ -72,7 +80,15 @@ MESSAGE_TOO_BIG = 1009
 class TextFrames(ASGIWebSocketAdapter):
     """Every message as a text frame: the protocols speak JSON text. A message over the body
     limit closes the socket with 1009 (message too big), as the server's own frame limit
-    (`cartograph serve` sets uvicorn's `ws_max_size` to it) does before the message is read."""
+    (`cartograph serve` sets uvicorn's `ws_max_size` to it) does before the message is read.
+
+    Once the server has closed the socket (a refusal, a withdrawn credential), what is still
+    on its way (an operation's `complete`, a second close) is dropped: there is no one to tell.
+    """
+
+    @property
+    def closed(self) -> bool:
+        return self.ws.application_state == WebSocketState.DISCONNECTED
 
     async def iter_json(self, *, ignore_parsing_errors: bool = False) -> AsyncGenerator[object]:
         limit: int = self.view.max_message_bytes  # type: ignore[attr-defined]
@@ -95,10 +111,16 @@ class TextFrames(ASGIWebSocketAdapter):
             pass
 
     async def send_json(self, message: Mapping[str, object]) -> None:
+        if self.closed:
+            return
         try:
             await self.ws.send_text(self.view.encode_json_string(message))
         except WebSocketDisconnect as exc:
             raise WebSocketDisconnected from exc
+
+    async def close(self, code: int, reason: str) -> None:
+        if not self.closed:
+            await super().close(code, reason)
 
 
 def too_big(text: str, limit: int) -> bool:
@@ -151,22 +173,98 @@ class ConnectionGuard:
         return None
 
     async def admit(self) -> AppError | None:
-        """Resolve the actor afresh and count one operation. UNAUTHORIZED ends the connection
+        """Resolve the actor afresh and count one operation. FORBIDDEN ends the connection
         (its credential was revoked or has expired); RATE_LIMITED and SERVICE_UNAVAILABLE
         (the database is down) refuse this operation."""
+        refused = await self.recheck()
+        if isinstance(refused, Forbidden):
+            await self.limiter.hit_failure(self.address)
+        if refused is not None:
+            return refused
+        window = await self.limiter.hit(self.context.actor, self.address)
+        if window is not None and not window.allowed:
+            return RateLimited(f"Rate limit exceeded; retry in {retry_after(window)} s.")
+        return None
+
+    async def recheck(self) -> AppError | None:
+        """Resolve the actor afresh from the connection's credential (no lookup for an
+        anonymous socket): FORBIDDEN when it was revoked or has expired since it was accepted,
+        SERVICE_UNAVAILABLE when the database cannot tell now."""
         try:
             actor = await actor_for(self.database, self.credential)
         except Exception as error:
             return _unavailable_or_raise(error)
         if actor is None:
-            await self.limiter.hit_failure(self.address)
-            return Unauthorized("The connection's credential was revoked or has expired.")
+            return withdrawn()
         # Operations share the context: running subscriptions see the fresh actor too.
         self.context.actor = actor
-        window = await self.limiter.hit(actor, self.address)
-        if window is not None and not window.allowed:
-            return RateLimited(f"Rate limit exceeded; retry in {retry_after(window)} s.")
         return None
+
+
+def withdrawn() -> Forbidden:
+    return Forbidden("The connection's credential was revoked or has expired.")
+
+
+class CredentialWatch:
+    """Ends a connection whose credential is withdrawn: checked before each delivered result,
+    and at the key's expiry when it has one (`expire_at`)."""
+
+    def __init__(self, handler: Any, guard: ConnectionGuard) -> None:
+        self.handler = handler
+        self.guard = guard
+        self.expiry: asyncio.Task[None] | None = None
+
+    async def end(self, error: AppError) -> None:
+        await self.handler.websocket.close(close_code(error), close_reason(error.message))
+
+    async def delivered(self, source: AsyncGenerator[Any, None]) -> AsyncGenerator[Any, None]:
+        """`source`'s results, each after the credential is found still good; when it is not,
+        the socket is closed (4403) and nothing more is sent. A result whose check the database
+        cannot make now is held back (never sent unchecked)."""
+        async with contextlib.aclosing(source):
+            async for result in source:
+                refused = await self.guard.recheck()
+                if isinstance(refused, Forbidden):
+                    await self.end(refused)
+                    return
+                if refused is None:
+                    yield result
+
+    def expire_at(self, actor: Actor) -> None:
+        """(Re)arm the close at `actor`'s expiry (none for a key that never expires)."""
+        self.cancel()
+        if actor.expires_at is not None:
+            delay = (actor.expires_at - utcnow()).total_seconds()
+            self.expiry = asyncio.create_task(self._expire(delay))
+
+    async def _expire(self, delay: float) -> None:
+        await asyncio.sleep(max(delay, 0))
+        await self.end(withdrawn())
+
+    def cancel(self) -> None:
+        if self.expiry is not None:
+            self.expiry.cancel()
+            self.expiry = None
+
+
+class Rechecked:
+    """The schema as a connection sees it: every result an operation yields passes the
+    connection's `CredentialWatch` first.
+
+    `graphql-transport-ws` asks `stream`. The legacy handler asks `subscribe`, which in
+    Strawberry admits subscriptions only, so a query or mutation (which that protocol's clients
+    send too) failed as an internal error; here it is `stream` as well, which runs all three, a
+    query or mutation yielding one result.
+    """
+
+    def __init__(self, schema: BaseSchema, watch: CredentialWatch) -> None:
+        self.schema = schema
+        self.watch = watch
+
+    async def stream(self, *args: Any, **kwargs: Any) -> AsyncGenerator[Any, None]:
+        return self.watch.delivered(await self.schema.stream(*args, **kwargs))
+
+    subscribe = stream
 
 
 def _unavailable_or_raise(error: Exception) -> ServiceUnavailable:
@@ -192,6 +290,9 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.guard = _guard(self)
+        self.watch = CredentialWatch(self, self.guard)
+        # A stand-in, not a BaseSchema: the handler only calls its `stream`.
+        self.schema = Rechecked(self.schema, self.watch)  # type: ignore[assignment]
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         # A second init (4429) or a late one is the base class's to refuse, unchecked.
@@ -201,6 +302,12 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
                 await self.websocket.close(close_code(refused), close_reason(refused.message))
                 return
         await super().handle_connection_init(message)
+        if self.connection_acknowledged:
+            self.watch.expire_at(self.context.actor)
+
+    async def shutdown(self) -> None:
+        self.watch.cancel()
+        await super().shutdown()
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         # Before `connection_ack` the base class closes with 4401 without running anything.
@@ -217,29 +324,15 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         await super().handle_subscribe(message)
 
 
-class AnyOperation:
-    """The schema as the legacy handler sees it: its `subscribe` runs any operation.
-
-    Strawberry's `graphql-ws` handler asks `schema.subscribe`, which admits subscriptions
-    only, so a query or mutation (which that protocol's clients send too) failed as an
-    internal error; `stream` runs all three, a query or mutation yielding one result.
-    """
-
-    def __init__(self, schema: BaseSchema) -> None:
-        self.schema = schema
-
-    async def subscribe(self, **kwargs: Any) -> StreamResult:
-        return await self.schema.stream(**kwargs)
-
-
 class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
     """The legacy `graphql-ws` (subscriptions-transport-ws), guarded the same way."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # A stand-in, not a BaseSchema: the handler only calls its `subscribe`.
-        self.schema = AnyOperation(self.schema)  # type: ignore[assignment]
         self.guard = _guard(self)
+        self.watch = CredentialWatch(self, self.guard)
+        # A stand-in, not a BaseSchema: the handler only calls its `subscribe`.
+        self.schema = Rechecked(self.schema, self.watch)  # type: ignore[assignment]
 
     async def handle_connection_init(self, message: LegacyConnectionInitMessage) -> None:
         refused = await self.guard.connect(message.get("payload"))
@@ -253,6 +346,12 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
             await self.websocket.close(close_code(refused), close_reason(refused.message))
             return
         await super().handle_connection_init(message)
+        if self.connection_acknowledged:
+            self.watch.expire_at(self.context.actor)
+
+    async def cleanup(self) -> None:
+        self.watch.cancel()
+        await super().cleanup()
 
     async def handle_start(self, message: StartMessage) -> None:
         if self.connection_acknowledged:

@@ -99,6 +99,17 @@ def _strict_lists(
                 _strict_lists(value[name], field.type, [*path, name], on_error)
 
 
+WITHHOLDING_CODES = frozenset({"UNAUTHORIZED", "FORBIDDEN"})
+
+
+def _withheld(error: GraphQLError) -> bool:
+    """A field inside the payload that the caller may not read (`quantity` of an availability
+    without inventory:read): the answer goes out with that field null, as GraphQL sends it.
+    A refusal of the operation itself (its root field) still fails the request."""
+    code = (error.extensions or {}).get("code")
+    return code in WITHHOLDING_CODES and error.path is not None and len(error.path) > 1
+
+
 class RouteExecutor:
     def __init__(self, route: RestRoute, schema: strawberry.Schema, database: Database):
         self.route = route
@@ -249,8 +260,12 @@ class RouteExecutor:
         result = await self.schema.execute(
             self.route.operation, variable_values=variables, context_value=context
         )
-        if result.errors:
-            first = result.errors[0]
+        errors = result.errors or []
+        payload = result.data.get(self.route.result) if result.data else None
+        # A withheld field nulls only itself; should a null reach the payload, it is refused.
+        refusals = [e for e in errors if not _withheld(e)] or (errors if payload is None else [])
+        if refusals:
+            first = refusals[0]
             code = (first.extensions or {}).get("code", "INTERNAL_ERROR")
             error_class = ERRORS_BY_CODE.get(code, InternalError)
             details = (first.extensions or {}).get("details")

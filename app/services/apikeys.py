@@ -104,10 +104,18 @@ async def create_api_key(
 
 
 async def revoke_api_key(uow: UnitOfWork, actor: Actor, *, id: uuid.UUID) -> ApiKey:
-    """Revoke a key; it is refused from the next request on. Revoking twice is a CONFLICT."""
+    """Revoke a key; it is refused from the next request on, and sockets it opened are closed
+    at their next operation or delivery. Revoking twice is a CONFLICT.
+
+    Revoking follows the minting rule: an actor may revoke only keys whose permissions it holds
+    itself, so a key with `apiKeys:manage` alone cannot lock out a `*:*` key (FORBIDDEN, before
+    the key's state is told).
+    """
     key = await uow.session.get(ApiKey, id, with_for_update=True)
     if key is None:
         raise NotFound("API key not found.")
+    if not grants_all(actor.permissions, key.permissions):
+        raise Forbidden("A key cannot revoke a key with permissions it does not hold itself.")
     if key.revoked_at is not None:
         raise Conflict("API key is already revoked.")
     before = key.snapshot()
@@ -166,5 +174,9 @@ async def authenticate(database: Database, plaintext: str) -> Actor | None:
             )
             await uow.commit()
     return Actor(
-        kind="api_key", id=str(key.id), name=key.name, permissions=frozenset(key.permissions)
+        kind="api_key",
+        id=str(key.id),
+        name=key.name,
+        permissions=frozenset(key.permissions),
+        expires_at=key.expires_at,
     )

@@ -443,7 +443,7 @@ async def pay_order(
     if not payment_method_id.startswith("pm_") or len(payment_method_id) > 200:
         raise ValidationFailed.field("paymentMethodId", "A payment method id (pm_...).")
     async with database.unit_of_work(request_id=request_id) as uow:
-        order = await get_order(uow.session, actor, order_id, lock=True)
+        order = await get_order(uow.session, actor, order_id, lock=True, write=True)
         if order.status == "cancelled":
             raise Conflict("The order is cancelled; it cannot be paid.")
         if order.payment_status != "pending":

@@ -35,7 +35,7 @@ async def create_fulfillment(
     for value, field in ((carrier, "carrier"), (tracking_number, "trackingNumber")):
         if value is not None and len(value) > 200:
             raise ValidationFailed.field(field, "At most 200 characters.")
-    order = await get_order(uow.session, actor, order_id, lock=True)
+    order = await get_order(uow.session, actor, order_id, lock=True, write=True)
     if order.status not in SHIPPABLE:
         raise Conflict(
             f"An order that is {order.status} cannot be fulfilled; it must be "

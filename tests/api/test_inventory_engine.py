@@ -31,7 +31,7 @@ from app.models.inventory import InventoryLevel, InventoryMovement, Reservation,
 from app.services.inventory import levels as level_service
 from app.services.inventory import reservations as reservation_service
 from app.services.inventory import warehouses as warehouse_service
-from tests.conftest import client_for
+from tests.conftest import client_for, client_with
 from tests.support.catalog import make_entity
 from tests.support.factories import make_api_key
 
@@ -656,8 +656,8 @@ async def test_an_adjust_body_that_is_not_a_json_object_is_422(
 # --- check ----------------------------------------------------------------------------------
 
 
-async def test_check_is_public_and_sums_each_variant_with_a_per_warehouse_breakdown(
-    client: httpx.AsyncClient, database: Database, east: Warehouse, tee: CatalogEntity
+async def test_check_sums_each_variant_with_a_per_warehouse_breakdown_for_inventory_readers(
+    app: Starlette, database: Database, east: Warehouse, tee: CatalogEntity
 ) -> None:
     west = await make_warehouse(database, code="WEST", name="West")
     small, medium = await variant_of(database, "TEE-S"), await variant_of(database, "TEE-M")
@@ -670,7 +670,8 @@ async def test_check_is_public_and_sums_each_variant_with_a_per_warehouse_breakd
         )
         await uow.commit()
 
-    data = data_of(await client.get(CHECK, params={"entityIds": str(tee.id)}))
+    async for reader in client_with(app, database, "inventory:read"):
+        data = data_of(await reader.get(CHECK, params={"entityIds": str(tee.id)}))
     assert all(set(item) == CHECK_FIELDS for item in data)
     assert all(set(w) == CHECK_WAREHOUSE_FIELDS for item in data for w in item["warehouses"])
     assert data == [
@@ -991,7 +992,7 @@ async def test_an_expired_reservation_stops_counting_at_once_and_is_swept_by_the
         status=201,
     )
     [live] = await held(database, mug, 1, reference_id="cart-live")
-    check = data_of(await client.get(CHECK, params={"entityIds": str(mug.id)}))
+    check = data_of(await admin.get(CHECK, params={"entityIds": str(mug.id)}))
     assert (check[0]["reservedQuantity"], check[0]["availableQuantity"]) == (5, 5)
 
     # Its time runs out.
@@ -1004,7 +1005,7 @@ async def test_an_expired_reservation_stops_counting_at_once_and_is_swept_by_the
         await uow.commit()
 
     # Reads stop counting it at once, though nothing has swept it yet.
-    check = data_of(await client.get(CHECK, params={"entityIds": str(mug.id)}))
+    check = data_of(await admin.get(CHECK, params={"entityIds": str(mug.id)}))
     assert (check[0]["quantity"], check[0]["reservedQuantity"], check[0]["availableQuantity"]) == (
         10,
         1,
@@ -1046,10 +1047,10 @@ async def test_a_reservation_expires_by_itself_after_expires_in_seconds(
         ),
         status=201,
     )
-    check = data_of(await client.get(CHECK, params={"entityIds": str(mug.id)}))
+    check = data_of(await admin.get(CHECK, params={"entityIds": str(mug.id)}))
     assert check[0]["availableQuantity"] == 0
     await asyncio.sleep(1.1)
-    check = data_of(await client.get(CHECK, params={"entityIds": str(mug.id)}))
+    check = data_of(await admin.get(CHECK, params={"entityIds": str(mug.id)}))
     assert (check[0]["reservedQuantity"], check[0]["availableQuantity"]) == (0, 3)
 
 

@@ -892,11 +892,12 @@ async def stocked_tee(database: Database, main: Warehouse, tee: CatalogEntity) -
 
 
 async def test_graphql_shows_variant_availability_and_entity_stock(
-    client: httpx.AsyncClient, database: Database, stocked_tee: CatalogEntity
+    admin: httpx.AsyncClient, database: Database, stocked_tee: CatalogEntity
 ) -> None:
+    # The levels need inventory:read (tests/api/test_least_reach.py); stock is public.
     await make_entity(database, slug="mug")  # never stocked
     data = await gql(
-        client,
+        admin,
         """{ catalogEntities(sort: "slug:asc") { items {
               slug stock variants { sku available }
               inventory { sku warehouseName quantity reservedQuantity availableQuantity }
@@ -916,7 +917,7 @@ async def test_graphql_shows_variant_availability_and_entity_stock(
     ] == [("TEE-M", "Main", 2, 0, 2), ("TEE-S", "Main", 4, 1, 3), ("TEE-S", "West", 3, 0, 3)]
 
     one = await gql(
-        client, '{ catalogEntity(idOrSlug: "tee") { stock variants { sku available } } }'
+        admin, '{ catalogEntity(idOrSlug: "tee") { stock variants { sku available } } }'
     )
     assert one["catalogEntity"]["stock"] == 8
 
@@ -940,9 +941,10 @@ async def test_stock_in_a_catalog_listing_costs_the_same_statements_whatever_its
 
 
 async def test_engine_catalog_list_with_include_inventory_adds_stock_and_levels(
-    client: httpx.AsyncClient, main: Warehouse, stocked_tee: CatalogEntity
+    admin: httpx.AsyncClient, client: httpx.AsyncClient, main: Warehouse, stocked_tee: CatalogEntity
 ) -> None:
-    response = await client.get("/api/catalog/entities", params={"include": "inventory"})
+    # The levels for inventory readers; the public gets `inventory: null` (test_least_reach).
+    response = await admin.get("/api/catalog/entities", params={"include": "inventory"})
     assert response.status_code == 200, response.text
     [item] = response.json()["data"]
     assert item["stock"] == 8

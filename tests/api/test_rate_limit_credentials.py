@@ -22,9 +22,12 @@ from starlette.types import Message, Scope
 from app.auth.actor import SYSTEM
 from app.db import Database
 from app.services.apikeys import generate_key, is_well_formed, revoke_api_key
+from tests.api.test_subscriptions import graphql_ws, receive, send, websocket_url
+from tests.support.cost import without_cost
 from tests.support.factories import make_api_key
 from tests.support.queries import count_queries
 from tests.support.rate_limit import STORAGES, client_at, redis_url_for, unique_address
+from tests.support.server import serving
 
 LIMIT = 5
 KEYS = "/api/v1/api-keys"
@@ -297,3 +300,44 @@ async def test_a_rate_limit_store_that_is_down_lets_requests_through_and_still_a
     assert invented.status_code == 401
     assert real.status_code == 200
     assert "rate-limit storage unavailable; request let through" in caplog.messages
+
+
+# ---- websocket operations share the principal's window -----------------------------------
+
+
+@pytest.mark.parametrize("protocol", ["graphql-transport-ws", "graphql-ws"])
+async def test_websocket_operations_and_every_spelling_over_http_share_one_window(
+    build: Callable[..., Starlette], database: Database, protocol: str
+) -> None:
+    # Issue 10: operations sent over a websocket were never counted, and each spelling of a
+    # key had a window of its own. Every count below lands in the key's one window.
+    app = build()
+    _, key = await make_api_key(database)
+    legacy = protocol == "graphql-ws"
+
+    async def operation(ws: Any, id: str) -> dict[str, Any]:
+        """The operation's result, or the error that refused it."""
+        kind = "start" if legacy else "subscribe"
+        await send(ws, {"id": id, "type": kind, "payload": {"query": "{ ping }"}})
+        answer = await receive(ws)
+        if answer["type"] != "error":
+            assert await receive(ws) == {"id": id, "type": "complete"}
+        return answer
+
+    async with client_at(app) as http:
+        first = await http.get(HEALTH, headers={"authorization": f"bearer {key}"})
+        async with serving(app) as base_url:
+            headers = {"authorization": f"Bearer  {key}"}  # the handshake counts: 1
+            async with graphql_ws(websocket_url(base_url), headers, protocol=protocol) as ws:
+                ran = [await operation(ws, str(i)) for i in range(2)]
+                last = await http.get(HEALTH, headers={"x-api-key": key})
+                refused = await operation(ws, "over")
+        over = await http.get(HEALTH, headers={"authorization": f"BEARER {key}"})
+
+    assert first.headers["x-ratelimit-remaining"] == "4"
+    assert [without_cost(r["payload"]) for r in ran] == [{"data": {"ping": "pong"}}] * 2
+    assert last.status_code == 200 and last.headers["x-ratelimit-remaining"] == "0"
+    assert (refused["id"], refused["type"]) == ("over", "error")
+    payload = refused["payload"] if legacy else refused["payload"][0]
+    assert payload["extensions"] == {"code": "RATE_LIMITED"}
+    assert_rate_limited(over, limit=LIMIT)

@@ -2,9 +2,9 @@
 
 Both protocols (`graphql-transport-ws`, legacy `graphql-ws`), text frames only; the credential
 from the handshake headers or the `connection_init` payload, checked before `connection_ack`
-and again before every operation; refusals close with 4401 (credential), 4403 (origin) or
-4429 (too many refused credentials). Every wait is bounded. `test_graphql_ws_clients.py` runs
-the same server with the `gql` client.
+and again before every operation; refusals close with 4401 (credential), 4403 (origin, or a
+credential withdrawn while the socket is open) or 4429 (too many refused credentials). Every
+wait is bounded. `test_graphql_ws_clients.py` runs the same server with the `gql` client.
 """
 
 from __future__ import annotations
@@ -381,7 +381,7 @@ async def test_key_revoked_on_an_open_socket_is_refused_on_its_next_operation(
     assert before == {"data": {"apiKeys": {"totalCount": 1}}}
     assert after == []  # the operation never ran
     assert (ws.close_code, ws.close_reason) == (
-        4401,
+        4403,
         "The connection's credential was revoked or has expired.",
     )
 

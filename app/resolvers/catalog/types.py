@@ -27,8 +27,10 @@ from app.models.catalog import (
 )
 from app.resolvers.context import Context
 from app.resolvers.enums import EntityStatus, EntityType
+from app.resolvers.inventory import READ as INVENTORY_READ
 from app.resolvers.inventory import InventoryLevelType
 from app.resolvers.money import Money
+from app.resolvers.permissions import requires
 from app.resolvers.rows import from_row
 from app.resolvers.scalars import JSON
 from app.resolvers.selection import Selected
@@ -392,10 +394,14 @@ class CatalogEntityType:
         return self._from("prices", compute, currency=currency, quantity=quantity)
 
     @strawberry.field(
-        description="The entity's stock per SKU and warehouse.",
-        graphql_type=list[InventoryLevelType],
+        description=(
+            "The entity's stock per SKU and warehouse. Needs inventory:read (else null, with "
+            "an error); `stock` and `Variant.available` are public."
+        ),
+        graphql_type=list[InventoryLevelType] | None,
+        permission_classes=[requires(INVENTORY_READ)],
     )
-    def inventory(self) -> list[InventoryLevelType] | Later[list[InventoryLevelType]]:
+    def inventory(self) -> list[InventoryLevelType] | Later[list[InventoryLevelType]] | None:
         return self._from(
             "inventory",
             lambda r: [InventoryLevelType.from_view(level) for level in r.inventory or []],

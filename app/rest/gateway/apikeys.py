@@ -48,6 +48,8 @@ ROUTES = [
         tag="api-keys",
         path_params=(Param("id"),),
         permission="apiKeys:manage",
+        description="As for minting, the caller must hold every permission the key grants "
+        "(else 403); the key stops working at once and its open websockets are closed (4403).",
         extra_responses={409: "Already revoked"},
     ),
 ]

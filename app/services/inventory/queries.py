@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.errors import NotFound, ValidationFailed
 from app.ids import parse_uuid
 from app.models.base import utcnow
-from app.models.catalog import CatalogAttributes
+from app.models.catalog import CatalogAttributes, CatalogEntity
 from app.models.inventory import InventoryLevel, InventoryMovement, Reservation, Warehouse
 from app.pagination import Page, PageRequest, SortKey, paginate
 from app.services.catalog.attributes import DEFAULT_LOCALE
@@ -159,18 +160,28 @@ async def views_by_id(session: AsyncSession, ids: list[uuid.UUID]) -> list[Level
 
 
 async def levels_for_entities(
-    session: AsyncSession, entity_ids: list[uuid.UUID]
+    session: AsyncSession,
+    entity_ids: list[uuid.UUID],
+    *,
+    statuses: Collection[str] | None = None,
 ) -> dict[uuid.UUID, list[LevelView]]:
     """Each entity's sellable levels (active warehouses), for availability checks and catalog
-    listings: two statements whatever the count."""
+    listings: two statements whatever the count. With `statuses`, only entities in one of
+    them count (what the caller may see); the others have no levels, as an unknown id."""
     if not entity_ids:
         return {}
+    statement = _levels(LevelFilter(active_warehouses=True)).where(
+        InventoryLevel.entity_id.in_(entity_ids)
+    )
+    if statuses is not None:
+        visible = select(CatalogEntity.id).where(
+            CatalogEntity.id.in_(entity_ids), CatalogEntity.status.in_(statuses)
+        )
+        statement = statement.where(InventoryLevel.entity_id.in_(visible))
     rows = list(
         (
             await session.execute(
-                _levels(LevelFilter(active_warehouses=True))
-                .where(InventoryLevel.entity_id.in_(entity_ids))
-                .order_by(InventoryLevel.sku, InventoryLevel.warehouse_id)
+                statement.order_by(InventoryLevel.sku, InventoryLevel.warehouse_id)
             )
         ).all()
     )

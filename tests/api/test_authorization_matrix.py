@@ -1,0 +1,1129 @@
+"""Who may call what: every route and every GraphQL root field, tried as four callers (issue 10,
+part 7).
+
+The callers: anonymous; a narrow key holding exactly what the row needs (for a public row, an
+unrelated permission); a wrong-scope key holding every other permission the table knows but
+not what the row needs; and an admin (`*:*`). A row that needs permissions expects 401, 403,
+then its success status twice; a public row expects its success status from all four; a row
+may override an answer (an order is 404 to whoever may not see it).
+
+The table is checked against the app itself: every route of the app's route table (REST rows
+of both dialects, the platform routes, static files, the websocket) and every field of the
+schema's Query, Mutation and Subscription types must have a row, and every row must name
+something that exists. A new route or root field without a row fails here: add its row to its
+domain's section below (customers, vendors and the rest as they arrive).
+
+A call that went through is prepared afresh for the next caller (a fresh entity to publish,
+a fresh order to refund), so the answers do not depend on each other; a refused one (401, 403)
+must have changed nothing (no event recorded). One app per backend, in-process (httpx's ASGI
+transport); only the websocket row opens a real socket. About 30 s on SQLite.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from graphql import GraphQLSchema, get_named_type, is_composite_type
+from sqlalchemy import func, select
+from starlette.applications import Starlette
+from starlette.routing import Mount, Route, WebSocketRoute
+
+from app.auth.actor import ANONYMOUS, SYSTEM
+from app.db import Database
+from app.models.audit import Event
+from app.resolvers.context import Context
+from app.services.apikeys import authenticate
+from app.services.customers import create_customer
+from app.services.inventory import reservations
+from tests.api.test_checkout import product
+from tests.api.test_subscriptions import graphql_ws, receive, send, websocket_url
+from tests.conftest import client_for
+from tests.support.catalog import make_brand, make_category, make_entity
+from tests.support.factories import make_api_key
+from tests.support.pricing import make_group, make_modifier, make_price
+from tests.support.promotions import make_promotion
+from tests.support.server import serving
+
+CALLERS = ("anonymous", "narrow", "wrong", "admin")
+UNRELATED = "nothing:read"  # what the narrow key holds for a public row
+CODE_STATUS = {
+    "UNAUTHORIZED": 401,
+    "FORBIDDEN": 403,
+    "NOT_FOUND": 404,
+    "CONFLICT": 409,
+    "VALIDATION_FAILED": 422,
+    "RATE_LIMITED": 429,
+}
+
+
+# GraphQL takes closed sets as enum names (`CONFIRMED`), REST as the documented words.
+
+# ---- what a row sends ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rest:
+    method: str
+    path: str
+    json: Any = None
+    params: dict[str, str] | None = None
+    headers: dict[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class Graph:
+    """A call of one root field; the document is written from the schema (`__typename` is
+    selected under a composite result)."""
+
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Socket:
+    """A websocket to /graphql that runs `{ ping }` after `connection_ack`."""
+
+
+Call = Rest | Graph | Socket
+
+
+class World:
+    """Fresh things to act on, made as staff would (services, or the API with an admin key)."""
+
+    def __init__(self, database: Database, admin: httpx.AsyncClient) -> None:
+        self.database = database
+        self.admin = admin
+        self.counter = itertools.count()
+
+    def unique(self, prefix: str) -> str:
+        return f"{prefix}-{next(self.counter)}"
+
+    async def entity(self, *, status: str = "active", sizes: tuple[str, ...] = ()) -> str:
+        made = await make_entity(
+            self.database, slug=self.unique("thing"), status=status, sizes=sizes
+        )
+        return str(made.id)
+
+    async def product(self) -> tuple[str, str]:
+        """An active product, priced and stocked in MAIN: its id and its SKU (the slug)."""
+        slug = self.unique("goods")
+        return str((await product(self.database, slug)).id), slug
+
+    async def warehouse(self) -> str:
+        return await self.data(
+            "POST", "/api/inventory/warehouses", {"code": self.unique("W"), "name": "W"}, "id"
+        )
+
+    async def category(self) -> str:
+        return str((await make_category(self.database, slug=self.unique("cat"))).id)
+
+    async def brand(self) -> str:
+        return str((await make_brand(self.database, slug=self.unique("brand"))).id)
+
+    async def option_type(self, entity: str) -> str:
+        return await self.data(
+            "POST",
+            f"/api/catalog/entities/{entity}/options",
+            {"name": "Size", "values": ["S"]},
+            "id",
+        )
+
+    async def cart(self) -> tuple[str, str]:
+        """An anonymous cart with one line: the cart's id and the line's."""
+        entity, _ = await self.product()
+        cart = await self.data("POST", "/api/carts", {"currency": "USD"}, "id")
+        items = await self.data(
+            "POST", f"/api/carts/{cart}/items", {"entityId": entity, "quantity": 1}, "items"
+        )
+        return cart, items[0]["id"]
+
+    async def order(self) -> dict[str, Any]:
+        """A paid order of one line (engine shape: id, number, lines, total)."""
+        cart, _ = await self.cart()
+        return await self.data(
+            "POST", "/api/checkout", {"cartId": cart, "paymentMethodId": "pm_card_visa"}
+        )
+
+    async def unpaid_order(self) -> dict[str, Any]:
+        entity, _ = await self.product()
+        query = """mutation P($input: PlaceOrderInput!) { placeOrder(input: $input) {
+          id total { amount currency } } }"""
+        response = await self.admin.post(
+            "/graphql",
+            json={
+                "query": query,
+                "variables": {"input": {"items": [{"entityId": entity, "quantity": 1}]}},
+            },
+        )
+        return response.json()["data"]["placeOrder"]
+
+    async def promotion(self) -> str:
+        return str((await make_promotion(self.database, code=self.unique("CODE").upper())).id)
+
+    async def price(self) -> str:
+        entity = await make_entity(self.database, slug=self.unique("priced"))
+        return str((await make_price(self.database, entity, amount=500)).id)
+
+    async def modifier(self) -> str:
+        return str((await make_modifier(self.database, kind="percentage", value=10)).id)
+
+    async def customer(self) -> str:
+        async with self.database.unit_of_work() as uow:
+            made = await create_customer(uow, SYSTEM, email=f"{self.unique('c')}@example.com")
+            await uow.commit()
+        return str(made.id)
+
+    async def group(self, *members: str) -> str:
+        return str((await make_group(self.database, name=self.unique("group"), members=members)).id)
+
+    async def api_key(self, *permissions: str) -> str:
+        key, _ = await make_api_key(self.database, name=self.unique("key"), permissions=permissions)
+        return str(key.id)
+
+    async def reservation(self) -> str:
+        entity, _ = await self.product()
+        async with self.database.unit_of_work() as uow:
+            [held] = await reservations.reserve(
+                uow,
+                SYSTEM,
+                entity_id=entity,
+                variant_id=None,
+                quantity=1,
+                reference_id=None,
+                ttl=timedelta(minutes=5),
+            )
+            await uow.commit()
+        return str(held.id)
+
+    async def data(self, method: str, path: str, body: Any = None, key: str | None = None) -> Any:
+        response = await self.admin.request(method, path, json=body)
+        assert response.status_code < 300, response.text
+        data = response.json()["data"]
+        return data[key] if key else data
+
+
+Prepare = Callable[[World], Awaitable[Call]]
+
+
+@dataclass(frozen=True)
+class Row:
+    needs: tuple[str, ...]
+    prepare: Prepare
+    ok: int = 200
+    expect: dict[str, int] = field(default_factory=dict)
+
+    def expected(self, caller: str) -> int:
+        if caller in self.expect:
+            return self.expect[caller]
+        if not self.needs:
+            return self.ok
+        return {"anonymous": 401, "wrong": 403}.get(caller, self.ok)
+
+
+def const(call: Call) -> Prepare:
+    async def prepare(world: World) -> Call:
+        return call
+
+    return prepare
+
+
+def rest(method: str, path: str, **kwargs: Any) -> Prepare:
+    return const(Rest(method, path, **kwargs))
+
+
+def graph(**args: Any) -> Prepare:
+    return const(Graph(args))
+
+
+def row(needs: str | tuple[str, ...] | None, prepare: Prepare, ok: int = 200, **expect: int) -> Row:
+    if needs is None:
+        needs = ()
+    elif isinstance(needs, str):
+        needs = (needs,)
+    return Row(needs, prepare, ok, expect)
+
+
+def made(build: Callable[[World], Awaitable[Call]]) -> Prepare:
+    return build
+
+
+UNKNOWN = "5b0c6f0e-0000-4000-8000-000000000000"
+
+# ---- the platform ---------------------------------------------------------------------------
+
+PLATFORM = {
+    "GET /api/health": row(None, rest("GET", "/api/health")),
+    "GET /api/doc": row(None, rest("GET", "/api/doc")),
+    "GET /api/reference": row(None, rest("GET", "/api/reference")),
+    "GET /static/{path}": row(None, rest("GET", "/static/swagger/swagger-ui.css")),
+    # Signed by the payment provider, not by a key: without the secret set it is refused alike.
+    "POST /api/payments/webhook": row(None, rest("POST", "/api/payments/webhook", json={}), ok=400),
+    "GET /graphql": row(None, rest("GET", "/graphql", headers={"accept": "text/html"})),
+    "POST /graphql": row(None, rest("POST", "/graphql", json={"query": "{ ping }"})),
+    "WS /graphql": row(None, const(Socket())),
+    "Query.ping": row(None, graph()),
+    "Query.serverTime": row(None, graph()),
+    "Query.version": row(None, graph()),
+    "Subscription.serverTime": row(None, graph(count=1)),
+}
+
+# ---- API keys and audit ---------------------------------------------------------------------
+
+
+async def _revoke_rest(w: World) -> Call:
+    return Rest("DELETE", f"/api/v1/api-keys/{await w.api_key('apiKeys:manage')}")
+
+
+async def _revoke_graph(w: World) -> Call:
+    return Graph({"input": {"id": await w.api_key("apiKeys:manage")}})
+
+
+async def _api_key(w: World) -> Call:
+    return Graph({"id": await w.api_key("apiKeys:manage")})
+
+
+NEW_KEY = {"name": "made", "permissions": ["apiKeys:manage"]}
+KEYS = {
+    "GET /api/v1/api-keys": row("apiKeys:manage", rest("GET", "/api/v1/api-keys")),
+    "POST /api/v1/api-keys": row(
+        "apiKeys:manage", rest("POST", "/api/v1/api-keys", json=NEW_KEY), 201
+    ),
+    "DELETE /api/v1/api-keys/{id}": row("apiKeys:manage", _revoke_rest),
+    "Query.apiKeys": row("apiKeys:manage", graph()),
+    "Query.apiKey": row("apiKeys:manage", _api_key),
+    "Mutation.createApiKey": row("apiKeys:manage", graph(input=NEW_KEY)),
+    "Mutation.revokeApiKey": row("apiKeys:manage", _revoke_graph),
+    "GET /api/audit": row("audit:read", rest("GET", "/api/audit")),
+    "GET /api/audit/{entityType}/{entityId}": row(
+        "audit:read", rest("GET", f"/api/audit/api_key/{UNKNOWN}")
+    ),
+    "Query.auditEntries": row("audit:read", graph()),
+}
+
+# ---- the catalog ----------------------------------------------------------------------------
+
+
+def on_entity(
+    call: Callable[[str], Call], *, status: str = "active", sizes: tuple[str, ...] = ()
+) -> Prepare:
+    async def prepare(w: World) -> Call:
+        return call(await w.entity(status=status, sizes=sizes))
+
+    return prepare
+
+
+def on_entity_and(other: str, call: Callable[[str, str], Call]) -> Prepare:
+    async def prepare(w: World) -> Call:
+        entity = await w.entity()
+        return call(entity, await getattr(w, other)())
+
+    return prepare
+
+
+def on(thing: str, call: Callable[[str], Call]) -> Prepare:
+    async def prepare(w: World) -> Call:
+        return call(await getattr(w, thing)())
+
+    return prepare
+
+
+async def _option_value_rest(w: World) -> Call:
+    option = await w.option_type(await w.entity())
+    return Rest("POST", f"/api/catalog/options/{option}/values", json={"value": "M"})
+
+
+async def _option_value_graph(w: World) -> Call:
+    option = await w.option_type(await w.entity())
+    return Graph({"input": {"optionTypeId": option, "value": "M"}})
+
+
+def _linked(kind: str, call: Callable[[str, str], Call]) -> Prepare:
+    """An entity already in a category (or brand), for the removals."""
+
+    async def prepare(w: World) -> Call:
+        entity = await w.entity()
+        target = await getattr(w, kind)()
+        plural = "categories" if kind == "category" else "brands"
+        await w.data("POST", f"/api/catalog/entities/{entity}/{plural}/{target}")
+        return call(entity, target)
+
+    return prepare
+
+
+def _entity_input(**more: Any) -> Callable[[str], Call]:
+    return lambda id: Graph({"input": {"id": id, **more}})
+
+
+def _slug() -> dict[str, Any]:
+    return {"type": "product", "slug": f"new-{next(SLUGS)}"}
+
+
+SLUGS = itertools.count()
+CAT = "/api/catalog"
+CATALOG = {
+    "GET /api/catalog/entities": row(
+        None, rest("GET", f"{CAT}/entities", params={"include": "inventory,variants,pricing"})
+    ),
+    "GET /api/catalog/entities/{idOrSlug}": row(
+        None, on_entity(lambda id: Rest("GET", f"{CAT}/entities/{id}"))
+    ),
+    "POST /api/catalog/entities": row(
+        "catalog:create", made(lambda w: _async(Rest("POST", f"{CAT}/entities", json=_slug()))), 201
+    ),
+    "PATCH /api/catalog/entities/{id}": row(
+        "catalog:update",
+        on_entity(lambda id: Rest("PATCH", f"{CAT}/entities/{id}", json={"metadata": {"a": 1}})),
+    ),
+    "DELETE /api/catalog/entities/{id}": row(
+        "catalog:delete", on_entity(lambda id: Rest("DELETE", f"{CAT}/entities/{id}"))
+    ),
+    "POST /api/catalog/entities/{id}/publish": row(
+        "catalog:update",
+        on_entity(lambda id: Rest("POST", f"{CAT}/entities/{id}/publish"), status="draft"),
+    ),
+    "POST /api/catalog/entities/{id}/archive": row(
+        "catalog:update", on_entity(lambda id: Rest("POST", f"{CAT}/entities/{id}/archive"))
+    ),
+    "POST /api/catalog/entities/{id}/discontinue": row(
+        "catalog:update", on_entity(lambda id: Rest("POST", f"{CAT}/entities/{id}/discontinue"))
+    ),
+    "PUT /api/catalog/entities/{id}/attributes/{locale}": row(
+        "catalog:update",
+        on_entity(
+            lambda id: Rest("PUT", f"{CAT}/entities/{id}/attributes/de", json={"title": "Ding"})
+        ),
+    ),
+    "GET /api/catalog/entities/{id}/attributes/{locale}": row(
+        None, on_entity(lambda id: Rest("GET", f"{CAT}/entities/{id}/attributes/en"))
+    ),
+    "GET /api/catalog/categories": row(None, rest("GET", f"{CAT}/categories")),
+    "POST /api/catalog/categories": row(
+        "catalog:create",
+        made(
+            lambda w: _async(
+                Rest("POST", f"{CAT}/categories", json={"name": "C", "slug": w.unique("c")})
+            )
+        ),
+        201,
+    ),
+    "PATCH /api/catalog/categories/{categoryId}": row(
+        "catalog:update",
+        on("category", lambda id: Rest("PATCH", f"{CAT}/categories/{id}", json={"name": "D"})),
+    ),
+    "DELETE /api/catalog/categories/{categoryId}": row(
+        "catalog:delete", on("category", lambda id: Rest("DELETE", f"{CAT}/categories/{id}"))
+    ),
+    "GET /api/catalog/brands": row(None, rest("GET", f"{CAT}/brands")),
+    "POST /api/catalog/brands": row(
+        "catalog:create",
+        made(
+            lambda w: _async(
+                Rest("POST", f"{CAT}/brands", json={"name": "B", "slug": w.unique("b")})
+            )
+        ),
+        201,
+    ),
+    "PATCH /api/catalog/brands/{brandId}": row(
+        "catalog:update",
+        on("brand", lambda id: Rest("PATCH", f"{CAT}/brands/{id}", json={"name": "D"})),
+    ),
+    "DELETE /api/catalog/brands/{brandId}": row(
+        "catalog:delete", on("brand", lambda id: Rest("DELETE", f"{CAT}/brands/{id}"))
+    ),
+    "POST /api/catalog/entities/{id}/categories/{categoryId}": row(
+        "catalog:update",
+        on_entity_and("category", lambda e, c: Rest("POST", f"{CAT}/entities/{e}/categories/{c}")),
+    ),
+    "DELETE /api/catalog/entities/{id}/categories/{categoryId}": row(
+        "catalog:update",
+        _linked("category", lambda e, c: Rest("DELETE", f"{CAT}/entities/{e}/categories/{c}")),
+    ),
+    "POST /api/catalog/entities/{id}/brands/{brandId}": row(
+        "catalog:update",
+        on_entity_and("brand", lambda e, b: Rest("POST", f"{CAT}/entities/{e}/brands/{b}")),
+    ),
+    "DELETE /api/catalog/entities/{id}/brands/{brandId}": row(
+        "catalog:update",
+        _linked("brand", lambda e, b: Rest("DELETE", f"{CAT}/entities/{e}/brands/{b}")),
+    ),
+    "POST /api/catalog/entities/{id}/options": row(
+        "catalog:update",
+        on_entity(
+            lambda id: Rest(
+                "POST", f"{CAT}/entities/{id}/options", json={"name": "Size", "values": ["S"]}
+            )
+        ),
+        201,
+    ),
+    "POST /api/catalog/options/{optionTypeId}/values": row(
+        "catalog:update", _option_value_rest, 201
+    ),
+    "POST /api/catalog/entities/{id}/variants": row(
+        "catalog:update",
+        on_entity(
+            lambda id: Rest("POST", f"{CAT}/entities/{id}/variants", json={"sku": f"{id}-X"})
+        ),
+        201,
+    ),
+    "POST /api/catalog/entities/{id}/variants/generate": row(
+        "catalog:update",
+        on_entity(lambda id: Rest("POST", f"{CAT}/entities/{id}/variants/generate"), sizes=("S",)),
+    ),
+    "GET /api/v1/products": row(None, rest("GET", "/api/v1/products")),
+    "POST /api/v1/products": row(
+        "catalog:create", rest("POST", "/api/v1/products", json={"name": "Widget"}), 201
+    ),
+    "GET /api/v1/products/{id}": row(
+        None, on_entity(lambda id: Rest("GET", f"/api/v1/products/{id}"))
+    ),
+    "PUT /api/v1/products/{id}": row(
+        "catalog:update",
+        on_entity(lambda id: Rest("PUT", f"/api/v1/products/{id}", json={"name": "Renamed"})),
+    ),
+    "Query.catalogAttributes": row(
+        None, on_entity(lambda id: Graph({"entityIdOrSlug": id, "locale": "en"}))
+    ),
+    "Query.catalogEntity": row(None, on_entity(lambda id: Graph({"idOrSlug": id}))),
+    "Query.catalogEntities": row(None, graph()),
+    "Query.category": row(None, on("category", lambda id: Graph({"idOrSlug": id}))),
+    "Query.categories": row(None, graph()),
+    "Query.categoryTree": row(None, graph()),
+    "Query.brand": row(None, on("brand", lambda id: Graph({"idOrSlug": id}))),
+    "Query.brands": row(None, graph()),
+    "Mutation.createCatalogEntity": row(
+        "catalog:create", made(lambda w: _async(Graph({"input": {**_slug(), "type": "PRODUCT"}})))
+    ),
+    "Mutation.updateCatalogEntity": row(
+        "catalog:update", on_entity(_entity_input(metadata={"a": 1}))
+    ),
+    "Mutation.publishCatalogEntity": row(
+        "catalog:update", on_entity(_entity_input(), status="draft")
+    ),
+    "Mutation.archiveCatalogEntity": row("catalog:update", on_entity(_entity_input())),
+    "Mutation.discontinueCatalogEntity": row("catalog:update", on_entity(_entity_input())),
+    "Mutation.deleteCatalogEntity": row("catalog:delete", on_entity(_entity_input())),
+    "Mutation.setCatalogAttributes": row(
+        "catalog:update",
+        on_entity(lambda id: Graph({"input": {"entityId": id, "locale": "de", "title": "Ding"}})),
+    ),
+    "Mutation.createCategory": row(
+        "catalog:create",
+        made(lambda w: _async(Graph({"input": {"name": "C", "slug": w.unique("c")}}))),
+    ),
+    "Mutation.updateCategory": row("catalog:update", on("category", _entity_input(name="D"))),
+    "Mutation.deleteCategory": row("catalog:delete", on("category", _entity_input())),
+    "Mutation.createBrand": row(
+        "catalog:create",
+        made(lambda w: _async(Graph({"input": {"name": "B", "slug": w.unique("b")}}))),
+    ),
+    "Mutation.updateBrand": row("catalog:update", on("brand", _entity_input(name="D"))),
+    "Mutation.deleteBrand": row("catalog:delete", on("brand", _entity_input())),
+    "Mutation.addEntityToCategory": row(
+        "catalog:update",
+        on_entity_and("category", lambda e, c: Graph({"input": {"entityId": e, "categoryId": c}})),
+    ),
+    "Mutation.removeEntityFromCategory": row(
+        "catalog:update",
+        _linked("category", lambda e, c: Graph({"input": {"entityId": e, "categoryId": c}})),
+    ),
+    "Mutation.addEntityToBrand": row(
+        "catalog:update",
+        on_entity_and("brand", lambda e, b: Graph({"input": {"entityId": e, "brandId": b}})),
+    ),
+    "Mutation.removeEntityFromBrand": row(
+        "catalog:update",
+        _linked("brand", lambda e, b: Graph({"input": {"entityId": e, "brandId": b}})),
+    ),
+    "Mutation.createOptionType": row(
+        "catalog:update",
+        on_entity(lambda id: Graph({"input": {"entityId": id, "name": "Size", "values": ["S"]}})),
+    ),
+    "Mutation.createOptionValue": row("catalog:update", _option_value_graph),
+    "Mutation.createVariant": row(
+        "catalog:update", on_entity(lambda id: Graph({"input": {"entityId": id, "sku": f"{id}-X"}}))
+    ),
+    "Mutation.generateVariants": row(
+        "catalog:update", on_entity(lambda id: Graph({"input": {"entityId": id}}), sizes=("S",))
+    ),
+    "Mutation.createProduct": row("catalog:create", graph(input={"name": "Widget"})),
+    "Mutation.updateProduct": row("catalog:update", on_entity(_entity_input(name="Renamed"))),
+}
+
+
+async def _async(call: Call) -> Call:
+    return call
+
+
+# ---- inventory ------------------------------------------------------------------------------
+
+INV = "/api/inventory"
+
+
+async def _adjust(w: World) -> dict[str, Any]:
+    entity, _ = await w.product()
+    warehouse = await w.data("GET", f"{INV}/warehouses")
+    return {"entityId": entity, "warehouseId": warehouse[0]["id"], "type": "restock", "quantity": 1}
+
+
+def on_sku(call: Callable[[str], Call]) -> Prepare:
+    async def prepare(w: World) -> Call:
+        _, sku = await w.product()
+        return call(sku)
+
+    return prepare
+
+
+def on_product(call: Callable[[str], Call]) -> Prepare:
+    async def prepare(w: World) -> Call:
+        entity, _ = await w.product()
+        return call(entity)
+
+    return prepare
+
+
+async def _adjust_rest(w: World) -> Call:
+    return Rest("POST", f"{INV}/adjust", json=await _adjust(w))
+
+
+async def _adjust_graph(w: World) -> Call:
+    return Graph({"input": {**await _adjust(w), "type": "RESTOCK"}})
+
+
+async def _release_rest(w: World) -> Call:
+    return Rest("POST", f"{INV}/release", json={"reservationId": await w.reservation()})
+
+
+async def _release_graph(w: World) -> Call:
+    return Graph({"input": {"reservationId": await w.reservation()}})
+
+
+def _reserve(entity: str) -> dict[str, Any]:
+    return {"entityId": entity, "quantity": 1}
+
+
+def _warehouse_code(w: World) -> dict[str, str]:
+    return {"code": w.unique("W"), "name": "W"}
+
+
+INVENTORY = {
+    "GET /api/inventory/check": row(
+        None, on_product(lambda id: Rest("GET", f"{INV}/check", params={"entityIds": id}))
+    ),
+    "POST /api/inventory/adjust": row("inventory:update", _adjust_rest),
+    "POST /api/inventory/reserve": row(
+        "inventory:update",
+        on_product(lambda id: Rest("POST", f"{INV}/reserve", json=_reserve(id))),
+        201,
+    ),
+    "POST /api/inventory/release": row("inventory:update", _release_rest),
+    "POST /api/inventory/warehouses": row(
+        "inventory:create",
+        made(lambda w: _async(Rest("POST", f"{INV}/warehouses", json=_warehouse_code(w)))),
+        201,
+    ),
+    "GET /api/inventory/warehouses": row("inventory:read", rest("GET", f"{INV}/warehouses")),
+    "PATCH /api/inventory/warehouses/{id}": row(
+        "inventory:update",
+        on("warehouse", lambda id: Rest("PATCH", f"{INV}/warehouses/{id}", json={"name": "X"})),
+    ),
+    "POST /api/inventory/warehouses/{id}/deactivate": row(
+        "inventory:update",
+        on("warehouse", lambda id: Rest("POST", f"{INV}/warehouses/{id}/deactivate")),
+    ),
+    "GET /api/v1/inventory/low-stock": row(
+        "inventory:read", rest("GET", "/api/v1/inventory/low-stock")
+    ),
+    "GET /api/v1/inventory": row("inventory:read", rest("GET", "/api/v1/inventory")),
+    "GET /api/v1/inventory/{sku}": row(
+        "inventory:read", on_sku(lambda sku: Rest("GET", f"/api/v1/inventory/{sku}"))
+    ),
+    "PUT /api/v1/inventory/{sku}": row(
+        "inventory:update",
+        on_sku(lambda sku: Rest("PUT", f"/api/v1/inventory/{sku}", json={"quantity": 5})),
+    ),
+    "PUT /api/v1/inventory": row(
+        "inventory:update",
+        on_sku(lambda sku: Rest("PUT", "/api/v1/inventory", json={"sku": sku, "adjustment": 1})),
+    ),
+    "POST /api/v1/inventory/adjust": row(
+        "inventory:update",
+        on_sku(
+            lambda sku: Rest("POST", "/api/v1/inventory/adjust", json={"sku": sku, "adjustment": 1})
+        ),
+    ),
+    "POST /api/v1/inventory/bulk": row(
+        "inventory:update",
+        on_sku(
+            lambda sku: Rest(
+                "POST", "/api/v1/inventory/bulk", json={"updates": [{"sku": sku, "quantity": 3}]}
+            )
+        ),
+    ),
+    "Query.warehouses": row("inventory:read", graph()),
+    "Query.inventoryLevels": row("inventory:read", graph()),
+    "Query.inventoryItem": row("inventory:read", on_sku(lambda sku: Graph({"sku": sku}))),
+    "Query.inventoryCheck": row(None, on_product(lambda id: Graph({"entityIds": [id]}))),
+    "Query.inventoryMovements": row("inventory:read", on_sku(lambda sku: Graph({"sku": sku}))),
+    "Mutation.createWarehouse": row(
+        "inventory:create", made(lambda w: _async(Graph({"input": _warehouse_code(w)})))
+    ),
+    "Mutation.updateWarehouse": row("inventory:update", on("warehouse", _entity_input(name="X"))),
+    "Mutation.deactivateWarehouse": row("inventory:update", on("warehouse", _entity_input())),
+    "Mutation.adjustInventory": row("inventory:update", _adjust_graph),
+    "Mutation.adjustInventoryBySku": row(
+        "inventory:update", on_sku(lambda sku: Graph({"input": {"sku": sku, "adjustment": 1}}))
+    ),
+    "Mutation.setInventoryLevel": row(
+        "inventory:update", on_sku(lambda sku: Graph({"input": {"sku": sku, "quantity": 5}}))
+    ),
+    "Mutation.bulkSetInventory": row(
+        "inventory:update",
+        on_sku(lambda sku: Graph({"input": {"updates": [{"sku": sku, "quantity": 3}]}})),
+    ),
+    "Mutation.reserveInventory": row(
+        "inventory:update", on_product(lambda id: Graph({"input": _reserve(id)}))
+    ),
+    "Mutation.releaseInventory": row("inventory:update", _release_graph),
+}
+
+# ---- pricing and customers ------------------------------------------------------------------
+
+
+async def _membership(w: World) -> Call:
+    return Graph({"input": {"customerGroupId": await w.group(), "customerId": await w.customer()}})
+
+
+async def _member_out(w: World) -> Call:
+    customer = await w.customer()
+    return Graph({"input": {"customerGroupId": await w.group(customer), "customerId": customer}})
+
+
+async def _resolve_price(w: World) -> Call:
+    entity, _ = await w.product()
+    return Graph({"entityId": entity, "currency": "USD", "quantity": 1})
+
+
+PRICE_BODY = {"currency": "USD", "amount": 999}
+MODIFIER = {"name": "Sale", "kind": "percentage", "value": 10}
+PRICING = {
+    "POST /api/pricing/prices": row(
+        "pricing:create",
+        on_entity(
+            lambda id: Rest("POST", "/api/pricing/prices", json={"entityId": id, **PRICE_BODY})
+        ),
+        201,
+    ),
+    "GET /api/pricing/prices": row("pricing:update", rest("GET", "/api/pricing/prices")),
+    "POST /api/pricing/modifiers": row(
+        "pricing:create", rest("POST", "/api/pricing/modifiers", json=MODIFIER), 201
+    ),
+    "Query.prices": row("pricing:update", graph()),
+    "Query.priceModifiers": row("pricing:update", graph()),
+    "Query.customerGroups": row("pricing:update", graph()),
+    "Query.customerGroupMembers": row(
+        "pricing:update", on("group", lambda id: Graph({"customerGroupId": id}))
+    ),
+    "Query.resolvePrice": row(None, _resolve_price),
+    "Mutation.createPrice": row(
+        "pricing:create", on_entity(lambda id: Graph({"input": {"entityId": id, **PRICE_BODY}}))
+    ),
+    "Mutation.updatePrice": row("pricing:update", on("price", _entity_input(amount=777))),
+    "Mutation.createPriceModifier": row(
+        "pricing:create", graph(input={**MODIFIER, "kind": "PERCENTAGE"})
+    ),
+    "Mutation.updatePriceModifier": row("pricing:update", on("modifier", _entity_input(value=20))),
+    "Mutation.createCustomerGroup": row(
+        "pricing:create", made(lambda w: _async(Graph({"input": {"name": w.unique("g")}})))
+    ),
+    "Mutation.addCustomerToGroup": row("pricing:update", _membership),
+    "Mutation.removeCustomerFromGroup": row("pricing:update", _member_out),
+    "Query.customer": row("customers:read", on("customer", lambda id: Graph({"id": id}))),
+    "Query.customers": row("customers:read", graph()),
+    "Mutation.createCustomer": row(
+        "customers:create",
+        made(lambda w: _async(Graph({"input": {"email": f"{w.unique('n')}@example.com"}}))),
+    ),
+    "Mutation.updateCustomer": row(
+        "customers:update", on("customer", _entity_input(firstName="Ada"))
+    ),
+}
+
+# ---- carts, promotions, checkout ------------------------------------------------------------
+
+
+def on_cart(call: Callable[[str, str], Call]) -> Prepare:
+    async def prepare(w: World) -> Call:
+        cart, item = await w.cart()
+        return call(cart, item)
+
+    return prepare
+
+
+async def _add_item_rest(w: World) -> Call:
+    cart, _ = await w.cart()
+    entity, _ = await w.product()
+    return Rest("POST", f"/api/carts/{cart}/items", json={"entityId": entity, "quantity": 1})
+
+
+async def _add_item_graph(w: World) -> Call:
+    cart, _ = await w.cart()
+    entity, _ = await w.product()
+    return Graph({"input": {"cartId": cart, "entityId": entity, "quantity": 1}})
+
+
+async def _checkout_rest(w: World) -> Call:
+    cart, _ = await w.cart()
+    return Rest("POST", "/api/checkout", json={"cartId": cart, "paymentMethodId": "pm_card_visa"})
+
+
+async def _checkout_graph(w: World) -> Call:
+    cart, _ = await w.cart()
+    return Graph({"input": {"cartId": cart, "paymentMethodId": "pm_card_visa"}})
+
+
+async def _validate(w: World) -> dict[str, Any]:
+    await w.promotion()
+    entity, _ = await w.product()
+    return {"code": "NOPE", "currency": "USD", "lineItems": [{"entityId": entity, "quantity": 1}]}
+
+
+async def _validate_rest(w: World) -> Call:
+    return Rest("POST", "/api/promotions/validate", json=await _validate(w))
+
+
+async def _validate_graph(w: World) -> Call:
+    return Graph({"input": await _validate(w)})
+
+
+PROMOTION = {"name": "Ten", "type": "percentage_off_order", "value": 10}
+
+
+def _new_code(w: World) -> dict[str, Any]:
+    return {"code": w.unique("NEW").upper(), **PROMOTION}
+
+
+SHOPPING = {
+    "POST /api/carts": row(None, rest("POST", "/api/carts", json={"currency": "USD"}), 201),
+    "GET /api/carts/{id}": row(None, on_cart(lambda c, _: Rest("GET", f"/api/carts/{c}"))),
+    "POST /api/carts/{id}/items": row(None, _add_item_rest, 201),
+    "PATCH /api/carts/{id}/items/{itemId}": row(
+        None, on_cart(lambda c, i: Rest("PATCH", f"/api/carts/{c}/items/{i}", json={"quantity": 2}))
+    ),
+    "DELETE /api/carts/{id}/items/{itemId}": row(
+        None, on_cart(lambda c, i: Rest("DELETE", f"/api/carts/{c}/items/{i}"))
+    ),
+    "Query.cart": row(None, on_cart(lambda c, _: Graph({"id": c}))),
+    "Mutation.createCart": row(None, graph(input={"currency": "USD"})),
+    "Mutation.addCartItem": row(None, _add_item_graph),
+    "Mutation.updateCartItem": row(
+        None, on_cart(lambda c, i: Graph({"input": {"cartId": c, "itemId": i, "quantity": 2}}))
+    ),
+    "Mutation.removeCartItem": row(
+        None, on_cart(lambda c, i: Graph({"input": {"cartId": c, "itemId": i}}))
+    ),
+    "POST /api/promotions": row(
+        "promotions:create",
+        made(lambda w: _async(Rest("POST", "/api/promotions", json=_new_code(w)))),
+        201,
+    ),
+    "GET /api/promotions": row(None, rest("GET", "/api/promotions")),
+    "POST /api/promotions/validate": row(None, _validate_rest),
+    "POST /api/promotions/{id}/deactivate": row(
+        "promotions:update",
+        on("promotion", lambda id: Rest("POST", f"/api/promotions/{id}/deactivate")),
+    ),
+    "PATCH /api/promotions/{id}": row(
+        "promotions:update",
+        on(
+            "promotion", lambda id: Rest("PATCH", f"/api/promotions/{id}", json={"name": "Renamed"})
+        ),
+    ),
+    "Query.promotions": row(None, graph()),
+    "Query.promotion": row(
+        "promotions:update", on("promotion", lambda id: Graph({"idOrCode": id}))
+    ),
+    "Mutation.createPromotion": row(
+        "promotions:create",
+        made(lambda w: _async(Graph({"input": {**_new_code(w), "type": "PERCENTAGE_OFF_ORDER"}}))),
+    ),
+    "Mutation.updatePromotion": row(
+        "promotions:update", on("promotion", _entity_input(name="Renamed"))
+    ),
+    "Mutation.deactivatePromotion": row("promotions:update", on("promotion", _entity_input())),
+    "Mutation.validatePromotion": row(None, _validate_graph),
+    "POST /api/checkout": row(None, _checkout_rest, 201),
+    "Mutation.checkout": row(None, _checkout_graph),
+}
+
+# ---- orders ---------------------------------------------------------------------------------
+
+# An order is hidden from whoever may not read it (404: its existence is not told).
+HIDDEN = {"anonymous": 404, "wrong": 404}
+
+
+def on_order(call: Callable[[dict[str, Any]], Call]) -> Prepare:
+    async def prepare(w: World) -> Call:
+        return call(await w.order())
+
+    return prepare
+
+
+def _fulfil(order: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"lineId": line["id"], "quantity": 1} for line in order["lines"]]
+
+
+def on_shippable_order(call: Callable[[dict[str, Any]], Call]) -> Prepare:
+    """A paid order moved on to processing, which may be shipped."""
+
+    async def prepare(w: World) -> Call:
+        order = await w.order()
+        for status in ("confirmed", "processing"):
+            await w.data("PATCH", f"/api/orders/{order['id']}/status", {"status": status})
+        return call(order)
+
+    return prepare
+
+
+async def _place_rest(w: World) -> Call:
+    entity, _ = await w.product()
+    return Rest("POST", "/api/v1/orders", json={"items": [{"productId": entity, "quantity": 1}]})
+
+
+async def _place_graph(w: World) -> Call:
+    entity, _ = await w.product()
+    return Graph({"input": {"items": [{"entityId": entity, "quantity": 1}]}})
+
+
+async def _pay(w: World) -> dict[str, Any]:
+    order = await w.unpaid_order()
+    total = order["total"]
+    return {
+        "orderId": order["id"],
+        "paymentMethodId": "pm_card_visa",
+        "amount": total["amount"],
+        "currency": total["currency"],
+    }
+
+
+async def _pay_rest(w: World) -> Call:
+    body = await _pay(w)
+    return Rest("POST", "/api/v1/payments", json={**body, "amount": body["amount"] / 100})
+
+
+async def _pay_graph(w: World) -> Call:
+    return Graph({"input": await _pay(w)})
+
+
+CONFIRM = {"status": "confirmed"}
+ORDERS = {
+    "GET /api/orders": row("orders:read", rest("GET", "/api/orders")),
+    "GET /api/orders/{idOrNumber}": row(
+        "orders:read", on_order(lambda o: Rest("GET", f"/api/orders/{o['number']}")), **HIDDEN
+    ),
+    "PATCH /api/orders/{id}/status": row(
+        "orders:update",
+        on_order(lambda o: Rest("PATCH", f"/api/orders/{o['id']}/status", json=CONFIRM)),
+    ),
+    "POST /api/orders/{id}/refunds": row(
+        "orders:update",
+        on_order(lambda o: Rest("POST", f"/api/orders/{o['id']}/refunds", json={"amount": 1})),
+        201,
+    ),
+    "GET /api/orders/{id}/fulfillments": row(
+        "orders:read",
+        on_order(lambda o: Rest("GET", f"/api/orders/{o['id']}/fulfillments")),
+        **HIDDEN,
+    ),
+    "POST /api/orders/{id}/fulfillments": row(
+        "orders:update",
+        on_shippable_order(
+            lambda o: Rest(
+                "POST", f"/api/orders/{o['id']}/fulfillments", json={"lines": _fulfil(o)}
+            )
+        ),
+        201,
+    ),
+    "GET /api/v1/orders": row("orders:read", rest("GET", "/api/v1/orders")),
+    "POST /api/v1/orders": row("orders:create", _place_rest, 201),
+    "GET /api/v1/orders/{id}": row(
+        "orders:read", on_order(lambda o: Rest("GET", f"/api/v1/orders/{o['id']}")), **HIDDEN
+    ),
+    "PUT /api/v1/orders/{id}": row(
+        "orders:update", on_order(lambda o: Rest("PUT", f"/api/v1/orders/{o['id']}", json=CONFIRM))
+    ),
+    "POST /api/v1/payments": row("orders:create", _pay_rest),
+    "POST /api/v1/orders/{id}/refunds": row(
+        "orders:update",
+        on_order(
+            lambda o: Rest(
+                "POST",
+                f"/api/v1/orders/{o['id']}/refunds",
+                json={"amount": 0.01, "currency": "USD"},
+            )
+        ),
+        201,
+    ),
+    "Query.order": row("orders:read", on_order(lambda o: Graph({"idOrNumber": o["id"]})), **HIDDEN),
+    "Query.fulfillments": row(
+        "orders:read", on_order(lambda o: Graph({"orderId": o["id"]})), **HIDDEN
+    ),
+    "Query.orders": row("orders:read", graph()),
+    "Mutation.placeOrder": row("orders:create", _place_graph),
+    "Mutation.payOrder": row("orders:create", _pay_graph),
+    "Mutation.createFulfillment": row(
+        "orders:update",
+        on_shippable_order(lambda o: Graph({"input": {"orderId": o["id"], "lines": _fulfil(o)}})),
+    ),
+    "Mutation.changeOrderStatus": row(
+        "orders:update",
+        on_order(lambda o: Graph({"input": {"id": o["id"], "status": "CONFIRMED"}})),
+    ),
+    "Mutation.refundOrder": row(
+        "orders:update", on_order(lambda o: Graph({"input": {"orderId": o["id"], "amount": 1}}))
+    ),
+}
+
+# Each domain's rows; a new domain adds its own dict here.
+MATRIX: dict[str, Row] = {
+    **PLATFORM,
+    **KEYS,
+    **CATALOG,
+    **INVENTORY,
+    **PRICING,
+    **SHOPPING,
+    **ORDERS,
+}
+KNOWN_PERMISSIONS = sorted({p for r in MATRIX.values() for p in r.needs})
+
+
+# ---- the table covers the app, and only the app ---------------------------------------------
+
+
+def app_entries(app: Starlette) -> set[str]:
+    """Every route of the app's route table, as `METHOD /path` (`WS /path` for a websocket,
+    `GET /prefix/{path}` for a mount), and every root field of its schema, as `Type.field`."""
+    entries: set[str] = set()
+    for route in app.routes:
+        if isinstance(route, WebSocketRoute):
+            entries.add(f"WS {route.path}")
+        elif isinstance(route, Mount):
+            entries.add(f"GET {route.path}/{{path}}")
+        elif isinstance(route, Route):
+            entries |= {f"{m} {route.path}" for m in route.methods or () if m != "HEAD"}
+    schema: GraphQLSchema = app.state.schema._schema
+    for root in (schema.query_type, schema.mutation_type, schema.subscription_type):
+        if root is not None:
+            entries |= {f"{root.name}.{name}" for name in root.fields}
+    return entries
+
+
+def test_every_route_and_root_field_has_a_row(module_app: Starlette) -> None:
+    entries = app_entries(module_app)
+    assert sorted(entries - MATRIX.keys()) == [], "routes or root fields without a row"
+    assert sorted(MATRIX.keys() - entries) == [], "rows naming nothing the app serves"
+
+
+# ---- each row as each caller ----------------------------------------------------------------
+
+
+def keys_for(row: Row) -> dict[str, tuple[str, ...] | None]:
+    narrow = row.needs or (UNRELATED,)
+    wrong = tuple(p for p in KNOWN_PERMISSIONS if p not in row.needs) if row.needs else (UNRELATED,)
+    return {"anonymous": None, "narrow": narrow, "wrong": wrong, "admin": ("*:*",)}
+
+
+def document(schema: GraphQLSchema, entry: str, args: dict[str, Any]) -> str:
+    root_name, name = entry.split(".")
+    root = schema.get_type(root_name)
+    definition = root.fields[name]  # type: ignore[union-attr]
+    declared = ", ".join(f"${a}: {definition.args[a].type}" for a in args)
+    call = f"{name}({', '.join(f'{a}: ${a}' for a in args)})" if args else name
+    selection = " { __typename }" if is_composite_type(get_named_type(definition.type)) else ""
+    variables = f"({declared})" if declared else ""
+    return f"{root_name.lower()} Op{variables} {{ {call}{selection} }}"
+
+
+def graph_status(body: dict[str, Any], field_name: str) -> int:
+    errors = body.get("errors") or []
+    if errors:
+        return CODE_STATUS.get(errors[0].get("extensions", {}).get("code"), 500)
+    return 200 if (body.get("data") or {}).get(field_name) is not None else 500
+
+
+async def answer(app: Starlette, world: World, entry: str, call: Call, key: str | None) -> int:
+    """The status a caller with `key` gets for `call` (a GraphQL answer's first error code as
+    its REST status; 200 when it has data and no error)."""
+    headers = {"x-api-key": key} if key else {}
+    if isinstance(call, Rest):
+        async with client_for(app, headers=headers) as http:
+            response = await http.request(
+                call.method, call.path, json=call.json, params=call.params, headers=call.headers
+            )
+        return response.status_code
+    if isinstance(call, Socket):
+        async with serving(app) as base_url, graphql_ws(websocket_url(base_url), headers) as ws:
+            await send(ws, {"id": "1", "type": "subscribe", "payload": {"query": "{ ping }"}})
+            result = await receive(ws)
+        payload = result.get("payload") or {}
+        return 200 if payload.get("data") == {"ping": "pong"} and "errors" not in payload else 500
+    schema: GraphQLSchema = app.state.schema._schema
+    query = document(schema, entry, call.args)
+    field_name = entry.split(".")[1]
+    if entry.startswith("Subscription."):
+        actor = await authenticate(world.database, key) if key else ANONYMOUS
+        context = Context(database=world.database, actor=actor or ANONYMOUS)
+        stream = await app.state.schema.subscribe(
+            query, variable_values=call.args, context_value=context
+        )
+        async for result in stream:
+            body = {"data": result.data, "errors": [e.formatted for e in result.errors or []]}
+            break
+        await stream.aclose()
+        return graph_status(body, field_name)
+    async with client_for(app, headers=headers) as http:
+        response = await http.post("/graphql", json={"query": query, "variables": call.args})
+    assert response.status_code == 200, response.text
+    return graph_status(response.json(), field_name)
+
+
+async def events(database: Database) -> int:
+    """Every change records an event (in its transaction): their count tells whether a call
+    changed anything."""
+    async with database.read_session() as session:
+        return await session.scalar(select(func.count()).select_from(Event)) or 0
+
+
+@pytest.fixture
+async def world(app: Starlette, database: Database, admin_key: str) -> AsyncIterator[World]:
+    async with client_for(app, headers={"x-api-key": admin_key}) as admin:
+        yield World(database, admin)
+
+
+@pytest.mark.parametrize("entry", sorted(MATRIX))
+async def test_each_caller_gets_the_rows_answer(
+    app: Starlette, database: Database, world: World, entry: str
+) -> None:
+    row = MATRIX[entry]
+    got: dict[str, int] = {}
+    call: Call | None = None
+    for caller, permissions in keys_for(row).items():
+        key = None
+        if permissions is not None:
+            _, key = await make_api_key(database, name=caller, permissions=permissions)
+        # A refused call changed nothing: the next caller may make it again. One that went
+        # through (a published entity, a paid order) is made afresh.
+        if call is None or got[list(got)[-1]] < 400:
+            call = await row.prepare(world)
+        before = await events(database)
+        got[caller] = await answer(app, world, entry, call, key)
+        if got[caller] in (401, 403):
+            refused_but_recorded = await events(database) - before
+            assert refused_but_recorded == 0, f"{entry} as {caller}: refused, yet it changed"
+
+    expected = {caller: row.expected(caller) for caller in CALLERS}
+    assert got == expected, f"{entry}: got {got}, expected {expected}"
