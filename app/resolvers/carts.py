@@ -142,7 +142,9 @@ class AddCartItemInput:
         metadata={"jsonschema": {"minimum": 1, "maximum": service.MAX_QUANTITY}},
     )
     unit_price_snapshot: int | None = strawberry.field(
-        default=None, description="The price the client showed, in minor units: checked only."
+        default=None,
+        description="The price the client showed, in minor units: checked only.",
+        metadata={"jsonschema": {"minimum": 0}},
     )
 
 

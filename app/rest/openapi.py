@@ -34,7 +34,7 @@ from app import __version__
 from app.rest.components import PREFIX, Components, Schema, ref, referring, without_fields
 from app.rest.dialects import Dialect
 from app.rest.enums import words
-from app.rest.table import Param, RestRoute
+from app.rest.table import PATH_PARAM, Param, RestRoute
 
 SCALARS: dict[str, Schema] = {
     "String": {"type": "string"},
@@ -94,7 +94,8 @@ def input_schema(type_: GraphQLType, components: Components) -> Schema:
 
 def input_object_schema(type_: GraphQLInputObjectType, components: Components) -> Schema:
     properties = {name: _input_field(field, components) for name, field in type_.fields.items()}
-    schema: Schema = {"type": "object", "properties": properties}
+    # An unknown field is refused (as GraphQL does), so the document says so.
+    schema: Schema = {"type": "object", "properties": properties, "additionalProperties": False}
     if type_.description:
         schema["description"] = type_.description
     required = [
@@ -332,12 +333,23 @@ def _parameter(param: Param, where: str) -> Schema:
     }
 
 
+def _closed(schema: Schema) -> Schema:
+    """A hand-written body schema that refuses unknown fields, as the route does: the object
+    and the untitled objects in it (a titled one is a component shared with answers)."""
+    if schema.get("type") == "array" and isinstance(schema.get("items"), dict):
+        return {**schema, "items": _closed(schema["items"])}
+    if schema.get("type") != "object" or "properties" not in schema:
+        return schema
+    properties = {k: v if "title" in v else _closed(v) for k, v in schema["properties"].items()}
+    return {"additionalProperties": False, **schema, "properties": properties}
+
+
 def _request_body(route: RestRoute, body_type: GraphQLType, components: Components) -> Schema:
     """The body's schema, named: the input type without the fields its path fills in
     (`POST /api/carts/{id}/items` takes no `cartId`: the path gives it)."""
     from_path = list(route.body_fields_from_path())
     if route.body_schema is not None:
-        return components.hoist(without_fields(route.body_schema, from_path))
+        return components.hoist(_closed(without_fields(route.body_schema, from_path)))
     named = body_type.of_type if isinstance(body_type, GraphQLNonNull) else body_type
     assert isinstance(named, GraphQLInputObjectType), f"{route.path}: body is not an input"
     schema = input_object_schema(named, components)
@@ -566,6 +578,58 @@ PLATFORM_PATHS: dict[str, Any] = {
 }
 
 
+def _component(schema: Schema, components: Components) -> Schema:
+    """A schema with its reference (or one-item `allOf` around one) followed."""
+    while True:
+        if "$ref" in schema:
+            schema = components.schemas[schema["$ref"].removeprefix(PREFIX)]
+        elif len(schema.get("allOf", [])) == 1 and "properties" not in schema:
+            schema = schema["allOf"][0]
+        else:
+            return schema
+
+
+def _answers_created_id(route: RestRoute, operation: Schema, components: Components) -> bool:
+    """Whether the route's success envelope always carries a single resource with an `id`
+    (`data.id`), in the engine's `{data}` or the gateway's `allOf` envelope alike."""
+    success = operation["responses"][str(route.status)]["content"]["application/json"]
+    envelope = _component(success["schema"], components)
+    for part in [envelope, *(_component(p, components) for p in envelope.get("allOf", []))]:
+        if "data" in part.get("properties", {}):
+            data = _component(part["properties"]["data"], components)
+            return "id" in data.get("required", []) and "id" in data.get("properties", {})
+    return False
+
+
+def add_links(paths: Schema, routes: list[RestRoute], components: Components) -> None:
+    """OpenAPI links from each create to what can be done with what it created: a POST on a
+    collection (`/api/carts`, no path parameter of its own) answering 201 with `data.id`
+    links to every operation under `{collection}/{param}`, with `param` bound to that id.
+    Clients (and the fuzzer's stateful phase) follow them from a new resource to its routes."""
+    for route in routes:
+        if route.method != "POST" or route.status != 201 or route.path_params:
+            continue
+        operation = paths[route.path]["post"]
+        if not _answers_created_id(route, operation, components):
+            continue
+        links: Schema = {}
+        prefix = f"{route.path}/"
+        for target in routes:
+            rest = target.path.removeprefix(prefix)
+            if rest == target.path or not (match := PATH_PARAM.match(rest.split("/")[0])):
+                continue
+            if match.group(0) != rest.split("/")[0]:
+                continue
+            target_id = paths[target.path][target.method.lower()]["operationId"]
+            links[target_id] = {
+                "operationId": target_id,
+                "parameters": {match.group(1): "$response.body#/data/id"},
+                "description": f"The created resource's `id` as `{match.group(1)}`.",
+            }
+        if links:
+            operation["responses"][str(route.status)]["links"] = links
+
+
 def build_openapi(routes: list[RestRoute], schema: strawberry.Schema) -> Schema:
     components = Components()
     _common_schemas(components)
@@ -574,6 +638,7 @@ def build_openapi(routes: list[RestRoute], schema: strawberry.Schema) -> Schema:
         paths.setdefault(route.path, {})[route.method.lower()] = _operation(
             route, schema, components
         )
+    add_links(paths, routes, components)
     return {
         "openapi": "3.0.3",
         "info": {

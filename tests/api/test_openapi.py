@@ -232,3 +232,78 @@ async def test_resources_envelopes_and_errors_are_named_components_used_by_refer
         if len(at) > 1 and not all(map(_is_component, at))
     }
     assert copies == {}
+
+
+async def test_a_create_links_to_the_routes_of_what_it_created(
+    client: httpx.AsyncClient,
+) -> None:
+    """OpenAPI links from a POST on a collection to `{collection}/{param}`, bound to the new
+    resource's `data.id` (what clients and the fuzzer's stateful phase follow)."""
+    document = (await client.get("/api/doc")).json()
+    paths = document["paths"]
+
+    def links(path: str) -> dict[str, Any]:
+        return paths[path]["post"]["responses"]["201"].get("links", {})
+
+    carts = links("/api/carts")
+    assert carts["engine_get_api_carts__id"] == {
+        "operationId": "engine_get_api_carts__id",
+        "parameters": {"id": "$response.body#/data/id"},
+        "description": "The created resource's `id` as `id`.",
+    }
+    assert set(carts) == {
+        "engine_get_api_carts__id",
+        "engine_post_api_carts__id__items",
+        "engine_patch_api_carts__id__items__itemId",
+        "engine_delete_api_carts__id__items__itemId",
+    }
+    entities = links("/api/catalog/entities")
+    assert entities["engine_get_api_catalog_entities__idOrSlug"]["parameters"] == {
+        "idOrSlug": "$response.body#/data/id"
+    }
+    assert links("/api/catalog/categories")["engine_delete_api_catalog_categories__categoryId"][
+        "parameters"
+    ] == {"categoryId": "$response.body#/data/id"}
+    # The gateway's envelope holds the payload under `data` too.
+    assert set(links("/api/v1/products")) == {
+        "gateway_get_api_v1_products__id",
+        "gateway_put_api_v1_products__id",
+    }
+    # Adding an item answers the cart, not the item: no link names the item by it.
+    assert links("/api/carts/{id}/items") == {}
+    # Every link names an operation of the document and only that path's parameters.
+    operations = {op["operationId"]: op for ops in paths.values() for op in ops.values()}
+    linked = 0
+    for ops in paths.values():
+        for op in ops.values():
+            for response in op["responses"].values():
+                for link in response.get("links", {}).values():
+                    target = operations[link["operationId"]]
+                    in_path = {p["name"] for p in target["parameters"] if p["in"] == "path"}
+                    assert set(link["parameters"]) <= in_path, link
+                    linked += 1
+    assert linked >= 30
+
+
+async def test_request_bodies_refuse_unknown_fields_and_say_so(
+    client: httpx.AsyncClient, admin: httpx.AsyncClient
+) -> None:
+    """Every body schema is closed (`additionalProperties: false`), as the routes are: an
+    unknown field is refused. A generator that trusts the document sends valid bodies."""
+    document = (await client.get("/api/doc")).json()
+    for route in ROUTES:
+        if route.body is not None:
+            body = request_body(document, route.method, route.path)
+            assert body["additionalProperties"] is False, (route.method, route.path)
+    order = request_body(document, "POST", "/api/v1/orders")
+    assert order["properties"]["items"]["items"]["additionalProperties"] is False
+    # A free-form field stays free-form.
+    entity = request_body(document, "POST", "/api/catalog/entities")
+    assert entity["properties"]["metadata"]["additionalProperties"] is True
+    # The routes do refuse them.
+    response = await admin.post("/api/carts", json={"currency": "USD", "colour": "red"})
+    assert response.status_code == 422
+    assert response.json()["error"]["details"] == {"colour": "Unknown field."}
+    # A constraint the service checks is in the document too.
+    item = request_body(document, "POST", "/api/carts/{id}/items")
+    assert item["properties"]["unitPriceSnapshot"]["minimum"] == 0

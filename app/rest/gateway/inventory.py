@@ -188,5 +188,6 @@ ROUTES = [
         shaped_schema={"type": "array", "items": INVENTORY_OBJECT},
         permission="inventory:update",
         description="All or nothing: one unknown SKU or one refused quantity changes nothing.",
+        extra_responses={409: "Below the reserved quantity"},
     ),
 ]

@@ -1,0 +1,497 @@
+"""Fuzzing a live server with schemathesis on data that exists.
+
+A fuzzer that invents ids only ever meets the 404 of a route that names a resource. So the
+fuzz tests seed the demo shop, read its ids back through the API (`known_ids`), and hand
+them to schemathesis as dictionaries in the `schemathesis.toml` they write (`config`):
+
+- REST: every path parameter draws from the ids of the resource its path segment names
+  (`PATH_KINDS`; a new route whose segment is not there fails the test until it is added),
+  most of the time; body fields and query parameters that name a resource (`entityId`,
+  `sku`, `currency`) draw from theirs some of the time;
+- GraphQL: every argument or input field that names a resource, by its name or, for `id`,
+  by the type the root field answers (`graphql_parameters`).
+
+Everything else is generated. The hooks (`fuzz_hooks.py`) record the answers for the tests
+to assert on, and keep the fuzzer from revoking its own key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import graphql
+import httpx
+
+SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
+HOOKS = Path(__file__).with_name("fuzz_hooks.py")
+SEED = 20261122
+# How many demo products to seed: enough ids to go round, few enough to seed in seconds.
+PRODUCTS = 12
+
+# The resource a path parameter names, by the segment before it and its own name.
+PATH_KINDS: dict[tuple[str, str], str] = {
+    ("audit", "entityType"): "audited_types",
+    ("{entityType}", "entityId"): "audited_ids",
+    ("carts", "id"): "carts",
+    ("items", "itemId"): "cart_items",
+    ("entities", "id"): "entities",
+    ("entities", "idOrSlug"): "entity_refs",
+    ("attributes", "locale"): "locales",
+    ("categories", "categoryId"): "categories",
+    ("brands", "brandId"): "brands",
+    ("options", "optionTypeId"): "option_types",
+    ("warehouses", "id"): "spare_warehouses",
+    ("orders", "id"): "orders",
+    ("orders", "idOrNumber"): "order_refs",
+    ("promotions", "id"): "promotions",
+    ("api-keys", "id"): "spare_api_keys",
+    ("inventory", "sku"): "skus",
+    ("products", "id"): "entities",
+}
+# A DELETE of the resource itself draws from ids kept for it, so that the rest of the run
+# still finds the others.
+DOOMED = {
+    "entities": "doomed_entities",
+    "categories": "doomed_categories",
+    "brands": "doomed_brands",
+}
+
+# Body fields (REST) that name a resource, and how often they draw from its ids.
+BODY_KINDS: dict[str, str] = {
+    "entityId": "entities",
+    "entityIds[*]": "entities",
+    "variantId": "variants",
+    "warehouseId": "warehouses",
+    "cartId": "carts",
+    "orderId": "orders",
+    "customerId": "customers",
+    "userId": "customers",
+    "customerGroupId": "groups",
+    "customerGroupIds[*]": "groups",
+    "categoryIds[*]": "categories",
+    "parentId": "categories",
+    "items[*].productId": "entities",
+    "items[*].variantId": "variants",
+    "items[*].sku": "skus",
+    "lineItems[*].entityId": "entities",
+    "lineItems[*].variantId": "variants",
+    "lines[*].lineId": "order_lines",
+    "optionValueIds[*]": "option_values",
+    "reservationId": "reservations",
+    "sku": "skus",
+    "updates[*].sku": "skus",
+    "paymentMethodId": "payment_methods",
+    "promotionCodes[*]": "promotion_codes",
+    "currency": "currencies",
+}
+# Bindings for one operation only, where the general ones are too loose: adding to a cart
+# takes a product for sale and one of its own variants (a product no other route touches),
+# and a variant made of a SKU alone needs a product without option types.
+OPERATION_KINDS: dict[tuple[str, str], dict[str, str]] = {
+    ("post", "/api/carts/{id}/items"): {
+        "body.entityId": "cart_entities",
+        "body.variantId": "cart_variants",
+    },
+    ("post", "/api/catalog/entities/{id}/variants"): {"path.id": "plain_entities"},
+    ("post", "/api/catalog/entities/{id}/variants/generate"): {"path.id": "optioned_entities"},
+}
+# Query parameters that name a resource.
+QUERY_KINDS: dict[str, str] = {
+    "currency": "currencies",
+    "warehouse_id": "warehouses",
+    "warehouseId": "warehouses",
+    "entityId": "entities",
+    "variantId": "variants",
+    "customerGroupId": "groups",
+    "parentId": "categories",
+}
+PATH_PROBABILITY = 0.8
+BODY_PROBABILITY = 0.5
+
+
+def rest_parameters() -> dict[str, dict[str, Any]]:
+    """Global bindings of the body fields that name a resource (and of `?currency=`)."""
+    bindings = {
+        f"body.{field}": {"dictionary": kind, "probability": BODY_PROBABILITY}
+        for field, kind in BODY_KINDS.items()
+    }
+    for name, kind in QUERY_KINDS.items():
+        bindings[f"query.{name}"] = {"dictionary": kind, "probability": BODY_PROBABILITY}
+    return bindings
+
+
+def rest_operations(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """A config section per operation with path parameters: each parameter draws from its
+    kind's ids (a DELETE of the resource itself from the doomed ones). Revoking API keys stays
+    out of the stateful phase, whose links lead from the key listing to the fuzzer's own."""
+    sections = []
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            params = [p["name"] for p in operation.get("parameters", []) if p["in"] == "path"]
+            if not params:
+                continue
+            bindings = {}
+            for param in params:
+                kind = path_kind(path, param)
+                if method == "delete" and path.endswith(f"{{{param}}}"):
+                    kind = DOOMED.get(kind, kind)
+                bindings[f"path.{param}"] = {"dictionary": kind, "probability": PATH_PROBABILITY}
+            for name, kind in OPERATION_KINDS.get((method, path), {}).items():
+                bindings[name] = {"dictionary": kind, "probability": 0.9}
+            section: dict[str, Any] = {
+                "include-operation-id": operation["operationId"],
+                "parameters": bindings,
+            }
+            if path.startswith("/api/v1/api-keys/") and method == "delete":
+                section["phases"] = {"stateful": {"enabled": False}}
+            sections.append(section)
+    return sections
+
+
+def path_kind(path: str, param: str) -> str:
+    """The dictionary a path parameter draws from; an unknown one fails the test, so that a
+    new route gets its ids (and is fuzzed beyond its 404)."""
+    segments = path.strip("/").split("/")
+    before = segments[segments.index(f"{{{param}}}") - 1]
+    kind = PATH_KINDS.get((before, param))
+    assert kind is not None, (
+        f"{path}: no ids for {{{param}}} after {before!r}: add it to tests/support/fuzz.py"
+    )
+    return kind
+
+
+async def known_ids(base_url: str, key: str) -> dict[str, list[str]]:
+    """The ids of the seeded shop, read through the API, plus a few resources made for the
+    fuzzer to break: carts with items, warehouses, API keys, a price modifier and a
+    reservation."""
+    async with httpx.AsyncClient(base_url=base_url, headers={"x-api-key": key}, timeout=30) as http:
+
+        async def get(path: str, **params: Any) -> Any:
+            response = await http.get(path, params=params)
+            assert response.status_code == 200, (path, response.text)
+            return response.json()["data"]
+
+        async def post(path: str, body: dict[str, Any]) -> Any:
+            response = await http.post(path, json=body)
+            assert response.status_code in (200, 201), (path, response.text)
+            return response.json()["data"]
+
+        entities = await get("/api/catalog/entities", limit=100, include="variants")
+        products = [e for e in entities if e["variants"] and e["status"] == "active"]
+        variants = [v for e in products for v in e["variants"]]
+        categories = await get("/api/catalog/categories", limit=100)
+        brands = await get("/api/catalog/brands", limit=100)
+        warehouses = await get("/api/inventory/warehouses", limit=100)
+        orders = await get("/api/orders", limit=100)
+        promotions = await get("/api/promotions", limit=100)
+        audit = await get("/api/audit", limit=50)
+        rest_less = await http.post(
+            "/graphql",
+            json={
+                "query": "{ customers(limit: 20) { items { id } } "
+                "customerGroups(limit: 20) { items { id } } "
+                "prices(limit: 20) { items { id } } priceModifiers(limit: 20) { items { id } } }"
+            },
+        )
+        people = rest_less.json()["data"]
+
+        carts, cart_items = [], []
+        for product in products[:2]:
+            cart = await post("/api/carts", {"currency": "USD"})
+            for variant in product["variants"][:2]:
+                cart = await post(
+                    f"/api/carts/{cart['id']}/items",
+                    {"entityId": product["id"], "variantId": variant["id"], "quantity": 1},
+                )
+            carts.append(cart["id"])
+            cart_items += [item["id"] for item in cart["items"]]
+        spare_warehouses = [
+            (await post("/api/inventory/warehouses", {"code": f"FUZZ-{n}", "name": f"Fuzz {n}"}))[
+                "id"
+            ]
+            for n in range(2)
+        ]
+        spare_keys = [
+            (await post("/api/v1/api-keys", {"name": f"spare {n}", "permissions": ["audit:read"]}))[
+                "id"
+            ]
+            for n in range(3)
+        ]
+        plain = [
+            (await post("/api/catalog/entities", {"type": "product", "slug": f"fuzz-plain-{n}"}))[
+                "id"
+            ]
+            for n in range(2)
+        ]
+        # What carts take: one product, one variant, stock for every quantity.
+        cart_product = await post(
+            "/api/v1/products",
+            {
+                "name": "Fuzz cart product",
+                "sku": "FUZZ-CART",
+                "price": 9.99,
+                "currency": "USD",
+                "stock": 1_000_000,
+                "status": "active",
+            },
+        )
+        modifier = await post(
+            "/api/pricing/modifiers", {"name": "Fuzz", "kind": "percentage", "value": 5}
+        )
+        held = products[-1]
+        reservations = await post(
+            "/api/inventory/reserve",
+            {"entityId": held["id"], "variantId": held["variants"][0]["id"], "quantity": 1},
+        )
+
+    # The product carts take is left alone by every other route (it is not among `entities`);
+    # the last few of each kind are for DELETE only.
+    entity_ids = [e["id"] for e in entities]
+    ids: dict[str, list[str]] = {
+        "entities": entity_ids[:-3],
+        "doomed_entities": entity_ids[-3:],
+        "entity_refs": [*entity_ids[:-3], *(e["slug"] for e in entities[:-3])],
+        "plain_entities": plain,
+        "optioned_entities": [
+            e["id"] for e in products if e["optionTypes"] and e["id"] in entity_ids[:-3]
+        ],
+        "variants": [v["id"] for v in variants],
+        "skus": [v["sku"] for v in variants],
+        "option_types": [o["id"] for e in products for o in e["optionTypes"]],
+        "option_values": [v["id"] for e in products for o in e["optionTypes"] for v in o["values"]],
+        "categories": [c["id"] for c in categories[:-3]],
+        "category_refs": [*(c["id"] for c in categories[:-3]), *(c["slug"] for c in categories)],
+        "doomed_categories": [c["id"] for c in categories[-3:]],
+        "brands": [b["id"] for b in brands[:-3]],
+        "brand_refs": [*(b["id"] for b in brands[:-3]), *(b["slug"] for b in brands)],
+        "doomed_brands": [b["id"] for b in brands[-3:]],
+        "warehouses": [w["id"] for w in warehouses] + spare_warehouses,
+        "spare_warehouses": spare_warehouses,
+        "orders": [o["id"] for o in orders],
+        "order_refs": [*(o["id"] for o in orders), *(o["number"] for o in orders)],
+        "order_lines": [line["id"] for o in orders for line in o["lines"]],
+        "promotions": [p["id"] for p in promotions],
+        "promotion_codes": [p["code"] for p in promotions],
+        "promotion_refs": [*(p["id"] for p in promotions), *(p["code"] for p in promotions)],
+        "prices": [p["id"] for p in people["prices"]["items"]],
+        "price_modifiers": [modifier["id"], *(m["id"] for m in people["priceModifiers"]["items"])],
+        "audited_types": sorted({a["entityType"] for a in audit}),
+        "audited_ids": sorted({a["entityId"] for a in audit}),
+        "carts": carts,
+        "cart_entities": [cart_product["id"]],
+        "cart_variants": [v["id"] for v in cart_product["variants"]],
+        "cart_items": cart_items,
+        "spare_api_keys": spare_keys,
+        "customers": [c["id"] for c in people["customers"]["items"]],
+        "groups": [g["id"] for g in people["customerGroups"]["items"]],
+        "reservations": [r["id"] for r in reservations],
+        "locales": ["en", "de", "fr"],
+        "currencies": ["USD", "EUR", "JPY"],
+        "emails": ["fuzz.one@example.com", "fuzz.two@example.com"],
+        "phones": ["+1 555 0100", "(030) 1234-5678"],
+        "payment_methods": ["pm_card_visa", "pm_card_declined"],
+    }
+    empty = [kind for kind, values in ids.items() if not values]
+    assert not empty, f"the seeded shop has no ids for {empty}"
+    return ids
+
+
+def _toml(value: Any) -> str:
+    """A TOML value: JSON's strings, numbers and arrays are TOML's too."""
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{json.dumps(k)} = {_toml(v)}" for k, v in value.items()) + " }"
+    return json.dumps(value)
+
+
+def config(
+    dictionaries: dict[str, list[str]],
+    parameters: dict[str, dict[str, Any]],
+    operations: Iterable[dict[str, Any]] = (),
+    *,
+    examples: int,
+    scenarios: int,
+) -> str:
+    """A schemathesis.toml: the hooks, the dictionaries, global parameter bindings and
+    per-operation sections; `examples` cases per operation in the fuzzing phase, `scenarios`
+    in the stateful phase. The stateful phase sends valid data only: its point is to chain
+    calls through what they create, which invalid data never does (the other phases send
+    invalid data)."""
+    lines = [f"hooks = {_toml(str(HOOKS))}", ""]
+    lines += ["[generation]", f"max-examples = {examples}", ""]
+    # An unserved method is one router's 405 for every path (tests/api/test_platform.py):
+    # probing it on each of them costs a tenth of the coverage phase and finds nothing new.
+    lines += ["[phases.coverage]", "unexpected-methods = []", ""]
+    lines += ["[phases.stateful.generation]", 'mode = "positive"', f"max-examples = {scenarios}"]
+    lines.append("")
+    for name, values in dictionaries.items():
+        lines += [f"[dictionaries.{name}]", f"values = {_toml(values)}", ""]
+    lines += ["[parameters]", *(f"{_toml(k)} = {_toml(v)}" for k, v in parameters.items()), ""]
+    for operation in operations:
+        lines.append("[[operations]]")
+        lines += [f"{_toml(k)} = {_toml(v)}" for k, v in operation.items()]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def run(
+    config_path: Path,
+    location: str,
+    key: str,
+    *,
+    key_id: str,
+    answers: Path,
+    args: Sequence[str],
+    timeout: float = 300,
+) -> subprocess.CompletedProcess[str]:
+    """`schemathesis run` with the admin key (`key_id` is its id, which the hooks keep the
+    fuzzer from revoking), the fixed seed, and the recorder writing to `answers`."""
+    return subprocess.run(
+        [
+            str(SCHEMATHESIS),
+            "--config-file",
+            str(config_path),
+            "run",
+            location,
+            "-H",
+            f"x-api-key: {key}",
+            "--seed",
+            str(SEED),
+            "--no-color",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={
+            **os.environ,
+            "CARTOGRAPH_FUZZ_ANSWERS": str(answers),
+            "CARTOGRAPH_FUZZ_OWN_KEY_ID": key_id,
+        },
+    )
+
+
+def answers(path: Path) -> list[dict[str, Any]]:
+    """What the recorder hook wrote: one row per (phase, operation, status) seen."""
+    assert path.exists(), "schemathesis ended before its recorder wrote the answers"
+    return json.loads(path.read_text())
+
+
+# GraphQL: the resource a root field's `id` (or `idOrSlug`...) names, by the type it answers.
+GRAPHQL_RESOURCES: dict[str, str] = {
+    "CatalogEntity": "entities",
+    "Category": "categories",
+    "Brand": "brands",
+    "Warehouse": "spare_warehouses",
+    "ApiKey": "spare_api_keys",
+    "Promotion": "promotions",
+    "Order": "orders",
+    "Cart": "carts",
+    "Customer": "customers",
+    "CustomerGroup": "groups",
+    "Price": "prices",
+    "PriceModifier": "price_modifiers",
+}
+# ...and the other arguments and input fields that name one, wherever they are.
+GRAPHQL_FIELDS: dict[str, str] = {
+    **{field.split("[")[0].split(".")[-1]: kind for field, kind in BODY_KINDS.items()},
+    "entityIdOrSlug": "entity_refs",
+    "locale": "locales",
+    "categoryId": "categories",
+    "brandId": "brands",
+    "optionTypeId": "option_types",
+    "itemId": "cart_items",
+    "lineId": "order_lines",
+    "email": "emails",
+    "phone": "phones",
+}
+# `idOrSlug`, `idOrCode`, `idOrNumber` draw from ids and the other names alike.
+REFS = {
+    "entities": "entity_refs",
+    "categories": "category_refs",
+    "brands": "brand_refs",
+    "promotions": "promotion_refs",
+    "orders": "order_refs",
+}
+
+
+def graphql_parameters(schema: graphql.GraphQLSchema) -> dict[str, dict[str, Any]]:
+    """Dictionary bindings for every argument of a root field, and every field of an input
+    argument (and of its lists of inputs), that names a resource."""
+    bindings: dict[str, dict[str, Any]] = {}
+    for root in (schema.query_type, schema.mutation_type):
+        assert root is not None
+        for name, field in root.fields.items():
+            answers = graphql.get_named_type(field.type).name
+            for path, leaf in _argument_leaves(field.args):
+                kind = GRAPHQL_FIELDS.get(leaf)
+                if leaf == "id" or leaf.startswith("idOr"):
+                    kind = GRAPHQL_RESOURCES.get(answers)
+                    if kind is not None and leaf.startswith("idOr"):
+                        kind = REFS.get(kind, kind)
+                    elif kind is not None and name.startswith("delete"):
+                        kind = DOOMED.get(kind, kind)
+                elif leaf == "sku" and name.startswith("create"):
+                    kind = None  # a new SKU: an existing one is only ever a conflict
+                if kind is not None:
+                    probability = PATH_PROBABILITY if path.count(".") <= 1 else BODY_PROBABILITY
+                    bindings[f"{root.name}.{name}.{path}"] = {
+                        "dictionary": kind,
+                        "probability": probability,
+                    }
+    return bindings
+
+
+def graphql_operations(schema: graphql.GraphQLSchema, examples: int) -> list[dict[str, Any]]:
+    """More cases for the root fields that name a resource by its id among other checked
+    input fields (`updateCustomer`): most generated inputs fail a check, and one must pass."""
+    sections = []
+    for name in sorted(graphql_fields_naming_one(schema)):
+        type_name, field_name = name.split(".")
+        root = schema.get_type(type_name)
+        assert isinstance(root, graphql.GraphQLObjectType)
+        leaves = list(_argument_leaves(root.fields[field_name].args))
+        if len(leaves) > 2:
+            sections.append({"include-name": name, "generation": {"max-examples": examples}})
+    return sections
+
+
+def graphql_fields_naming_one(schema: graphql.GraphQLSchema) -> set[str]:
+    """The root fields (`Query.order`) that take the id of the resource they answer, as an
+    argument (`idOrNumber`) or as their input's `id`."""
+    fields = set()
+    for key in graphql_parameters(schema):
+        type_name, field, path = key.split(".", 2)
+        if path in ("id", "input.id") or path.startswith("idOr"):
+            fields.add(f"{type_name}.{field}")
+    return fields
+
+
+def _argument_leaves(
+    args: dict[str, graphql.GraphQLArgument],
+) -> Iterable[tuple[str, str]]:
+    """(binding path, leaf name) of each scalar argument and scalar input field, two input
+    levels deep (`input.lines[*].lineId`)."""
+    for name, arg in args.items():
+        yield from _leaves(name, name, arg.type, depth=0)
+
+
+def _leaves(
+    path: str, leaf: str, type_: graphql.GraphQLInputType, depth: int
+) -> Iterable[tuple[str, str]]:
+    named = graphql.get_nullable_type(type_)
+    is_list = isinstance(named, graphql.GraphQLList)
+    if is_list:
+        named = graphql.get_nullable_type(named.of_type)
+    if isinstance(named, graphql.GraphQLInputObjectType):
+        if depth < 2:
+            prefix = f"{path}[*]" if is_list else path
+            for name, field in named.fields.items():
+                yield from _leaves(f"{prefix}.{name}", name, field.type, depth + 1)
+        return
+    yield (f"{path}[*]" if is_list else path), leaf
