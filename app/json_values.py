@@ -12,6 +12,10 @@ from typing import Any
 import orjson
 
 MAX_JSON_DEPTH = 32
+# PostgreSQL's jsonb keeps numbers as `numeric` and writes a large float out as the integer it
+# is (1e20 comes back as 100000000000000000000), which orjson could then not encode: numbers
+# this large are refused on the way in, on both databases alike.
+MAX_JSON_NUMBER = 2**63
 
 
 def json_depth(value: Any) -> int:
@@ -34,10 +38,27 @@ def json_depth(value: Any) -> int:
     return deepest
 
 
+def _numbers(value: Any) -> list[float]:
+    """The floats anywhere in `value` (already bounded in depth)."""
+    found: list[float] = []
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, float):
+            found.append(item)
+    return found
+
+
 def json_problem(value: Any) -> str | None:
     """What makes `value` unfit to store as free JSON, in words for a VALIDATION_FAILED detail."""
     if json_depth(value) > MAX_JSON_DEPTH:
         return f"Nested more than {MAX_JSON_DEPTH} levels deep."
+    if any(not abs(number) < MAX_JSON_NUMBER for number in _numbers(value)):
+        return "Numbers must lie between -2^63 and 2^63."
     try:
         orjson.dumps(value)
     except orjson.JSONEncodeError:

@@ -282,6 +282,12 @@ CASES: list[Case] = [
          400, VF, graphql(create_entity_with(nested_literal(33)))),
     Case("metadata-int-over-64-bits", "graphql", "metadata literal {n: 10^23}", 400, VF,
          graphql(create_entity_with("{n: 100000000000000000000000}"))),
+    # PostgreSQL's jsonb would give 1e20 back as an integer beyond 64 bits (found by the fuzzer).
+    Case("metadata-float-1e20", "graphql", "createCatalogEntity: $metadata {n: 1e20}", 400, VF,
+         graphql(CREATE_ENTITY, {"m": {"n": 1e20}})),
+    Case("metadata-float-1e20", "engine", "POST /api/catalog/entities, metadata {n: 1e20}",
+         422, VF, rest("POST", "/api/catalog/entities",
+                       {"type": "product", "slug": "hostile", "metadata": {"n": 1e20}})),
     # Cursors this server never issued (GraphQL only: REST pages by number).
     Case("cursor-not-base64", "graphql", 'apiKeys(after: "garbage!!")', 200, VF,
          graphql(api_keys_after("garbage!!"))),
