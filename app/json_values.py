@@ -18,10 +18,13 @@ MAX_JSON_DEPTH = 32
 MAX_JSON_NUMBER = 2**63
 
 
-def json_depth(value: Any) -> int:
-    """How deep objects and arrays nest in `value` (0 for a scalar), counted without recursion
-    and only as far as MAX_JSON_DEPTH + 1."""
-    deepest = 0
+def json_problem(value: Any) -> str | None:
+    """What makes `value` unfit to store as free JSON, in words for a VALIDATION_FAILED detail.
+
+    One walk, without recursion, that goes no deeper than MAX_JSON_DEPTH + 1; the depth is
+    reported before a number out of range.
+    """
+    number_out_of_range = False
     stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()
@@ -30,34 +33,13 @@ def json_depth(value: Any) -> int:
         elif isinstance(item, list):
             children = item
         else:
+            if isinstance(item, float) and not abs(item) < MAX_JSON_NUMBER:
+                number_out_of_range = True
             continue
-        deepest = max(deepest, depth)
-        if deepest > MAX_JSON_DEPTH:
-            break
+        if depth > MAX_JSON_DEPTH:
+            return f"Nested more than {MAX_JSON_DEPTH} levels deep."
         stack.extend((child, depth + 1) for child in children)
-    return deepest
-
-
-def _numbers(value: Any) -> list[float]:
-    """The floats anywhere in `value` (already bounded in depth)."""
-    found: list[float] = []
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, float):
-            found.append(item)
-    return found
-
-
-def json_problem(value: Any) -> str | None:
-    """What makes `value` unfit to store as free JSON, in words for a VALIDATION_FAILED detail."""
-    if json_depth(value) > MAX_JSON_DEPTH:
-        return f"Nested more than {MAX_JSON_DEPTH} levels deep."
-    if any(not abs(number) < MAX_JSON_NUMBER for number in _numbers(value)):
+    if number_out_of_range:
         return "Numbers must lie between -2^63 and 2^63."
     try:
         orjson.dumps(value)
