@@ -47,6 +47,21 @@ T = TypeVar("T")
 Later: TypeAlias = Awaitable[T | None]
 
 
+# The arguments of an entity's and a variant's `price`.
+PriceCurrencyArg = Annotated[
+    str | None,
+    strawberry.argument(
+        description="The ISO 4217 currency to price in. Default: the store's currency."
+    ),
+]
+PriceQuantityArg = Annotated[
+    int,
+    strawberry.argument(
+        description="How many units to price (picks the quantity tier). Default: 1."
+    ),
+]
+
+
 @strawberry.type(description="An entity's texts in one locale.", name="LocalizedAttributes")
 class LocalizedAttributesType:
     locale: str = strawberry.field(description="The locale the texts come from (after fallback).")
@@ -189,18 +204,8 @@ class VariantType:
     )
     def price(
         self,
-        currency: Annotated[
-            str | None,
-            strawberry.argument(
-                description="The ISO 4217 currency to price in. Default: the store's currency."
-            ),
-        ] = None,
-        quantity: Annotated[
-            int,
-            strawberry.argument(
-                description="How many units to price (picks the quantity tier). Default: 1."
-            ),
-        ] = 1,
+        currency: PriceCurrencyArg = None,
+        quantity: PriceQuantityArg = 1,
     ) -> Money | Later[Money] | None:
         if self.prices is not None:
             return self.prices.money(currency, quantity, self.id)
@@ -369,18 +374,8 @@ class CatalogEntityType:
     )
     def price(
         self,
-        currency: Annotated[
-            str | None,
-            strawberry.argument(
-                description="The ISO 4217 currency to price in. Default: the store's currency."
-            ),
-        ] = None,
-        quantity: Annotated[
-            int,
-            strawberry.argument(
-                description="How many units to price (picks the quantity tier). Default: 1."
-            ),
-        ] = 1,
+        currency: PriceCurrencyArg = None,
+        quantity: PriceQuantityArg = 1,
     ) -> Money | Later[Money] | None:
         def compute(related: Related) -> Money | None:
             prices = related.prices
