@@ -9,7 +9,9 @@ from typing import Literal
 from app.auth.permissions import grants
 from app.errors import Forbidden, Unauthorized
 
-ActorKind = Literal["anonymous", "api_key", "user", "system"]
+# `user`: a signed-in person (session cookie, or an OAuth token acting for them);
+# `oauth_client`: an integrator's OAuth client acting for itself (client credentials).
+ActorKind = Literal["anonymous", "api_key", "user", "oauth_client", "system"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,10 +22,17 @@ class Actor:
     permissions: frozenset[str] = field(default_factory=frozenset)
     # When the credential stops working (a key's expiry); None when it does not.
     expires_at: datetime | None = None
+    # A signed-in user's roles, and the customer record they own (None for staff).
+    roles: frozenset[str] = field(default_factory=frozenset)
+    customer_id: str | None = None
 
     @property
     def is_anonymous(self) -> bool:
         return self.kind == "anonymous"
+
+    def is_customer(self, customer_id: str | None) -> bool:
+        """Whether this is that customer, signed in (their own records are theirs)."""
+        return self.customer_id is not None and self.customer_id == customer_id
 
     def can(self, permission: str) -> bool:
         return grants(self.permissions, permission)

@@ -1,12 +1,17 @@
-"""Resolve the actor from `x-api-key` or `Authorization: Bearer`; anonymous without either.
+"""Resolve the actor from `x-api-key`, `Authorization: Bearer` or the session cookie;
+anonymous without any.
 
-A presented credential that is unknown, revoked or expired is refused at once with 401 (a
-websocket handshake: accepted, then closed with 4401), rather than silently downgraded to
-anonymous; one that cannot be a key by its shape is refused without a database lookup. The
-rate limiter runs first and asks `identify` so that it can count the request against the
-verified principal; the answer is kept in the scope, so a credential is looked up once per
-request whoever asks. A websocket may present its credential later, in `connection_init`
-(`connection_params_credential`); the GraphQL websocket handlers check that one.
+A credential presented in a header that is unknown, revoked or expired is refused at once with
+401 (a websocket handshake: accepted, then closed with 4401), rather than silently downgraded
+to anonymous; one that cannot be a credential by its shape is refused without a database
+lookup. A session cookie that no longer names a live session is different: a browser keeps
+sending it after the session ends, and the storefront must still work, so the request goes on
+as anonymous (routes that need a session then answer 401). A header credential wins over the
+cookie. The rate limiter runs first and asks `identify` so that it can count the request
+against the verified principal; the answer is kept in the scope, so a credential is looked up
+once per request whoever asks. A websocket may present its credential later, in
+`connection_init` (`connection_params_credential`); the GraphQL websocket handlers check that
+one.
 """
 
 from __future__ import annotations
@@ -16,12 +21,14 @@ from collections.abc import Mapping
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.auth.actor import ANONYMOUS, Actor
+from app.auth.credentials import authenticate
 from app.db import Database
 from app.errors import Unauthorized
 from app.middleware import header, send_error
-from app.services.apikeys import authenticate
 
 IDENTITY = "identity"
+# Set in the scope's state when the session cookie names no live session (to clear it).
+STALE_SESSION = "stale_session"
 
 
 def normalised_credential(api_key: str | None, authorization: str | None) -> str | None:
@@ -38,19 +45,33 @@ def normalised_credential(api_key: str | None, authorization: str | None) -> str
     return authorization.strip()
 
 
+def header_credential(scope: Scope) -> str | None:
+    """The credential of a request's (or a websocket handshake's) headers."""
+    return normalised_credential(header(scope, b"x-api-key"), header(scope, b"authorization"))
+
+
 def presented_credential(scope: Scope) -> str | None:
-    """The credential of a request's (or a websocket handshake's) headers, or its session
-    cookie's."""
-    return normalised_credential(
-        header(scope, b"x-api-key"), header(scope, b"authorization")
-    ) or session_credential(scope)
+    """The credential of a request's headers, else its session cookie's."""
+    return header_credential(scope) or session_credential(scope)
+
+
+def session_cookie_name(scope: Scope) -> str:
+    app = scope.get("app")
+    settings = getattr(getattr(app, "state", None), "settings", None)
+    return settings.session_cookie if settings is not None else "cartograph_session"
 
 
 def session_credential(scope: Scope) -> str | None:
-    """The hook for the session cookie (DESIGN §5, §10 sign-in). Sessions do not exist yet, so
-    a cookie presents nothing. When they do, return the session token from the cookie here and
-    resolve it where `identify` resolves keys; the CSRF Origin check already refuses a
-    cookie-riding request or websocket handshake from a foreign origin."""
+    """The session token in the session cookie, or None. The CSRF Origin check refuses a
+    cookie-riding unsafe request or websocket handshake from a foreign origin."""
+    cookies = header(scope, b"cookie")
+    if not cookies:
+        return None
+    name = session_cookie_name(scope)
+    for part in cookies.split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == name and value:
+            return value.strip().strip('"')
     return None
 
 
@@ -74,12 +95,27 @@ async def actor_for(database: Database, credential: str | None) -> Actor | None:
     return ANONYMOUS if credential is None else await authenticate(database, credential)
 
 
+async def scope_actor(scope: Scope, database: Database) -> Actor | None:
+    """The actor of a request's (or handshake's) headers, else of its session cookie (a dead
+    session being anonymous), else ANONYMOUS; None when a header credential is refused."""
+    credential = header_credential(scope)
+    if credential is not None:
+        return await authenticate(database, credential)
+    token = session_credential(scope)
+    if token is None:
+        return ANONYMOUS
+    actor = await authenticate(database, token)
+    if actor is None:
+        scope.setdefault("state", {})[STALE_SESSION] = True
+    return actor or ANONYMOUS
+
+
 async def identify(scope: Scope, database: Database) -> Actor | None:
     """The request's actor (ANONYMOUS when it presents nothing), or None when its credential
     is refused. Resolved on the first call and kept in the scope for the next."""
     state = scope.setdefault("state", {})
     if IDENTITY not in state:
-        state[IDENTITY] = await actor_for(database, presented_credential(scope))
+        state[IDENTITY] = await scope_actor(scope, database)
     actor: Actor | None = state[IDENTITY]
     return actor
 

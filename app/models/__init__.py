@@ -25,6 +25,7 @@ from app.models.orders import (
 )
 from app.models.pricing import CustomerGroup, Price, PriceModifier, customer_group_members
 from app.models.promotions import Promotion, PromotionRedemption
+from app.models.users import OneTimeToken, Role, User, UserSession, user_roles
 
 __all__ = [
     "ApiKey",
@@ -42,6 +43,7 @@ __all__ = [
     "Fulfillment",
     "InventoryLevel",
     "InventoryMovement",
+    "OneTimeToken",
     "OptionType",
     "OptionValue",
     "Order",
@@ -54,7 +56,11 @@ __all__ = [
     "Promotion",
     "PromotionRedemption",
     "Reservation",
+    "Role",
+    "User",
+    "UserSession",
     "Variant",
     "Warehouse",
     "customer_group_members",
+    "user_roles",
 ]

@@ -222,7 +222,8 @@ class ActorType(Described):
 
     ANONYMOUS = "anonymous", "A caller without a credential."
     API_KEY = "api_key", "An API key."
-    USER = "user", "A signed-in user."
+    USER = "user", "A signed-in user, or an OAuth client acting for one."
+    OAUTH_CLIENT = "oauth_client", "An OAuth 2.0 client acting for itself (client credentials)."
     SYSTEM = "system", "The server itself, e.g. its sweeper releasing expired holds."
 
 

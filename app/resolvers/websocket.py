@@ -149,8 +149,9 @@ class ConnectionGuard:
         self.context = context
         scope = context.request.scope if context.request is not None else {}
         self.address = address_key(scope)
-        # The handshake's credential, already verified by the middleware (or none at all).
-        self.credential = presented_credential(scope)
+        # The handshake's credential, already verified by the middleware (or none at all; a
+        # session cookie of a session that had ended made the handshake anonymous).
+        self.credential = None if context.actor.is_anonymous else presented_credential(scope)
 
     async def connect(self, payload: object) -> AppError | None:
         """Adopt the payload's credential, if it has one, once it is verified; the error to

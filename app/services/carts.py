@@ -83,7 +83,7 @@ class CartView:
 def _owns(actor: Actor, cart: Cart) -> bool:
     if cart.customer_id is None or actor.can(MANAGE):
         return True
-    return actor.kind == "user" and actor.id == cart.customer_id
+    return actor.is_customer(cart.customer_id)
 
 
 async def get_cart(session: AsyncSession, actor: Actor, id: str, *, lock: bool = False) -> Cart:
@@ -106,9 +106,9 @@ async def create_cart(
     if customer_id is not None and not 1 <= len(customer_id) <= 64:
         problems.add("customerId", "1 to 64 characters.")
     problems.raise_if_any()
-    if actor.kind == "user" and customer_id is None:
-        customer_id = actor.id
-    if customer_id is not None and not (actor.can(MANAGE) or actor.id == customer_id):
+    if actor.customer_id is not None and customer_id is None:
+        customer_id = actor.customer_id
+    if customer_id is not None and not (actor.can(MANAGE) or actor.is_customer(customer_id)):
         raise Forbidden("A cart can only be opened for yourself.")
     if customer_id is not None:
         customer_id = str((await require_customer(uow.session, customer_id)).id)

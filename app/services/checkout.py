@@ -299,7 +299,7 @@ async def _customer(
     (`pricing:update`, as for group prices and `validate`) may name extra groups; returns
     those."""
     if request.customer_id is not None:
-        if not (actor.kind == "user" and actor.id == request.customer_id):
+        if not actor.is_customer(request.customer_id):
             actor.require(PLACE_FOR_OTHERS)
         customer = await require_customer(uow.session, request.customer_id)
         if cart.customer_id not in (None, str(customer.id)):

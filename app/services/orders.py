@@ -78,7 +78,7 @@ class OrderView:
 def _may_see(actor: Actor, order: Order) -> bool:
     if actor.can(READ_ALL):
         return True
-    return actor.kind == "user" and order.customer_id is not None and actor.id == order.customer_id
+    return actor.is_customer(order.customer_id)
 
 
 async def get_order(
@@ -136,9 +136,9 @@ async def list_orders(
         raise ValidationFailed.field("status", f"One of {', '.join(ORDER_STATUSES)}.")
     statement = select(Order)
     if not actor.can(READ_ALL):
-        if actor.kind != "user":
+        if actor.customer_id is None:
             actor.require(READ_ALL)  # UNAUTHORIZED when anonymous, else FORBIDDEN
-        statement = statement.where(Order.customer_id == actor.id)
+        statement = statement.where(Order.customer_id == actor.customer_id)
     if status is not None:
         statement = statement.where(Order.status == status)
     return await paginate(

@@ -166,8 +166,8 @@ async def test_a_customers_cart_is_theirs_alone(
 ) -> None:
     """A customer's cart answers 404 to anyone else, anonymous callers included."""
     alice_record, bob_record = await customer(database), await customer(database)
-    alice = Actor(kind="user", id=str(alice_record.id))
-    bob = Actor(kind="user", id=str(bob_record.id))
+    alice = Actor(kind="user", id=str(alice_record.id), customer_id=str(alice_record.id))
+    bob = Actor(kind="user", id=str(bob_record.id), customer_id=str(bob_record.id))
     async with database.unit_of_work() as uow:
         cart = await cart_service.create_cart(uow, alice, currency="USD")
         await uow.commit()

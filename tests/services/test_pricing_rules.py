@@ -221,8 +221,9 @@ async def test_naming_groups_for_a_price_needs_pricing_update(database: Database
 async def test_a_signed_in_customer_resolves_with_their_own_groups(database: Database) -> None:
     group = await make_group(database, name="Trade")
     member = await customer(database, groups=(group,))
-    signed_in = Actor(kind="user", id=str(member.id))
-    stranger = Actor(kind="user", id=str((await customer(database)).id))
+    signed_in = Actor(kind="user", id=str(member.id), customer_id=str(member.id))
+    stranger_id = str((await customer(database)).id)
+    stranger = Actor(kind="user", id=stranger_id, customer_id=stranger_id)
     async with database.read_session() as session:
         assert await groups.groups_for(session, signed_in, None) == {group.id}
         assert await groups.groups_for(session, stranger, None) == frozenset()

@@ -191,6 +191,6 @@ async def groups_for(
         if any(value is None for value in parsed):
             raise ValidationFailed.field("customerGroupIds", "Each must be an id (UUID).")
         return frozenset(value for value in parsed if value is not None)
-    if actor.kind == "user" and actor.id:
-        return await customer_group_ids(session, actor.id)
+    if actor.customer_id is not None:
+        return await customer_group_ids(session, actor.customer_id)
     return frozenset()

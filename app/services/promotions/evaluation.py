@@ -311,8 +311,8 @@ async def _groups(
     groups: set[uuid.UUID] = set()
     if customer_id is not None:
         groups |= await customer_group_ids(session, customer_id)
-    if actor.kind == "user" and actor.id:
-        groups |= await customer_group_ids(session, actor.id)
+    if actor.customer_id is not None:
+        groups |= await customer_group_ids(session, actor.customer_id)
     if actor.can(READ_GROUP_PRICES):
         groups |= {g for g in (parse_uuid(value) for value in claimed) if g is not None}
     return frozenset(groups)
