@@ -23,6 +23,7 @@ from app.models.inventory import MOVEMENT_TYPES, RESERVATION_STATUSES
 from app.models.orders import ORDER_STATUSES, PAYMENT_STATUSES
 from app.models.pricing import MODIFIER_KINDS
 from app.models.promotions import PROMOTION_TYPES
+from app.models.users import USER_STATUSES
 from app.services.inventory.levels import ADJUST_SIGNS
 from app.services.promotions.evaluation import REASONS
 
@@ -187,6 +188,14 @@ class ApiKeyStatus(Described):
     ACTIVE = "active", "Accepted."
     REVOKED = "revoked", "Refused: it was revoked."
     EXPIRED = "expired", "Refused: its expiry has passed."
+
+
+@graphql_enum(matches=USER_STATUSES)
+class UserStatus(Described):
+    """Whether a user may sign in."""
+
+    ACTIVE = "active", "May sign in; their sessions work."
+    INACTIVE = "inactive", "May not sign in; every session of theirs was ended."
 
 
 @graphql_enum

@@ -34,6 +34,7 @@ from app.resolvers.platform import PlatformQueries, PlatformSubscriptions
 from app.resolvers.pricing import PricingMutations, PricingQueries
 from app.resolvers.promotions import PromotionMutations, PromotionQueries
 from app.resolvers.scalars import SCALAR_MAP
+from app.resolvers.users import UserMutations, UserQueries
 
 CACHE_SIZE = 1024
 
@@ -50,6 +51,7 @@ class Query(
     CartQueries,
     PromotionQueries,
     OrderQueries,
+    UserQueries,
 ):
     pass
 
@@ -64,6 +66,7 @@ class Mutation(
     CartMutations,
     PromotionMutations,
     OrderMutations,
+    UserMutations,
 ):
     pass
 

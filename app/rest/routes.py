@@ -11,6 +11,7 @@ from app.rest.gateway import apikeys as gateway_apikeys
 from app.rest.gateway import inventory as gateway_inventory
 from app.rest.gateway import orders as gateway_orders
 from app.rest.gateway import products as gateway_products
+from app.rest.gateway import users as gateway_users
 from app.rest.table import RestRoute
 
 ROUTES: list[RestRoute] = [
@@ -25,4 +26,5 @@ ROUTES: list[RestRoute] = [
     *gateway_inventory.ROUTES,
     *gateway_orders.ROUTES,
     *gateway_products.ROUTES,
+    *gateway_users.ROUTES,
 ]

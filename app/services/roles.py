@@ -1,8 +1,14 @@
 """Roles: named bundles of `resource:action` permissions that signed-in users hold.
 
 `customer` (no permissions: a customer's reach over their own records comes from the user's
-customer link) and `admin` (`*:*`) are built in. They are inserted by migration 0010, and made
-again on first use wherever they are missing (a database emptied by hand, a test's).
+customer link), `vendor` (none either: a vendor's reach over its own records will come from its
+vendor link, as a customer's does) and `admin` (`*:*`) are built in. They are inserted by the
+migrations, and made again on first use wherever they are missing (a database emptied by hand,
+a test's). Built-in roles cannot be changed or deleted.
+
+Staff roles are made by staff (`users:manage`) under the grant rule API keys follow: an actor
+may only create, change or delete a role whose permissions it holds itself, so no one can
+mint a role wider than their own reach and then give it to themselves.
 """
 
 from __future__ import annotations
@@ -15,9 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.models.base import utcnow
 from app.models.users import Role, user_roles
 
-CUSTOMER, ADMIN = "customer", "admin"
+CUSTOMER, VENDOR, ADMIN = "customer", "vendor", "admin"
 BUILT_IN: dict[str, tuple[str, list[str]]] = {
     CUSTOMER: ("A shopper: their own profile, addresses, carts and orders.", []),
+    VENDOR: ("A marketplace seller: their own vendor records (scoped by vendor id).", []),
     ADMIN: ("Staff with every permission.", ["*:*"]),
 }
 
