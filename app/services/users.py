@@ -39,7 +39,7 @@ from app.services.sessions import end_sessions_of
 
 USER_ORDER = (SortKey(User.id),)
 ROLE_ORDER = (SortKey(Role.name),)
-ROLE_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
+ROLE_NAME = re.compile(r"[a-z][a-z0-9_-]*")
 NAME_LENGTH = 100
 DESCRIPTION_LENGTH = 500
 MAX_PERMISSIONS = 100
@@ -63,6 +63,12 @@ async def list_users(
     """Oldest first; filters given together all apply (`email` exact, in any case; `role` a
     role's name)."""
     statement = select(User)
+    # Values no user could match are refused alike on every database (PostgreSQL would refuse
+    # a NUL in text; SQLite would answer an empty page).
+    if filter.email is not None and ("\x00" in filter.email or len(filter.email) > 254):
+        raise ValidationFailed.field("email", "Not an e-mail address.")
+    if filter.role is not None and not _is_role_name(filter.role):
+        raise ValidationFailed.field("role", "Not a role name.")
     if filter.status is not None:
         if filter.status not in USER_STATUSES:
             raise ValidationFailed.field("status", "Must be active or inactive.")
@@ -115,6 +121,10 @@ async def list_roles(
     )
 
 
+def _is_role_name(name: str) -> bool:
+    return len(name) <= ROLE_NAME_LENGTH and ROLE_NAME.fullmatch(name) is not None
+
+
 # ---- the grant rule --------------------------------------------------------------------------
 
 
@@ -136,13 +146,14 @@ async def _roles_named(session: AsyncSession, names: Sequence[str], field: str) 
     roles: list[Role] = []
     unknown: list[str] = []
     for name in wanted:
-        role = await role_named(session, name) if name else None
+        role = await role_named(session, name) if _is_role_name(name) else None
         if role is None:
             unknown.append(name)
         else:
             roles.append(role)
     if unknown:
-        raise ValidationFailed.field(field, f"No such roles: {', '.join(unknown)}.")
+        shown = ", ".join(name[:ROLE_NAME_LENGTH] for name in unknown[:5])
+        raise ValidationFailed.field(field, f"No such roles: {shown}.")
     return roles
 
 
@@ -333,7 +344,7 @@ def _check_role(
 ) -> tuple[str | None, str | None, list[str] | None]:
     if name is not None:
         name = name.strip()
-        if not 1 <= len(name) <= ROLE_NAME_LENGTH or not ROLE_NAME.match(name):
+        if not _is_role_name(name):
             problems.add(
                 "name",
                 f"1 to {ROLE_NAME_LENGTH} lower-case letters, digits, - and _, "

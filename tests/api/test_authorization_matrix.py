@@ -41,6 +41,7 @@ from app.resolvers.context import Context
 from app.services.apikeys import authenticate
 from app.services.customers import create_customer
 from app.services.inventory import reservations
+from app.services.users import create_role
 from tests.api.test_checkout import product
 from tests.api.test_subscriptions import graphql_ws, receive, send, websocket_url
 from tests.conftest import client_for
@@ -49,6 +50,7 @@ from tests.support.factories import make_api_key
 from tests.support.pricing import make_group, make_modifier, make_price
 from tests.support.promotions import make_promotion
 from tests.support.server import serving
+from tests.support.users import make_user
 
 CALLERS = ("anonymous", "narrow", "wrong", "admin")
 UNRELATED = "nothing:read"  # what the narrow key holds for a public row
@@ -184,6 +186,20 @@ class World:
     async def api_key(self, *permissions: str) -> str:
         key, _ = await make_api_key(self.database, name=self.unique("key"), permissions=permissions)
         return str(key.id)
+
+    async def user(self) -> str:
+        """A signed-up customer's user (role customer)."""
+        made = await make_user(self.database, email=f"{self.unique('u')}@example.com")
+        return str(made.id)
+
+    async def role(self) -> str:
+        """A staff role granting nothing (any users:manage caller may change it)."""
+        async with self.database.unit_of_work() as uow:
+            made = await create_role(
+                uow, SYSTEM, name=self.unique("role"), description=None, permissions=[]
+            )
+            await uow.commit()
+        return str(made.id)
 
     async def reservation(self) -> str:
         entity, _ = await self.product()
@@ -988,6 +1004,29 @@ ORDERS = {
     ),
 }
 
+# ---- users and roles (staff) ----------------------------------------------------------------
+
+
+def _new_staff(w: World) -> Graph:
+    return Graph({"input": {"email": f"{w.unique('staff')}@example.com", "name": "S", "roles": []}})
+
+
+USERS = {
+    "GET /api/v1/users": row("users:read", rest("GET", "/api/v1/users")),
+    "Query.users": row("users:read", graph()),
+    "Query.user": row("users:read", on("user", lambda id: Graph({"id": id}))),
+    "Query.roles": row("users:read", graph()),
+    "Mutation.createRole": row(
+        "users:manage",
+        made(lambda w: _async(Graph({"input": {"name": w.unique("role"), "permissions": []}}))),
+    ),
+    "Mutation.updateRole": row("users:manage", on("role", _entity_input(description="Changed"))),
+    "Mutation.deleteRole": row("users:manage", on("role", _entity_input())),
+    "Mutation.createStaffUser": row("users:manage", made(lambda w: _async(_new_staff(w)))),
+    "Mutation.setUserRoles": row("users:manage", on("user", _entity_input(roles=["customer"]))),
+    "Mutation.setUserStatus": row("users:manage", on("user", _entity_input(status="INACTIVE"))),
+}
+
 # Each domain's rows; a new domain adds its own dict here.
 MATRIX: dict[str, Row] = {
     **PLATFORM,
@@ -997,6 +1036,7 @@ MATRIX: dict[str, Row] = {
     **PRICING,
     **SHOPPING,
     **ORDERS,
+    **USERS,
 }
 KNOWN_PERMISSIONS = sorted({p for r in MATRIX.values() for p in r.needs})
 

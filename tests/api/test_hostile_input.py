@@ -199,6 +199,10 @@ UPDATE_ENTITY = (
     'mutation($m: JSON) { updateCatalogEntity(input: {id: "{entity}", metadata: $m}) { id } }'
 )
 
+CREATE_ROLE = "mutation($input: CreateRoleInput!) { createRole(input: $input) { id } }"
+CREATE_STAFF = "mutation($input: CreateStaffUserInput!) { createStaffUser(input: $input) { id } }"
+USERS_WHERE = "query($f: UserFilter) { users(filter: $f) { totalCount } }"
+
 
 def api_keys_after(after: str) -> str:
     return '{ apiKeys(first: 5, after: "' + after + '") { totalCount } }'
@@ -350,6 +354,38 @@ CASES: list[Case] = [
     Case("currency-not-iso", "gateway", 'POST /api/v1/payments {"currency": "ZZZ"}', 400, GW,
          rest("POST", "/api/v1/payments", {"orderId": "{order}", "amount": 10,
                                            "currency": "ZZZ", "paymentMethodId": "pm_card_visa"})),
+    # Users and roles (staff): role names, permissions, filters no user could match.
+    Case("role-name-nul", "graphql", 'createRole(name: "ops\\u0000")', 200, VF,
+         graphql(CREATE_ROLE, {"input": {"name": "ops\x00", "permissions": []}})),
+    Case("role-name-not-a-name", "graphql", 'createRole(name: "Ops Team!")', 200, VF,
+         graphql(CREATE_ROLE, {"input": {"name": "Ops Team!", "permissions": []}})),
+    Case("role-name-newline", "graphql", 'createRole(name: "ops\\nadmin")', 200, VF,
+         graphql(CREATE_ROLE, {"input": {"name": "ops\nadmin", "permissions": []}})),
+    Case("permission-not-resource-action", "graphql", 'createRole(permissions: ["catalog"])',
+         200, VF, graphql(CREATE_ROLE, {"input": {"name": "ops", "permissions": ["catalog"]}})),
+    Case("permissions-over-100", "graphql", "createRole: 101 permissions", 400, VF,
+         graphql(CREATE_ROLE, {"input": {"name": "ops",
+                                         "permissions": [f"r{i}:read" for i in range(101)]}})),
+    Case("role-unknown", "graphql", 'createStaffUser(roles: ["root\\u0000"])', 200, VF,
+         graphql(CREATE_STAFF, {"input": {"email": "s@example.com", "name": "S",
+                                          "roles": ["root\x00"]}})),
+    Case("email-not-address", "graphql", 'createStaffUser(email: "not-an-address")', 200, VF,
+         graphql(CREATE_STAFF, {"input": {"email": "not-an-address", "name": "S",
+                                          "roles": []}})),
+    Case("filter-role-nul", "graphql", 'users(filter: {role: "admin\\u0000"})', 200, VF,
+         graphql(USERS_WHERE, {"f": {"role": "admin\x00"}})),
+    Case("filter-email-nul", "graphql", 'users(filter: {email: "a\\u0000@example.com"})', 200,
+         VF, graphql(USERS_WHERE, {"f": {"email": "a\x00@example.com"}})),
+    Case("status-not-enum", "graphql", 'users(filter: {status: $s}), $s = "gone"', 400, VF,
+         graphql(USERS_WHERE, {"f": {"status": "gone"}})),
+    Case("status-not-enum", "gateway", "GET /api/v1/users?status=gone", 400, GW,
+         rest("GET", "/api/v1/users?status=gone")),
+    Case("limit-not-integer", "gateway", "GET /api/v1/users?per_page=abc", 400, GW,
+         rest("GET", "/api/v1/users?per_page=abc")),
+    Case("cursor-not-base64", "graphql", 'users(after: "garbage!!")', 200, VF,
+         graphql('{ users(first: 5, after: "garbage!!") { totalCount } }')),
+    Case("cursor-number-for-text", "graphql", "roles(after: cursor [5])", 200, VF,
+         graphql('{ roles(first: 5, after: "' + cursor([5]) + '") { totalCount } }')),
 ]  # fmt: skip
 
 
