@@ -106,6 +106,73 @@ def cmd_apikey_create(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def _create_user(settings: Settings, args: argparse.Namespace) -> str:
+    from app.auth.actor import SYSTEM
+    from app.db import Database
+    from app.services.users import create_staff_user
+
+    roles = [r.strip() for r in args.roles.split(",") if r.strip()]
+    database = Database(settings.database_url)
+    try:
+        async with database.unit_of_work() as uow:
+            user = await create_staff_user(
+                uow, SYSTEM, email=args.email, name=args.name, roles=roles
+            )
+            await uow.commit()
+        shown = ", ".join(roles) or "no roles"
+        return f"created user {user.id} ({user.email}) with {shown}"
+    finally:
+        await database.dispose()
+
+
+def cmd_user_create(args: argparse.Namespace, settings: Settings) -> int:
+    """A staff user without a password (staff bootstrap: `--roles admin`)."""
+    from app.errors import AppError
+
+    try:
+        print(asyncio.run(_create_user(settings, args)))
+    except AppError as error:
+        print(f"error: {error.message}", file=sys.stderr)
+        return 2
+    print(f"no password yet: cartograph user set-password {args.email.strip().lower()}")
+    return 0
+
+
+async def _set_password(settings: Settings, email: str, password: str) -> None:
+    from app.auth.actor import SYSTEM
+    from app.db import Database
+    from app.services.users import set_password
+
+    database = Database(settings.database_url)
+    try:
+        async with database.unit_of_work() as uow:
+            await set_password(uow, SYSTEM, email=email, password=password)
+            await uow.commit()
+    finally:
+        await database.dispose()
+
+
+def cmd_user_set_password(args: argparse.Namespace, settings: Settings) -> int:
+    """Store a password's argon2id hash for a user and end their sessions. A generated one
+    (about 144 random bits) is printed as the last line, shown once; with --stdin the
+    password is read from the first line of standard input and never printed."""
+    import secrets
+
+    from app.errors import AppError
+
+    password = sys.stdin.readline().rstrip("\r\n") if args.stdin else secrets.token_urlsafe(18)
+    try:
+        asyncio.run(_set_password(settings, args.email, password))
+    except AppError as error:
+        print(f"error: {error.message}", file=sys.stderr)
+        return 2
+    print(f"password set for {args.email.strip().lower()}; their sessions were ended")
+    if not args.stdin:
+        print("store it now; it is not shown again:")
+        print(password)
+    return 0
+
+
 async def _seed_demo(settings: Settings, products: int) -> SeedReport:
     from app.db import Database
     from app.services.demo import seed_demo
@@ -187,6 +254,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--if-absent", action="store_true", help="do nothing when an active key has this name"
     )
     create.set_defaults(handler=cmd_apikey_create)
+
+    user = commands.add_parser("user", help="users (staff bootstrap)").add_subparsers(
+        dest="action", required=True
+    )
+    user_create = user.add_parser("create", help="a staff user with roles and no password")
+    user_create.add_argument("--email", required=True)
+    user_create.add_argument("--name", required=True)
+    user_create.add_argument("--roles", default="", help="role names, e.g. 'admin' or 'a,b'")
+    user_create.set_defaults(handler=cmd_user_create)
+    set_password = user.add_parser(
+        "set-password", help="set a user's password; a generated one is the last line"
+    )
+    set_password.add_argument("email")
+    set_password.add_argument(
+        "--stdin", action="store_true", help="read the password from standard input instead"
+    )
+    set_password.set_defaults(handler=cmd_user_set_password)
 
     seed = commands.add_parser("seed", help="load demo data (idempotent)")
     seed.add_argument("--demo", action="store_true", required=True, help="the demo catalog")

@@ -33,8 +33,11 @@ OUT_OF_SYNC = (
 )
 
 
-def cartograph(*args: str, cwd: Path, database_url: str) -> subprocess.CompletedProcess[str]:
-    """Run the installed command with only our DATABASE_URL in its environment."""
+def cartograph(
+    *args: str, cwd: Path, database_url: str, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the installed command with only our DATABASE_URL in its environment (and `input`
+    on its standard input)."""
     env = {
         name: value
         for name, value in os.environ.items()
@@ -42,7 +45,13 @@ def cartograph(*args: str, cwd: Path, database_url: str) -> subprocess.Completed
     }
     env["DATABASE_URL"] = database_url
     return subprocess.run(
-        [str(CARTOGRAPH), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60
+        [str(CARTOGRAPH), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        input=input,
     )
 
 
@@ -221,6 +230,115 @@ def test_apikey_create_refuses_an_invalid_permission_and_creates_nothing(
     assert result.stderr == "error: permissions: Not resource:action permissions: nope.\n"
     assert key_names(db_file) == []
     assert rows(db_file, "SELECT count(*) FROM audit_entries") == [(0,)]
+
+
+# --- user create, user set-password ---------------------------------------------------------
+
+
+def create_root(tmp_path: Path, migrated: str, *roles: str) -> subprocess.CompletedProcess[str]:
+    return cartograph(
+        *("user", "create", "--email", "Root@Example.com", "--name", "Rita Root"),
+        *(("--roles", ",".join(roles)) if roles else ()),
+        cwd=tmp_path,
+        database_url=migrated,
+    )
+
+
+def dump(db_file: Path) -> str:
+    """Every row of every table, as text: where a plaintext password must never appear."""
+    with sqlite3.connect(db_file) as connection:
+        return "\n".join(connection.iterdump())
+
+
+def test_user_create_makes_a_staff_user_with_roles_and_no_password(
+    tmp_path: Path, db_file: Path, migrated: str
+) -> None:
+    result = create_root(tmp_path, migrated, "admin")
+    assert result.returncode == 0, result.stderr
+    created, hint = result.stdout.splitlines()
+    assert re.fullmatch(r"created user [0-9a-f-]{36} \(root@example.com\) with admin", created)
+    assert hint == "no password yet: cartograph user set-password root@example.com"
+    assert rows(db_file, "SELECT email, password_hash, status FROM users") == [
+        ("root@example.com", None, "active")
+    ]
+    assert rows(
+        db_file,
+        "SELECT r.name FROM roles r JOIN user_roles ur ON ur.role_id = r.id",
+    ) == [("admin",)]
+    assert rows(db_file, "SELECT event FROM audit_entries") == [("users.create",)]
+
+
+def test_user_create_refuses_an_unknown_role_and_a_taken_address(
+    tmp_path: Path, db_file: Path, migrated: str
+) -> None:
+    unknown = create_root(tmp_path, migrated, "admin", "root")
+    assert unknown.returncode == 2
+    assert "No such roles: root" in unknown.stderr
+    assert rows(db_file, "SELECT count(*) FROM users") == [(0,)]
+    assert create_root(tmp_path, migrated).returncode == 0
+    taken = create_root(tmp_path, migrated)
+    assert taken.returncode == 2 and "in use" in taken.stderr
+
+
+async def test_user_set_password_prints_a_generated_password_last_stored_only_hashed(
+    tmp_path: Path, db_file: Path, migrated: str
+) -> None:
+    from app.auth.passwords import verify_password
+
+    assert create_root(tmp_path, migrated, "admin").returncode == 0
+    result = cartograph(
+        "user", "set-password", "ROOT@example.com", cwd=tmp_path, database_url=migrated
+    )
+    assert result.returncode == 0, result.stderr
+    told, warning, password = result.stdout.splitlines()
+    assert told == "password set for root@example.com; their sessions were ended"
+    assert warning == "store it now; it is not shown again:"
+    assert len(password) >= 24
+    [(stored,)] = rows(db_file, "SELECT password_hash FROM users")
+    assert stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert await verify_password(stored, password)
+    assert password not in dump(db_file)
+    assert rows(db_file, "SELECT event FROM audit_entries ORDER BY id")[-1] == (
+        "users.passwordSet",
+    )
+
+    again = cartograph("user", "set-password", "root@example.com", cwd=tmp_path,
+                       database_url=migrated)  # fmt: skip
+    assert again.stdout.splitlines()[-1] != password  # a new one each time
+
+
+async def test_user_set_password_reads_stdin_and_never_prints_it(
+    tmp_path: Path, db_file: Path, migrated: str
+) -> None:
+    from app.auth.passwords import verify_password
+
+    assert create_root(tmp_path, migrated).returncode == 0
+    secret = "correct horse battery staple"
+    result = cartograph(
+        *("user", "set-password", "root@example.com", "--stdin"),
+        cwd=tmp_path,
+        database_url=migrated,
+        input=secret + "\n",
+    )
+    assert result.returncode == 0, result.stderr
+    assert secret not in result.stdout + result.stderr
+    [(stored,)] = rows(db_file, "SELECT password_hash FROM users")
+    assert await verify_password(stored, secret)
+    assert secret not in dump(db_file)
+
+
+def test_user_set_password_refuses_a_short_password_and_an_unknown_user(
+    tmp_path: Path, db_file: Path, migrated: str
+) -> None:
+    assert create_root(tmp_path, migrated).returncode == 0
+    short = cartograph(*("user", "set-password", "root@example.com", "--stdin"),
+                       cwd=tmp_path, database_url=migrated, input="short\n")  # fmt: skip
+    assert short.returncode == 2 and "At least 8 characters" in short.stderr
+    unknown = cartograph("user", "set-password", "nobody@example.com", cwd=tmp_path,
+                         database_url=migrated)  # fmt: skip
+    assert unknown.returncode == 2 and "not found" in unknown.stderr
+    assert unknown.stdout == ""
+    assert rows(db_file, "SELECT password_hash FROM users") == [(None,)]
 
 
 # --- export-schema --------------------------------------------------------------------------
