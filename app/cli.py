@@ -199,8 +199,8 @@ def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
     print(
         f"         {report.prices_created} prices, {report.levels_created} stock levels, "
         f"{report.warehouses_created} warehouses, {report.customer_groups_created} customer "
-        f"groups, {report.customers_created} customers, {report.promotions_created} "
-        f"promotions, {report.orders_created} orders"
+        f"groups, {report.customers_created} customers, {report.users_created} users, "
+        f"{report.promotions_created} promotions, {report.orders_created} orders"
     )
     print(
         f"already there: {report.entities_skipped} entities, "

@@ -29,12 +29,13 @@ from app.db import UnitOfWork
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.ids import parse_uuid
 from app.models.base import utcnow
+from app.models.customers import Customer
 from app.models.users import ROLE_NAME_LENGTH, USER_STATUSES, Role, User, user_roles
 from app.pagination import Page, PageRequest, SortKey, paginate
 from app.services.audit import record_change
 from app.services.catalog.rules import Problems
 from app.services.customers import check_email, normalize_email
-from app.services.roles import BUILT_IN, role_named
+from app.services.roles import BUILT_IN, CUSTOMER, role_named
 from app.services.sessions import end_sessions_of
 
 USER_ORDER = (SortKey(User.id),)
@@ -229,6 +230,52 @@ async def create_staff_user(
         entity_type="user",
         entity_id=str(user.id),
         after=_user_snapshot(user, granted),
+    )
+    return user
+
+
+async def create_customer_user(
+    uow: UnitOfWork,
+    actor: Actor,
+    *,
+    customer: Customer,
+    name: str,
+    email_verified: bool = False,
+) -> User:
+    """The user of an existing customer record (same address, role customer, no password:
+    they set one with a password reset). A customer with a user already, or an address
+    another user has, is a CONFLICT."""
+    problems = Problems()
+    name = _check_name(problems, name)
+    problems.raise_if_any()
+    taken = await uow.session.scalar(
+        select(User.id).where((User.email == customer.email) | (User.customer_id == customer.id))
+    )
+    if taken is not None:
+        raise _email_in_use(customer.email)
+    [role] = await _roles_named(uow.session, [CUSTOMER], "roles")
+    now = utcnow()
+    user = User(
+        email=customer.email,
+        name=name,
+        username=await unique_username(uow.session, customer.email),
+        password_hash=None,
+        email_verified=email_verified,
+        status="active",
+        customer_id=customer.id,
+        created_at=now,
+        updated_at=now,
+    )
+    uow.session.add(user)
+    await uow.session.flush()
+    await uow.session.execute(insert(user_roles).values(user_id=user.id, role_id=role.id))
+    record_change(
+        uow,
+        actor,
+        event="users.create",
+        entity_type="user",
+        entity_id=str(user.id),
+        after=_user_snapshot(user, [role]),
     )
     return user
 

@@ -3,7 +3,8 @@
 - `catalog`: categories, brands and products `1..N` with options, variants and texts;
 - `stock`: the main warehouse, a USD price for every variant (Wholesale group prices on
   physical products) and stock, in the same bulk transactions as the products;
-- `shop`: the VIP and Wholesale groups, customers in them, and the promotion codes;
+- `shop`: the VIP and Wholesale groups, customers in them (each with a user, role customer,
+  no password), and the promotion codes;
 - `orders`: a few dozen orders in every status, placed and moved by the real services.
 
 Everything is found again by a natural key (slug, code, name, e-mail address, idempotency
@@ -27,6 +28,7 @@ from app.services.demo.orders import place_orders
 from app.services.demo.report import SeedReport
 from app.services.demo.shop import (
     WHOLESALE,
+    ensure_customer_users,
     ensure_customers,
     ensure_groups,
     ensure_promotions,
@@ -63,6 +65,7 @@ async def seed_demo(database: Database, *, products: int, orders: bool = True) -
         await _analyze(database)
     async with database.unit_of_work() as uow:
         customers = await ensure_customers(uow, groups, report)
+        await ensure_customer_users(uow, customers, report)
         await ensure_promotions(uow, groups, report)
         await uow.commit()
     if orders:

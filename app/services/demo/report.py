@@ -23,6 +23,8 @@ class SeedReport:
     customer_groups_created: int = 0
     customers_created: int = 0
     memberships_created: int = 0
+    # Demo customers' users (role customer, no password).
+    users_created: int = 0
     promotions_created: int = 0
     orders_created: int = 0
     # Orders that existed and were moved on towards their status (an interrupted run's).

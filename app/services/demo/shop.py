@@ -1,4 +1,5 @@
-"""The demo shop's people and codes: customer groups, customers in them, and promotions.
+"""The demo shop's people and codes: customer groups, customers in them (each with a user
+who signs in as them), and promotions.
 
 All go through their domain services (validated, audited, with their events) and are found
 again by their natural keys (group name, e-mail address, code), so a rerun creates nothing.
@@ -17,11 +18,13 @@ from app.db import UnitOfWork
 from app.models.customers import Customer
 from app.models.pricing import CustomerGroup, customer_group_members
 from app.models.promotions import Promotion
+from app.models.users import User
 from app.services.customers import create_customer
 from app.services.demo.report import SeedReport
 from app.services.pricing.groups import add_customer_to_group, create_customer_group
 from app.services.promotions.records import create_promotion
 from app.services.promotions.rules import PromotionSpec
+from app.services.users import create_customer_user
 
 VIP = "VIP"
 WHOLESALE = "Wholesale"
@@ -170,6 +173,35 @@ async def ensure_customers(
             )
             report.memberships_created += 1
     return ids
+
+
+async def ensure_customer_users(
+    uow: UnitOfWork, customer_ids: dict[str, uuid.UUID], report: SeedReport
+) -> None:
+    """A user for every demo customer: role customer, e-mail address verified, linked to the
+    customer record, and no password (the README tour sets one with `cartograph user
+    set-password`; there is no default password anywhere)."""
+    # A customer with a user already, or an address a user has (a staff member's), is left.
+    rows = await uow.session.execute(
+        select(User.customer_id, User.email).where(
+            User.customer_id.in_(list(customer_ids.values())) | User.email.in_(list(customer_ids))
+        )
+    )
+    taken = {value for row in rows.all() for value in row if value is not None}
+    for demo in CUSTOMERS:
+        id = customer_ids[demo.email]
+        if id in taken or demo.email in taken:
+            continue
+        customer = await uow.session.get(Customer, id)
+        assert customer is not None
+        await create_customer_user(
+            uow,
+            SYSTEM,
+            customer=customer,
+            name=f"{demo.first_name} {demo.last_name}",
+            email_verified=True,
+        )
+        report.users_created += 1
 
 
 async def ensure_promotions(
