@@ -31,6 +31,7 @@ from tests.support.catalog import make_brand, make_category, make_entity
 from tests.support.factories import customer
 from tests.support.pricing import make_group, make_modifier, make_price, variants_of
 from tests.support.promotions import make_promotion
+from tests.support.users import make_user
 
 MAX_DEPTH = 6
 
@@ -68,6 +69,9 @@ CALLS: dict[str, str] = {
     "order": 'order(idOrNumber: "{order}")',
     "fulfillments": 'fulfillments(orderId: "{order}")',
     "orders": "orders",
+    "users": "users",
+    "user": 'user(id: "{user}")',
+    "roles": "roles",
 }
 
 
@@ -154,7 +158,9 @@ async def store(client: httpx.AsyncClient, admin: httpx.AsyncClient, database: D
         await uow.commit()
     await admin.post(f"/api/orders/{order['id']}/refunds", json={"amount": 100})
     keys = (await admin.get("/api/v1/api-keys")).json()["data"]
+    walker = await make_user(database, email="walker@example.com", roles=("customer", "admin"))
     return {
+        "user": str(walker.id),
         "api_key": keys[0]["id"], "sku": sku, "entity": str(tee.id), "group": str(group.id),
         "customer": str(buyer.id), "cart": cart, "order": order["id"],
     }  # fmt: skip

@@ -60,6 +60,7 @@ DOOMED = {
     "entities": "doomed_entities",
     "categories": "doomed_categories",
     "brands": "doomed_brands",
+    "roles": "doomed_roles",
 }
 
 # Body fields (REST) that name a resource, and how often they draw from its ids.
@@ -196,7 +197,8 @@ async def known_ids(base_url: str, key: str) -> dict[str, list[str]]:
             json={
                 "query": "{ customers(limit: 20) { items { id } } "
                 "customerGroups(limit: 20) { items { id } } "
-                "prices(limit: 20) { items { id } } priceModifiers(limit: 20) { items { id } } }"
+                "prices(limit: 20) { items { id } } priceModifiers(limit: 20) { items { id } } "
+                "users(limit: 20) { items { id } } }"
             },
         )
         people = rest_less.json()["data"]
@@ -229,6 +231,18 @@ async def known_ids(base_url: str, key: str) -> dict[str, list[str]]:
             ]
             for n in range(2)
         ]
+        # Staff roles (the built-in ones cannot be changed); the last few for deleteRole only.
+        roles = []
+        for n in range(6):
+            made = await http.post(
+                "/graphql",
+                json={
+                    "query": "mutation($n: String!) { createRole(input: "
+                    "{name: $n, permissions: []}) { id } }",
+                    "variables": {"n": f"fuzz-{n}"},
+                },
+            )
+            roles.append(made.json()["data"]["createRole"]["id"])
         # What carts take: one product, one variant, stock for every quantity.
         cart_product = await post(
             "/api/v1/products",
@@ -290,6 +304,9 @@ async def known_ids(base_url: str, key: str) -> dict[str, list[str]]:
         "spare_api_keys": spare_keys,
         "customers": [c["id"] for c in people["customers"]["items"]],
         "groups": [g["id"] for g in people["customerGroups"]["items"]],
+        "users": [u["id"] for u in people["users"]["items"]],
+        "roles": roles[:3],
+        "doomed_roles": roles[3:],
         "reservations": [r["id"] for r in reservations],
         "locales": ["en", "de", "fr"],
         "currencies": ["USD", "EUR", "JPY"],
@@ -396,6 +413,8 @@ GRAPHQL_RESOURCES: dict[str, str] = {
     "CustomerGroup": "groups",
     "Price": "prices",
     "PriceModifier": "price_modifiers",
+    "User": "users",
+    "Role": "roles",
 }
 # ...and the other arguments and input fields that name one, wherever they are.
 GRAPHQL_FIELDS: dict[str, str] = {
