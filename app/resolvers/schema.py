@@ -21,6 +21,7 @@ from strawberry.schema.config import StrawberryConfig
 from app.config import Settings
 from app.resolvers.apikeys import ApiKeyMutations, ApiKeyQueries
 from app.resolvers.audit import AuditQueries
+from app.resolvers.auth import AuthMutations, AuthQueries
 from app.resolvers.carts import CartMutations, CartQueries
 from app.resolvers.catalog.mutations import CatalogMutations
 from app.resolvers.catalog.queries import CatalogQueries
@@ -50,6 +51,7 @@ class Query(
     CartQueries,
     PromotionQueries,
     OrderQueries,
+    AuthQueries,
 ):
     pass
 
@@ -64,6 +66,7 @@ class Mutation(
     CartMutations,
     PromotionMutations,
     OrderMutations,
+    AuthMutations,
 ):
     pass
 

@@ -411,10 +411,16 @@ def _operation(route: RestRoute, schema: strawberry.Schema, components: Componen
         | {503}
         | set(route.extra_responses)
     )
+    if route.envelope:
+        success = _envelope(route, data, components)
+    else:  # the payload is the body (nullable when its field is: get-session's `null`)
+        success = (
+            data if isinstance(field_type, GraphQLNonNull) else {"allOf": [data], "nullable": True}
+        )
     responses: Schema = {
         str(route.status): {
             "description": "Success",
-            "content": {"application/json": {"schema": _envelope(route, data, components)}},
+            "content": {"application/json": {"schema": success}},
         }
     }
     for status in error_statuses:
