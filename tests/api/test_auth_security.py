@@ -278,3 +278,31 @@ async def test_reads_ride_the_cookie_from_anywhere(make_app: Any, database: Data
     async with riding(app, token, "https://evil.example") as http:
         response = await http.get("/api/auth/get-session")
     assert response.status_code == 200 and response.json()["user"]["id"] == str(user.id)
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        (
+            "/api/auth/sign-up/email",
+            {"email": "h@example.com", "password": "p" * 100_000, "name": "H"},
+        ),
+        ("/api/auth/sign-in/email", {"email": "ada@example.com", "password": "p" * 100_000}),
+        ("/api/auth/reset-password", {"token": "t", "newPassword": "p" * 100_000}),
+    ],
+)
+async def test_a_huge_password_is_refused_before_any_hashing(
+    app: Starlette, database: Database, monkeypatch: pytest.MonkeyPatch, path: str,
+    body: dict[str, Any],
+) -> None:  # fmt: skip
+    await make_user(database, password=PASSWORD)
+
+    class NoHashing:
+        def __getattr__(self, name: str) -> Any:
+            raise AssertionError(f"argon2 {name} called")
+
+    monkeypatch.setattr(passwords, "HASHER", NoHashing())
+    async with browser(app) as http:
+        response = await http.post(path, json=body)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["code"] == "VALIDATION_FAILED"
