@@ -413,10 +413,11 @@ def _operation(route: RestRoute, schema: strawberry.Schema, components: Componen
     )
     if route.envelope:
         success = _envelope(route, data, components)
-    else:  # the payload is the body (nullable when its field is: get-session's `null`)
-        success = (
-            data if isinstance(field_type, GraphQLNonNull) else {"allOf": [data], "nullable": True}
-        )
+    elif isinstance(field_type, GraphQLNonNull):
+        success = data  # the payload is the body
+    else:  # ... or `null` (get-session without a session)
+        nullable: Schema = {"allOf": [data], "nullable": True}
+        success = components.add(f"{_payload_name(route, data)}OrNull", nullable)
     responses: Schema = {
         str(route.status): {
             "description": "Success",
