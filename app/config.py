@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -56,6 +57,26 @@ class Settings(BaseSettings):
     graphql_max_list_length: int = Field(100, ge=1)
     graphql_cost_budget: int = Field(50_000, ge=0)
     graphql_cost_restore_rate: float = Field(5000.0, gt=0)
+    # Sessions (sign-in): one ends after this many hours without a request, and this many
+    # days after sign-in whatever happens; the cookie is Secure unless `false`, or `auto` on
+    # plain http to localhost, 127.0.0.1 or testserver (local development).
+    session_idle_hours: float = Field(72.0, gt=0)
+    session_max_days: float = Field(30.0, gt=0)
+    session_cookie_secure: Literal["auto", "true", "false"] = "auto"
+    # One-time tokens mailed to users: how long a password-reset and a verification link work.
+    password_reset_minutes: int = Field(60, ge=1)
+    email_verification_hours: int = Field(48, ge=1)
+    # Where notifications go (`log`: the server log, for development), and the address the
+    # links in them start with (never taken from a request's Host header).
+    notifier: Literal["log"] = "log"
+    public_url: str = "http://127.0.0.1:8000"
+    # Sign-in throttling: after this many failures for one account from one address, each
+    # further attempt waits 1, 2, 4 ... seconds, at most the cap; the looser account-wide
+    # count (from every address) backs off the same way; failures per address are a window.
+    sign_in_free_failures: int = Field(5, ge=1)
+    sign_in_account_failures: int = Field(50, ge=1)
+    sign_in_max_backoff_seconds: int = Field(60, ge=1)
+    sign_in_address_limit: str = "30/minute"
 
     @field_validator("default_currency")
     @classmethod

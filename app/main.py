@@ -18,6 +18,7 @@ from starlette.staticfiles import StaticFiles
 
 from app import __version__
 from app import payments as payments_provider
+from app.auth.setup import AuthSetup
 from app.config import Settings
 from app.db import Database
 from app.errors import AppError, NotFound, ServiceUnavailable, ValidationFailed
@@ -172,6 +173,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.settings = settings
     app.state.database = database
     app.state.schema = schema
+    # Sign-in's policy, throttle and notifier (read by `app.resolvers.auth`).
+    app.state.auth = AuthSetup.from_settings(settings)
     # Read by each GraphQL context (HTTP and websocket): one bucket per principal.
     app.state.cost_budget = (
         CostBudget(

@@ -21,6 +21,7 @@ from strawberry.schema.config import StrawberryConfig
 from app.config import Settings
 from app.resolvers.apikeys import ApiKeyMutations, ApiKeyQueries
 from app.resolvers.audit import AuditQueries
+from app.resolvers.auth import AuthMutations, AuthQueries
 from app.resolvers.carts import CartMutations, CartQueries
 from app.resolvers.catalog.mutations import CatalogMutations
 from app.resolvers.catalog.queries import CatalogQueries
@@ -52,6 +53,7 @@ class Query(
     PromotionQueries,
     OrderQueries,
     UserQueries,
+    AuthQueries,
 ):
     pass
 
@@ -67,6 +69,7 @@ class Mutation(
     PromotionMutations,
     OrderMutations,
     UserMutations,
+    AuthMutations,
 ):
     pass
 

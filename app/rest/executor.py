@@ -144,14 +144,21 @@ class RouteExecutor:
     async def handle(self, request: Request) -> Response:
         state = request.scope.get("state", {})
         request_id = state.get("request_id")
+        # What resolvers set on `info.context.response` (a session cookie, Retry-After) goes
+        # out with the route's answer, success or error, as it does on /graphql.
+        sub_response = Response()
+        del sub_response.headers["content-length"]
         try:
             sent: dict[str, str] = {}
             variables = await self.variables(request, sent)
             self.check(variables, sent)
-            payload = await self.execute(request, variables, sent)
+            payload = await self.execute(request, variables, sent, sub_response)
         except AppError as error:
-            return self.route.dialect.error_response(error, request_id)
-        return self.render(payload, variables, request_id)
+            response: Response = self.route.dialect.error_response(error, request_id)
+        else:
+            response = self.render(payload, variables, request_id)
+        response.headers.raw.extend(sub_response.headers.raw)
+        return response
 
     async def variables(self, request: Request, sent: dict[str, str]) -> dict[str, Any]:
         """The operation's variables; `sent` learns which wire name filled each of them."""
@@ -251,9 +258,13 @@ class RouteExecutor:
         return ".".join(names.get(p, p) if isinstance(p, str) else str(p) for p in path)
 
     async def execute(
-        self, request: Request, variables: dict[str, Any], sent: dict[str, str]
+        self,
+        request: Request,
+        variables: dict[str, Any],
+        sent: dict[str, str],
+        sub_response: Response | None = None,
     ) -> Any:
-        context = Context.for_connection(self.database, request)
+        context = Context.for_connection(self.database, request, sub_response)
         # A route's operation is fixed and its pages capped: the request rate limit is its
         # measure, not the query cost budget (list lengths are still checked).
         context.priced = False
@@ -297,6 +308,8 @@ class RouteExecutor:
             )
             return JSONResponse(body, status_code=self.route.status, headers=headers)
         shaped = [shape(item) for item in payload] if isinstance(payload, list) else shape(payload)
+        if not self.route.envelope:
+            return JSONResponse(shaped, status_code=self.route.status)
         meta = self.route.meta(payload) if self.route.meta else None
         return JSONResponse(
             dialect.success(shaped, request_id, meta), status_code=self.route.status

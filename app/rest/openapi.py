@@ -411,10 +411,17 @@ def _operation(route: RestRoute, schema: strawberry.Schema, components: Componen
         | {503}
         | set(route.extra_responses)
     )
+    if route.envelope:
+        success = _envelope(route, data, components)
+    elif isinstance(field_type, GraphQLNonNull):
+        success = data  # the payload is the body
+    else:  # ... or `null` (get-session without a session)
+        nullable: Schema = {"allOf": [data], "nullable": True}
+        success = components.add(f"{_payload_name(route, data)}OrNull", nullable)
     responses: Schema = {
         str(route.status): {
             "description": "Success",
-            "content": {"application/json": {"schema": _envelope(route, data, components)}},
+            "content": {"application/json": {"schema": success}},
         }
     }
     for status in error_statuses:

@@ -1,6 +1,7 @@
 """The route table: every documented REST route, one domain module each."""
 
 from app.rest.engine import audit as engine_audit
+from app.rest.engine import auth as engine_auth
 from app.rest.engine import carts as engine_carts
 from app.rest.engine import catalog as engine_catalog
 from app.rest.engine import inventory as engine_inventory
@@ -16,6 +17,7 @@ from app.rest.table import RestRoute
 
 ROUTES: list[RestRoute] = [
     *engine_audit.ROUTES,
+    *engine_auth.ROUTES,
     *engine_carts.ROUTES,
     *engine_catalog.ROUTES,
     *engine_inventory.ROUTES,

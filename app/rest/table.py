@@ -101,6 +101,9 @@ class RestRoute:
     # The documented names of input fields `prepare` renamed (`entityId` -> `productId`), so
     # that error details name what the client sent.
     body_names: dict[str, str] = field(default_factory=dict)
+    # False: the payload is the whole body, without the dialect's envelope (Better Auth's
+    # `/api/auth` answers `{"user", "session"}`, or `null`); errors keep the envelope.
+    envelope: bool = True
 
     def parameters(self) -> list[Param]:
         """Path, query, include and the dialect's paging parameters, as the client sends them."""

@@ -38,7 +38,9 @@ from app.auth.actor import ANONYMOUS, SYSTEM
 from app.db import Database
 from app.models.audit import Event
 from app.resolvers.context import Context
+from app.services import auth as auth_service
 from app.services.apikeys import authenticate
+from app.services.auth import AuthPolicy
 from app.services.customers import create_customer
 from app.services.inventory import reservations
 from app.services.users import create_role
@@ -50,7 +52,7 @@ from tests.support.factories import make_api_key
 from tests.support.pricing import make_group, make_modifier, make_price
 from tests.support.promotions import make_promotion
 from tests.support.server import serving
-from tests.support.users import make_user
+from tests.support.users import COOKIE, make_user, session_token
 
 CALLERS = ("anonymous", "narrow", "wrong", "admin")
 UNRELATED = "nothing:read"  # what the narrow key holds for a public row
@@ -84,6 +86,7 @@ class Graph:
     selected under a composite result)."""
 
     args: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -1027,6 +1030,110 @@ USERS = {
     "Mutation.setUserStatus": row("users:manage", on("user", _entity_input(status="INACTIVE"))),
 }
 
+# ---- sign-in (/api/auth): public, whoever asks; a key does not sign anyone in or out --------
+
+
+async def _password_user(w: World) -> str:
+    email = f"{w.unique('member')}@example.com"
+    await make_user(w.database, email=email, password=AUTH_PASSWORD, customer=False)
+    return email
+
+
+async def _auth_token(w: World, purpose: str) -> str:
+    """A live one-time token (as the mail would carry it) for a new user."""
+    email = await _password_user(w)
+    policy = AuthPolicy()
+    async with w.database.unit_of_work() as uow:
+        if purpose == "reset":
+            [mail] = await auth_service.request_password_reset(
+                uow, email=email, redirect_to=None, policy=policy
+            )
+        else:
+            [mail] = await auth_service.send_verification_email(
+                uow, email=email, callback_url=None, policy=policy
+            )
+        await uow.commit()
+    assert mail.token is not None
+    return mail.token
+
+
+async def _with_session(w: World) -> dict[str, str]:
+    user = await make_user(w.database, email=f"{w.unique('s')}@example.com")
+    token = await session_token(w.database, user)
+    # The server's own Origin: a GraphQL POST riding the cookie is checked like any write.
+    return {"cookie": f"{COOKIE}={token}", "origin": "http://testserver"}
+
+
+AUTH_PASSWORD = "matrix passphrase"
+
+
+def _sign_up_body(w: World) -> dict[str, str]:
+    return {"email": f"{w.unique('new')}@example.com", "password": AUTH_PASSWORD, "name": "N"}
+
+
+async def _sign_in_body(w: World) -> dict[str, str]:
+    return {"email": await _password_user(w), "password": AUTH_PASSWORD}
+
+
+async def _reset_body(w: World) -> dict[str, str]:
+    return {"token": await _auth_token(w, "reset"), "newPassword": "another passphrase"}
+
+
+A = "/api/auth"
+AUTH = {
+    "POST /api/auth/sign-up/email": row(
+        None, made(lambda w: _async(Rest("POST", f"{A}/sign-up/email", json=_sign_up_body(w))))
+    ),
+    "POST /api/auth/sign-in/email": row(
+        None, lambda w: _rest_with(w, "sign-in/email", _sign_in_body)
+    ),
+    "GET /api/auth/get-session": row(None, lambda w: _get_session(w)),
+    "POST /api/auth/sign-out": row(None, rest("POST", f"{A}/sign-out")),
+    "POST /api/auth/request-password-reset": row(
+        None, rest("POST", f"{A}/request-password-reset", json={"email": "who@example.com"})
+    ),
+    "POST /api/auth/reset-password": row(
+        None, lambda w: _rest_with(w, "reset-password", _reset_body)
+    ),
+    "POST /api/auth/send-verification-email": row(
+        None, rest("POST", f"{A}/send-verification-email", json={"email": "who@example.com"})
+    ),
+    "GET /api/auth/verify-email": row(None, lambda w: _verify_rest(w)),
+    "Query.session": row(None, lambda w: _session_graph(w)),
+    "Mutation.signUp": row(None, made(lambda w: _async(Graph({"input": _sign_up_body(w)})))),
+    "Mutation.signIn": row(None, lambda w: _graph_with(w, _sign_in_body)),
+    "Mutation.signOut": row(None, graph()),
+    "Mutation.requestPasswordReset": row(None, graph(input={"email": "who@example.com"})),
+    "Mutation.resetPassword": row(None, lambda w: _graph_with(w, _reset_body)),
+    "Mutation.sendVerificationEmail": row(None, graph(input={"email": "who@example.com"})),
+    "Mutation.verifyEmail": row(None, lambda w: _verify_graph(w)),
+}
+
+
+async def _rest_with(w: World, path: str, body: Callable[[World], Awaitable[Any]]) -> Call:
+    return Rest("POST", f"{A}/{path}", json=await body(w))
+
+
+async def _graph_with(w: World, body: Callable[[World], Awaitable[Any]]) -> Call:
+    return Graph({"input": await body(w)})
+
+
+async def _get_session(w: World) -> Call:
+    return Rest("GET", f"{A}/get-session", headers=await _with_session(w))
+
+
+async def _session_graph(w: World) -> Call:
+    return Graph(headers=await _with_session(w))
+
+
+async def _verify_rest(w: World) -> Call:
+    return Rest("GET", f"{A}/verify-email", params={"token": await _auth_token(w, "verify")})
+
+
+async def _verify_graph(w: World) -> Call:
+    return Graph({"input": {"token": await _auth_token(w, "verify")}})
+
+
 # Each domain's rows; a new domain adds its own dict here.
 MATRIX: dict[str, Row] = {
     **PLATFORM,
@@ -1037,6 +1144,7 @@ MATRIX: dict[str, Row] = {
     **SHOPPING,
     **ORDERS,
     **USERS,
+    **AUTH,
 }
 KNOWN_PERMISSIONS = sorted({p for r in MATRIX.values() for p in r.needs})
 
@@ -1125,7 +1233,7 @@ async def answer(app: Starlette, world: World, entry: str, call: Call, key: str 
             break
         await stream.aclose()
         return graph_status(body, field_name)
-    async with client_for(app, headers=headers) as http:
+    async with client_for(app, headers={**headers, **(call.headers or {})}) as http:
         response = await http.post("/graphql", json={"query": query, "variables": call.args})
     assert response.status_code == 200, response.text
     return graph_status(response.json(), field_name)

@@ -1,0 +1,435 @@
+"""Sign-up, sign-in, sign-out, password reset and e-mail verification (Better Auth's flows).
+
+Rules that are not obvious:
+
+- E-mail addresses are trimmed and lower-cased (`customers.check_email`); passwords are checked
+  (`passwords.password_problem`) before anything is hashed, so a 100 KB password costs nothing.
+- An unknown address and a wrong password give the same UNAUTHORIZED and take as long (the
+  unknown one is checked against a dummy hash). Only after a correct password is an inactive
+  account told apart (FORBIDDEN): that tells nothing to whoever does not hold the password.
+- Sign-in always starts a new session (new token) and ends the one the browser presented,
+  whoever's it was: a token planted before sign-in is worthless afterwards. A hash made under
+  older argon2 parameters is replaced at sign-in.
+- Sign-up makes the user (role `customer`), signs them in, and mails a verification link. It
+  makes a customer record of the address when none exists; when one does (made by staff or a
+  guest checkout), the user is linked to it only once the address is verified, so that nobody
+  takes over someone else's order history by signing up with their address.
+- One-time tokens (password reset, verification) are random, stored as SHA-256 digests, expire
+  (settings) and work once. A password reset ends every session of the user and every other
+  reset token.
+- Mail is never sent here: functions return the `Message`s to send, and the caller sends them
+  after its transaction has committed (DESIGN §10).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from urllib.parse import urlencode, urlsplit
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.actor import Actor
+from app.auth.passwords import (
+    MAX_LENGTH,
+    hash_password,
+    needs_rehash,
+    password_problem,
+    verify_password,
+)
+from app.db import UnitOfWork
+from app.errors import Conflict, Forbidden, Unauthorized, ValidationFailed
+from app.models.base import utcnow
+from app.models.customers import Customer
+from app.models.users import OneTimeToken, User, UserSession
+from app.notifications import Message
+from app.services import sessions
+from app.services.apikeys import hash_key
+from app.services.audit import record_change
+from app.services.catalog.rules import Problems
+from app.services.customers import check_email, create_customer
+from app.services.roles import CUSTOMER, grant_roles
+
+PASSWORD_RESET, EMAIL_VERIFICATION = "password_reset", "email_verification"
+NAME_LENGTH = 100
+USERNAME_LENGTH = 64
+WRONG_CREDENTIALS = "Invalid email or password."
+BAD_TOKEN = "Invalid or expired token."
+
+
+@dataclass(frozen=True, slots=True)
+class AuthPolicy:
+    """What the settings decide: session lifetimes, token lifetimes, where links point."""
+
+    session_lifetime: timedelta = timedelta(days=30)
+    idle_timeout: timedelta = timedelta(hours=72)
+    reset_lifetime: timedelta = timedelta(hours=1)
+    verification_lifetime: timedelta = timedelta(hours=48)
+    public_url: str = "http://127.0.0.1:8000"
+    # Origins a reset link may lead to (`redirectTo`), besides `public_url`'s own.
+    allowed_origins: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Client:
+    """Who is signing in, as the request tells: its address and user agent, and the session
+    token its cookie presented (ended by a new sign-in)."""
+
+    ip_address: str | None = None
+    user_agent: str | None = None
+    presented_token: str | None = None
+
+
+@dataclass(slots=True)
+class SignedIn:
+    user: User
+    session: UserSession
+    token: str
+    mail: list[Message] = field(default_factory=list)
+
+
+def _actor_of(user: User) -> Actor:
+    """The audit's actor for a user's own sign-up, sign-in and token use."""
+    return Actor(kind="user", id=str(user.id), name=user.name)
+
+
+def _check_password(problems: Problems, password: str, field_name: str = "password") -> None:
+    if (problem := password_problem(password)) is not None:
+        problems.add(field_name, problem)
+
+
+def _check_name(problems: Problems, name: str) -> str:
+    name = name.strip()
+    if not name:
+        problems.add("name", "Required.")
+    elif len(name) > NAME_LENGTH:
+        problems.add("name", f"At most {NAME_LENGTH} characters.")
+    return name
+
+
+def _origin(url: str) -> str | None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _link(base: str, **query: str) -> str:
+    return f"{base}{'&' if '?' in base else '?'}{urlencode(query)}"
+
+
+async def _username_for(session: AsyncSession, email: str) -> str:
+    """The gateway's `username`: the address's local part, made unique when taken."""
+    base = re.sub(r"[^a-z0-9._-]", "", email.split("@")[0])[:48] or "user"
+    candidate = base
+    while await session.scalar(select(User.id).where(User.username == candidate)) is not None:
+        candidate = f"{base}-{secrets.token_hex(3)}"
+    return candidate[:USERNAME_LENGTH]
+
+
+async def _issue_token(uow: UnitOfWork, user: User, *, purpose: str, lifetime: timedelta) -> str:
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    uow.session.add(
+        OneTimeToken(
+            user_id=user.id,
+            purpose=purpose,
+            token_hash=hash_key(token),
+            created_at=now,
+            expires_at=now + lifetime,
+        )
+    )
+    await uow.session.flush()
+    return token
+
+
+async def _use_token(uow: UnitOfWork, token: str, *, purpose: str) -> User:
+    """The user a live token of `purpose` was issued to; the token is spent. A token that is
+    unknown, spent, expired or of another purpose is VALIDATION_FAILED on `token`, all alike."""
+    now = utcnow()
+    # Spent in one conditional statement, so two requests racing with one token cannot both
+    # win: only the one whose update matched a row goes on.
+    result = await uow.session.execute(
+        update(OneTimeToken)
+        .where(
+            OneTimeToken.token_hash == hash_key(token),
+            OneTimeToken.purpose == purpose,
+            OneTimeToken.used_at.is_(None),
+            OneTimeToken.expires_at > now,
+        )
+        .values(used_at=now)
+        .returning(OneTimeToken.user_id)
+    )
+    user_id = result.scalar_one_or_none()
+    user = await uow.session.get(User, user_id) if user_id is not None else None
+    if user is None:
+        raise ValidationFailed.field("token", BAD_TOKEN)
+    return user
+
+
+async def _verification_mail(
+    uow: UnitOfWork, user: User, policy: AuthPolicy, callback_url: str | None = None
+) -> Message:
+    token = await _issue_token(
+        uow, user, purpose=EMAIL_VERIFICATION, lifetime=policy.verification_lifetime
+    )
+    query = {"token": token, **({"callbackURL": callback_url} if callback_url else {})}
+    link = _link(f"{policy.public_url.rstrip('/')}/api/auth/verify-email", **query)
+    return Message(
+        to=user.email,
+        subject="Verify your e-mail address",
+        body=f"Open the link to verify {user.email}. It works once, for "
+        f"{int(policy.verification_lifetime.total_seconds() // 3600)} hours.",
+        link=link,
+        token=token,
+    )
+
+
+async def _start(
+    uow: UnitOfWork, user: User, policy: AuthPolicy, client: Client
+) -> tuple[UserSession, str]:
+    if client.presented_token:
+        await sessions.end_session(uow, client.presented_token)
+    row, token = await sessions.start_session(
+        uow,
+        user,
+        lifetime=policy.session_lifetime,
+        idle_timeout=policy.idle_timeout,
+        ip_address=client.ip_address,
+        user_agent=client.user_agent,
+    )
+    record_change(
+        uow,
+        _actor_of(user),
+        event="sessions.create",
+        entity_type="session",
+        entity_id=str(row.id),
+        after=row.snapshot(),
+    )
+    return row, token
+
+
+async def sign_up(
+    uow: UnitOfWork,
+    actor: Actor,
+    *,
+    email: str,
+    password: str,
+    name: str,
+    policy: AuthPolicy,
+    client: Client,
+) -> SignedIn:
+    """A new user (role customer), signed in, with a verification mail to send. An address
+    with a user already is a CONFLICT."""
+    problems = Problems()
+    email = check_email(problems, email)
+    _check_password(problems, password)
+    name = _check_name(problems, name)
+    problems.raise_if_any()
+    if await uow.session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise Conflict("A user with this e-mail address exists.", details={"email": "In use."})
+    password_hash = await hash_password(password)
+    existing = await uow.session.scalar(select(Customer.id).where(Customer.email == email))
+    now = utcnow()
+    user = User(
+        email=email,
+        name=name,
+        username=await _username_for(uow.session, email),
+        password_hash=password_hash,
+        email_verified=False,
+        status="active",
+        created_at=now,
+        updated_at=now,
+    )
+    uow.session.add(user)
+    try:
+        await uow.session.flush()
+    except IntegrityError:  # a concurrent sign-up took the address after our check
+        raise Conflict(
+            "A user with this e-mail address exists.", details={"email": "In use."}
+        ) from None
+    await grant_roles(uow.session, user.id, [CUSTOMER])
+    own = _actor_of(user)
+    if existing is None:
+        first, _, last = name.partition(" ")
+        customer = await create_customer(
+            uow, own, email=email, first_name=first[:NAME_LENGTH], last_name=last or None
+        )
+        user.customer_id = customer.id
+        await uow.session.flush()
+    record_change(
+        uow, own, event="users.create", entity_type="user", entity_id=str(user.id),
+        after=user.snapshot(),
+    )  # fmt: skip
+    row, token = await _start(uow, user, policy, client)
+    mail = await _verification_mail(uow, user, policy)
+    return SignedIn(user, row, token, [mail])
+
+
+async def sign_in(
+    uow: UnitOfWork, *, email: str, password: str, policy: AuthPolicy, client: Client
+) -> SignedIn:
+    """A new session for the user with this address and password. Unknown address and wrong
+    password: the same UNAUTHORIZED, in the same time. Inactive: FORBIDDEN (after the
+    password). The caller throttles."""
+    problems = Problems()
+    # A password no one can have (over the length limit) is refused before any hashing.
+    if len(password) > MAX_LENGTH:
+        problems.add("password", "Too long.")
+    problems.raise_if_any()
+    email = email.strip().lower()
+    user = await uow.session.scalar(select(User).where(User.email == email))
+    if not await verify_password(user.password_hash if user else None, password) or user is None:
+        raise Unauthorized(WRONG_CREDENTIALS)
+    if user.status != "active":
+        raise Forbidden("This account is inactive.")
+    if user.password_hash and needs_rehash(user.password_hash):
+        user.password_hash = await hash_password(password)
+    row, token = await _start(uow, user, policy, client)
+    return SignedIn(user, row, token)
+
+
+async def current(session: AsyncSession, token: str | None) -> tuple[User, UserSession] | None:
+    """The live session behind a cookie's token and its (active) user, or None."""
+    row = await sessions.find_session(session, token) if token else None
+    user = await session.get(User, row.user_id) if row is not None else None
+    if row is None or user is None or user.status != "active":
+        return None
+    return user, row
+
+
+async def sign_out(uow: UnitOfWork, actor: Actor, *, token: str | None) -> bool:
+    """End the session behind `token`; False when there was none (sign-out is idempotent)."""
+    row = await sessions.end_session(uow, token) if token else None
+    if row is None:
+        return False
+    record_change(
+        uow,
+        Actor(kind="user", id=str(row.user_id)),
+        event="sessions.revoke",
+        entity_type="session",
+        entity_id=str(row.id),
+        after=row.snapshot(),
+    )
+    return True
+
+
+def _reset_link(policy: AuthPolicy, redirect_to: str | None, token: str) -> str:
+    """Where a reset link leads: `redirectTo` when it is this server's or an allowed origin's
+    page (a link elsewhere would hand the token to a stranger), else `/reset-password` here."""
+    public = policy.public_url.rstrip("/")
+    if redirect_to is None:
+        return _link(f"{public}/reset-password", token=token)
+    if redirect_to.startswith("/") and not redirect_to.startswith("//"):
+        return _link(f"{public}{redirect_to}", token=token)
+    origin = _origin(redirect_to)
+    if origin is None or origin not in {_origin(public), *policy.allowed_origins}:
+        raise ValidationFailed.field(
+            "redirectTo", "A path here, or a URL of an allowed origin (CARTOGRAPH_ALLOWED_ORIGINS)."
+        )
+    return _link(redirect_to, token=token)
+
+
+async def request_password_reset(
+    uow: UnitOfWork, *, email: str, redirect_to: str | None, policy: AuthPolicy
+) -> list[Message]:
+    """A reset mail for the active user with this address; nothing for anyone else (the
+    answer is the same either way: no account enumeration)."""
+    problems = Problems()
+    email = check_email(problems, email)
+    problems.raise_if_any()
+    # Checked whoever the address is, so a bad redirectTo is refused alike for all.
+    _reset_link(policy, redirect_to, "check")
+    user = await uow.session.scalar(select(User).where(User.email == email))
+    if user is None or user.status != "active":
+        return []
+    token = await _issue_token(uow, user, purpose=PASSWORD_RESET, lifetime=policy.reset_lifetime)
+    minutes = int(policy.reset_lifetime.total_seconds() // 60)
+    return [
+        Message(
+            to=user.email,
+            subject="Reset your password",
+            body=f"Open the link to choose a new password. It works once, for {minutes} "
+            "minutes. If you did not ask for this, ignore this message.",
+            link=_reset_link(policy, redirect_to, token),
+            token=token,
+        )
+    ]
+
+
+async def reset_password(uow: UnitOfWork, *, token: str, new_password: str) -> User:
+    """Set a new password with a reset token; every session of the user ends, and every
+    other reset token of theirs is spent."""
+    problems = Problems()
+    _check_password(problems, new_password, "newPassword")
+    problems.raise_if_any()
+    password_hash = await hash_password(new_password)
+    user = await _use_token(uow, token, purpose=PASSWORD_RESET)
+    user.password_hash = password_hash
+    user.updated_at = utcnow()
+    await uow.session.execute(
+        update(OneTimeToken)
+        .where(
+            OneTimeToken.user_id == user.id,
+            OneTimeToken.purpose == PASSWORD_RESET,
+            OneTimeToken.used_at.is_(None),
+        )
+        .values(used_at=utcnow())
+    )
+    await sessions.end_sessions_of(uow, user.id)
+    record_change(
+        uow, _actor_of(user), event="users.passwordReset", entity_type="user",
+        entity_id=str(user.id), after=user.snapshot(),
+    )  # fmt: skip
+    return user
+
+
+async def send_verification_email(
+    uow: UnitOfWork, *, email: str, callback_url: str | None, policy: AuthPolicy
+) -> list[Message]:
+    """A new verification mail for an unverified user with this address; nothing otherwise
+    (the same answer either way)."""
+    problems = Problems()
+    email = check_email(problems, email)
+    problems.raise_if_any()
+    user = await uow.session.scalar(select(User).where(User.email == email))
+    if user is None or user.email_verified or user.status != "active":
+        return []
+    return [await _verification_mail(uow, user, policy, callback_url)]
+
+
+async def verify_email(uow: UnitOfWork, *, token: str) -> User:
+    """Mark the address verified; a user without a customer record gets the one of their
+    address now (made when there is none)."""
+    user = await _use_token(uow, token, purpose=EMAIL_VERIFICATION)
+    before = user.snapshot()
+    user.email_verified = True
+    user.updated_at = utcnow()
+    own = _actor_of(user)
+    if user.customer_id is None:
+        user.customer_id = await _customer_to_link(uow, own, user)
+    await uow.session.flush()
+    record_change(
+        uow, own, event="users.verifyEmail", entity_type="user", entity_id=str(user.id),
+        before=before, after=user.snapshot(),
+    )  # fmt: skip
+    return user
+
+
+async def _customer_to_link(uow: UnitOfWork, actor: Actor, user: User) -> uuid.UUID | None:
+    """The customer record of the user's (now verified) address, unless another user holds
+    it; made when there is none."""
+    customer = await uow.session.scalar(select(Customer).where(Customer.email == user.email))
+    if customer is None:
+        first, _, last = user.name.partition(" ")
+        customer = await create_customer(
+            uow, actor, email=user.email, first_name=first, last_name=last or None
+        )
+        return customer.id
+    holder = await uow.session.scalar(select(User.id).where(User.customer_id == customer.id))
+    return customer.id if holder is None else None
