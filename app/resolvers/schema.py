@@ -29,6 +29,7 @@ from app.resolvers.customers import CustomerMutations, CustomerQueries
 from app.resolvers.errors import ErrorCodes
 from app.resolvers.inventory import InventoryMutations, InventoryQueries
 from app.resolvers.limits import document_limits
+from app.resolvers.me import MeMutations, MeQueries
 from app.resolvers.orders import OrderMutations, OrderQueries
 from app.resolvers.platform import PlatformQueries, PlatformSubscriptions
 from app.resolvers.pricing import PricingMutations, PricingQueries
@@ -50,6 +51,7 @@ class Query(
     CartQueries,
     PromotionQueries,
     OrderQueries,
+    MeQueries,
 ):
     pass
 
@@ -64,6 +66,7 @@ class Mutation(
     CartMutations,
     PromotionMutations,
     OrderMutations,
+    MeMutations,
 ):
     pass
 

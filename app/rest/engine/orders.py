@@ -74,7 +74,15 @@ def _hook_errors(result: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _checkout_order(result: dict[str, Any]) -> dict[str, Any]:
-    return order(result["order"])
+    """The order, with a guest order's access token (shown this once; null otherwise)."""
+    return {**order(result["order"]), "accessToken": result["accessToken"]}
+
+
+CHECKOUT_SCHEMA = all_required({
+    **ORDER_SCHEMA,
+    "title": "CheckoutOrder",
+    "properties": {**ORDER_SCHEMA["properties"], "accessToken": _t("string", True)},
+})  # fmt: skip
 
 
 ROUTES = [
@@ -83,7 +91,7 @@ ROUTES = [
         "/api/checkout",
         f"""mutation C($input: CheckoutInput!, $idempotencyKey: String) {{
           checkout(input: $input, idempotencyKey: $idempotencyKey) {{
-            order {{ {ORDER} }} hookErrors
+            order {{ {ORDER} }} hookErrors accessToken
           }}
         }}""",
         "checkout",
@@ -93,7 +101,7 @@ ROUTES = [
         body="input",
         status=201,
         shape=_checkout_order,
-        shaped_schema=ORDER_SCHEMA,
+        shaped_schema=CHECKOUT_SCHEMA,
         meta=_hook_errors,
         headers=(
             Param(
@@ -104,7 +112,9 @@ ROUTES = [
         ),
         description="One pipeline: lock the cart, price it, apply promotions, reserve stock, "
         "pay (test provider: pm_card_declined declines), create the order. Any failure is "
-        "422 CHECKOUT_FAILED and leaves nothing behind.",
+        "422 CHECKOUT_FAILED and leaves nothing behind. A guest order (no customer) answers "
+        "`accessToken`, shown this once: sent as X-Order-Token to GET /api/orders/{idOrNumber} "
+        "it reads the order without an account (null for a customer's order or a replay).",
         extra_responses={409: "Idempotency-Key reused with another body"},
     ),
     RestRoute(
@@ -128,7 +138,9 @@ ROUTES = [
     RestRoute(
         "GET",
         "/api/orders/{idOrNumber}",
-        f"query O($id: String!) {{ order(idOrNumber: $id) {{ {ORDER} }} }}",
+        f"""query O($id: String!, $token: String) {{
+          order(idOrNumber: $id, accessToken: $token) {{ {ORDER} }}
+        }}""",
         "order",
         ENGINE,
         summary="Get order by UUID or order number (ORD-YYYY-NNNNNN)",
@@ -136,6 +148,16 @@ ROUTES = [
         path_params=(Param("idOrNumber", "id"),),
         shape=order,
         shaped_schema=ORDER_SCHEMA,
+        headers=(
+            Param(
+                "X-Order-Token",
+                "token",
+                description="A guest order's access token (checkout's accessToken): reads that "
+                "order without an account; a wrong one is 404, as an unknown order",
+            ),
+        ),
+        description="Staff (orders:read) read any order, a signed-in customer theirs, a guest "
+        "the one its X-Order-Token opens; any other order is 404.",
     ),
     RestRoute(
         "PATCH",
