@@ -68,21 +68,18 @@ ORDER_SCHEMA = all_required({
 })  # fmt: skip
 
 
-def _hook_errors(result: dict[str, Any]) -> dict[str, Any] | None:
-    """`meta.hookErrors` when the work after the order failed somewhere (non-fatal)."""
-    return {"hookErrors": result["hookErrors"]} if result["hookErrors"] else None
+def _checkout_meta(result: dict[str, Any]) -> dict[str, Any] | None:
+    """`meta.hookErrors` when the work after the order failed somewhere (non-fatal), and
+    `meta.accessToken`, a guest order's token, shown this once (the data is the Order every
+    order route answers)."""
+    meta = {"hookErrors": result["hookErrors"]} if result["hookErrors"] else {}
+    if result["accessToken"]:
+        meta["accessToken"] = result["accessToken"]
+    return meta or None
 
 
 def _checkout_order(result: dict[str, Any]) -> dict[str, Any]:
-    """The order, with a guest order's access token (shown this once; null otherwise)."""
-    return {**order(result["order"]), "accessToken": result["accessToken"]}
-
-
-CHECKOUT_SCHEMA = all_required({
-    **ORDER_SCHEMA,
-    "title": "CheckoutOrder",
-    "properties": {**ORDER_SCHEMA["properties"], "accessToken": _t("string", True)},
-})  # fmt: skip
+    return order(result["order"])
 
 
 ROUTES = [
@@ -101,8 +98,8 @@ ROUTES = [
         body="input",
         status=201,
         shape=_checkout_order,
-        shaped_schema=CHECKOUT_SCHEMA,
-        meta=_hook_errors,
+        shaped_schema=ORDER_SCHEMA,
+        meta=_checkout_meta,
         headers=(
             Param(
                 "Idempotency-Key",
@@ -113,8 +110,9 @@ ROUTES = [
         description="One pipeline: lock the cart, price it, apply promotions, reserve stock, "
         "pay (test provider: pm_card_declined declines), create the order. Any failure is "
         "422 CHECKOUT_FAILED and leaves nothing behind. A guest order (no customer) answers "
-        "`accessToken`, shown this once: sent as X-Order-Token to GET /api/orders/{idOrNumber} "
-        "it reads the order without an account (null for a customer's order or a replay).",
+        "`meta.accessToken`, shown this once: sent as X-Order-Token to "
+        "GET /api/orders/{idOrNumber} it reads the order without an account (absent for a "
+        "customer's order or a replay).",
         extra_responses={409: "Idempotency-Key reused with another body"},
     ),
     RestRoute(
