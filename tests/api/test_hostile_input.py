@@ -369,6 +369,9 @@ CASES: list[Case] = [
                        {"name": "Hostile", "sku": "HOSTILE-1", "price": 1, "currency": "ZZZ"})),
     Case("currency-not-iso", "gateway", "GET /api/v1/products?currency=ZZZ", 400, GW,
          rest("GET", "/api/v1/products?currency=ZZZ")),
+    Case("currency-not-iso", "gateway", 'POST /api/v1/payments {"currency": "ZZZ"}', 400, GW,
+         rest("POST", "/api/v1/payments", {"orderId": "{order}", "amount": 10,
+                                           "currency": "ZZZ", "paymentMethodId": "pm_card_visa"})),
     # The customer's own API (/me): addresses, profile, orders.
     Case("country-not-iso-3166", "engine", 'POST /api/me/addresses {"country": "ZZ"}', 422,
          VF, as_customer(rest("POST", "/api/me/addresses", {**MY_ADDRESS, "country": "ZZ"}))),
@@ -393,9 +396,6 @@ CASES: list[Case] = [
                                     **{"x-order-token": "ot_" + "A" * 10_000})),
     Case("order-token-empty", "engine", "GET /api/orders/{id}, X-Order-Token empty", 404,
          "NOT_FOUND", as_guest(rest("GET", "/api/orders/{order}"), **{"x-order-token": ""})),
-    Case("currency-not-iso", "gateway", 'POST /api/v1/payments {"currency": "ZZZ"}', 400, GW,
-         rest("POST", "/api/v1/payments", {"orderId": "{order}", "amount": 10,
-                                           "currency": "ZZZ", "paymentMethodId": "pm_card_visa"})),
 ]  # fmt: skip
 
 
