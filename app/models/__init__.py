@@ -13,7 +13,7 @@ from app.models.catalog import (
     OptionValue,
     Variant,
 )
-from app.models.customers import Customer
+from app.models.customers import Address, Customer
 from app.models.inventory import InventoryLevel, InventoryMovement, Reservation, Warehouse
 from app.models.orders import (
     Fulfillment,
@@ -28,6 +28,7 @@ from app.models.promotions import Promotion, PromotionRedemption
 from app.models.users import OneTimeToken, Role, User, UserSession, user_roles
 
 __all__ = [
+    "Address",
     "ApiKey",
     "AuditEntry",
     "Base",

@@ -33,6 +33,7 @@ class OrderSequence(Base):
 
 class Order(IdMixin, Base):
     __tablename__ = "orders"
+    __audit_exclude__ = frozenset({"access_token_hash"})
     __table_args__ = (
         Index("ix_orders_status_id", "status", "id"),
         Index("ix_orders_customer_id_id", "customer_id", "id"),
@@ -58,6 +59,9 @@ class Order(IdMixin, Base):
     # Checkout retried with the same key (and body) answers the same order.
     idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     request_hash: Mapped[str | None] = mapped_column(String(64))
+    # A guest order's access token (SHA-256 digest; the token is shown once, in the checkout
+    # answer): with it, the shopper reads the order without an account.
+    access_token_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

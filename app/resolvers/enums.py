@@ -25,6 +25,7 @@ from app.models.pricing import MODIFIER_KINDS
 from app.models.promotions import PROMOTION_TYPES
 from app.models.users import USER_STATUSES
 from app.services.inventory.levels import ADJUST_SIGNS
+from app.services.me import SKIP_REASONS
 from app.services.promotions.evaluation import REASONS
 
 E = TypeVar("E", bound="Described")
@@ -258,3 +259,13 @@ class PromotionRejection(Described):
     ITEM_NOT_PRICED = "item_not_priced", "A line has no price in the cart's currency."
     MIN_SUBTOTAL_NOT_MET = "min_subtotal_not_met", "The subtotal is below its minimum."
     NO_QUALIFYING_ITEMS = "no_qualifying_items", "No line is one it applies to."
+
+
+@graphql_enum(matches=tuple(SKIP_REASONS))
+class ReorderSkipReason(Described):
+    """Why reorder left a line of the past order out of the new cart."""
+
+    DISCONTINUED = "discontinued", "The product or variant no longer exists."
+    NOT_FOR_SALE = "not_for_sale", "The product is not on sale now (not active)."
+    NO_PRICE = "no_price", "The product has no price in the cart's currency now."
+    OUT_OF_STOCK = "out_of_stock", "Not enough stock to sell the quantity ordered."

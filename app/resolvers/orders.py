@@ -318,6 +318,12 @@ class CheckoutResult:
     hook_errors: list[str] = strawberry.field(
         description="Non-fatal failures of the work that follows a placed order."
     )
+    access_token: str | None = strawberry.field(
+        description="A guest order's access token, shown only here and only once: with it "
+        "(`order(idOrNumber:, accessToken:)`, or the X-Order-Token header on GET "
+        "/api/orders/{idOrNumber}) the shopper reads this order without an account. Null for "
+        "a customer's order and for a replayed request."
+    )
 
 
 @strawberry.input(description="Units of an order line to refund.")
@@ -376,7 +382,10 @@ def _address(given: AddressInput | None) -> dict[str, str] | None:
 
 @strawberry.type
 class OrderQueries:
-    @strawberry.field(description="By UUID or number (ORD-YYYY-NNNNNN).")
+    @strawberry.field(
+        description="By UUID or number (ORD-YYYY-NNNNNN): staff (orders:read) see every order, "
+        "a customer theirs, a guest the one its access token opens."
+    )
     async def order(
         self,
         info: Info,
@@ -386,9 +395,18 @@ class OrderQueries:
                 description="The order's id (a UUID) or its number (ORD-YYYY-NNNNNN)."
             ),
         ],
+        access_token: Annotated[
+            str | None,
+            strawberry.argument(
+                description="A guest order's access token (from its checkout answer): opens "
+                "that order to whoever holds it; a wrong one is NOT_FOUND, as an unknown order."
+            ),
+        ] = None,
     ) -> OrderType:
         async with info.context.read() as session:
-            row = await service.get_order(session, info.context.actor, id_or_number)
+            row = await service.get_order(
+                session, info.context.actor, id_or_number, access_token=access_token
+            )
             [view] = await service.views(session, [row])
         return OrderType.from_view(view)
 
@@ -460,16 +478,22 @@ class OrderMutations:
             promotion_codes=tuple(input.promotion_codes),
             shipping_address=_address(input.shipping_address),
         )
+        token = service.new_access_token()
         order, replayed = await checkout(
             context.database,
             context.actor,
             request,
             idempotency_key=idempotency_key,
             request_id=context.request_id,
+            access_token=token,
         )
         hook_errors = [] if replayed else await run_after_hooks(order)
         return CheckoutResult(
-            order=await _view(info, order), replayed=replayed, hook_errors=hook_errors
+            order=await _view(info, order),
+            replayed=replayed,
+            hook_errors=hook_errors,
+            # Shown once: a replay finds the digest of the first request's token, not this one.
+            access_token=token if service.token_opens(order, token) else None,
         )
 
     @strawberry.mutation(

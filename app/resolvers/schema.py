@@ -30,6 +30,7 @@ from app.resolvers.customers import CustomerMutations, CustomerQueries
 from app.resolvers.errors import ErrorCodes
 from app.resolvers.inventory import InventoryMutations, InventoryQueries
 from app.resolvers.limits import document_limits
+from app.resolvers.me import MeMutations, MeQueries
 from app.resolvers.orders import OrderMutations, OrderQueries
 from app.resolvers.platform import PlatformQueries, PlatformSubscriptions
 from app.resolvers.pricing import PricingMutations, PricingQueries
@@ -54,6 +55,7 @@ class Query(
     OrderQueries,
     UserQueries,
     AuthQueries,
+    MeQueries,
 ):
     pass
 
@@ -70,6 +72,7 @@ class Mutation(
     OrderMutations,
     UserMutations,
     AuthMutations,
+    MeMutations,
 ):
     pass
 

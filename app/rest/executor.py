@@ -102,12 +102,23 @@ def _strict_lists(
 WITHHOLDING_CODES = frozenset({"UNAUTHORIZED", "FORBIDDEN"})
 
 
-def _withheld(error: GraphQLError) -> bool:
+def _withheld(error: GraphQLError, depth: int = 1) -> bool:
     """A field inside the payload that the caller may not read (`quantity` of an availability
     without inventory:read): the answer goes out with that field null, as GraphQL sends it.
-    A refusal of the operation itself (its root field) still fails the request."""
+    A refusal of the operation itself (its root field, or any field on the way down to the
+    payload: `depth` levels) still fails the request."""
     code = (error.extensions or {}).get("code")
-    return code in WITHHOLDING_CODES and error.path is not None and len(error.path) > 1
+    return code in WITHHOLDING_CODES and error.path is not None and len(error.path) > depth
+
+
+def dig(data: Any, dotted: str) -> Any:
+    """`data["me"]["orders"]` for `me.orders`: a route's payload may sit below its root field
+    (the `/api/me` routes read `me { ... }`); None when a level on the way is null."""
+    for name in dotted.split("."):
+        if not isinstance(data, dict):
+            return None
+        data = data.get(name)
+    return data
 
 
 class RouteExecutor:
@@ -272,9 +283,12 @@ class RouteExecutor:
             self.route.operation, variable_values=variables, context_value=context
         )
         errors = result.errors or []
-        payload = result.data.get(self.route.result) if result.data else None
+        payload = dig(result.data, self.route.result)
+        depth = self.route.result.count(".") + 1
         # A withheld field nulls only itself; should a null reach the payload, it is refused.
-        refusals = [e for e in errors if not _withheld(e)] or (errors if payload is None else [])
+        refusals = [e for e in errors if not _withheld(e, depth)] or (
+            errors if payload is None else []
+        )
         if refusals:
             first = refusals[0]
             code = (first.extensions or {}).get("code", "INTERNAL_ERROR")
@@ -282,7 +296,7 @@ class RouteExecutor:
             details = (first.extensions or {}).get("details")
             raise error_class(first.message, details=self.wire_details(details, sent))
         assert result.data is not None
-        return to_words(result.data, self.enums)[self.route.result]
+        return dig(to_words(result.data, self.enums), self.route.result)
 
     def wire_details(
         self, details: dict[str, str] | None, sent: dict[str, str]

@@ -20,6 +20,7 @@ from graphql import (
     OperationDefinitionNode,
     SelectionSetNode,
     Undefined,
+    get_named_type,
     parse,
     type_from_ast,
 )
@@ -370,12 +371,19 @@ def _operation(route: RestRoute, schema: strawberry.Schema, components: Componen
         else graphql_schema.query_type
     )
     assert root is not None
-    field_node = next(
-        n
-        for n in operation.selection_set.selections
-        if isinstance(n, FieldNode) and (n.alias or n.name).value == route.result
-    )
-    field_type = root.fields[field_node.name.value].type
+    # The payload's field, below the root field when the route names a path (`me.orders`).
+    parent: GraphQLObjectType = root
+    selection_set = operation.selection_set
+    for name in route.result.split("."):
+        field_node = next(
+            n
+            for n in selection_set.selections
+            if isinstance(n, FieldNode) and (n.alias or n.name).value == name
+        )
+        field_type = parent.fields[field_node.name.value].type
+        named = get_named_type(field_type)
+        if isinstance(named, GraphQLObjectType) and field_node.selection_set is not None:
+            parent, selection_set = named, field_node.selection_set
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }

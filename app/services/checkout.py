@@ -47,7 +47,7 @@ from app.services.audit import record_change
 from app.services.catalog.rules import Problems, check_address
 from app.services.customers import require_customer
 from app.services.inventory.batch import hold_lines
-from app.services.orders import get_order, next_number
+from app.services.orders import access_token_hash, get_order, next_number
 from app.services.pricing.groups import READ_GROUP_PRICES, get_customer_group
 from app.services.promotions.evaluation import (
     CartContext,
@@ -123,8 +123,12 @@ async def checkout(
     *,
     idempotency_key: str | None = None,
     request_id: str | None = None,
+    access_token: str | None = None,
 ) -> tuple[Order, bool]:
-    """Place the order and take its payment; returns (order, replayed).
+    """Place the order and take its payment; returns (order, replayed). A guest order (no
+    customer) keeps the digest of `access_token` (`orders.new_access_token()`), which the
+    caller shows once: a replayed order keeps the digest of the token its first request
+    made, so `orders.token_opens(order, access_token)` tells whether to show it.
 
     Two short transactions around the provider call, which runs with none open: the first
     holds the stock and writes the order with a pending charge; the second turns the holds
@@ -142,7 +146,9 @@ async def checkout(
     if order is None:
         try:
             async with database.unit_of_work(request_id=request_id) as uow:
-                opened = await _open(uow, actor, request, idempotency_key, fingerprint)
+                opened = await _open(
+                    uow, actor, request, idempotency_key, fingerprint, access_token
+                )
                 await uow.commit()
             order, attempt, replayed = opened
         except IntegrityError:
@@ -179,6 +185,7 @@ async def _open(
     request: CheckoutRequest,
     idempotency_key: str | None,
     fingerprint: str,
+    access_token: str | None = None,
 ) -> tuple[Order, Payment | None, bool]:
     """The first transaction: the order, its lines and its stock held, the promotion uses
     counted, the cart closed, and (when paying) a pending charge. Returns the order, that
@@ -225,6 +232,9 @@ async def _open(
         idempotency_key=idempotency_key,
         request_hash=fingerprint,
         payment_status=_payment_status(request, total),
+        access_token_hash=access_token_hash(access_token)
+        if access_token and cart.customer_id is None
+        else None,
     )
     uow.session.add(order)
     await uow.session.flush()  # claims the idempotency key: a duplicate waits here

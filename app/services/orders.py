@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +27,7 @@ from app.models.orders import (
 )
 from app.pagination import Page, PageRequest, SortKey, paginate
 from app.services import settlement
+from app.services.apikeys import hash_key
 from app.services.audit import record_change
 from app.services.inventory.levels import apply_change
 
@@ -40,6 +43,23 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "refunded": (),
 }
 READ_ALL = "orders:read"
+# A guest order's access token: shown once, in the checkout answer; stored as SHA-256.
+ACCESS_TOKEN_PREFIX = "ot_"
+
+
+def new_access_token() -> str:
+    return ACCESS_TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def access_token_hash(token: str) -> str:
+    return hash_key(token)
+
+
+def token_opens(order: Order, token: str | None) -> bool:
+    """Whether `token` is the order's access token (compared in constant time)."""
+    if not token or order.access_token_hash is None or len(token) > 200:
+        return False
+    return hmac.compare_digest(order.access_token_hash, hash_key(token))
 
 
 async def next_number(uow: UnitOfWork, year: int) -> str:
@@ -88,8 +108,11 @@ async def get_order(
     *,
     lock: bool = False,
     write: bool = False,
+    access_token: str | None = None,
 ) -> Order:
-    """By UUID or ORD-YYYY-NNNNNN; another customer's order is NOT_FOUND.
+    """By UUID or ORD-YYYY-NNNNNN; another customer's order is NOT_FOUND. `access_token`
+    (a guest order's, from its checkout answer) opens that one order to anyone holding it; a
+    wrong one is NOT_FOUND, as an unknown order.
 
     `write`: the caller is a command whose permission (orders:update, orders:create) was
     checked, which covers every order as catalog writes cover every status; without it a key
@@ -99,7 +122,7 @@ async def get_order(
     if lock:
         query = query.with_for_update()
     order = await session.scalar(query)
-    if order is None or not (write or _may_see(actor, order)):
+    if order is None or not (write or _may_see(actor, order) or token_opens(order, access_token)):
         raise NotFound("Order not found.")
     return order
 

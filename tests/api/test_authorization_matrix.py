@@ -13,6 +13,11 @@ schema's Query, Mutation and Subscription types must have a row, and every row m
 something that exists. A new route or root field without a row fails here: add its row to its
 domain's section below (customers, vendors and the rest as they arrive).
 
+A customer-session row (`session_row`, the customer's own API, /api/me and GraphQL `me`) needs
+no permission but a signed-in customer: all four key callers get 401 (an API key is no one's
+session, `*:*` included), and two more callers are tried: the world's customer (its session
+cookie) gets the row's success status, a signed-in staff user without a customer record 403.
+
 A call that went through is prepared afresh for the next caller (a fresh entity to publish,
 a fresh order to refund), so the answers do not depend on each other; a refused one (401, 403)
 must have changed nothing (no event recorded). One app per backend, in-process (httpx's ASGI
@@ -22,6 +27,7 @@ transport); only the websocket row opens a real socket. About 30 s on SQLite.
 from __future__ import annotations
 
 import itertools
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -30,15 +36,17 @@ from typing import Any
 import httpx
 import pytest
 from graphql import GraphQLSchema, get_named_type, is_composite_type
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route, WebSocketRoute
 
 from app.auth.actor import ANONYMOUS, SYSTEM
 from app.db import Database
 from app.models.audit import Event
+from app.models.orders import Order
 from app.resolvers.context import Context
 from app.services import auth as auth_service
+from app.services.addresses import NewAddress, add_address
 from app.services.apikeys import authenticate
 from app.services.auth import AuthPolicy
 from app.services.customers import create_customer
@@ -55,6 +63,8 @@ from tests.support.server import serving
 from tests.support.users import COOKIE, make_user, session_token
 
 CALLERS = ("anonymous", "narrow", "wrong", "admin")
+# The extra callers of a customer-session row: cookies, not keys.
+SESSION_CALLERS = ("customer", "staff")
 UNRELATED = "nothing:read"  # what the narrow key holds for a public row
 CODE_STATUS = {
     "UNAUTHORIZED": 401,
@@ -104,6 +114,47 @@ class World:
         self.database = database
         self.admin = admin
         self.counter = itertools.count()
+        self.sessions: dict[str, str] = {}
+        self.customer_id: str | None = None
+
+    async def session(self, who: str) -> str:
+        """The session token of the world's customer (`customer`) or of a staff user without
+        a customer record (`staff`), made on first use."""
+        if who not in self.sessions:
+            user = await make_user(
+                self.database,
+                email=f"{who}@example.com",
+                roles=("customer",) if who == "customer" else ("admin",),
+                customer=who == "customer",
+            )
+            if who == "customer":
+                self.customer_id = str(user.customer_id)
+            self.sessions[who] = await session_token(self.database, user)
+        return self.sessions[who]
+
+    async def my_order(self) -> dict[str, Any]:
+        """A paid order of the world's customer (engine shape)."""
+        await self.session("customer")
+        order = await self.order()
+        async with self.database.unit_of_work() as uow:
+            await uow.session.execute(
+                update(Order)
+                .where(Order.number == order["number"])
+                .values(customer_id=self.customer_id)
+            )
+            await uow.commit()
+        return order
+
+    async def my_address(self) -> str:
+        await self.session("customer")
+        assert self.customer_id is not None
+        async with self.database.unit_of_work() as uow:
+            made = await add_address(
+                uow, SYSTEM, uuid.UUID(self.customer_id),
+                NewAddress(line1="1 Main St", city="Springfield", country="US"),
+            )  # fmt: skip
+            await uow.commit()
+        return str(made.id)
 
     def unique(self, prefix: str) -> str:
         return f"{prefix}-{next(self.counter)}"
@@ -235,10 +286,18 @@ class Row:
     prepare: Prepare
     ok: int = 200
     expect: dict[str, int] = field(default_factory=dict)
+    # Needs a signed-in customer's session, not a permission (see the module's docstring).
+    session: bool = False
+
+    @property
+    def callers(self) -> tuple[str, ...]:
+        return CALLERS + SESSION_CALLERS if self.session else CALLERS
 
     def expected(self, caller: str) -> int:
         if caller in self.expect:
             return self.expect[caller]
+        if self.session:
+            return {"customer": self.ok, "staff": 403}.get(caller, 401)
         if not self.needs:
             return self.ok
         return {"anonymous": 401, "wrong": 403}.get(caller, self.ok)
@@ -265,6 +324,11 @@ def row(needs: str | tuple[str, ...] | None, prepare: Prepare, ok: int = 200, **
     elif isinstance(needs, str):
         needs = (needs,)
     return Row(needs, prepare, ok, expect)
+
+
+def session_row(prepare: Prepare, ok: int = 200) -> Row:
+    """A row of the customer's own API: a signed-in customer's session, no permission."""
+    return Row((), prepare, ok, {}, session=True)
 
 
 def made(build: Callable[[World], Awaitable[Call]]) -> Prepare:
@@ -1134,6 +1198,53 @@ async def _verify_graph(w: World) -> Call:
     return Graph({"input": {"token": await _auth_token(w, "verify")}})
 
 
+# ---- the customer's own API (/api/me, GraphQL me) ----------------------------------------------
+
+
+def on_my_order(call: Callable[[dict[str, Any]], Call]) -> Prepare:
+    async def prepare(w: World) -> Call:
+        return call(await w.my_order())
+
+    return prepare
+
+
+def on_my_address(call: Callable[[str], Call]) -> Prepare:
+    async def prepare(w: World) -> Call:
+        return call(await w.my_address())
+
+    return prepare
+
+
+NEW_ADDRESS = {"line1": "2 Elm St", "city": "Berlin", "country": "DE"}
+MY = "/api/me"
+ME = {
+    "GET /api/me/profile": session_row(rest("GET", f"{MY}/profile")),
+    "PATCH /api/me/profile": session_row(rest("PATCH", f"{MY}/profile", json={"firstName": "Ada"})),
+    "GET /api/me/addresses": session_row(rest("GET", f"{MY}/addresses")),
+    "POST /api/me/addresses": session_row(rest("POST", f"{MY}/addresses", json=NEW_ADDRESS), 201),
+    "DELETE /api/me/addresses/{id}": session_row(
+        on_my_address(lambda id: Rest("DELETE", f"{MY}/addresses/{id}"))
+    ),
+    "GET /api/me/orders": session_row(rest("GET", f"{MY}/orders")),
+    "GET /api/me/orders/{idOrNumber}": session_row(
+        on_my_order(lambda o: Rest("GET", f"{MY}/orders/{o['number']}"))
+    ),
+    "GET /api/me/orders/{idOrNumber}/tracking": session_row(
+        on_my_order(lambda o: Rest("GET", f"{MY}/orders/{o['number']}/tracking"))
+    ),
+    "GET /api/me/orders/{orderId}/downloads": session_row(
+        on_my_order(lambda o: Rest("GET", f"{MY}/orders/{o['id']}/downloads"))
+    ),
+    "POST /api/me/orders/{orderId}/reorder": session_row(
+        on_my_order(lambda o: Rest("POST", f"{MY}/orders/{o['id']}/reorder")), 201
+    ),
+    "Query.me": session_row(graph()),
+    "Mutation.updateMyProfile": session_row(graph(input={"phone": "+1 555 0100"})),
+    "Mutation.addMyAddress": session_row(graph(input=NEW_ADDRESS)),
+    "Mutation.deleteMyAddress": session_row(on_my_address(lambda id: Graph({"input": {"id": id}}))),
+    "Mutation.reorder": session_row(on_my_order(lambda o: Graph({"input": {"orderId": o["id"]}}))),
+}
+
 # Each domain's rows; a new domain adds its own dict here.
 MATRIX: dict[str, Row] = {
     **PLATFORM,
@@ -1145,6 +1256,7 @@ MATRIX: dict[str, Row] = {
     **ORDERS,
     **USERS,
     **AUTH,
+    **ME,
 }
 KNOWN_PERMISSIONS = sorted({p for r in MATRIX.values() for p in r.needs})
 
@@ -1181,7 +1293,12 @@ def test_every_route_and_root_field_has_a_row(module_app: Starlette) -> None:
 
 def keys_for(row: Row) -> dict[str, tuple[str, ...] | None]:
     narrow = row.needs or (UNRELATED,)
-    wrong = tuple(p for p in KNOWN_PERMISSIONS if p not in row.needs) if row.needs else (UNRELATED,)
+    if row.session:  # every permission there is, yet no session
+        wrong: tuple[str, ...] = tuple(KNOWN_PERMISSIONS)
+    else:
+        wrong = (
+            tuple(p for p in KNOWN_PERMISSIONS if p not in row.needs) if row.needs else (UNRELATED,)
+        )
     return {"anonymous": None, "narrow": narrow, "wrong": wrong, "admin": ("*:*",)}
 
 
@@ -1203,10 +1320,15 @@ def graph_status(body: dict[str, Any], field_name: str) -> int:
     return 200 if (body.get("data") or {}).get(field_name) is not None else 500
 
 
-async def answer(app: Starlette, world: World, entry: str, call: Call, key: str | None) -> int:
-    """The status a caller with `key` gets for `call` (a GraphQL answer's first error code as
-    its REST status; 200 when it has data and no error)."""
+async def answer(
+    app: Starlette, world: World, entry: str, call: Call, key: str | None, cookie: str | None = None
+) -> int:
+    """The status a caller with `key` (or the session `cookie`, sent from the server's own
+    origin) gets for `call` (a GraphQL answer's first error code as its REST status; 200 when
+    it has data and no error)."""
     headers = {"x-api-key": key} if key else {}
+    if cookie is not None:
+        headers = {"cookie": f"{COOKIE}={cookie}", "origin": "http://testserver"}
     if isinstance(call, Rest):
         async with client_for(app, headers=headers) as http:
             response = await http.request(
@@ -1259,19 +1381,22 @@ async def test_each_caller_gets_the_rows_answer(
     row = MATRIX[entry]
     got: dict[str, int] = {}
     call: Call | None = None
-    for caller, permissions in keys_for(row).items():
-        key = None
-        if permissions is not None:
+    keys: dict[str, tuple[str, ...] | None] = keys_for(row)
+    for caller in row.callers:
+        key = cookie = None
+        if caller in SESSION_CALLERS:
+            cookie = await world.session(caller)
+        elif (permissions := keys[caller]) is not None:
             _, key = await make_api_key(database, name=caller, permissions=permissions)
         # A refused call changed nothing: the next caller may make it again. One that went
         # through (a published entity, a paid order) is made afresh.
         if call is None or got[list(got)[-1]] < 400:
             call = await row.prepare(world)
         before = await events(database)
-        got[caller] = await answer(app, world, entry, call, key)
+        got[caller] = await answer(app, world, entry, call, key, cookie)
         if got[caller] in (401, 403):
             refused_but_recorded = await events(database) - before
             assert refused_but_recorded == 0, f"{entry} as {caller}: refused, yet it changed"
 
-    expected = {caller: row.expected(caller) for caller in CALLERS}
+    expected = {caller: row.expected(caller) for caller in row.callers}
     assert got == expected, f"{entry}: got {got}, expected {expected}"

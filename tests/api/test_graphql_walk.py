@@ -6,6 +6,7 @@ A root field added to the schema without a call below fails this test until it i
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import httpx
@@ -17,13 +18,18 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLUnionType,
+    Undefined,
 )
+from sqlalchemy import update
+from starlette.applications import Starlette
 
 from app.auth.actor import SYSTEM
 from app.config import Settings
 from app.db import Database
+from app.models.orders import Order
 from app.resolvers.schema import schema_for
 from app.services import fulfillments
+from app.services.addresses import NewAddress, add_address
 from app.services.inventory.levels import set_level
 from app.services.orders import change_status
 from tests.api.test_checkout import cart_with, post_checkout, warehouse
@@ -31,7 +37,7 @@ from tests.support.catalog import make_brand, make_category, make_entity
 from tests.support.factories import customer
 from tests.support.pricing import make_group, make_modifier, make_price, variants_of
 from tests.support.promotions import make_promotion
-from tests.support.users import make_user
+from tests.support.users import cookie_client, make_user, session_token
 
 MAX_DEPTH = 6
 
@@ -72,6 +78,8 @@ CALLS: dict[str, str] = {
     "users": "users",
     "user": 'user(id: "{user}")',
     "roles": "roles",
+    # The customer's own records: asked with the session of the store's order's customer.
+    "me": "me",
 }
 
 
@@ -83,7 +91,8 @@ def _unwrap(kind: Any) -> Any:
 
 def _callable_without_arguments(field: GraphQLField) -> bool:
     return all(
-        not isinstance(arg.type, GraphQLNonNull) or arg.default_value is not None
+        # graphql-core marks "no default" as Undefined, not None.
+        not isinstance(arg.type, GraphQLNonNull) or arg.default_value is not Undefined
         for arg in field.args.values()
     )
 
@@ -166,16 +175,38 @@ async def store(client: httpx.AsyncClient, admin: httpx.AsyncClient, database: D
     }  # fmt: skip
 
 
+async def shopper(app: Starlette, database: Database, order_id: str) -> httpx.AsyncClient:
+    """A signed-in customer who owns the store's order and has an address."""
+    user = await make_user(database, email="walker@example.com")
+    async with database.unit_of_work() as uow:
+        await uow.session.execute(
+            update(Order)
+            .where(Order.id == uuid.UUID(order_id))
+            .values(customer_id=str(user.customer_id))
+        )
+        assert user.customer_id is not None
+        await add_address(
+            uow, SYSTEM, user.customer_id, NewAddress(line1="1 Walk St", city="Bonn", country="DE")
+        )
+        await uow.commit()
+    return cookie_client(app, await session_token(database, user))
+
+
 @pytest.mark.parametrize("root", sorted(CALLS))
 async def test_every_field_below_a_root_field_resolves(
-    client: httpx.AsyncClient, admin: httpx.AsyncClient, database: Database, root: str
+    app: Starlette,
+    client: httpx.AsyncClient,
+    admin: httpx.AsyncClient,
+    database: Database,
+    root: str,
 ) -> None:
     ids = await store(client, admin, database)
     field = SCHEMA.query_type.fields[root]  # type: ignore[union-attr]
+    http = await shopper(app, database, ids["order"]) if root == "me" else admin
     for way in WAYS:
         below = selection(field.type, ("Query",), way)
         query = "{ " + CALLS[root].format(**ids) + " " + below + " }"
-        response = await admin.post("/graphql", json={"query": query})
+        response = await http.post("/graphql", json={"query": query})
         body = response.json()
         assert "errors" not in body, (way, query, body.get("errors"))
         assert body["data"][root] is not None

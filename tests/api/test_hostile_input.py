@@ -22,7 +22,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -40,6 +40,7 @@ from app.services.payments import sign
 from tests.api.test_payments_webhook import placed_order
 from tests.conftest import client_for, settings_for
 from tests.support.factories import make_api_key
+from tests.support.users import COOKIE, make_user, session_token
 
 SECRET = "whsec_hostile"
 Face = Literal["graphql", "engine", "gateway", "webhook"]
@@ -53,12 +54,13 @@ FACE_PATHS: dict[Face, str] = {
 
 @dataclass(frozen=True)
 class World:
-    """What exists before each case: an active product with a price and stock, and a paid
-    order of it awaiting confirmation."""
+    """What exists before each case: an active product with a price and stock, a paid
+    order of it awaiting confirmation, and a signed-in customer (for /me)."""
 
     entity_id: str
     order_id: str
     order_total: int
+    customer_token: str = ""
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,9 @@ class Sent:
     path: str
     content: bytes | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    # Who sends it: the admin key (most cases), the world's customer's session cookie (the
+    # customer's own API), or no one (a guest).
+    caller: Literal["admin", "customer", "guest"] = "admin"
 
 
 @dataclass(frozen=True)
@@ -115,6 +120,21 @@ def rest(method: str, path: str, body: Any = None) -> Callable[[World], Sent]:
         return Sent(method, target, content, JSON_HEADERS if content else {})
 
     return send
+
+
+def as_customer(send: Callable[[World], Sent]) -> Callable[[World], Sent]:
+    """The same request, sent by the world's signed-in customer (cookie, own Origin)."""
+    return lambda world: replace(send(world), caller="customer")
+
+
+def as_guest(send: Callable[[World], Sent], **headers: str) -> Callable[[World], Sent]:
+    """The same request with `headers`, sent with no credential."""
+
+    def guest(world: World) -> Sent:
+        sent = send(world)
+        return replace(sent, caller="guest", headers={**sent.headers, **headers})
+
+    return guest
 
 
 def rest_raw(path: str, content: bytes) -> Callable[[World], Sent]:
@@ -212,6 +232,8 @@ def entities_after(after: str) -> str:
     return '{ catalogEntities(first: 5, after: "' + after + '") { totalCount } }'
 
 
+ADD_ADDRESS = """mutation($i: AddMyAddressInput!) { addMyAddress(input: $i) { id } }"""
+MY_ADDRESS = {"line1": "1 Main St", "city": "Springfield", "country": "US"}
 GW = "VALIDATION_ERROR"
 VF = "VALIDATION_FAILED"
 ZERO_UUID = {"u": "00000000-0000-0000-0000-000000000000"}
@@ -413,6 +435,30 @@ CASES: list[Case] = [
               {"token": "t" * 10_000, "newPassword": "p" * 12})),
     Case("body-not-object", "engine", "POST /api/auth/sign-in/email [1, 2]", 422, VF,
          rest("POST", "/api/auth/sign-in/email", [1, 2])),
+    # The customer's own API (/me): addresses, profile, orders.
+    Case("country-not-iso-3166", "engine", 'POST /api/me/addresses {"country": "ZZ"}', 422,
+         VF, as_customer(rest("POST", "/api/me/addresses", {**MY_ADDRESS, "country": "ZZ"}))),
+    Case("country-not-iso-3166", "graphql", 'addMyAddress(country: "USA")', 200, VF,
+         as_customer(graphql(ADD_ADDRESS, {"i": {**MY_ADDRESS, "country": "USA"}}))),
+    Case("address-nul", "engine", 'POST /api/me/addresses {"line1": "a\\u0000b"}', 422, VF,
+         as_customer(rest("POST", "/api/me/addresses", {**MY_ADDRESS, "line1": "a\x00b"}))),
+    Case("address-too-long", "engine", "POST /api/me/addresses, postalCode of 10,000 chars",
+         422, VF, as_customer(rest("POST", "/api/me/addresses",
+                                   {**MY_ADDRESS, "postalCode": "9" * 10_000}))),
+    Case("address-blank", "graphql", 'addMyAddress(line1: "   ")', 200, VF,
+         as_customer(graphql(ADD_ADDRESS, {"i": {**MY_ADDRESS, "line1": "   "}}))),
+    Case("phone-not-a-number", "engine", 'PATCH /api/me/profile {"phone": "call me"}', 422, VF,
+         as_customer(rest("PATCH", "/api/me/profile", {"phone": "call me"}))),
+    Case("status-unknown", "engine", "GET /api/me/orders?status=lost", 422, VF,
+         as_customer(rest("GET", "/api/me/orders?status=lost"))),
+    Case("order-id-garbage", "engine", "POST /api/me/orders/<script>/reorder", 404,
+         "NOT_FOUND", as_customer(rest("POST", "/api/me/orders/%3Cscript%3E/reorder"))),
+    # A guest order's access token: anything but its own is an unknown order.
+    Case("order-token-10k", "engine", "GET /api/orders/{id}, X-Order-Token of 10,000 chars",
+         404, "NOT_FOUND", as_guest(rest("GET", "/api/orders/{order}"),
+                                    **{"x-order-token": "ot_" + "A" * 10_000})),
+    Case("order-token-empty", "engine", "GET /api/orders/{id}, X-Order-Token empty", 404,
+         "NOT_FOUND", as_guest(rest("GET", "/api/orders/{order}"), **{"x-order-token": ""})),
 ]  # fmt: skip
 
 
@@ -434,7 +480,13 @@ async def build_world(database: Database) -> World:
     order = await placed_order(database)
     async with database.read_session() as session:
         entity_id = await session.scalar(select(CatalogEntity.id))
-    return World(entity_id=str(entity_id), order_id=str(order.id), order_total=order.total)
+    shopper = await make_user(database, email="shopper@example.com")
+    return World(
+        entity_id=str(entity_id),
+        order_id=str(order.id),
+        order_total=order.total,
+        customer_token=await session_token(database, shopper),
+    )
 
 
 async def row_counts(database: Database) -> dict[str, int]:
@@ -472,14 +524,25 @@ def test_every_case_is_sent_where_its_face_says() -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=case_id)
 async def test_hostile_input_is_refused_in_its_dialect_and_writes_nothing(
-    case: Case, admin_of: httpx.AsyncClient, database: Database
+    case: Case, admin_of: httpx.AsyncClient, database: Database, hostile_app: Starlette
 ) -> None:
     world = await build_world(database)
     sent = case.send(world)
     before = await row_counts(database)
-    response = await admin_of.request(
-        sent.method, sent.path, content=sent.content, headers=sent.headers
-    )
+    if sent.caller == "admin":
+        response = await admin_of.request(
+            sent.method, sent.path, content=sent.content, headers=sent.headers
+        )
+    else:
+        caller = (
+            {"cookie": f"{COOKIE}={world.customer_token}", "origin": "http://testserver"}
+            if sent.caller == "customer"
+            else {}
+        )
+        async with client_for(hostile_app, headers=caller) as http:
+            response = await http.request(
+                sent.method, sent.path, content=sent.content, headers=sent.headers
+            )
     assert (response.status_code, error_code(case.face, response.json())) == (
         case.status,
         case.code,

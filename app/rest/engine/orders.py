@@ -68,9 +68,14 @@ ORDER_SCHEMA = all_required({
 })  # fmt: skip
 
 
-def _hook_errors(result: dict[str, Any]) -> dict[str, Any] | None:
-    """`meta.hookErrors` when the work after the order failed somewhere (non-fatal)."""
-    return {"hookErrors": result["hookErrors"]} if result["hookErrors"] else None
+def _checkout_meta(result: dict[str, Any]) -> dict[str, Any] | None:
+    """`meta.hookErrors` when the work after the order failed somewhere (non-fatal), and
+    `meta.accessToken`, a guest order's token, shown this once (the data is the Order every
+    order route answers)."""
+    meta = {"hookErrors": result["hookErrors"]} if result["hookErrors"] else {}
+    if result["accessToken"]:
+        meta["accessToken"] = result["accessToken"]
+    return meta or None
 
 
 def _checkout_order(result: dict[str, Any]) -> dict[str, Any]:
@@ -83,7 +88,7 @@ ROUTES = [
         "/api/checkout",
         f"""mutation C($input: CheckoutInput!, $idempotencyKey: String) {{
           checkout(input: $input, idempotencyKey: $idempotencyKey) {{
-            order {{ {ORDER} }} hookErrors
+            order {{ {ORDER} }} hookErrors accessToken
           }}
         }}""",
         "checkout",
@@ -94,7 +99,7 @@ ROUTES = [
         status=201,
         shape=_checkout_order,
         shaped_schema=ORDER_SCHEMA,
-        meta=_hook_errors,
+        meta=_checkout_meta,
         headers=(
             Param(
                 "Idempotency-Key",
@@ -104,7 +109,10 @@ ROUTES = [
         ),
         description="One pipeline: lock the cart, price it, apply promotions, reserve stock, "
         "pay (test provider: pm_card_declined declines), create the order. Any failure is "
-        "422 CHECKOUT_FAILED and leaves nothing behind.",
+        "422 CHECKOUT_FAILED and leaves nothing behind. A guest order (no customer) answers "
+        "`meta.accessToken`, shown this once: sent as X-Order-Token to "
+        "GET /api/orders/{idOrNumber} it reads the order without an account (absent for a "
+        "customer's order or a replay).",
         extra_responses={409: "Idempotency-Key reused with another body"},
     ),
     RestRoute(
@@ -128,7 +136,9 @@ ROUTES = [
     RestRoute(
         "GET",
         "/api/orders/{idOrNumber}",
-        f"query O($id: String!) {{ order(idOrNumber: $id) {{ {ORDER} }} }}",
+        f"""query O($id: String!, $token: String) {{
+          order(idOrNumber: $id, accessToken: $token) {{ {ORDER} }}
+        }}""",
         "order",
         ENGINE,
         summary="Get order by UUID or order number (ORD-YYYY-NNNNNN)",
@@ -136,6 +146,16 @@ ROUTES = [
         path_params=(Param("idOrNumber", "id"),),
         shape=order,
         shaped_schema=ORDER_SCHEMA,
+        headers=(
+            Param(
+                "X-Order-Token",
+                "token",
+                description="A guest order's access token (checkout's accessToken): reads that "
+                "order without an account; a wrong one is 404, as an unknown order",
+            ),
+        ),
+        description="Staff (orders:read) read any order, a signed-in customer theirs, a guest "
+        "the one its X-Order-Token opens; any other order is 404.",
     ),
     RestRoute(
         "PATCH",
