@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     graphql_max_list_length: int = Field(100, ge=1)
     graphql_cost_budget: int = Field(50_000, ge=0)
     graphql_cost_restore_rate: float = Field(5000.0, gt=0)
+    # OAuth 2.0 token lifetimes: an access token's (short: it is not checked against its
+    # refresh family), and a refresh token's (each use rotates it).
+    oauth_access_token_seconds: int = Field(3600, ge=60)
+    oauth_refresh_token_seconds: int = Field(30 * 86400, ge=60)
 
     @field_validator("default_currency")
     @classmethod

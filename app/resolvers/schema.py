@@ -29,6 +29,7 @@ from app.resolvers.customers import CustomerMutations, CustomerQueries
 from app.resolvers.errors import ErrorCodes
 from app.resolvers.inventory import InventoryMutations, InventoryQueries
 from app.resolvers.limits import document_limits
+from app.resolvers.oauth import OAuthClientMutations, OAuthClientQueries
 from app.resolvers.orders import OrderMutations, OrderQueries
 from app.resolvers.platform import PlatformQueries, PlatformSubscriptions
 from app.resolvers.pricing import PricingMutations, PricingQueries
@@ -42,6 +43,7 @@ CACHE_SIZE = 1024
 class Query(
     PlatformQueries,
     ApiKeyQueries,
+    OAuthClientQueries,
     AuditQueries,
     CatalogQueries,
     InventoryQueries,
@@ -57,6 +59,7 @@ class Query(
 @strawberry.type(description="The root of every write.")
 class Mutation(
     ApiKeyMutations,
+    OAuthClientMutations,
     CatalogMutations,
     InventoryMutations,
     PricingMutations,
