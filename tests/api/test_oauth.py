@@ -471,3 +471,17 @@ async def test_revoking_a_client_ends_its_tokens(
     assert error_code(unknown) == "NOT_FOUND"
     listed = await graphql(admin, "{ oauthClients(status: ACTIVE) { totalCount } }")
     assert listed["data"]["oauthClients"]["totalCount"] == 0
+
+
+async def test_a_revoked_clients_tokens_are_refused_even_if_not_revoked_themselves(
+    app: Starlette, database: Database, client: httpx.AsyncClient
+) -> None:
+    registered, secret = await make_client(database)
+    token = await access_token(client, registered, secret)
+    async with database.unit_of_work() as uow:
+        await uow.session.execute(
+            update(OAuthClient).where(OAuthClient.id == registered.id).values(revoked_at=utcnow())
+        )
+        await uow.commit()
+    async with client_for(app, headers=bearer(token)) as http:
+        assert (await http.get("/api/audit")).status_code == 401
