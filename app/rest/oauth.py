@@ -16,7 +16,10 @@ authlib answers them through `app/auth/oauth.py`.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import html
+import re
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -45,6 +48,39 @@ PAGE_HEADERS = {
     "Referrer-Policy": "no-referrer",
 }
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+# RFC 6749 Appendix A: every parameter is printable ASCII; those authlib may quote in an
+# error description must also hold neither `"` nor `\` (it refuses to build such an error).
+PRINTABLE = re.compile(r"[\x20-\x7e]*")
+QUOTABLE = re.compile(r"[\x20-\x21\x23-\x5b\x5d-\x7e]*")
+OPAQUE = frozenset({"state", "client_secret"})
+
+
+def _problem(params: oauth.Request) -> str | None:
+    """Why the request cannot be an OAuth request (a parameter or the Basic credentials
+    outside OAuth's characters), refused before authlib sees it; None when it may be."""
+    for name, values in params.payload.datalist.items():
+        allowed = PRINTABLE if name in OPAQUE else QUOTABLE
+        if any(allowed.fullmatch(value) is None for value in values):
+            return f"Parameter {name[:40]!a} holds characters OAuth does not allow."
+    authorization = params.headers.get("authorization") or ""
+    scheme, _, encoded = authorization.partition(" ")
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return "The Basic credentials are not base64 of UTF-8 text."
+        if PRINTABLE.fullmatch(decoded) is None:
+            return "The Basic credentials hold characters OAuth does not allow."
+    return None
+
+
+def _invalid(description: str, status: int = 400) -> Response:
+    error = "invalid_client" if status == 401 else "invalid_request"
+    return JSONResponse(
+        {"error": error, "error_description": description}, status_code=status, headers=NO_STORE
+    )
 
 
 async def _read(request: HttpRequest) -> oauth.Request:
@@ -126,6 +162,8 @@ def oauth_routes(settings: Settings, database: Database) -> list[BaseRoute]:
 
     async def authorize(request: HttpRequest) -> Response:
         params = await _read(request)
+        if (problem := _problem(params)) is not None:
+            return _invalid(problem)
         user = _session_user(request)
         if request.method == "GET":
             consent = await oauth.run(database, lifetimes, params, "consent", user=user)
@@ -145,7 +183,10 @@ def oauth_routes(settings: Settings, database: Database) -> list[BaseRoute]:
 
     def endpoint(action: str) -> Any:
         async def handle(request: HttpRequest) -> Response:
-            answer = await oauth.run(database, lifetimes, await _read(request), action)
+            params = await _read(request)
+            if (problem := _problem(params)) is not None:
+                return _invalid(problem, 401 if "Basic" in problem else 400)
+            answer = await oauth.run(database, lifetimes, params, action)
             assert isinstance(answer, oauth.Answer)
             response = _respond(answer)
             response.headers.update(NO_STORE)

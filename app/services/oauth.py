@@ -61,6 +61,7 @@ _TAIL = r"[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]"
 ACCESS_SHAPE = re.compile(re.escape(ACCESS_PREFIX) + _TAIL)
 REFRESH_SHAPE = re.compile(re.escape(REFRESH_PREFIX) + _TAIL)
 CODE_SHAPE = re.compile(re.escape(CODE_PREFIX) + _TAIL)
+CLIENT_ID_SHAPE = re.compile(re.escape(CLIENT_ID_PREFIX) + r"[A-Za-z0-9_-]{22}")
 CODE_LIFETIME = timedelta(seconds=60)
 MAX_SCOPES = 100
 MAX_REDIRECT_URIS = 10
@@ -284,8 +285,8 @@ async def list_oauth_clients(
 
 
 async def find_client(session: AsyncSession, client_id: str) -> OAuthClient | None:
-    """The live (unrevoked) client of that public id."""
-    if len(client_id) > 64:
+    """The live (unrevoked) client of that public id (one of another shape is not looked up)."""
+    if CLIENT_ID_SHAPE.fullmatch(client_id) is None:
         return None
     client = await session.scalar(select(OAuthClient).where(OAuthClient.client_id == client_id))
     return client if client is not None and client.revoked_at is None else None

@@ -4,6 +4,7 @@ The authorization code flow runs against a real server in test_oauth_authorizati
 
 from __future__ import annotations
 
+import base64
 from datetime import timedelta
 from typing import Any
 
@@ -485,3 +486,67 @@ async def test_a_revoked_clients_tokens_are_refused_even_if_not_revoked_themselv
         await uow.commit()
     async with client_for(app, headers=bearer(token)) as http:
         assert (await http.get("/api/audit")).status_code == 401
+
+
+# ---- hostile input ----------------------------------------------------------------------------
+
+
+def basic(raw: bytes) -> dict[str, str]:
+    return {"authorization": "Basic " + base64.b64encode(raw).decode()}
+
+
+@pytest.mark.parametrize(
+    ("path", "data", "headers", "status", "error"),
+    [
+        (TOKEN, {"grant_type": 'pass"word'}, {}, 400, "invalid_request"),
+        (TOKEN, {"grant_type": "client_credentials"}, basic(b"\xff\xfe:x"), 401, "invalid_client"),
+        (TOKEN, {"grant_type": "client_credentials"}, basic(b"oc_\x00:x"), 401, "invalid_client"),
+        (TOKEN, {"grant_type": "client_credentials"}, {"authorization": "Basic !!"}, 401,
+         "invalid_client"),
+        (TOKEN, {"grant_type": "client_credentials", "client_id": "a\x00", "client_secret": "x"},
+         {}, 400, "invalid_request"),
+        (TOKEN, {"grant_type": "client_credentials", "client_id": "é" * 300,
+                 "client_secret": "x"}, {}, 400, "invalid_request"),
+        ("/api/oauth/revoke", {"token": "cat_\x00"}, basic(b"a:b"), 400, "invalid_request"),
+        ("/api/oauth/introspect", {"token": "x" * 5000}, basic(b"oc_x:b"), 401, "invalid_client"),
+    ],
+)  # fmt: skip
+async def test_hostile_protocol_requests_are_oauth_errors_not_500s(
+    client: httpx.AsyncClient,
+    database: Database,
+    path: str,
+    data: dict[str, str],
+    headers: dict[str, str],
+    status: int,
+    error: str,
+) -> None:
+    await make_client(database)
+    response = await client.post(path, data=data, headers=headers)
+    assert response.status_code == status, response.text
+    assert response.json()["error"] == error
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"redirect_uri": 'https://app.example.com/"cb'},
+        {"response_type": 'co"de'},
+        {"response_type": "codé"},
+        {"client_id": "oc_\x00"},
+        {"scope": "customer\\"},
+    ],
+)
+async def test_hostile_authorization_requests_are_refused_without_redirecting(
+    client: httpx.AsyncClient, database: Database, params: dict[str, str]
+) -> None:
+    registered, _ = await make_client(
+        database,
+        grant_types=("authorization_code",),
+        redirect_uris=(REDIRECT,),
+        scopes=("customer",),
+    )
+    query = {"response_type": "code", "client_id": registered.client_id, **params}
+    response = await client.get("/api/oauth/authorize", params=query)
+    assert response.status_code == 400
+    assert "location" not in response.headers
+    assert response.json()["error"] == "invalid_request"
