@@ -36,6 +36,7 @@ from app.db import Database
 from app.middleware.authentication import INTROSPECT, REVOKE, TOKEN, header_credential
 from app.models.oauth import GRANT_TYPES
 from app.responses import JSONResponse
+from app.rest.components import ref
 
 AUTHORIZE = "/api/oauth/authorize"
 METADATA = "/.well-known/oauth-authorization-server"
@@ -222,3 +223,218 @@ def oauth_routes(settings: Settings, database: Database) -> list[BaseRoute]:
         Route(INTROSPECT, endpoint("introspection"), methods=["POST"]),
         Route(METADATA, metadata, methods=["GET"]),
     ]
+
+
+# ---- the OpenAPI description (they are not rows of the route table) --------------------------
+
+_STRING: dict[str, Any] = {"type": "string"}
+_HINT = {**_STRING, "enum": ["access_token", "refresh_token"]}
+_CLIENT_FIELDS = {
+    "client_id": {**_STRING, "description": "For client_secret_post or a public client."},
+    "client_secret": {**_STRING, "description": "For client_secret_post."},
+}
+_AUTHORIZE_FIELDS: dict[str, Any] = {
+    "response_type": {**_STRING, "enum": ["code"]},
+    "client_id": _STRING,
+    "redirect_uri": {**_STRING, "description": "One of the client's, exactly."},
+    "scope": {**_STRING, "description": "Space-delimited; default: all the client's scopes."},
+    "state": _STRING,
+    "code_challenge": {**_STRING, "description": "BASE64URL(SHA256(code_verifier))."},
+    "code_challenge_method": {**_STRING, "enum": ["S256"]},
+}
+# Registered as components by `build_openapi`.
+OAUTH_SCHEMAS: dict[str, Any] = {
+    "OAuthError": {
+        "type": "object",
+        "description": "An OAuth error (RFC 6749 §5.2).",
+        "required": ["error"],
+        "properties": {
+            "error": {**_STRING, "example": "invalid_grant"},
+            "error_description": _STRING,
+            "error_uri": _STRING,
+        },
+    },
+    "OAuthTokenRequest": {
+        "type": "object",
+        "description": "A token request, form-encoded (RFC 6749 §4).",
+        "properties": {
+            "grant_type": {**_STRING, "enum": list(GRANT_TYPES)},
+            "scope": _STRING,
+            "code": _STRING,
+            "redirect_uri": _STRING,
+            "code_verifier": _STRING,
+            "refresh_token": _STRING,
+            **_CLIENT_FIELDS,
+        },
+    },
+    "OAuthTokens": {
+        "type": "object",
+        "description": "Issued tokens (a refresh token for grants acting for a user).",
+        "required": ["access_token", "token_type", "expires_in"],
+        "properties": {
+            "access_token": _STRING,
+            "token_type": {**_STRING, "enum": ["Bearer"]},
+            "expires_in": {"type": "integer"},
+            "scope": _STRING,
+            "refresh_token": _STRING,
+        },
+    },
+    "OAuthTokenReference": {
+        "type": "object",
+        "description": "A token to revoke or introspect, form-encoded.",
+        "properties": {"token": _STRING, "token_type_hint": _HINT, **_CLIENT_FIELDS},
+    },
+    "OAuthRevocation": {"type": "object", "description": "Empty (RFC 7009 §2.2)."},
+    "OAuthIntrospection": {
+        "type": "object",
+        "description": "Whether a token is active, and what it is (RFC 7662 §2.2).",
+        "required": ["active"],
+        "properties": {
+            "active": {"type": "boolean"},
+            "scope": _STRING,
+            "client_id": _STRING,
+            "token_type": _STRING,
+            "exp": {"type": "integer"},
+            "iat": {"type": "integer"},
+            "sub": _STRING,
+        },
+    },
+    "OAuthDecision": {
+        "type": "object",
+        "description": "The consent page's form: the authorization request and the decision.",
+        "properties": {
+            **_AUTHORIZE_FIELDS,
+            "decision": {**_STRING, "enum": ["approve", "deny"]},
+        },
+    },
+    "OAuthMetadata": {
+        "type": "object",
+        "description": "Authorization server metadata (RFC 8414).",
+        "additionalProperties": True,
+    },
+}
+_FORM = "application/x-www-form-urlencoded"
+_ENGINE_ERROR = ref("EngineError")
+
+
+def _json(schema: Any, description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _either(description: str) -> dict[str, Any]:
+    """An OAuth error from authlib, or the engine's error from the middleware."""
+    return _json({"anyOf": [ref("OAuthError"), _ENGINE_ERROR]}, description)
+
+
+_COMMON: dict[str, Any] = {
+    "413": _json(_ENGINE_ERROR, "Body too large"),
+    "429": _json(_ENGINE_ERROR, "Rate limited"),
+    "503": _json(_ENGINE_ERROR, "The database is unavailable; retry shortly"),
+}
+_HTML = {"text/html": {"schema": _STRING}}
+_REDIRECT = {
+    "description": "Back to the client's redirect URI with `code` and `state`, or `error`",
+    "headers": {"Location": {"schema": _STRING}},
+}
+_SIGN_IN = {
+    "description": "Not signed in (a page), or a refused credential",
+    "content": {**_HTML, "application/json": {"schema": _ENGINE_ERROR}},
+}
+_AUTHORIZE_REFUSED = _either("Unknown client, redirect URI not registered, bad parameter")
+
+
+def _endpoint(
+    operation_id: str, summary: str, body: str, ok: dict[str, Any], description: str
+) -> dict[str, Any]:
+    return {
+        "post": {
+            "operationId": operation_id,
+            "summary": summary,
+            "description": description,
+            "tags": ["oauth"],
+            "security": [{"clientBasic": []}, {}],
+            "requestBody": {"required": True, "content": {_FORM: {"schema": ref(body)}}},
+            "responses": {
+                "200": ok,
+                "400": _either("Invalid request, grant, scope or client (OAuth error)"),
+                "401": _either("The client did not authenticate (invalid_client)"),
+                "403": _json(_ENGINE_ERROR, "A cookie-riding request from a foreign origin"),
+                **_COMMON,
+            },
+        }
+    }
+
+
+OAUTH_PATHS: dict[str, Any] = {
+    AUTHORIZE: {
+        "get": {
+            "operationId": "oauth_authorize",
+            "summary": "OAuth 2.0 authorization request (consent page)",
+            "description": "Authorization code with PKCE (S256 required). Shows the session "
+            "cookie's user a consent page; anonymous: 401 with a sign-in hint.",
+            "tags": ["oauth"],
+            "security": [],
+            "parameters": [
+                {"name": name, "in": "query", "required": False, "schema": schema}
+                for name, schema in _AUTHORIZE_FIELDS.items()
+            ],
+            "responses": {
+                "200": {"description": "The consent page", "content": _HTML},
+                "302": _REDIRECT,
+                "400": _AUTHORIZE_REFUSED,
+                "401": _SIGN_IN,
+                **_COMMON,
+            },
+        },
+        "post": {
+            "operationId": "oauth_authorize_decision",
+            "summary": "The consent page's answer",
+            "description": "A form post from the consent page, with the session cookie (and "
+            "so under the CSRF Origin check): `decision=approve` issues a code.",
+            "tags": ["oauth"],
+            "security": [],
+            "requestBody": {
+                "required": True,
+                "content": {_FORM: {"schema": ref("OAuthDecision")}},
+            },
+            "responses": {
+                "302": _REDIRECT,
+                "400": _AUTHORIZE_REFUSED,
+                "401": _SIGN_IN,
+                "403": _json(_ENGINE_ERROR, "A foreign origin (CSRF)"),
+                **_COMMON,
+            },
+        },
+    },
+    TOKEN: _endpoint(
+        "oauth_token",
+        "OAuth 2.0 token endpoint",
+        "OAuthTokenRequest",
+        _json(ref("OAuthTokens"), "Tokens"),
+        "client_credentials, authorization_code (with code_verifier) and refresh_token (each "
+        "use rotates it; a replayed one revokes its family).",
+    ),
+    REVOKE: _endpoint(
+        "oauth_revoke",
+        "OAuth 2.0 token revocation (RFC 7009)",
+        "OAuthTokenReference",
+        _json(ref("OAuthRevocation"), "Revoked, or no token of this client's"),
+        "Revoking a refresh token ends its whole grant.",
+    ),
+    INTROSPECT: _endpoint(
+        "oauth_introspect",
+        "OAuth 2.0 token introspection (RFC 7662)",
+        "OAuthTokenReference",
+        _json(ref("OAuthIntrospection"), "Whether the token is active, and what it is"),
+        "Confidential clients only, about their own tokens (another's is `active: false`).",
+    ),
+    METADATA: {
+        "get": {
+            "operationId": "oauth_metadata",
+            "summary": "OAuth 2.0 authorization server metadata (RFC 8414)",
+            "tags": ["oauth"],
+            "security": [],
+            "responses": {"200": _json(ref("OAuthMetadata"), "The metadata"), **_COMMON},
+        }
+    },
+}
