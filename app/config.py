@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     sign_in_account_failures: int = Field(50, ge=1)
     sign_in_max_backoff_seconds: int = Field(60, ge=1)
     sign_in_address_limit: str = "30/minute"
+    # OAuth 2.0 token lifetimes: an access token's (short: it is not checked against its
+    # refresh family), and a refresh token's (each use rotates it).
+    oauth_access_token_seconds: int = Field(3600, ge=60)
+    oauth_refresh_token_seconds: int = Field(30 * 86400, ge=60)
 
     @field_validator("default_currency")
     @classmethod

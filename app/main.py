@@ -35,6 +35,7 @@ from app.resolvers.view import GraphQLApp
 from app.responses import JSONResponse
 from app.rest.dialects import ENGINE, dialect_for_path
 from app.rest.executor import RouteExecutor
+from app.rest.oauth import oauth_routes
 from app.rest.openapi import build_openapi
 from app.rest.routes import ROUTES
 from app.services import payments, settlement
@@ -134,6 +135,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         WebSocketRoute("/graphql", graphql),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
+    routes += oauth_routes(settings, database)
     routes += [
         Route(r.path, RouteExecutor(r, schema, database).handle, methods=[r.method]) for r in ROUTES
     ]

@@ -27,6 +27,12 @@ from app.errors import Unauthorized
 from app.middleware import header, send_error
 
 IDENTITY = "identity"
+# The OAuth endpoints where a client authenticates itself (HTTP Basic, RFC 6749 §2.3.1): their
+# Authorization header is the client's, not a credential of ours, and is left to them.
+TOKEN = "/api/oauth/token"
+REVOKE = "/api/oauth/revoke"
+INTROSPECT = "/api/oauth/introspect"
+CLIENT_AUTHENTICATED_PATHS = frozenset({TOKEN, REVOKE, INTROSPECT})
 # Set in the scope's state when the session cookie names no live session (to clear it).
 STALE_SESSION = "stale_session"
 
@@ -47,6 +53,8 @@ def normalised_credential(api_key: str | None, authorization: str | None) -> str
 
 def header_credential(scope: Scope) -> str | None:
     """The credential of a request's (or a websocket handshake's) headers."""
+    if scope.get("path") in CLIENT_AUTHENTICATED_PATHS:
+        return None
     return normalised_credential(header(scope, b"x-api-key"), header(scope, b"authorization"))
 
 

@@ -15,6 +15,7 @@ from app.models.catalog import (
 )
 from app.models.customers import Address, Customer
 from app.models.inventory import InventoryLevel, InventoryMovement, Reservation, Warehouse
+from app.models.oauth import OAuthAuthorizationCode, OAuthClient, OAuthToken
 from app.models.orders import (
     Fulfillment,
     Order,
@@ -44,6 +45,9 @@ __all__ = [
     "Fulfillment",
     "InventoryLevel",
     "InventoryMovement",
+    "OAuthAuthorizationCode",
+    "OAuthClient",
+    "OAuthToken",
     "OneTimeToken",
     "OptionType",
     "OptionValue",

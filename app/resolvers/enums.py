@@ -20,6 +20,7 @@ import strawberry
 from app.auth.actor import ActorKind
 from app.models.catalog import ENTITY_STATUSES, ENTITY_TYPES
 from app.models.inventory import MOVEMENT_TYPES, RESERVATION_STATUSES
+from app.models.oauth import GRANT_TYPES as OAUTH_GRANT_TYPES
 from app.models.orders import ORDER_STATUSES, PAYMENT_STATUSES
 from app.models.pricing import MODIFIER_KINDS
 from app.models.promotions import PROMOTION_TYPES
@@ -197,6 +198,32 @@ class UserStatus(Described):
 
     ACTIVE = "active", "May sign in; their sessions work."
     INACTIVE = "inactive", "May not sign in; every session of theirs was ended."
+
+
+@graphql_enum(matches=OAUTH_GRANT_TYPES)
+class OAuthGrantType(Described):
+    """An OAuth 2.0 grant type a client may use at the token endpoint."""
+
+    AUTHORIZATION_CODE = (
+        "authorization_code",
+        "An app acting for a signed-in user, who consents (PKCE with S256 required).",
+    )
+    CLIENT_CREDENTIALS = (
+        "client_credentials",
+        "An integrator acting for itself with its secret (confidential clients only).",
+    )
+    REFRESH_TOKEN = (
+        "refresh_token",
+        "New tokens for a user's grant without asking again; each refresh token works once.",
+    )
+
+
+@graphql_enum
+class OAuthClientStatus(Described):
+    """Whether an OAuth client may still get and use tokens."""
+
+    ACTIVE = "active", "It gets tokens, and its tokens are accepted."
+    REVOKED = "revoked", "Refused: it was revoked, and every token it held with it."
 
 
 @graphql_enum

@@ -31,6 +31,7 @@ from app.resolvers.errors import ErrorCodes
 from app.resolvers.inventory import InventoryMutations, InventoryQueries
 from app.resolvers.limits import document_limits
 from app.resolvers.me import MeMutations, MeQueries
+from app.resolvers.oauth import OAuthClientMutations, OAuthClientQueries
 from app.resolvers.orders import OrderMutations, OrderQueries
 from app.resolvers.platform import PlatformQueries, PlatformSubscriptions
 from app.resolvers.pricing import PricingMutations, PricingQueries
@@ -45,6 +46,7 @@ CACHE_SIZE = 1024
 class Query(
     PlatformQueries,
     ApiKeyQueries,
+    OAuthClientQueries,
     AuditQueries,
     CatalogQueries,
     InventoryQueries,
@@ -63,6 +65,7 @@ class Query(
 @strawberry.type(description="The root of every write.")
 class Mutation(
     ApiKeyMutations,
+    OAuthClientMutations,
     CatalogMutations,
     InventoryMutations,
     PricingMutations,

@@ -35,6 +35,7 @@ from app import __version__
 from app.rest.components import PREFIX, Components, Schema, ref, referring, without_fields
 from app.rest.dialects import Dialect
 from app.rest.enums import words
+from app.rest.oauth import OAUTH_PATHS, OAUTH_SCHEMAS
 from app.rest.table import PATH_PARAM, Param, RestRoute
 
 SCALARS: dict[str, Schema] = {
@@ -648,7 +649,9 @@ def add_links(paths: Schema, routes: list[RestRoute], components: Components) ->
 def build_openapi(routes: list[RestRoute], schema: strawberry.Schema) -> Schema:
     components = Components()
     _common_schemas(components)
-    paths: Schema = {k: dict(v) for k, v in PLATFORM_PATHS.items()}
+    for name, fixed in OAUTH_SCHEMAS.items():
+        components.add(name, fixed)
+    paths: Schema = {k: dict(v) for k, v in {**PLATFORM_PATHS, **OAUTH_PATHS}.items()}
     for route in routes:
         paths.setdefault(route.path, {})[route.method.lower()] = _operation(
             route, schema, components
@@ -672,6 +675,8 @@ def build_openapi(routes: list[RestRoute], schema: strawberry.Schema) -> Schema:
             "securitySchemes": {
                 "apiKey": {"type": "apiKey", "in": "header", "name": "x-api-key"},
                 "bearer": {"type": "http", "scheme": "bearer"},
+                # The OAuth endpoints' client authentication (client_secret_basic).
+                "clientBasic": {"type": "http", "scheme": "basic"},
             },
         },
         "security": [{"apiKey": []}, {"bearer": []}],

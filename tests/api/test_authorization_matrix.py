@@ -57,6 +57,7 @@ from tests.api.test_subscriptions import graphql_ws, receive, send, websocket_ur
 from tests.conftest import client_for
 from tests.support.catalog import make_brand, make_category, make_entity
 from tests.support.factories import make_api_key
+from tests.support.oauth import make_client
 from tests.support.pricing import make_group, make_modifier, make_price
 from tests.support.promotions import make_promotion
 from tests.support.server import serving
@@ -1243,6 +1244,34 @@ ME = {
     "Mutation.addMyAddress": session_row(graph(input=NEW_ADDRESS)),
     "Mutation.deleteMyAddress": session_row(on_my_address(lambda id: Graph({"input": {"id": id}}))),
     "Mutation.reorder": session_row(on_my_order(lambda o: Graph({"input": {"orderId": o["id"]}}))),
+# ---- OAuth 2.0 -------------------------------------------------------------------------------
+
+
+async def _revoke_oauth_client(w: World) -> Call:
+    made, _ = await make_client(w.database, name=w.unique("client"))
+    return Graph({"input": {"id": str(made.id)}})
+
+
+NEW_OAUTH_CLIENT = {
+    "name": "made",
+    "grantTypes": ["CLIENT_CREDENTIALS"],
+    "scopes": ["oauthClients:manage"],
+}
+# The protocol endpoints authenticate the client themselves (a key means nothing to them):
+# without client credentials the token, revocation and introspection endpoints answer with
+# OAuth errors, and only a browser's session cookie may consent.
+OAUTH = {
+    "GET /.well-known/oauth-authorization-server": row(
+        None, rest("GET", "/.well-known/oauth-authorization-server")
+    ),
+    "GET /api/oauth/authorize": row(None, rest("GET", "/api/oauth/authorize"), ok=400),
+    "POST /api/oauth/authorize": row(None, rest("POST", "/api/oauth/authorize"), ok=401),
+    "POST /api/oauth/token": row(None, rest("POST", "/api/oauth/token"), ok=400),
+    "POST /api/oauth/revoke": row(None, rest("POST", "/api/oauth/revoke"), ok=401),
+    "POST /api/oauth/introspect": row(None, rest("POST", "/api/oauth/introspect"), ok=401),
+    "Query.oauthClients": row("oauthClients:manage", graph()),
+    "Mutation.createOAuthClient": row("oauthClients:manage", graph(input=NEW_OAUTH_CLIENT)),
+    "Mutation.revokeOAuthClient": row("oauthClients:manage", made(_revoke_oauth_client)),
 }
 
 # Each domain's rows; a new domain adds its own dict here.
@@ -1257,6 +1286,7 @@ MATRIX: dict[str, Row] = {
     **USERS,
     **AUTH,
     **ME,
+    **OAUTH,
 }
 KNOWN_PERMISSIONS = sorted({p for r in MATRIX.values() for p in r.needs})
 

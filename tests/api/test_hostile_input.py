@@ -234,6 +234,20 @@ def entities_after(after: str) -> str:
 
 ADD_ADDRESS = """mutation($i: AddMyAddressInput!) { addMyAddress(input: $i) { id } }"""
 MY_ADDRESS = {"line1": "1 Main St", "city": "Springfield", "country": "US"}
+
+
+def create_oauth_client(
+    *, redirect_uris: list[str] | None = None, scopes: list[str] | None = None
+) -> str:
+    """A createOAuthClient document (authorization code) with these URIs or scopes."""
+    uris = json.dumps(redirect_uris or ["https://app.example/cb"])
+    listed = json.dumps(scopes or ["customer"])
+    return (
+        'mutation { createOAuthClient(input: {name: "Hostile", grantTypes: [AUTHORIZATION_CODE], '
+        f"scopes: {listed}, redirectUris: {uris}}}) {{ id }} }}"
+    )
+
+
 GW = "VALIDATION_ERROR"
 VF = "VALIDATION_FAILED"
 ZERO_UUID = {"u": "00000000-0000-0000-0000-000000000000"}
@@ -358,6 +372,17 @@ CASES: list[Case] = [
          webhook(lambda w: succeeded(w, id="pi_\x00"))),
     Case("event-not-object", "webhook", "signed body [1, 2]", 422, VF,
          webhook(lambda w: [1, 2])),
+    # OAuth clients: redirect URIs users are sent to, scopes that become permissions.
+    Case("redirect-uri-javascript", "graphql",
+         'createOAuthClient(redirectUris: ["javascript:..."])', 200, VF,
+         graphql(create_oauth_client(redirect_uris=["javascript:alert(1)"]))),
+    Case("redirect-uri-fragment", "graphql", 'createOAuthClient(redirectUris: ["https://a/#x"])',
+         200, VF, graphql(create_oauth_client(redirect_uris=["https://a.example/#x"]))),
+    Case("redirect-uri-2001-chars", "graphql", "createOAuthClient: a redirect URI of 2,001 chars",
+         200, VF, graphql(create_oauth_client(
+             redirect_uris=["https://a.example/" + "x" * 1983]))),
+    Case("scope-not-permission", "graphql", 'createOAuthClient(scopes: ["<script>"])', 200, VF,
+         graphql(create_oauth_client(scopes=["<script>"]))),
     # Currencies ISO 4217 does not list.
     Case("currency-not-iso", "graphql", 'createCart(currency: "ZZZ")', 200, VF,
          graphql('mutation { createCart(input: {currency: "ZZZ"}) { id } }')),

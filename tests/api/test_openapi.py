@@ -31,7 +31,15 @@ async def test_openapi_lists_every_route_of_the_table(client: httpx.AsyncClient)
         ("GET", "/api/reference"),
         ("POST", "/api/payments/webhook"),
     }
-    assert documented == table | platform
+    oauth = {
+        ("GET", "/api/oauth/authorize"),
+        ("POST", "/api/oauth/authorize"),
+        ("POST", "/api/oauth/token"),
+        ("POST", "/api/oauth/revoke"),
+        ("POST", "/api/oauth/introspect"),
+        ("GET", "/.well-known/oauth-authorization-server"),
+    }
+    assert documented == table | platform | oauth
     operation_ids = [op["operationId"] for ops in document["paths"].values() for op in ops.values()]
     assert len(operation_ids) == len(set(operation_ids))
 
