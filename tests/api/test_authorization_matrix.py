@@ -1244,6 +1244,8 @@ ME = {
     "Mutation.addMyAddress": session_row(graph(input=NEW_ADDRESS)),
     "Mutation.deleteMyAddress": session_row(on_my_address(lambda id: Graph({"input": {"id": id}}))),
     "Mutation.reorder": session_row(on_my_order(lambda o: Graph({"input": {"orderId": o["id"]}}))),
+}
+
 # ---- OAuth 2.0 -------------------------------------------------------------------------------
 
 
