@@ -46,6 +46,8 @@ DESCRIPTION_LENGTH = 500
 MAX_PERMISSIONS = 100
 MAX_ROLES = 20
 USERNAME_LENGTH = 64
+# update_role's "leave the description as it is" (None clears it).
+UNCHANGED = object()
 
 
 # ---- reading ---------------------------------------------------------------------------------
@@ -478,9 +480,6 @@ async def _role_to_change(uow: UnitOfWork, actor: Actor, id: str) -> Role:
     if role.built_in:
         raise Conflict(f"{role.name} is a built-in role: it cannot be changed or deleted.")
     return role
-
-
-UNCHANGED = object()
 
 
 async def update_role(
