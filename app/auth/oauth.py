@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import logging
 import uuid
 from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
@@ -61,6 +62,8 @@ from app.services import oauth as store
 from app.services.apikeys import hash_key
 
 T = TypeVar("T")
+# authlib logs issued tokens (`Issue token {...} to ...`) at DEBUG: never, whatever the level.
+logging.getLogger("authlib").setLevel(logging.INFO)
 CONFIDENTIAL_METHODS = ("client_secret_basic", "client_secret_post")
 ALL_METHODS = [*CONFIDENTIAL_METHODS, "none"]
 # A hook waits this long for its statement; a stuck database fails the request, not the thread.

@@ -5,6 +5,7 @@ The authorization code flow runs against a real server in test_oauth_authorizati
 from __future__ import annotations
 
 import base64
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -550,3 +551,17 @@ async def test_hostile_authorization_requests_are_refused_without_redirecting(
     assert response.status_code == 400
     assert "location" not in response.headers
     assert response.json()["error"] == "invalid_request"
+
+
+async def test_tokens_and_secrets_are_not_logged_even_at_debug(
+    database: Database, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    registered, secret = await make_client(database)
+    assert secret is not None
+    with caplog.at_level(logging.DEBUG):
+        token = await access_token(client, registered, secret)
+        await client.post(
+            "/api/oauth/introspect", data={"token": token}, auth=(registered.client_id, secret)
+        )
+    assert caplog.records
+    assert token not in caplog.text and secret not in caplog.text
