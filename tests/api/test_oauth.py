@@ -8,6 +8,7 @@ import base64
 import logging
 from datetime import timedelta
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
@@ -26,9 +27,11 @@ from tests.support.oauth import (
     REDIRECT,
     TOKEN,
     access_token,
+    authorize_params,
     bearer,
     client_credentials,
     make_client,
+    pkce,
 )
 from tests.support.server import serving
 from tests.support.users import cookie_client, make_user, session_token
@@ -554,14 +557,35 @@ async def test_hostile_authorization_requests_are_refused_without_redirecting(
 
 
 async def test_tokens_and_secrets_are_not_logged_even_at_debug(
-    database: Database, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+    app: Starlette, database: Database, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    registered, secret = await make_client(database)
+    registered, secret = await make_client(
+        database,
+        grant_types=("authorization_code", "refresh_token"),
+        redirect_uris=(REDIRECT,),
+        scopes=("customer",),
+    )
     assert secret is not None
+    user = await make_user(database)
+    verifier, challenge = pkce()
+    params = authorize_params(registered, challenge)
     with caplog.at_level(logging.DEBUG):
-        token = await access_token(client, registered, secret)
-        await client.post(
-            "/api/oauth/introspect", data={"token": token}, auth=(registered.client_id, secret)
+        async with cookie_client(app, await session_token(database, user)) as browser:
+            redirect = await browser.post(
+                "/api/oauth/authorize", data={**params, "decision": "approve"}
+            )
+        code = dict(parse_qsl(urlsplit(redirect.headers["location"]).query))["code"]
+        response = await client.post(
+            TOKEN,
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": REDIRECT,
+                "code_verifier": verifier,
+            },
+            auth=(registered.client_id, secret),
         )
+    tokens = response.json()
     assert caplog.records
-    assert token not in caplog.text and secret not in caplog.text
+    for plaintext in (secret, code, tokens["access_token"], tokens["refresh_token"]):
+        assert plaintext not in caplog.text
