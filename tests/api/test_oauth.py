@@ -589,3 +589,19 @@ async def test_tokens_and_secrets_are_not_logged_even_at_debug(
     assert caplog.records
     for plaintext in (secret, code, tokens["access_token"], tokens["refresh_token"]):
         assert plaintext not in caplog.text
+
+
+async def test_token_parameters_in_the_query_string_are_not_taken(
+    database: Database, client: httpx.AsyncClient
+) -> None:
+    registered, secret = await make_client(database)
+    assert secret is not None
+    query = {
+        "grant_type": "client_credentials",
+        "client_id": registered.client_id,
+        "client_secret": secret,
+    }
+    response = await client.post(TOKEN, params=query)
+    assert response.status_code in (400, 401)
+    async with database.read_session() as session:
+        assert await session.scalar(select(func.count()).select_from(OAuthToken)) == 0
