@@ -10,7 +10,8 @@ while our database is async. Each OAuth request therefore runs authlib in a work
 (`asyncio.to_thread`), and every hook hands its database work back to the event loop with
 `asyncio.run_coroutine_threadsafe(coro, loop).result()`, blocking only the worker thread
 while the loop stays free to serve everything else. The coroutines all use one unit of work
-opened for the request before the thread starts (so a token request is one transaction), and
+opened for the request before the thread starts (so a token request is one transaction; the
+consent page and introspection, which only read, use a read session instead), and
 only the loop's thread ever touches that session: the worker waits for each statement in turn,
 so the session is never used by two threads or two statements at once. After authlib answers,
 the loop commits, error answers included: a failed exchange still spends the code it tried
@@ -18,8 +19,9 @@ the loop commits, error answers included: a failed exchange still spends the cod
 unexpected exception rolls back. Hooks return plain snapshots (`ClientView`, `CodeView`,
 `TokenView`, `UserView`), never ORM objects, so nothing can lazy-load from the worker thread.
 
-The alternatives were worse: calling authlib on the loop would block it during every hook's
-database round trip; a second, synchronous engine would double the pools and could not share
+The alternatives were worse: authlib called on the loop could not wait for the database at
+all (a synchronous hook cannot await, and blocking on the loop's own future deadlocks); a
+second, synchronous engine would double the pools and could not share
 the request's transaction; reading everything authlib might ask for up front would duplicate
 authlib's own decisions about what to look up.
 
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import logging
 import uuid
 from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
@@ -61,8 +64,11 @@ from app.services import oauth as store
 from app.services.apikeys import hash_key
 
 T = TypeVar("T")
+# authlib logs issued tokens (`Issue token {...} to ...`) at DEBUG: never, whatever the level.
+logging.getLogger("authlib").setLevel(logging.INFO)
 CONFIDENTIAL_METHODS = ("client_secret_basic", "client_secret_post")
 ALL_METHODS = [*CONFIDENTIAL_METHODS, "none"]
+READ_ONLY = frozenset({"consent", "introspection"})
 # A hook waits this long for its statement; a stuck database fails the request, not the thread.
 HOOK_TIMEOUT = 30.0
 
@@ -533,8 +539,15 @@ async def run(
 ) -> Answer | Consent:
     """Run one OAuth request through authlib in a worker thread (see the module docstring):
     `action` is `token`, `revocation`, `introspection`, `consent` (validate an authorization
-    request; the grant or an error Answer) or `authorize` (issue the code, or refuse)."""
+    request; the grant or an error Answer) or `authorize` (issue the code, or refuse).
+    The two that only read run on a read session (no write lock taken on SQLite)."""
     loop = asyncio.get_running_loop()
+    if action in READ_ONLY:
+        async with database.read_session() as session:
+            server = Server(
+                Bridge(loop, session), access=lifetimes.access, refresh=lifetimes.refresh
+            )
+            return await asyncio.to_thread(_call, server, request, action, kwargs)
     async with database.unit_of_work() as uow:
         server = Server(
             Bridge(loop, uow.session), access=lifetimes.access, refresh=lifetimes.refresh

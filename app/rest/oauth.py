@@ -85,19 +85,18 @@ def _invalid(description: str, status: int = 400) -> Response:
 
 
 async def _read(request: HttpRequest) -> oauth.Request:
-    """authlib's view of `request`: its headers, query and form-encoded body."""
+    """authlib's view of `request`: its headers, and its parameters from the query of a GET
+    or the form-encoded body of a POST, never both (a secret in a URL is not taken)."""
+    if request.method == "GET":
+        return oauth.Request(
+            "GET", str(request.url), request.headers, parse_qsl(request.url.query, True), []
+        )
     form: list[tuple[str, str]] = []
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if request.method == "POST" and content_type == "application/x-www-form-urlencoded":
+    if content_type == "application/x-www-form-urlencoded":
         body = (await request.body()).decode("utf-8", errors="replace")
         form = parse_qsl(body, keep_blank_values=True)
-    return oauth.Request(
-        request.method,
-        str(request.url),
-        request.headers,
-        parse_qsl(request.url.query, keep_blank_values=True),
-        form,
-    )
+    return oauth.Request(request.method, str(request.url), request.headers, [], form)
 
 
 def _respond(answer: oauth.Answer) -> Response:

@@ -47,6 +47,7 @@ CALLS: dict[str, str] = {
     "serverTime": "serverTime",
     "version": "version",
     "apiKeys": "apiKeys",
+    "oauthClients": "oauthClients",
     "apiKey": 'apiKey(id: "{api_key}")',
     "auditEntries": "auditEntries(limit: 5)",
     "catalogAttributes": 'catalogAttributes(entityIdOrSlug: "walk-tee", locale: "en")',

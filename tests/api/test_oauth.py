@@ -5,8 +5,10 @@ The authorization code flow runs against a real server in test_oauth_authorizati
 from __future__ import annotations
 
 import base64
+import logging
 from datetime import timedelta
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
@@ -25,9 +27,11 @@ from tests.support.oauth import (
     REDIRECT,
     TOKEN,
     access_token,
+    authorize_params,
     bearer,
     client_credentials,
     make_client,
+    pkce,
 )
 from tests.support.server import serving
 from tests.support.users import cookie_client, make_user, session_token
@@ -550,3 +554,54 @@ async def test_hostile_authorization_requests_are_refused_without_redirecting(
     assert response.status_code == 400
     assert "location" not in response.headers
     assert response.json()["error"] == "invalid_request"
+
+
+async def test_tokens_and_secrets_are_not_logged_even_at_debug(
+    app: Starlette, database: Database, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    registered, secret = await make_client(
+        database,
+        grant_types=("authorization_code", "refresh_token"),
+        redirect_uris=(REDIRECT,),
+        scopes=("customer",),
+    )
+    assert secret is not None
+    user = await make_user(database)
+    verifier, challenge = pkce()
+    params = authorize_params(registered, challenge)
+    with caplog.at_level(logging.DEBUG):
+        async with cookie_client(app, await session_token(database, user)) as browser:
+            redirect = await browser.post(
+                "/api/oauth/authorize", data={**params, "decision": "approve"}
+            )
+        code = dict(parse_qsl(urlsplit(redirect.headers["location"]).query))["code"]
+        response = await client.post(
+            TOKEN,
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": REDIRECT,
+                "code_verifier": verifier,
+            },
+            auth=(registered.client_id, secret),
+        )
+    tokens = response.json()
+    assert caplog.records
+    for plaintext in (secret, code, tokens["access_token"], tokens["refresh_token"]):
+        assert plaintext not in caplog.text
+
+
+async def test_token_parameters_in_the_query_string_are_not_taken(
+    database: Database, client: httpx.AsyncClient
+) -> None:
+    registered, secret = await make_client(database)
+    assert secret is not None
+    query = {
+        "grant_type": "client_credentials",
+        "client_id": registered.client_id,
+        "client_secret": secret,
+    }
+    response = await client.post(TOKEN, params=query)
+    assert response.status_code in (400, 401)
+    async with database.read_session() as session:
+        assert await session.scalar(select(func.count()).select_from(OAuthToken)) == 0

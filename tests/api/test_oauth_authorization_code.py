@@ -5,13 +5,14 @@ code, unregistered redirect URI, missing PKCE, foreign origin) are tried the sam
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from starlette.applications import Starlette
 
 from app.db import Database
@@ -372,3 +373,33 @@ async def test_a_customer_scope_is_needed_to_act_as_the_customer(
     tokens = await full_flow(database, server, user, client, secret, scope="catalog:read")
     cart = await create_cart(server, tokens["access_token"])
     assert cart.json()["data"]["createCart"]["customerId"] is None
+
+
+async def test_two_exchanges_of_one_code_at_once_issue_one_set_of_tokens(
+    database: Database, server: str
+) -> None:
+    user = await make_user(database)
+    client, secret = await app_client(database)
+    verifier, challenge = pkce()
+    async with await signed_in(database, server, user) as browser:
+        answer = await consent(browser, authorize_params(client, challenge))
+    first, second = await asyncio.gather(
+        exchange(server, client, secret, answer["code"], verifier),
+        exchange(server, client, secret, answer["code"], verifier),
+    )
+    assert sorted([first.status_code, second.status_code]) == [200, 400]
+    async with database.read_session() as session:
+        assert await session.scalar(select(func.count()).select_from(OAuthToken)) <= 1
+
+
+async def test_two_refreshes_of_one_token_at_once_rotate_it_once(
+    database: Database, server: str
+) -> None:
+    user = await make_user(database)
+    client, secret = await app_client(database)
+    tokens = await full_flow(database, server, user, client, secret)
+    first, second = await asyncio.gather(
+        refresh_with(server, client, secret, tokens["refresh_token"]),
+        refresh_with(server, client, secret, tokens["refresh_token"]),
+    )
+    assert sorted([first.status_code, second.status_code]) == [200, 400]
