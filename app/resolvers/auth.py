@@ -13,9 +13,10 @@ RATE_LIMITED with `Retry-After` on the response.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
+from starlette.responses import Response
 from strawberry import Info
 
 from app.auth.cookies import clear_session_cookie, set_session_cookie
@@ -198,9 +199,9 @@ def _clear_cookie(info: Info) -> None:
 
 
 def _retry_after(info: Info, error: TooManySignIns) -> None:
-    headers: Any = getattr(info.context.response, "headers", None)
-    if headers is not None:
-        headers["Retry-After"] = str(error.retry_after)
+    # Over a websocket there is no response (the context's is the socket): the error says it.
+    if isinstance(info.context.response, Response):
+        info.context.response.headers["Retry-After"] = str(error.retry_after)
 
 
 @strawberry.type

@@ -31,6 +31,7 @@ from tests.support.catalog import make_brand, make_category, make_entity
 from tests.support.factories import customer
 from tests.support.pricing import make_group, make_modifier, make_price, variants_of
 from tests.support.promotions import make_promotion
+from tests.support.users import COOKIE, make_user, session_token
 
 MAX_DEPTH = 6
 
@@ -68,6 +69,7 @@ CALLS: dict[str, str] = {
     "order": 'order(idOrNumber: "{order}")',
     "fulfillments": 'fulfillments(orderId: "{order}")',
     "orders": "orders",
+    "session": "session",
 }
 
 
@@ -154,7 +156,9 @@ async def store(client: httpx.AsyncClient, admin: httpx.AsyncClient, database: D
         await uow.commit()
     await admin.post(f"/api/orders/{order['id']}/refunds", json={"amount": 100})
     keys = (await admin.get("/api/v1/api-keys")).json()["data"]
+    staff = await make_user(database, email="walker@example.com", customer=False)
     return {
+        "session": await session_token(database, staff),
         "api_key": keys[0]["id"], "sku": sku, "entity": str(tee.id), "group": str(group.id),
         "customer": str(buyer.id), "cart": cart, "order": order["id"],
     }  # fmt: skip
@@ -169,7 +173,9 @@ async def test_every_field_below_a_root_field_resolves(
     for way in WAYS:
         below = selection(field.type, ("Query",), way)
         query = "{ " + CALLS[root].format(**ids) + " " + below + " }"
-        response = await admin.post("/graphql", json={"query": query})
+        # The key is who asks; the cookie is the session `session` shows.
+        cookie = {"cookie": f"{COOKIE}={ids['session']}", "origin": "http://testserver"}
+        response = await admin.post("/graphql", json={"query": query}, headers=cookie)
         body = response.json()
         assert "errors" not in body, (way, query, body.get("errors"))
         assert body["data"][root] is not None
