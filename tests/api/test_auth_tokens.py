@@ -3,6 +3,7 @@ and the rule that links a new user to an existing customer record only once veri
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from typing import Any
@@ -347,3 +348,24 @@ async def test_graphql_reset_and_verification(
     async with database.read_session() as session:
         sessions = (await session.scalars(select(UserSession))).all()
     assert sessions and all(s.revoked_at is not None for s in sessions)
+
+
+async def test_two_racing_resets_with_one_token_let_one_through(
+    app: Starlette, database: Database, mail: pytest.LogCaptureFixture
+) -> None:
+    """The token is spent by one conditional update: of two requests racing with it, exactly
+    one sets its password."""
+    await make_user(database, password=PASSWORD)
+    async with browser(app) as http:
+        await request_reset(http, "ada@example.com")
+        [message] = mailed(mail)
+        answers = await asyncio.gather(
+            reset(http, message["token"], "first racer passphrase"),
+            reset(http, message["token"], "second racer passphrase"),
+        )
+    assert sorted(a.status_code for a in answers) == [200, 422]
+    winner = (
+        "first racer passphrase" if answers[0].status_code == 200 else "second racer passphrase"
+    )
+    async with browser(app) as http:
+        assert (await sign_in(http, password=winner)).status_code == 200
