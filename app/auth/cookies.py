@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from starlette.requests import HTTPConnection
+from starlette.responses import Response
 
 from app.models.base import utcnow
 
@@ -42,7 +43,7 @@ def set_session_cookie(
 ) -> None:
     """Set the cookie on a Starlette response (a GraphQL or REST sub-response); a response
     that cannot carry one (a websocket's) is left alone."""
-    if not hasattr(response, "set_cookie"):
+    if not isinstance(response, Response):
         return
     response.set_cookie(
         name,
@@ -58,7 +59,7 @@ def set_session_cookie(
 def clear_session_cookie(
     response: Any, connection: HTTPConnection | None, *, name: str, secure: SecureSetting
 ) -> None:
-    if not hasattr(response, "delete_cookie"):
+    if not isinstance(response, Response):
         return
     response.delete_cookie(
         name, path="/", secure=is_secure(secure, connection), httponly=True, samesite="lax"

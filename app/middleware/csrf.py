@@ -40,10 +40,15 @@ class CsrfOriginMiddleware:
         return any(part.strip().split("=", 1)[0] == self.cookie_name for part in cookies.split(";"))
 
     def _origin_ok(self, scope: Scope) -> bool:
-        origin = header(scope, b"origin")
-        if not origin:
-            return False
-        origin = origin.rstrip("/")
-        host = header(scope, b"host")
-        own = f"{scope.get('scheme', 'http')}://{host}" if host else None
-        return origin == own or origin in self.allowed_origins
+        return origin_allowed(scope, self.allowed_origins)
+
+
+def origin_allowed(scope: Scope, allowed_origins: frozenset[str]) -> bool:
+    """Whether the request's Origin is the server's own or an allowed one (no Origin: no)."""
+    origin = header(scope, b"origin")
+    if not origin:
+        return False
+    origin = origin.rstrip("/")
+    host = header(scope, b"host")
+    own = f"{scope.get('scheme', 'http')}://{host}" if host else None
+    return origin == own or origin in allowed_origins

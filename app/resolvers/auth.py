@@ -13,17 +13,19 @@ RATE_LIMITED with `Retry-After` on the response.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
+from starlette.responses import Response
 from strawberry import Info
 
 from app.auth.cookies import clear_session_cookie, set_session_cookie
 from app.auth.passwords import MAX_LENGTH, MIN_LENGTH
 from app.auth.setup import AuthSetup
 from app.auth.throttle import TooManySignIns
-from app.errors import Unauthorized
+from app.errors import Forbidden, Unauthorized
 from app.middleware.authentication import session_credential
+from app.middleware.csrf import origin_allowed
 from app.models.customers import EMAIL_LENGTH
 from app.models.users import User, UserSession
 from app.notifications import deliver
@@ -197,10 +199,22 @@ def _clear_cookie(info: Info) -> None:
     )
 
 
+def _refuse_foreign_origin(info: Info) -> None:
+    """Login CSRF: a page elsewhere must not sign a browser in (as someone else) by posting a
+    form. A browser names the page's Origin on such a POST; a request naming a foreign one is
+    refused. Clients that send no Origin (programs, not browsers) are not affected."""
+    request = info.context.request
+    if request is None or request.headers.get("origin") is None:
+        return
+    settings = request.scope["app"].state.settings
+    if not origin_allowed(request.scope, settings.origins):
+        raise Forbidden("Cross-origin sign-in refused.")
+
+
 def _retry_after(info: Info, error: TooManySignIns) -> None:
-    headers: Any = getattr(info.context.response, "headers", None)
-    if headers is not None:
-        headers["Retry-After"] = str(error.retry_after)
+    # Over a websocket there is no response (the context's is the socket): the error says it.
+    if isinstance(info.context.response, Response):
+        info.context.response.headers["Retry-After"] = str(error.retry_after)
 
 
 @strawberry.type
@@ -233,6 +247,7 @@ class AuthMutations:
         input: Annotated[SignUpInput, strawberry.argument(description="The new account.")],
     ) -> AuthSessionType:
         setup = _setup(info)
+        _refuse_foreign_origin(info)
         async with info.context.command() as uow:
             signed_in = await service.sign_up(
                 uow,
@@ -258,6 +273,7 @@ class AuthMutations:
         input: Annotated[SignInInput, strawberry.argument(description="The credentials.")],
     ) -> AuthSessionType:
         setup = _setup(info)
+        _refuse_foreign_origin(info)
         email, address = input.email.strip().lower(), _address(info)
         try:
             await setup.throttle.check(email, address)

@@ -193,8 +193,14 @@ async def _verification_mail(
 async def _start(
     uow: UnitOfWork, user: User, policy: AuthPolicy, client: Client
 ) -> tuple[UserSession, str]:
-    if client.presented_token:
-        await sessions.end_session(uow, client.presented_token)
+    ended = (
+        await sessions.end_session(uow, client.presented_token) if client.presented_token else None
+    )
+    if ended is not None:  # rotation: the browser's old session ends with the new one's start
+        record_change(
+            uow, Actor(kind="user", id=str(ended.user_id)), event="sessions.revoke",
+            entity_type="session", entity_id=str(ended.id), after=ended.snapshot(),
+        )  # fmt: skip
     row, token = await sessions.start_session(
         uow,
         user,

@@ -237,6 +237,9 @@ async def test_sign_in_rotates_the_session_the_browser_held(
     assert first and second and first != second
     assert (await get_session(app, first)).json() is None
     assert (await get_session(app, second)).json() is not None
+    async with database.read_session() as session:
+        events = (await session.scalars(select(AuditEntry.event))).all()
+    assert sorted(events) == ["sessions.create", "sessions.create", "sessions.revoke"]
 
 
 async def test_a_planted_token_is_worthless_after_sign_in(

@@ -175,6 +175,9 @@ async def test_passwords_are_never_stored_or_logged_in_plain(
     app: Starlette, database: Database, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
+    # SQLAlchemy keeps its own loggers at WARNING unless told: its statements and their
+    # parameters are what a careless change would leak a password into.
+    caplog.set_level(logging.DEBUG, logger="sqlalchemy")
     async with browser(app) as http:
         assert (await sign_up(http, password=DISTINCTIVE)).status_code == 200
         assert (await sign_in(http, password=DISTINCTIVE)).status_code == 200
@@ -306,3 +309,29 @@ async def test_a_huge_password_is_refused_before_any_hashing(
         response = await http.post(path, json=body)
     assert response.status_code == 422, response.text
     assert response.json()["error"]["code"] == "VALIDATION_FAILED"
+
+
+@pytest.mark.parametrize("path", ["/api/auth/sign-in/email", "/api/auth/sign-up/email"])
+async def test_a_page_elsewhere_cannot_sign_a_browser_in(
+    make_app: Any, database: Database, path: str
+) -> None:
+    """Login CSRF: a form on another site posting the attacker's credentials would leave the
+    victim's browser signed in as the attacker. No cookie rides on it, so the Origin check of
+    cookie-riding writes does not see it; sign-in and sign-up check the Origin themselves."""
+    app = make_app(allowed_origins="https://shop.example.com")
+    await make_user(database, email="mallory@example.com", password=PASSWORD)
+    answers = {}
+    for n, origin in enumerate(("https://evil.example", "https://shop.example.com", None)):
+        body = {"email": "mallory@example.com", "password": PASSWORD}
+        if path.endswith("sign-up/email"):
+            body = {"email": f"new{n}@example.com", "password": PASSWORD, "name": "N"}
+        async with client_for_app(app, {"origin": origin} if origin else {}) as http:
+            response = await http.post(path, json=body)
+        answers[origin] = response.status_code
+    assert answers == {"https://evil.example": 403, "https://shop.example.com": 200, None: 200}
+
+
+def client_for_app(app: Starlette, headers: dict[str, str]) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver", headers=headers
+    )

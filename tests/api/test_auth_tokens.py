@@ -3,6 +3,7 @@ and the rule that links a new user to an existing customer record only once veri
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from typing import Any
@@ -14,9 +15,12 @@ from starlette.applications import Starlette
 
 from app.auth.actor import SYSTEM
 from app.db import Database
+from app.errors import ValidationFailed
 from app.models.base import utcnow
 from app.models.customers import Customer
 from app.models.users import OneTimeToken, User, UserSession
+from app.services import auth as auth_service
+from app.services.auth import AuthPolicy
 from app.services.customers import create_customer
 from tests.api.test_auth import PASSWORD, browser, cookie_of, get_session, sign_in, sign_up
 from tests.support.users import make_user, session_token
@@ -347,3 +351,32 @@ async def test_graphql_reset_and_verification(
     async with database.read_session() as session:
         sessions = (await session.scalars(select(UserSession))).all()
     assert sessions and all(s.revoked_at is not None for s in sessions)
+
+
+async def test_a_token_spent_in_one_transaction_is_refused_to_a_concurrent_one(
+    database: Database,
+) -> None:
+    """Single use under concurrency: the token is spent by one conditional update, so a second
+    transaction using it while the first is still open waits for it, then finds it spent
+    (a read-then-write would let both through)."""
+    user = await make_user(database, password=PASSWORD)
+    async with database.unit_of_work() as uow:
+        [message] = await auth_service.request_password_reset(
+            uow, email=user.email, redirect_to=None, policy=AuthPolicy()
+        )
+        await uow.commit()
+    assert message.token is not None
+    token = message.token
+
+    async def second() -> None:
+        async with database.unit_of_work() as uow:
+            await auth_service._use_token(uow, token, purpose=auth_service.PASSWORD_RESET)
+            await uow.commit()
+
+    async with database.unit_of_work() as first:
+        await auth_service._use_token(first, token, purpose=auth_service.PASSWORD_RESET)
+        racer = asyncio.create_task(second())
+        await asyncio.sleep(0.3)
+        await first.commit()
+    with pytest.raises(ValidationFailed):
+        await racer

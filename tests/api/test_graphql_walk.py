@@ -37,7 +37,7 @@ from tests.support.catalog import make_brand, make_category, make_entity
 from tests.support.factories import customer
 from tests.support.pricing import make_group, make_modifier, make_price, variants_of
 from tests.support.promotions import make_promotion
-from tests.support.users import cookie_client, make_user, session_token
+from tests.support.users import COOKIE, cookie_client, make_user, session_token
 
 MAX_DEPTH = 6
 
@@ -81,6 +81,7 @@ CALLS: dict[str, str] = {
     "roles": "roles",
     # The customer's own records: asked with the session of the store's order's customer.
     "me": "me",
+    "session": "session",
 }
 
 
@@ -169,8 +170,10 @@ async def store(client: httpx.AsyncClient, admin: httpx.AsyncClient, database: D
     await admin.post(f"/api/orders/{order['id']}/refunds", json={"amount": 100})
     keys = (await admin.get("/api/v1/api-keys")).json()["data"]
     walker = await make_user(database, email="walker@example.com", roles=("customer", "admin"))
+    staff = await make_user(database, email="staff.walker@example.com", customer=False)
     return {
         "user": str(walker.id),
+        "session": await session_token(database, staff),
         "api_key": keys[0]["id"], "sku": sku, "entity": str(tee.id), "group": str(group.id),
         "customer": str(buyer.id), "cart": cart, "order": order["id"],
     }  # fmt: skip
@@ -178,7 +181,7 @@ async def store(client: httpx.AsyncClient, admin: httpx.AsyncClient, database: D
 
 async def shopper(app: Starlette, database: Database, order_id: str) -> httpx.AsyncClient:
     """A signed-in customer who owns the store's order and has an address."""
-    user = await make_user(database, email="walker@example.com")
+    user = await make_user(database, email="shopper@example.com")
     async with database.unit_of_work() as uow:
         await uow.session.execute(
             update(Order)
@@ -207,7 +210,12 @@ async def test_every_field_below_a_root_field_resolves(
     for way in WAYS:
         below = selection(field.type, ("Query",), way)
         query = "{ " + CALLS[root].format(**ids) + " " + below + " }"
-        response = await http.post("/graphql", json={"query": query})
+        # The key is who asks; the cookie is the session `session` shows (`me` is asked by
+        # the shopper's own session).
+        cookie = {"cookie": f"{COOKIE}={ids['session']}", "origin": "http://testserver"}
+        response = await http.post(
+            "/graphql", json={"query": query}, headers=cookie if http is admin else None
+        )
         body = response.json()
         assert "errors" not in body, (way, query, body.get("errors"))
         assert body["data"][root] is not None
