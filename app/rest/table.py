@@ -101,6 +101,9 @@ class RestRoute:
     # The documented names of input fields `prepare` renamed (`entityId` -> `productId`), so
     # that error details name what the client sent.
     body_names: dict[str, str] = field(default_factory=dict)
+    # Answers a signed-in customer's session cookie only, no key (`/api/me`): the OpenAPI
+    # document says so in the operation's `security`.
+    session: bool = False
 
     def parameters(self) -> list[Param]:
         """Path, query, include and the dialect's paging parameters, as the client sends them."""

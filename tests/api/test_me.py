@@ -690,3 +690,20 @@ async def test_the_graphql_checkout_payload_carries_the_guest_token(
             c=cart,
         )
     assert body["data"]["checkout"]["accessToken"].startswith("ot_")
+
+
+async def test_the_openapi_document_says_me_routes_take_the_session_cookie(
+    app: Starlette,
+) -> None:
+    async with client_for(app) as http:
+        document = (await http.get("/api/doc")).json()
+    me = {
+        (method, path): operation
+        for path, operations in document["paths"].items()
+        if path.startswith(ME)
+        for method, operation in operations.items()
+    }
+    assert len(me) == len(ROUTES)
+    assert {str(op["security"]) for op in me.values()} == {"[{'sessionCookie': []}]"}
+    scheme = document["components"]["securitySchemes"]["sessionCookie"]
+    assert scheme == {"type": "apiKey", "in": "cookie", "name": "cartograph_session"}
