@@ -27,6 +27,7 @@ from app.services.demo.orders import place_orders
 from app.services.demo.report import SeedReport
 from app.services.demo.shop import (
     WHOLESALE,
+    ensure_addresses,
     ensure_customers,
     ensure_groups,
     ensure_promotions,
@@ -63,6 +64,7 @@ async def seed_demo(database: Database, *, products: int, orders: bool = True) -
         await _analyze(database)
     async with database.unit_of_work() as uow:
         customers = await ensure_customers(uow, groups, report)
+        await ensure_addresses(uow, customers, report)
         await ensure_promotions(uow, groups, report)
         await uow.commit()
     if orders:
