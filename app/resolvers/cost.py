@@ -106,6 +106,9 @@ LIST_SIZES: Mapping[str, int | str] = {
     "Fulfillment.lines": 10,
     "GenerateVariantsResult.created": 10,
     "PromotionValidation.lines": "input.lineItems",
+    "OrderTracking.fulfillments": 3,
+    "OrderDownloads.items": 3,  # one link per digital line
+    "ReorderResult.skipped": 3,
 }
 DEFAULT_LIST_SIZE = 10
 

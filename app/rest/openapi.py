@@ -453,6 +453,8 @@ def _operation(route: RestRoute, schema: strawberry.Schema, components: Componen
         "parameters": parameters,
         "responses": responses,
     }
+    if route.session:
+        result["security"] = [{"sessionCookie": []}]
     if route.body is not None:
         variable = next(
             d for d in operation.variable_definitions or () if d.variable.name.value == route.body
@@ -677,6 +679,8 @@ def build_openapi(routes: list[RestRoute], schema: strawberry.Schema) -> Schema:
                 "bearer": {"type": "http", "scheme": "bearer"},
                 # The OAuth endpoints' client authentication (client_secret_basic).
                 "clientBasic": {"type": "http", "scheme": "basic"},
+                # The default name; CARTOGRAPH_SESSION_COOKIE may rename it.
+                "sessionCookie": {"type": "apiKey", "in": "cookie", "name": "cartograph_session"},
             },
         },
         "security": [{"apiKey": []}, {"bearer": []}],

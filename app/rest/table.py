@@ -104,6 +104,9 @@ class RestRoute:
     # False: the payload is the whole body, without the dialect's envelope (Better Auth's
     # `/api/auth` answers `{"user", "session"}`, or `null`); errors keep the envelope.
     envelope: bool = True
+    # Answers a signed-in customer's session cookie only, no key (`/api/me`): the OpenAPI
+    # document says so in the operation's `security`.
+    session: bool = False
 
     def parameters(self) -> list[Param]:
         """Path, query, include and the dialect's paging parameters, as the client sends them."""

@@ -224,11 +224,26 @@ async def test_addresses_are_added_listed_and_deleted(app: Starlette, database: 
         graph = await graphql(
             http, "{ me { addresses { totalCount items { line1 defaultShipping } } } }"
         )
+        third = await graphql(
+            http,
+            'mutation { addMyAddress(input: {line1: "3 Oak St", city: "Paris", country: "FR"}) '
+            "{ id } }",
+        )
+        removed = await graphql(
+            http,
+            "mutation($id: ID!) { deleteMyAddress(input: {id: $id}) { line1 city country } }",
+            id=third["data"]["addMyAddress"]["id"],
+        )
         deleted = await http.delete(f"{ME}/addresses/{added.json()['data']['id']}")
         again = await http.delete(f"{ME}/addresses/{added.json()['data']['id']}")
         left = await http.get(f"{ME}/addresses")
     assert added.status_code == 201, added.text
     data = added.json()["data"]
+    assert set(data) == {
+        "id", "firstName", "lastName", "company", "line1", "line2", "city", "state",
+        "postalCode", "country", "phone", "defaultShipping", "defaultBilling", "createdAt",
+    }  # fmt: skip
+    assert (data["defaultShipping"], data["defaultBilling"]) == (True, False)
     assert {k: data[k] for k in ("line1", "city", "country", "postalCode", "line2")} == {
         **ADDRESS,
         "line2": None,
@@ -248,6 +263,11 @@ async def test_addresses_are_added_listed_and_deleted(app: Starlette, database: 
         "total": 2,
         "totalPages": 1,
     }
+    assert removed["data"]["deleteMyAddress"] == {
+        "line1": "3 Oak St",
+        "city": "Paris",
+        "country": "FR",
+    }
     assert deleted.status_code == 200 and deleted.json()["data"]["line1"] == "1 Main St"
     assert again.status_code == 404
     assert [a["line1"] for a in left.json()["data"]] == ["2 Elm St"]
@@ -257,7 +277,7 @@ async def test_addresses_are_added_listed_and_deleted(app: Starlette, database: 
                 select(AuditEntry.reason).where(AuditEntry.entity_type == "address")
             )
         ).all()
-    assert sorted(audited) == ["address added", "address added", "address deleted"]
+    assert sorted(audited) == ["address added"] * 3 + ["address deleted"] * 2
 
 
 @pytest.mark.parametrize(
@@ -531,14 +551,34 @@ async def test_customer_b_never_sees_customer_as_orders_addresses_or_carts(
                  order(idOrNumber: $id) { id } } }""",
             id=order["number"],
         )
-        tracking = await graphql(
-            bob, "query($id: String!) { me { tracking(idOrNumber: $id) { number } } }",
-            id=order["id"],
-        )  # fmt: skip
+        graph_answers = {
+            "tracking": await graphql(
+                bob, "query($id: String!) { me { tracking(idOrNumber: $id) { number } } }",
+                id=order["id"],
+            ),
+            "downloads": await graphql(
+                bob, "query($id: String!) { me { downloads(orderId: $id) { note } } }",
+                id=order["number"],
+            ),
+            "reorder": await graphql(
+                bob, "mutation($id: String!) { reorder(input: {orderId: $id}) { cart { id } } }",
+                id=order["number"],
+            ),
+            "delete address": await graphql(
+                bob, "mutation($id: ID!) { deleteMyAddress(input: {id: $id}) { id } }",
+                id=address["id"],
+            ),
+            "cart": await graphql(bob, "query($id: ID!) { cart(id: $id) { id } }", id=cart["id"]),
+        }  # fmt: skip
+        mine = await graphql(bob, "{ me { orders { totalCount } addresses { totalCount } } }")
     assert {name: r.status_code for name, r in answers.items()} == dict.fromkeys(answers, 404)
     assert {r.json()["error"]["code"] for r in answers.values()} == {"NOT_FOUND"}
     assert listed.json()["data"] == [] and addresses.json()["data"] == []
-    assert code(graph) == "NOT_FOUND" and code(tracking) == "NOT_FOUND"
+    assert code(graph) == "NOT_FOUND"
+    assert {name: code(body) for name, body in graph_answers.items()} == dict.fromkeys(
+        graph_answers, "NOT_FOUND"
+    )
+    assert mine["data"]["me"] == {"orders": {"totalCount": 0}, "addresses": {"totalCount": 0}}
     async with database.read_session() as session:
         assert await session.scalar(select(func.count()).select_from(Address)) == 1
 
@@ -650,3 +690,20 @@ async def test_the_graphql_checkout_payload_carries_the_guest_token(
             c=cart,
         )
     assert body["data"]["checkout"]["accessToken"].startswith("ot_")
+
+
+async def test_the_openapi_document_says_me_routes_take_the_session_cookie(
+    app: Starlette,
+) -> None:
+    async with client_for(app) as http:
+        document = (await http.get("/api/doc")).json()
+    me = {
+        (method, path): operation
+        for path, operations in document["paths"].items()
+        if path.startswith(ME)
+        for method, operation in operations.items()
+    }
+    assert len(me) == len(ROUTES)
+    assert {str(op["security"]) for op in me.values()} == {"[{'sessionCookie': []}]"}
+    scheme = document["components"]["securitySchemes"]["sessionCookie"]
+    assert scheme == {"type": "apiKey", "in": "cookie", "name": "cartograph_session"}

@@ -47,6 +47,8 @@ REST_CHECKS = (
 GRAPHQL_CHECKS = "no_internal_error,record_answers"
 
 Rows = list[dict[str, Any]]
+# The session headers of the /api/me operations' customer, by server (made with the ids).
+SESSIONS: dict[str, dict[str, str]] = {}
 Configure = Callable[[str, str, dict[str, list[str]]], str]
 
 
@@ -60,6 +62,10 @@ async def _fuzz(
     row, key = await make_api_key(database, name="fuzzer")
     with running_server(database.url, **SERVER) as server:
         ids = await fuzz.known_ids(server.base_url, key)
+        session, ids["my_addresses"] = await fuzz.customer_session(
+            database, server.base_url, ids["orders"]
+        )
+        SESSIONS[server.base_url] = session
         config = tmp_path / "schemathesis.toml"
         config.write_text(configure(server.base_url, key, ids))
         answers = tmp_path / "answers.json"
@@ -84,7 +90,7 @@ def _rest_config(base_url: str, key: str, ids: dict[str, list[str]]) -> str:
     return fuzz.config(
         ids,
         fuzz.rest_parameters(),
-        fuzz.rest_operations(document),
+        fuzz.rest_operations(document, SESSIONS[base_url]),
         examples=REST_EXAMPLES,
         scenarios=REST_SCENARIOS,
     )

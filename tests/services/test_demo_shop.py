@@ -16,7 +16,7 @@ from app.auth.actor import SYSTEM
 from app.db import Database
 from app.models import Base
 from app.models.catalog import CatalogEntity, Variant
-from app.models.customers import Customer
+from app.models.customers import Address, Customer
 from app.models.inventory import InventoryLevel, InventoryMovement, Warehouse
 from app.models.orders import Order
 from app.models.pricing import CustomerGroup, Price, customer_group_members
@@ -195,6 +195,24 @@ async def test_customers_belong_to_the_vip_and_wholesale_groups(database: Databa
             "sam.okafor@trailhead.example.com",
         },
     }
+
+
+async def test_each_customer_has_their_address_saved_as_default_once(database: Database) -> None:
+    first = await seed_demo(database, products=1, orders=False)
+    again = await seed_demo(database, products=1, orders=False)
+
+    addresses = await all_rows(database, Address)
+    customers = {c.id: c.email for c in await all_rows(database, Customer)}
+    assert (first.addresses_created, again.addresses_created) == (7, 0)
+    assert sorted(customers[a.customer_id] for a in addresses) == sorted(customers.values())
+    ada = next(a for a in addresses if customers[a.customer_id] == "ada.lovelace@example.com")
+    assert (ada.line1, ada.city, ada.country, ada.default_shipping, ada.default_billing) == (
+        "12 St James's Square",
+        "London",
+        "GB",
+        True,
+        True,
+    )
 
 
 async def test_the_promotion_codes_are_welcome10_save15_and_vip20(database: Database) -> None:

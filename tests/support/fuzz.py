@@ -49,6 +49,8 @@ PATH_KINDS: dict[tuple[str, str], str] = {
     ("warehouses", "id"): "spare_warehouses",
     ("orders", "id"): "orders",
     ("orders", "idOrNumber"): "order_refs",
+    ("orders", "orderId"): "order_refs",
+    ("addresses", "id"): "my_addresses",
     ("promotions", "id"): "promotions",
     ("api-keys", "id"): "spare_api_keys",
     ("inventory", "sku"): "skus",
@@ -128,7 +130,9 @@ def rest_parameters() -> dict[str, dict[str, Any]]:
     return bindings
 
 
-def rest_operations(document: dict[str, Any]) -> list[dict[str, Any]]:
+def rest_operations(
+    document: dict[str, Any], session_headers: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
     """A config section per operation with path parameters: each parameter draws from its
     kind's ids (a DELETE of the resource itself from the doomed ones). Revoking API keys stays
     out of the stateful phase, whose links lead from the key listing to the fuzzer's own."""
@@ -136,7 +140,10 @@ def rest_operations(document: dict[str, Any]) -> list[dict[str, Any]]:
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
             params = [p["name"] for p in operation.get("parameters", []) if p["in"] == "path"]
-            if not params:
+            # The customer's own API answers a customer's session only (an API key is 401):
+            # its operations send `session_headers` (the cookie, an empty key) instead.
+            mine = path.startswith("/api/me/") and session_headers is not None
+            if not params and not mine:
                 continue
             bindings = {}
             for param in params:
@@ -157,8 +164,49 @@ def rest_operations(document: dict[str, Any]) -> list[dict[str, Any]]:
                 section["generation"] = {"max-examples": SPECIAL_EXAMPLES}
             if path.startswith("/api/v1/api-keys/") and method == "delete":
                 section["phases"] = {"stateful": {"enabled": False}}
+            if mine:
+                section["headers"] = session_headers
             sections.append(section)
     return sections
+
+
+async def customer_session(
+    database: Any, base_url: str, order_ids: list[str]
+) -> tuple[dict[str, str], list[str]]:
+    """A signed-in customer for the /api/me operations: the headers that send their session
+    (cookie, the server's own Origin, and an empty `x-api-key` over the fuzzer's key, which
+    would win), and their saved addresses' ids. Every other seeded order becomes theirs."""
+    import uuid
+
+    from sqlalchemy import update
+
+    from app.auth.actor import SYSTEM
+    from app.models.orders import Order
+    from app.services.addresses import NewAddress, add_address
+    from tests.support.users import COOKIE, make_user, session_token
+
+    user = await make_user(database, email="fuzz.customer@example.com")
+    assert user.customer_id is not None
+    async with database.unit_of_work() as uow:
+        await uow.session.execute(
+            update(Order)
+            .where(Order.id.in_([uuid.UUID(id) for id in order_ids[::2]]))
+            .values(customer_id=str(user.customer_id))
+        )
+        addresses = [
+            await add_address(
+                uow, SYSTEM, user.customer_id,
+                NewAddress(line1=f"{n} Fuzz St", city="Berlin", country="DE"),
+            )
+            for n in range(4)
+        ]  # fmt: skip
+        await uow.commit()
+    headers = {
+        "x-api-key": "",
+        "cookie": f"{COOKIE}={await session_token(database, user)}",
+        "origin": base_url,
+    }
+    return headers, [str(a.id) for a in addresses]
 
 
 def path_kind(path: str, param: str) -> str:

@@ -28,6 +28,7 @@ from app.services.demo.orders import place_orders
 from app.services.demo.report import SeedReport
 from app.services.demo.shop import (
     WHOLESALE,
+    ensure_addresses,
     ensure_customer_users,
     ensure_customers,
     ensure_groups,
@@ -66,6 +67,7 @@ async def seed_demo(database: Database, *, products: int, orders: bool = True) -
     async with database.unit_of_work() as uow:
         customers = await ensure_customers(uow, groups, report)
         await ensure_customer_users(uow, customers, report)
+        await ensure_addresses(uow, customers, report)
         await ensure_promotions(uow, groups, report)
         await uow.commit()
     if orders:

@@ -25,6 +25,8 @@ class SeedReport:
     memberships_created: int = 0
     # Demo customers' users (role customer, no password).
     users_created: int = 0
+    # Saved addresses (`/me/addresses`): each demo customer's, as default shipping and billing.
+    addresses_created: int = 0
     promotions_created: int = 0
     orders_created: int = 0
     # Orders that existed and were moved on towards their status (an interrupted run's).

@@ -15,10 +15,11 @@ from sqlalchemy import select
 
 from app.auth.actor import SYSTEM
 from app.db import UnitOfWork
-from app.models.customers import Customer
+from app.models.customers import Address, Customer
 from app.models.pricing import CustomerGroup, customer_group_members
 from app.models.promotions import Promotion
 from app.models.users import User
+from app.services.addresses import NewAddress, add_address
 from app.services.customers import create_customer
 from app.services.demo.report import SeedReport
 from app.services.pricing.groups import add_customer_to_group, create_customer_group
@@ -202,6 +203,33 @@ async def ensure_customer_users(
             email_verified=True,
         )
         report.users_created += 1
+
+
+async def ensure_addresses(
+    uow: UnitOfWork, customer_ids: dict[str, uuid.UUID], report: SeedReport
+) -> None:
+    """Each demo customer's address, saved (`/me/addresses`) as their default for shipping
+    and billing, unless they have one already."""
+    having = set(
+        await uow.session.scalars(
+            select(Address.customer_id).where(Address.customer_id.in_(customer_ids.values()))
+        )
+    )
+    for customer in CUSTOMERS:
+        id = customer_ids[customer.email]
+        if id in having:
+            continue
+        first, last = customer.first_name, customer.last_name
+        await add_address(
+            uow, SYSTEM, id,
+            NewAddress(first_name=first, last_name=last, company=customer.company,
+                       phone=customer.phone, default_shipping=True, default_billing=True,
+                       line1=customer.address["line1"], city=customer.address["city"],
+                       state=customer.address.get("state"),
+                       postal_code=customer.address.get("postalCode"),
+                       country=customer.address["country"]),
+        )  # fmt: skip
+        report.addresses_created += 1
 
 
 async def ensure_promotions(
