@@ -99,6 +99,7 @@ LIST_SIZES: Mapping[str, int | str] = {
     "InventoryAvailability.warehouses": 3,
     "ResolvedPrice.modifiers": 3,
     "Customer.groups": 3,
+    "User.roles": 2,
     "Cart.items": 10,
     "Order.lines": 10,
     "Order.payments": 3,

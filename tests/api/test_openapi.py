@@ -198,7 +198,8 @@ async def test_resources_envelopes_and_errors_are_named_components_used_by_refer
 ) -> None:
     document = (await client.get("/api/doc")).json()
     schemas = document["components"]["schemas"]
-    assert len(schemas) < 150
+    # Shared by reference, not a copy per route (each domain adds its dozen or so).
+    assert len(schemas) < 200
     assert {
         "Money",
         "EngineError",
