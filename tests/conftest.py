@@ -29,6 +29,31 @@ TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 BACKENDS = ["sqlite", *(["postgresql"] if TEST_DATABASE_URL else [])]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "one_backend: a whole-app run (a fuzzer, the README tour) that finds nothing more on a "
+        "second backend than its own tests do: run on PostgreSQL when it is there, else SQLite",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With PostgreSQL at hand, `one_backend` tests leave out their SQLite run (deselected,
+    and reported as such, not skipped)."""
+    if not TEST_DATABASE_URL:
+        return
+    dropped = [
+        item
+        for item in items
+        if item.get_closest_marker("one_backend")
+        and getattr(item, "callspec", None) is not None
+        and item.callspec.params.get("database_url") == "sqlite"
+    ]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if item not in dropped]
+
+
 def pytest_report_header(config: pytest.Config) -> list[str]:
     if TEST_DATABASE_URL:
         return ["database tests: SQLite and PostgreSQL (TEST_DATABASE_URL)"]

@@ -94,6 +94,7 @@ def tour_dir(tmp_path: Path) -> Path:
     return tmp_path
 
 
+@pytest.mark.one_backend
 def test_every_command_of_the_tour_succeeds_on_a_fresh_demo_store(
     database: Database, tour_dir: Path
 ) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 import graphql
 import httpx
+import pytest
 
 from app.db import Database
 from app.rest.routes import ROUTES
@@ -102,6 +103,7 @@ def _found(status: int) -> bool:
     return 200 <= status < 300 or status == 409
 
 
+@pytest.mark.one_backend
 async def test_rest_operations_on_existing_data_never_answer_500_or_off_schema(
     database: Database, tmp_path: Path
 ) -> None:
@@ -127,6 +129,7 @@ async def test_rest_operations_on_existing_data_never_answer_500_or_off_schema(
     assert chained & naming, sorted(chained)
 
 
+@pytest.mark.one_backend
 async def test_graphql_fields_on_existing_data_never_answer_an_internal_error(
     database: Database, tmp_path: Path
 ) -> None:
