@@ -23,7 +23,6 @@ Rules that are not obvious:
 
 from __future__ import annotations
 
-import re
 import secrets
 import uuid
 from dataclasses import dataclass, field
@@ -31,7 +30,6 @@ from datetime import timedelta
 from urllib.parse import urlencode, urlsplit
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.actor import Actor
@@ -43,7 +41,7 @@ from app.auth.passwords import (
     verify_password,
 )
 from app.db import UnitOfWork
-from app.errors import Conflict, Forbidden, Unauthorized, ValidationFailed
+from app.errors import Forbidden, Unauthorized, ValidationFailed
 from app.models.base import utcnow
 from app.models.customers import Customer
 from app.models.users import OneTimeToken, User, UserSession
@@ -54,10 +52,10 @@ from app.services.audit import record_change
 from app.services.catalog.rules import Problems
 from app.services.customers import check_email, create_customer
 from app.services.roles import CUSTOMER, grant_roles
+from app.services.users import add_user, email_in_use
 
 PASSWORD_RESET, EMAIL_VERIFICATION = "password_reset", "email_verification"
 NAME_LENGTH = 100
-USERNAME_LENGTH = 64
 WRONG_CREDENTIALS = "Invalid email or password."
 BAD_TOKEN = "Invalid or expired token."
 
@@ -121,15 +119,6 @@ def _origin(url: str) -> str | None:
 
 def _link(base: str, **query: str) -> str:
     return f"{base}{'&' if '?' in base else '?'}{urlencode(query)}"
-
-
-async def _username_for(session: AsyncSession, email: str) -> str:
-    """The gateway's `username`: the address's local part, made unique when taken."""
-    base = re.sub(r"[^a-z0-9._-]", "", email.split("@")[0])[:48] or "user"
-    candidate = base
-    while await session.scalar(select(User.id).where(User.username == candidate)) is not None:
-        candidate = f"{base}-{secrets.token_hex(3)}"
-    return candidate[:USERNAME_LENGTH]
 
 
 async def _issue_token(uow: UnitOfWork, user: User, *, purpose: str, lifetime: timedelta) -> str:
@@ -238,27 +227,10 @@ async def sign_up(
     name = _check_name(problems, name)
     problems.raise_if_any()
     if await uow.session.scalar(select(User.id).where(User.email == email)) is not None:
-        raise Conflict("A user with this e-mail address exists.", details={"email": "In use."})
+        raise email_in_use(email)  # before the hash: a taken address costs no argon2 work
     password_hash = await hash_password(password)
     existing = await uow.session.scalar(select(Customer.id).where(Customer.email == email))
-    now = utcnow()
-    user = User(
-        email=email,
-        name=name,
-        username=await _username_for(uow.session, email),
-        password_hash=password_hash,
-        email_verified=False,
-        status="active",
-        created_at=now,
-        updated_at=now,
-    )
-    uow.session.add(user)
-    try:
-        await uow.session.flush()
-    except IntegrityError:  # a concurrent sign-up took the address after our check
-        raise Conflict(
-            "A user with this e-mail address exists.", details={"email": "In use."}
-        ) from None
+    user = await add_user(uow.session, email=email, name=name, password_hash=password_hash)
     await grant_roles(uow.session, user.id, [CUSTOMER])
     own = _actor_of(user)
     if existing is None:

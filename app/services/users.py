@@ -185,6 +185,41 @@ async def unique_username(session: AsyncSession, email: str) -> str:
     return f"{base}-{n}"
 
 
+async def add_user(
+    session: AsyncSession,
+    *,
+    email: str,
+    name: str,
+    password_hash: str | None = None,
+    email_verified: bool = False,
+    customer_id: uuid.UUID | None = None,
+) -> User:
+    """A new active user (the address already checked and normalised) with a unique username,
+    added and flushed: sign-up, staff creation and a customer's user all start here. An
+    address another user has is a CONFLICT, a concurrent insert of it too."""
+    if await session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise email_in_use(email)
+    now = utcnow()
+    user = User(
+        email=email,
+        name=name,
+        username=await unique_username(session, email),
+        password_hash=password_hash,
+        email_verified=email_verified,
+        status="active",
+        customer_id=customer_id,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(user)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError:  # a concurrent insert took the address after our check
+        raise email_in_use(email) from None
+    return user
+
+
 def _check_name(problems: Problems, name: str) -> str:
     name = name.strip()
     if not 1 <= len(name) <= NAME_LENGTH:
@@ -204,25 +239,7 @@ async def create_staff_user(
     problems.raise_if_any()
     granted = await _roles_named(uow.session, roles, "roles")
     _require_holds(actor, _permissions(granted), "Granting these roles")
-    if await uow.session.scalar(select(User.id).where(User.email == email)) is not None:
-        raise _email_in_use(email)
-    now = utcnow()
-    user = User(
-        email=email,
-        name=name,
-        username=await unique_username(uow.session, email),
-        password_hash=None,
-        email_verified=False,
-        status="active",
-        created_at=now,
-        updated_at=now,
-    )
-    uow.session.add(user)
-    try:
-        async with uow.session.begin_nested():
-            await uow.session.flush()
-    except IntegrityError:  # a concurrent create took the address after our check
-        raise _email_in_use(email) from None
+    user = await add_user(uow.session, email=email, name=name)
     for role in granted:
         await uow.session.execute(insert(user_roles).values(user_id=user.id, role_id=role.id))
     record_change(
@@ -250,26 +267,16 @@ async def create_customer_user(
     problems = Problems()
     name = _check_name(problems, name)
     problems.raise_if_any()
-    taken = await uow.session.scalar(
-        select(User.id).where((User.email == customer.email) | (User.customer_id == customer.id))
-    )
-    if taken is not None:
-        raise _email_in_use(customer.email)
+    if await uow.session.scalar(select(User.id).where(User.customer_id == customer.id)):
+        raise email_in_use(customer.email)
     [role] = await _roles_named(uow.session, [CUSTOMER], "roles")
-    now = utcnow()
-    user = User(
+    user = await add_user(
+        uow.session,
         email=customer.email,
         name=name,
-        username=await unique_username(uow.session, customer.email),
-        password_hash=None,
         email_verified=email_verified,
-        status="active",
         customer_id=customer.id,
-        created_at=now,
-        updated_at=now,
     )
-    uow.session.add(user)
-    await uow.session.flush()
     await uow.session.execute(insert(user_roles).values(user_id=user.id, role_id=role.id))
     record_change(
         uow,
@@ -282,7 +289,7 @@ async def create_customer_user(
     return user
 
 
-def _email_in_use(email: str) -> Conflict:
+def email_in_use(email: str) -> Conflict:
     return Conflict(f"The e-mail address {email} is in use.", details={"email": "Already in use."})
 
 
