@@ -119,15 +119,17 @@ async def shared_database(database_url: str) -> AsyncIterator[Database]:
 
 
 async def truncate_all(database: Database) -> None:
+    """Empty every table, children first. DELETE, not TRUNCATE, on PostgreSQL too: a test
+    leaves a handful of rows, and TRUNCATE's fixed cost per table (new files for each) made
+    emptying ~40 tables take 280 ms against DELETE's 15 ms, minutes over the suite. (The one
+    sequence, order numbers, is no column's, so TRUNCATE never restarted it either.)"""
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     async with database.engine.begin() as connection:
         if database.is_sqlite:
             # Self-references (a category's parent) are checked at commit, when all are gone.
             await connection.execute(text("PRAGMA defer_foreign_keys = ON"))
-            for table in tables:
-                await connection.execute(text(f'DELETE FROM "{table}"'))
-        else:
-            await connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        for table in tables:
+            await connection.execute(text(f'DELETE FROM "{table}"'))
 
 
 @pytest.fixture
