@@ -334,3 +334,15 @@ async def test_gateway_logs_refuse_bad_input_and_callers_without_logs_read(
         assert (await anonymous.get(LOGS)).status_code == 401
     async for other in client_with(app, database, "users:read"):
         assert (await other.get(LOGS)).status_code == 403
+
+
+async def test_a_path_with_nul_or_of_any_length_is_stored(
+    app: Starlette, database: Database
+) -> None:
+    async with client_for(app) as anonymous:
+        assert (await anonymous.get("/api/v1/no%00where")).status_code == 404
+        assert (await anonymous.get("/api/v1/" + "x" * 5000)).status_code in (404, 414)
+    assert await writer_of(app).flush() == 2
+    stored = [r.path for r in await rows(database)]
+    assert stored[0] == "/api/v1/no%00where"
+    assert stored[1].startswith("/api/v1/xxx") and len(stored[1]) == 2048
