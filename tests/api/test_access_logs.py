@@ -346,3 +346,16 @@ async def test_a_path_with_nul_or_of_any_length_is_stored(
     stored = [r.path for r in await rows(database)]
     assert stored[0] == "/api/v1/no%00where"
     assert stored[1].startswith("/api/v1/xxx") and len(stored[1]) == 2048
+
+
+async def test_answers_of_inner_middleware_are_recorded(app: Starlette, database: Database) -> None:
+    limit = app.state.settings.max_body_bytes
+    async with client_for(app) as anonymous:
+        too_big = await anonymous.post(
+            "/graphql", content=b"x" * (limit + 1), headers={"content-type": "application/json"}
+        )
+    assert too_big.status_code == 413
+    await writer_of(app).flush()
+    [row] = await rows(database)
+    assert (row.method, row.path, row.status, row.level) == ("POST", "/graphql", 413, "warn")
+    assert row.request_id == too_big.headers["x-request-id"]
