@@ -81,6 +81,11 @@ class Settings(BaseSettings):
     # refresh family), and a refresh token's (each use rotates it).
     oauth_access_token_seconds: int = Field(3600, ge=60)
     oauth_refresh_token_seconds: int = Field(30 * 86400, ge=60)
+    # Access logs (`GET /api/v1/logs`): every HTTP request recorded unless `false`, written in
+    # batches every this many seconds, and entries older than this many days deleted (0: kept).
+    access_log: bool = True
+    access_log_flush_seconds: float = Field(1.0, gt=0)
+    access_log_retention_days: int = Field(30, ge=0)
 
     @field_validator("default_currency")
     @classmethod

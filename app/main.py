@@ -22,6 +22,7 @@ from app.auth.setup import AuthSetup
 from app.config import Settings
 from app.db import Database
 from app.errors import AppError, NotFound, ServiceUnavailable, ValidationFailed
+from app.middleware.access_log import AccessLogMiddleware
 from app.middleware.authentication import AuthenticationMiddleware
 from app.middleware.body_limit import BodyLimitMiddleware
 from app.middleware.csrf import CsrfOriginMiddleware
@@ -39,6 +40,7 @@ from app.rest.oauth import oauth_routes
 from app.rest.openapi import build_openapi
 from app.rest.routes import ROUTES
 from app.services import payments, settlement
+from app.services.access_log import AccessLogWriter
 from app.services.inventory.reservations import sweep_expired
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -93,6 +95,15 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         max_message_bytes=settings.max_body_bytes,
     )
     openapi = build_openapi(ROUTES, schema)
+    access_log = (
+        AccessLogWriter(
+            database,
+            flush_seconds=settings.access_log_flush_seconds,
+            retention_days=settings.access_log_retention_days,
+        )
+        if settings.access_log
+        else None
+    )
 
     async def health(request: Request) -> Response:
         if await database.ping():
@@ -147,7 +158,13 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             if settings.reservation_sweep_seconds > 0
             else None
         )
+        writer = asyncio.create_task(access_log.run()) if access_log is not None else None
         yield
+        if writer is not None and access_log is not None:
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
+            await access_log.flush()
         if sweeper is not None:
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -159,6 +176,12 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         routes=routes,
         middleware=[
             Middleware(RequestIdMiddleware),
+            # Outermost but the request id: it sees every final status (401, 413, 429 too).
+            *(
+                [Middleware(AccessLogMiddleware, writer=access_log)]
+                if access_log is not None
+                else []
+            ),
             Middleware(ServiceUnavailableMiddleware),
             Middleware(RateLimitMiddleware, limiter=limiter, database=database),
             Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
@@ -175,6 +198,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.settings = settings
     app.state.database = database
     app.state.schema = schema
+    # The access log's buffer and writer (None when CARTOGRAPH_ACCESS_LOG is false).
+    app.state.access_log = access_log
     # Sign-in's policy, throttle and notifier (read by `app.resolvers.auth`).
     app.state.auth = AuthSetup.from_settings(settings)
     # Read by each GraphQL context (HTTP and websocket): one bucket per principal.

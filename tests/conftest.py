@@ -144,6 +144,9 @@ def settings_for(database_url: str, **overrides: Any) -> Settings:
         "database_url": database_url,
         "rate_limit": "100000/minute",
         "auth_failure_limit": "100000/minute",
+        # Off unless a test turns it on: its writes would disturb tests that count statements
+        # or compare the whole database (tests/api/test_access_logs.py turns it on).
+        "access_log": False,
     }
     values.update(overrides)
     return Settings(**values)

@@ -15,6 +15,7 @@ from app.models.catalog import (
 )
 from app.models.customers import Address, Customer
 from app.models.inventory import InventoryLevel, InventoryMovement, Reservation, Warehouse
+from app.models.logs import AccessLogEntry
 from app.models.oauth import OAuthAuthorizationCode, OAuthClient, OAuthToken
 from app.models.orders import (
     Fulfillment,
@@ -29,6 +30,7 @@ from app.models.promotions import Promotion, PromotionRedemption
 from app.models.users import OneTimeToken, Role, User, UserSession, user_roles
 
 __all__ = [
+    "AccessLogEntry",
     "Address",
     "ApiKey",
     "AuditEntry",

@@ -20,6 +20,7 @@ import strawberry
 from app.auth.actor import ActorKind
 from app.models.catalog import ENTITY_STATUSES, ENTITY_TYPES
 from app.models.inventory import MOVEMENT_TYPES, RESERVATION_STATUSES
+from app.models.logs import LOG_LEVELS
 from app.models.oauth import GRANT_TYPES as OAUTH_GRANT_TYPES
 from app.models.orders import ORDER_STATUSES, PAYMENT_STATUSES
 from app.models.pricing import MODIFIER_KINDS
@@ -296,3 +297,12 @@ class ReorderSkipReason(Described):
     NOT_FOR_SALE = "not_for_sale", "The product is not on sale now (not active)."
     NO_PRICE = "no_price", "The product has no price in the cart's currency now."
     OUT_OF_STOCK = "out_of_stock", "Not enough stock to sell the quantity ordered."
+
+
+@graphql_enum(matches=LOG_LEVELS)
+class LogLevel(Described):
+    """How an access-log entry's request went, by its status."""
+
+    INFO = "info", "Answered below 400: it went as asked."
+    WARN = "warn", "Answered 4xx: the caller's request was refused."
+    ERROR = "error", "Answered 5xx: the server failed."

@@ -30,6 +30,7 @@ from app.resolvers.customers import CustomerMutations, CustomerQueries
 from app.resolvers.errors import ErrorCodes
 from app.resolvers.inventory import InventoryMutations, InventoryQueries
 from app.resolvers.limits import document_limits
+from app.resolvers.logs import LogQueries
 from app.resolvers.me import MeMutations, MeQueries
 from app.resolvers.oauth import OAuthClientMutations, OAuthClientQueries
 from app.resolvers.orders import OrderMutations, OrderQueries
@@ -58,6 +59,7 @@ class Query(
     UserQueries,
     AuthQueries,
     MeQueries,
+    LogQueries,
 ):
     pass
 

@@ -1095,6 +1095,13 @@ USERS = {
     "Mutation.setUserStatus": row("users:manage", on("user", _entity_input(status="INACTIVE"))),
 }
 
+# ---- access logs -----------------------------------------------------------------------------
+
+LOGS = {
+    "GET /api/v1/logs": row("logs:read", rest("GET", "/api/v1/logs")),
+    "Query.accessLogs": row("logs:read", graph()),
+}
+
 # ---- sign-in (/api/auth): public, whoever asks; a key does not sign anyone in or out --------
 
 
@@ -1286,6 +1293,7 @@ MATRIX: dict[str, Row] = {
     **SHOPPING,
     **ORDERS,
     **USERS,
+    **LOGS,
     **AUTH,
     **ME,
     **OAUTH,

@@ -79,6 +79,7 @@ CALLS: dict[str, str] = {
     "users": "users",
     "user": 'user(id: "{user}")',
     "roles": "roles",
+    "accessLogs": "accessLogs",
     # The customer's own records: asked with the session of the store's order's customer.
     "me": "me",
     "session": "session",

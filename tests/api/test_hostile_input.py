@@ -222,6 +222,7 @@ UPDATE_ENTITY = (
 CREATE_ROLE = "mutation($input: CreateRoleInput!) { createRole(input: $input) { id } }"
 CREATE_STAFF = "mutation($input: CreateStaffUserInput!) { createStaffUser(input: $input) { id } }"
 USERS_WHERE = "query($f: UserFilter) { users(filter: $f) { totalCount } }"
+LOGS_WHERE = "query($f: LogFilter) { accessLogs(filter: $f) { totalCount } }"
 
 
 def api_keys_after(after: str) -> str:
@@ -484,6 +485,20 @@ CASES: list[Case] = [
                                     **{"x-order-token": "ot_" + "A" * 10_000})),
     Case("order-token-empty", "engine", "GET /api/orders/{id}, X-Order-Token empty", 404,
          "NOT_FOUND", as_guest(rest("GET", "/api/orders/{order}"), **{"x-order-token": ""})),
+    # Access logs: dates that are not dates, a window that ends before it starts.
+    Case("date-not-iso", "gateway", "GET /api/v1/logs?startDate=yesterday", 400, GW,
+         rest("GET", "/api/v1/logs?startDate=yesterday")),
+    Case("date-without-zone", "graphql", 'accessLogs(filter: {startDate: "2026-01-01T00:00"})',
+         400, VF, graphql(LOGS_WHERE, {"f": {"startDate": "2026-01-01T00:00:00"}})),
+    Case("dates-reversed", "gateway", "GET /api/v1/logs, startDate after endDate", 400, GW,
+         rest("GET", "/api/v1/logs?startDate=2026-02-01T00:00:00Z&endDate=2026-01-01T00:00:00Z")),
+    Case("dates-reversed", "graphql", "accessLogs(filter: startDate after endDate)", 200, VF,
+         graphql(LOGS_WHERE, {"f": {"startDate": "2026-02-01T00:00:00Z",
+                                    "endDate": "2026-01-01T00:00:00Z"}})),
+    Case("level-not-enum", "gateway", "GET /api/v1/logs?level=fatal", 400, GW,
+         rest("GET", "/api/v1/logs?level=fatal")),
+    Case("level-not-enum", "graphql", 'accessLogs(filter: {level: $l}), $l = "FATAL"', 400, VF,
+         graphql(LOGS_WHERE, {"f": {"level": "FATAL"}})),
 ]  # fmt: skip
 
 
