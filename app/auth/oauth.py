@@ -62,6 +62,7 @@ from app.models.base import utcnow
 from app.models.oauth import CUSTOMER_SCOPE, OAuthClient, OAuthToken
 from app.services import oauth as store
 from app.services.apikeys import hash_key
+from app.services.sessions import active_user
 
 T = TypeVar("T")
 # authlib logs issued tokens (`Issue token {...} to ...`) at DEBUG: never, whatever the level.
@@ -500,7 +501,7 @@ class Server(AuthorizationServer):  # type: ignore[misc]
         )
 
     def user(self, user_id: uuid.UUID | None) -> UserView | None:
-        user = self.bridge.run(store.active_user(self.bridge.session, user_id))
+        user = self.bridge.run(active_user(self.bridge.session, user_id))
         return UserView(id=user.id, name=user.name) if user is not None else None
 
     def token(self, token_string: str) -> TokenView | None:

@@ -30,6 +30,13 @@ def header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
+def cookie_values(scope: Scope, name: str) -> list[str]:
+    """Every value the request's Cookie header gives the cookie `name`, empty ones included."""
+    cookies = header(scope, b"cookie") or ""
+    pairs = (part.strip().partition("=") for part in cookies.split(";"))
+    return [value for key, _, value in pairs if key == name]
+
+
 async def send_error(
     scope: Scope,
     receive: Receive,

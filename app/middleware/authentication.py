@@ -24,7 +24,7 @@ from app.auth.actor import ANONYMOUS, Actor
 from app.auth.credentials import authenticate
 from app.db import Database
 from app.errors import Unauthorized
-from app.middleware import header, send_error
+from app.middleware import cookie_values, header, send_error
 
 IDENTITY = "identity"
 # The OAuth endpoints where a client authenticates itself (HTTP Basic, RFC 6749 §2.3.1): their
@@ -72,15 +72,8 @@ def session_cookie_name(scope: Scope) -> str:
 def session_credential(scope: Scope) -> str | None:
     """The session token in the session cookie, or None. The CSRF Origin check refuses a
     cookie-riding unsafe request or websocket handshake from a foreign origin."""
-    cookies = header(scope, b"cookie")
-    if not cookies:
-        return None
-    name = session_cookie_name(scope)
-    for part in cookies.split(";"):
-        key, _, value = part.strip().partition("=")
-        if key == name and value:
-            return value.strip().strip('"')
-    return None
+    values = cookie_values(scope, session_cookie_name(scope))
+    return next((value.strip().strip('"') for value in values if value), None)
 
 
 def connection_params_credential(params: Mapping[str, object] | None) -> str | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.errors import Forbidden
-from app.middleware import header, send_error
+from app.middleware import cookie_values, header, send_error
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
@@ -36,8 +36,7 @@ class CsrfOriginMiddleware:
             return False
         if header(scope, b"x-api-key") or header(scope, b"authorization"):
             return False
-        cookies = header(scope, b"cookie") or ""
-        return any(part.strip().split("=", 1)[0] == self.cookie_name for part in cookies.split(";"))
+        return bool(cookie_values(scope, self.cookie_name))
 
     def _origin_ok(self, scope: Scope) -> bool:
         return origin_allowed(scope, self.allowed_origins)

@@ -274,11 +274,7 @@ async def sign_in(
 
 async def current(session: AsyncSession, token: str | None) -> tuple[User, UserSession] | None:
     """The live session behind a cookie's token and its (active) user, or None."""
-    row = await sessions.find_session(session, token) if token else None
-    user = await session.get(User, row.user_id) if row is not None else None
-    if row is None or user is None or user.status != "active":
-        return None
-    return user, row
+    return await sessions.live_session(session, token) if token else None
 
 
 async def sign_out(uow: UnitOfWork, actor: Actor, *, token: str | None) -> bool:

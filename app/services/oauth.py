@@ -44,11 +44,10 @@ from app.models.oauth import (
     OAuthClient,
     OAuthToken,
 )
-from app.models.users import User
 from app.pagination import Page, PageRequest, SortKey, paginate
 from app.services.apikeys import hash_key
 from app.services.audit import record_change
-from app.services.sessions import user_actor
+from app.services.sessions import active_user, user_actor
 
 ACCESS_PREFIX = "cat_"
 REFRESH_PREFIX = "crt_"
@@ -472,11 +471,6 @@ async def revoke_token(session: AsyncSession, row: OAuthToken, kind: str) -> Non
         .values(revoked_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-
-
-async def active_user(session: AsyncSession, user_id: uuid.UUID | None) -> User | None:
-    user = await session.get(User, user_id) if user_id is not None else None
-    return user if user is not None and user.status == "active" else None
 
 
 async def authenticate(database: Database, token: str) -> Actor | None:

@@ -78,6 +78,20 @@ async def find_session(session: AsyncSession, token: str) -> UserSession | None:
     return row
 
 
+async def active_user(session: AsyncSession, user_id: uuid.UUID | None) -> User | None:
+    """The user, when there is one and it is active."""
+    user = await session.get(User, user_id) if user_id is not None else None
+    return user if user is not None and user.status == "active" else None
+
+
+async def live_session(session: AsyncSession, token: str) -> tuple[User, UserSession] | None:
+    """The live session behind `token` and its user, or None (no such session, or its user
+    is no longer active)."""
+    row = await find_session(session, token)
+    user = await active_user(session, row.user_id) if row is not None else None
+    return (user, row) if user is not None and row is not None else None
+
+
 async def end_session(uow: UnitOfWork, token: str) -> UserSession | None:
     """Revoke the session behind `token` (sign-out); None when there was none."""
     row = await find_session(uow.session, token)
@@ -130,10 +144,10 @@ async def authenticate(database: Database, token: str) -> Actor | None:
     if SESSION_SHAPE.fullmatch(token) is None:
         return None
     async with database.read_session() as session:
-        row = await find_session(session, token)
-        user = await session.get(User, row.user_id) if row is not None else None
-        if row is None or user is None or user.status != "active":
+        found = await live_session(session, token)
+        if found is None:
             return None
+        user, row = found
         actor = await user_actor(session, user, expires_at=row.expires_at)
     now = utcnow()
     if now - row.last_seen_at >= LAST_SEEN_RESOLUTION:
