@@ -29,6 +29,7 @@ from app.resolvers.cost import cost_analysis
 from app.resolvers.customers import CustomerMutations, CustomerQueries
 from app.resolvers.errors import ErrorCodes
 from app.resolvers.inventory import InventoryMutations, InventoryQueries
+from app.resolvers.jobs import JobMutations, JobQueries
 from app.resolvers.limits import document_limits
 from app.resolvers.logs import LogQueries
 from app.resolvers.me import MeMutations, MeQueries
@@ -60,6 +61,7 @@ class Query(
     AuthQueries,
     MeQueries,
     LogQueries,
+    JobQueries,
 ):
     pass
 
@@ -78,6 +80,7 @@ class Mutation(
     UserMutations,
     AuthMutations,
     MeMutations,
+    JobMutations,
 ):
     pass
 
