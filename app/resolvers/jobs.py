@@ -27,11 +27,11 @@ MAX_RUN_LIMIT = 100
 
 @strawberry.type(name="Job", description="A unit of background work in the durable queue.")
 class JobType:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="The job's id.")
     queue: str = strawberry.field(description="The queue it waits in, e.g. default, webhooks.")
     kind: str = strawberry.field(description="Which handler runs it, e.g. webhook.deliver.")
     payload: JSON = strawberry.field(description="The handler's arguments.")
-    status: JobStatus
+    status: JobStatus = strawberry.field(description="Where it is in its life.")
     priority: int = strawberry.field(description="Higher runs first among due jobs.")
     run_at: datetime = strawberry.field(description="When it is (or was) due.")
     attempts: int = strawberry.field(description="Attempts made so far (a claim counts one).")
@@ -39,8 +39,8 @@ class JobType:
     last_error: str | None = strawberry.field(description="Why its last attempt failed.")
     locked_by: str | None = strawberry.field(description="The worker running it (host:pid).")
     locked_until: datetime | None = strawberry.field(description="When its lease ends.")
-    created_at: datetime
-    updated_at: datetime
+    created_at: datetime = strawberry.field(description="When it was queued.")
+    updated_at: datetime = strawberry.field(description="When it last changed.")
     finished_at: datetime | None = strawberry.field(description="When it succeeded or failed.")
 
     @classmethod
@@ -57,7 +57,7 @@ class JobFilter:
 
 @strawberry.input(description="Which failed job to queue again.")
 class JobIdInput:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="The failed job's id.")
 
 
 @strawberry.type(description="What one run of due jobs did.")
@@ -94,7 +94,11 @@ class JobQueries:
     @strawberry.field(
         description="One job. Needs jobs:admin.", permission_classes=[requires(ADMIN)]
     )
-    async def job(self, info: Info, id: strawberry.ID) -> JobType:
+    async def job(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The job's id.")],
+    ) -> JobType:
         async with info.context.read() as session:
             return JobType.from_row(await service.get_job(session, id))
 
@@ -106,7 +110,11 @@ class JobMutations:
         "a job that has not failed is a CONFLICT.",
         permission_classes=[requires(ADMIN)],
     )
-    async def retry_job(self, info: Info, input: JobIdInput) -> JobType:
+    async def retry_job(
+        self,
+        info: Info,
+        input: Annotated[JobIdInput, strawberry.argument(description="Which job.")],
+    ) -> JobType:
         async with info.context.command() as uow:
             job = await service.retry_job(uow, info.context.actor, input.id)
         return JobType.from_row(job)

@@ -30,6 +30,8 @@ from tests.conftest import settings_for
 RUNS: list[tuple[str, int, dict[str, Any]]] = []
 OUTCOMES: dict[str, list[BaseException | None]] = {}
 started = asyncio.Event()
+# A first attempt of a job with `hold` runs until the test sets this.
+release = asyncio.Event()
 
 
 @handler("test.record", retry_delays=(60, 600))
@@ -41,6 +43,8 @@ async def record(context: JobContext, payload: dict[str, Any]) -> None:
     outcome = outcomes.pop(0) if outcomes else None
     if payload.get("pause"):
         await asyncio.sleep(payload["pause"])
+    if payload.get("hold") and context.attempt == 1:
+        await release.wait()
     if outcome is not None:
         raise outcome
 
@@ -50,6 +54,7 @@ def _reset() -> None:
     RUNS.clear()
     OUTCOMES.clear()
     started.clear()
+    release.clear()
 
 
 async def _add(database: Database, **payload: Any) -> str:
@@ -152,7 +157,7 @@ async def test_a_worker_that_lost_its_lease_does_not_overwrite_the_next_ones_out
     database: Database,
 ) -> None:
     OUTCOMES["slow"] = [RuntimeError("late failure")]
-    job_id = await _add(database, name="slow", pause=0.3)
+    job_id = await _add(database, name="slow", hold=True)
     settings = settings_for(database.url)
     first = asyncio.create_task(run_pending(database, settings, worker="first:1"))
     await asyncio.wait_for(started.wait(), 5)
@@ -160,6 +165,7 @@ async def test_a_worker_that_lost_its_lease_does_not_overwrite_the_next_ones_out
     await _expire_lease(database, job_id)
     OUTCOMES["slow"] = [None]
     assert await run_pending(database, settings, worker="second:1") == 1
+    release.set()  # the first worker's attempt now fails, too late to count
     await first
 
     job = await _job(database, job_id)

@@ -57,6 +57,7 @@ ROUTES = [
         path_params=(Param("id", "input.id"),),
         optional_body=True,
         permission="jobs:admin",
+        extra_responses={409: "The job has not failed"},
         description="Answers the updated job record: pending, due now, attempts counted "
         "afresh. A job that has not failed is a 409 CONFLICT.",
     ),
