@@ -40,7 +40,7 @@ from typing import Any, Protocol
 import orjson
 import psycopg
 from redis.asyncio import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
 from sqlalchemy.engine import make_url
 
 from app.db import Database
@@ -195,7 +195,7 @@ class RedisBackend:
                     async for message in pubsub.listen():
                         if message["type"] == "message":
                             deliver(message["data"].decode())
-            except (RedisConnectionError, OSError) as error:
+            except (RedisError, OSError) as error:
                 await _retry_after(failures, "Redis subscription", error)
                 failures += 1
 

@@ -311,9 +311,11 @@ class KeepAlive:
             self.task = asyncio.create_task(self._run(self.interval))
 
     async def _run(self, interval: float) -> None:
-        while True:
-            await asyncio.sleep(interval)
-            await self.send(self.message)
+        # A peer gone between two pings: the socket's own handler ends the connection.
+        with contextlib.suppress(WebSocketDisconnected):
+            while True:
+                await asyncio.sleep(interval)
+                await self.send(self.message)
 
     def cancel(self) -> None:
         if self.task is not None:
