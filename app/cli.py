@@ -46,6 +46,53 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def _work(settings: Settings, queue: str | None, dispatch: bool) -> None:
+    import signal
+
+    # The composition root registers every job handler and dispatcher fan-out it imports.
+    import app.main  # noqa: F401
+    from app.db import Database
+    from app.events.dispatcher import Dispatcher
+    from app.events.pubsub import LiveEvents
+    from app.jobs import JobRunner
+
+    database = Database(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        statement_timeout_ms=settings.statement_timeout_ms,
+    )
+    # What this worker dispatches reaches the servers' subscribers through Redis or
+    # PostgreSQL (on SQLite, in-process pub/sub reaches no other process).
+    live = LiveEvents.for_settings(redis_url=settings.redis_url, database=database)
+    runners = [JobRunner(database, settings, queue=queue).run()]
+    if dispatch:
+        await live.start()
+        runners.append(
+            Dispatcher(
+                database, publish=live.publish, poll_seconds=settings.dispatch_poll_seconds
+            ).run()
+        )
+    tasks = [asyncio.create_task(runner) for runner in runners]
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    print(f"worker running jobs of {queue or 'every queue'}", flush=True)
+    await stop.wait()
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await live.stop()
+    await database.dispose()
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    """Run background jobs (and the outbox dispatcher) until SIGINT or SIGTERM; a job cut
+    short is claimed again when its lease passes."""
+    asyncio.run(_work(settings, args.queue, not args.no_dispatch))
+    return 0
+
+
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     _migrate(settings)
     shown = make_url(settings.database_url).render_as_string(hide_password=True)
@@ -239,6 +286,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--migrate", action="store_true", help="migrate first (any database)")
     serve.set_defaults(handler=cmd_serve)
+
+    worker = commands.add_parser("worker", help="run background jobs until stopped")
+    worker.add_argument("--queue", default=None, help="only this queue (default: every queue)")
+    worker.add_argument(
+        "--no-dispatch", action="store_true", help="leave the outbox dispatcher to the servers"
+    )
+    worker.set_defaults(handler=cmd_worker)
 
     migrate = commands.add_parser("migrate", help="alembic upgrade head for DATABASE_URL")
     migrate.set_defaults(handler=cmd_migrate)

@@ -93,6 +93,20 @@ class Settings(BaseSettings):
     ws_max_operations: int = Field(20, ge=1)
     ws_keep_alive_seconds: float = Field(15.0, ge=0)
     live_queue_size: int = Field(100, ge=1)
+    # The outbox dispatcher (webhooks, live subscriptions) runs inside `serve` unless `false`;
+    # it starts at once after this process commits an event, and polls this often for events
+    # committed by other processes.
+    dispatcher: bool = True
+    dispatch_poll_seconds: float = Field(1.0, gt=0)
+    # Background jobs: run inside `serve` unless `false` (then by `cartograph worker` or
+    # `GET /api/jobs/run`), this many at once per process, polling this often; a job is
+    # leased for this many seconds (a job running longer is stopped, and one whose worker
+    # died is claimed again after it); succeeded jobs are deleted after this many days.
+    jobs_in_process: bool = True
+    jobs_concurrency: int = Field(4, ge=1, le=100)
+    jobs_poll_seconds: float = Field(1.0, gt=0)
+    job_lease_seconds: float = Field(300.0, gt=0)
+    jobs_retention_days: int = Field(7, ge=1)
 
     @field_validator("default_currency")
     @classmethod

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -163,6 +163,22 @@ class Database:
         if self.dialect == "sqlite":
             _configure_sqlite(self.engine, busy_timeout_ms)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        # Called after a unit of work commits with the key set in its session's `info`
+        # (an outbox event written, a job queued): this process's dispatcher and job runner
+        # start at once instead of at their next poll.
+        self._commit_hooks: dict[str, list[Callable[[], None]]] = {}
+
+    def on_commit(self, key: str, hook: Callable[[], None]) -> Callable[[], None]:
+        """Call `hook` after each commit whose session's `info` holds `key`; returns the
+        function that removes it."""
+        self._commit_hooks.setdefault(key, []).append(hook)
+        return lambda: self._commit_hooks[key].remove(hook)
+
+    def committed(self, info: dict[Any, Any]) -> None:
+        for key, hooks in self._commit_hooks.items():
+            if info.pop(key, False):
+                for hook in hooks:
+                    hook()
 
     @property
     def is_sqlite(self) -> bool:
@@ -220,3 +236,4 @@ class UnitOfWork:
     async def commit(self) -> None:
         await self.session.commit()
         self._committed = True
+        self.database.committed(self.session.info)

@@ -22,7 +22,9 @@ from app.auth.setup import AuthSetup
 from app.config import Settings
 from app.db import Database
 from app.errors import AppError, NotFound, ServiceUnavailable, ValidationFailed
+from app.events.dispatcher import Dispatcher
 from app.events.pubsub import LiveEvents
+from app.jobs import JobRunner
 from app.middleware.access_log import AccessLogMiddleware
 from app.middleware.authentication import AuthenticationMiddleware
 from app.middleware.body_limit import BodyLimitMiddleware
@@ -166,7 +168,23 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         )
         writer = asyncio.create_task(access_log.run()) if access_log is not None else None
         await live.start()
+        background = [
+            asyncio.create_task(task)
+            for task in (
+                Dispatcher(
+                    database, publish=live.publish, poll_seconds=settings.dispatch_poll_seconds
+                ).run()
+                if settings.dispatcher
+                else None,
+                JobRunner(database, settings).run() if settings.jobs_in_process else None,
+            )
+            if task is not None
+        ]
         yield
+        for task in background:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await live.stop()
         if writer is not None and access_log is not None:
             writer.cancel()

@@ -1,8 +1,8 @@
 """The transactional outbox: an event is a row written in the same transaction as its change.
 
-A dispatcher (a later part) reads undispatched rows after commit and fans them out to
-subscriptions and webhooks, so no event is lost when a process dies after commit and none is
-sent for a change that rolled back.
+The dispatcher (`app.events.dispatcher`) reads undispatched rows after commit and fans them
+out to webhooks and live subscriptions, so no event is lost when a process dies after commit
+and none is sent for a change that rolled back.
 """
 
 from __future__ import annotations
@@ -33,4 +33,9 @@ def add_event(
         request_id=request_id,
     )
     session.add(event)
+    session.info[EVENTS_ADDED] = True
     return event
+
+
+# Set on a session that wrote an event, so that its commit wakes this process's dispatcher.
+EVENTS_ADDED = "cartograph.events_added"

@@ -34,7 +34,6 @@ import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
-from datetime import datetime
 from typing import Any, Protocol
 
 import orjson
@@ -44,6 +43,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.engine import make_url
 
 from app.db import Database
+from app.events.dispatcher import event_message
 from app.models.audit import Event as EventRow
 
 log = logging.getLogger("app.events.live")
@@ -359,20 +359,3 @@ class LiveEvents:
         async with self.database.read_session() as session:
             row = await session.get(EventRow, uuid.UUID(message["id"]))
         return event_message(row) if row is not None else None
-
-
-def event_message(row: EventRow) -> Message:
-    """An event row as the message subscribers get (the dispatcher's shape)."""
-    return {
-        "id": str(row.id),
-        "type": row.type,
-        "occurredAt": _iso(row.occurred_at),
-        "entityType": row.entity_type,
-        "entityId": row.entity_id,
-        "actorId": row.actor_id,
-        "data": row.data,
-    }
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")

@@ -15,6 +15,7 @@ from app.models.catalog import (
 )
 from app.models.customers import Address, Customer
 from app.models.inventory import InventoryLevel, InventoryMovement, Reservation, Warehouse
+from app.models.jobs import Job
 from app.models.logs import AccessLogEntry
 from app.models.oauth import OAuthAuthorizationCode, OAuthClient, OAuthToken
 from app.models.orders import (
@@ -47,6 +48,7 @@ __all__ = [
     "Fulfillment",
     "InventoryLevel",
     "InventoryMovement",
+    "Job",
     "OAuthAuthorizationCode",
     "OAuthClient",
     "OAuthToken",

@@ -20,6 +20,7 @@ import strawberry
 from app.auth.actor import ActorKind
 from app.models.catalog import ENTITY_STATUSES, ENTITY_TYPES
 from app.models.inventory import MOVEMENT_TYPES, RESERVATION_STATUSES
+from app.models.jobs import JOB_STATUSES
 from app.models.logs import LOG_LEVELS
 from app.models.oauth import GRANT_TYPES as OAUTH_GRANT_TYPES
 from app.models.orders import ORDER_STATUSES, PAYMENT_STATUSES
@@ -306,3 +307,13 @@ class LogLevel(Described):
     INFO = "info", "Answered below 400: it went as asked."
     WARN = "warn", "Answered 4xx: the caller's request was refused."
     ERROR = "error", "Answered 5xx: the server failed."
+
+
+@graphql_enum(matches=JOB_STATUSES)
+class JobStatus(Described):
+    """Where a background job is in its life."""
+
+    PENDING = "pending", "Waiting for its run time (queued, or retrying after a failed attempt)."
+    RUNNING = "running", "Claimed by a worker, under a lease."
+    SUCCEEDED = "succeeded", "Finished."
+    FAILED = "failed", "Out of attempts, or its handler gave up; retrying queues it again."

@@ -30,6 +30,7 @@ from app.resolvers.customers import CustomerMutations, CustomerQueries
 from app.resolvers.errors import ErrorCodes
 from app.resolvers.events import EventSubscriptions
 from app.resolvers.inventory import InventoryMutations, InventoryQueries
+from app.resolvers.jobs import JobMutations, JobQueries
 from app.resolvers.limits import document_limits
 from app.resolvers.logs import LogQueries
 from app.resolvers.me import MeMutations, MeQueries
@@ -61,6 +62,7 @@ class Query(
     AuthQueries,
     MeQueries,
     LogQueries,
+    JobQueries,
 ):
     pass
 
@@ -79,6 +81,7 @@ class Mutation(
     UserMutations,
     AuthMutations,
     MeMutations,
+    JobMutations,
 ):
     pass
 

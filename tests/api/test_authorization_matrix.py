@@ -45,6 +45,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from app.auth.actor import ANONYMOUS, SYSTEM
 from app.db import Database
 from app.models.audit import Event
+from app.models.jobs import Job
 from app.models.orders import Order
 from app.resolvers.context import Context
 from app.services import auth as auth_service
@@ -248,6 +249,14 @@ class World:
         """A signed-up customer's user (role customer)."""
         made = await make_user(self.database, email=f"{self.unique('u')}@example.com")
         return str(made.id)
+
+    async def failed_job(self) -> str:
+        """A job out of attempts (of a kind nothing handles, so running it changes nothing)."""
+        async with self.database.unit_of_work() as uow:
+            job = Job(queue="matrix", kind="matrix.nothing", payload={}, status="failed")
+            uow.session.add(job)
+            await uow.commit()
+        return str(job.id)
 
     async def role(self) -> str:
         """A staff role granting nothing (any users:manage caller may change it)."""
@@ -1104,6 +1113,20 @@ LOGS = {
     "Query.accessLogs": row("logs:read", graph()),
 }
 
+# ---- background jobs -------------------------------------------------------------------------
+
+JOBS = {
+    "GET /api/jobs/run": row("*:*", rest("GET", "/api/jobs/run", params={"queue": "matrix"})),
+    "GET /api/admin/jobs/failed": row("jobs:admin", rest("GET", "/api/admin/jobs/failed")),
+    "POST /api/admin/jobs/{id}/retry": row(
+        "jobs:admin", on("failed_job", lambda id: Rest("POST", f"/api/admin/jobs/{id}/retry"))
+    ),
+    "Query.jobs": row("jobs:admin", graph()),
+    "Query.job": row("jobs:admin", on("failed_job", lambda id: Graph({"id": id}))),
+    "Mutation.retryJob": row("jobs:admin", on("failed_job", _entity_input())),
+    "Mutation.runJobs": row("*:*", graph(queue="matrix")),
+}
+
 # ---- sign-in (/api/auth): public, whoever asks; a key does not sign anyone in or out --------
 
 
@@ -1314,11 +1337,14 @@ MATRIX: dict[str, Row] = {
     **ORDERS,
     **USERS,
     **LOGS,
+    **JOBS,
     **AUTH,
     **ME,
     **OAUTH,
 }
-KNOWN_PERMISSIONS = sorted({p for r in MATRIX.values() for p in r.needs})
+# Every permission the rows name but `*:*`, which covers all of them: the wrong-scope key
+# holds these (the cron runner's row needs `*:*` itself, and every narrower grant is wrong).
+KNOWN_PERMISSIONS = sorted({p for r in MATRIX.values() for p in r.needs} - {"*:*"})
 
 
 # ---- the table covers the app, and only the app ---------------------------------------------

@@ -26,6 +26,7 @@ from starlette.applications import Starlette
 from app.auth.actor import SYSTEM
 from app.config import Settings
 from app.db import Database
+from app.jobs import enqueue
 from app.models.orders import Order
 from app.resolvers.schema import schema_for
 from app.services import fulfillments
@@ -80,6 +81,8 @@ CALLS: dict[str, str] = {
     "user": 'user(id: "{user}")',
     "roles": "roles",
     "accessLogs": "accessLogs",
+    "jobs": "jobs",
+    "job": 'job(id: "{job}")',
     # The customer's own records: asked with the session of the store's order's customer.
     "me": "me",
     "session": "session",
@@ -172,7 +175,11 @@ async def store(client: httpx.AsyncClient, admin: httpx.AsyncClient, database: D
     keys = (await admin.get("/api/v1/api-keys")).json()["data"]
     walker = await make_user(database, email="walker@example.com", roles=("customer", "admin"))
     staff = await make_user(database, email="staff.walker@example.com", customer=False)
+    async with database.unit_of_work() as uow:
+        job = enqueue(uow.session, "walk.nothing", {"n": 1})
+        await uow.commit()
     return {
+        "job": str(job.id),
         "user": str(walker.id),
         "session": await session_token(database, staff),
         "api_key": keys[0]["id"], "sku": sku, "entity": str(tee.id), "group": str(group.id),

@@ -499,6 +499,18 @@ CASES: list[Case] = [
          rest("GET", "/api/v1/logs?level=fatal")),
     Case("level-not-enum", "graphql", 'accessLogs(filter: {level: $l}), $l = "FATAL"', 400, VF,
          graphql(LOGS_WHERE, {"f": {"level": "FATAL"}})),
+    # Jobs: a run of too many or of a number that is not one; a retry of no job.
+    Case("limit-zero", "engine", "GET /api/jobs/run?limit=0", 422, "VALIDATION_FAILED",
+         rest("GET", "/api/jobs/run?limit=0")),
+    Case("limit-not-number", "engine", "GET /api/jobs/run?limit=ten", 422,
+         "VALIDATION_FAILED", rest("GET", "/api/jobs/run?limit=ten")),
+    Case("limit-huge", "graphql", "runJobs(limit: 100000)", 200, VF,
+         graphql("mutation { runJobs(limit: 100000) { processed } }", {})),
+    Case("id-garbage", "engine", "POST /api/admin/jobs/<script>/retry", 404, "NOT_FOUND",
+         rest("POST", "/api/admin/jobs/%3Cscript%3E/retry")),
+    Case("status-not-enum", "graphql", 'jobs(filter: {status: $s}), $s = "LOST"', 400, VF,
+         graphql("query($s: JobStatus) { jobs(filter: {status: $s}) { totalCount } }",
+                 {"s": "LOST"})),
 ]  # fmt: skip
 
 

@@ -60,6 +60,7 @@ async def _fuzz(
     schemathesis at `location` and return what the recorder saw. Fails on any failure, or if
     the fuzzer's key no longer works at the end (a run of 401s would pass every check)."""
     await seed_demo(database, products=fuzz.PRODUCTS)
+    await fuzz.failed_jobs(database)
     row, key = await make_api_key(database, name="fuzzer")
     with running_server(database.url, **SERVER) as server:
         ids = await fuzz.known_ids(server.base_url, key)

@@ -28,6 +28,9 @@ from typing import Any
 import graphql
 import httpx
 
+from app.db import Database
+from app.models.jobs import Job
+
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 HOOKS = Path(__file__).with_name("fuzz_hooks.py")
 SEED = 20261122
@@ -55,6 +58,7 @@ PATH_KINDS: dict[tuple[str, str], str] = {
     ("api-keys", "id"): "spare_api_keys",
     ("inventory", "sku"): "skus",
     ("products", "id"): "entities",
+    ("jobs", "id"): "jobs",
 }
 # A DELETE of the resource itself draws from ids kept for it, so that the rest of the run
 # still finds the others.
@@ -252,7 +256,7 @@ async def known_ids(base_url: str, key: str) -> dict[str, list[str]]:
                 "query": "{ customers(limit: 20) { items { id } } "
                 "customerGroups(limit: 20) { items { id } } "
                 "prices(limit: 20) { items { id } } priceModifiers(limit: 20) { items { id } } "
-                "users(limit: 20) { items { id } } }"
+                "users(limit: 20) { items { id } } jobs(limit: 20) { items { id } } }"
             },
         )
         people = rest_less.json()["data"]
@@ -360,6 +364,10 @@ async def known_ids(base_url: str, key: str) -> dict[str, list[str]]:
         "groups": [g["id"] for g in people["customerGroups"]["items"]],
         "users": [u["id"] for u in people["users"]["items"]],
         "roles": roles[:3],
+        # Jobs are made by the server, not through the API: when none is there yet, an id
+        # that names no job (each route is still fuzzed past its path).
+        "jobs": [j["id"] for j in people["jobs"]["items"]]
+        or ["01a22d40-0000-7000-8000-000000000000"],
         "doomed_roles": roles[3:],
         "reservations": [r["id"] for r in reservations],
         "locales": ["en", "de", "fr"],
@@ -447,6 +455,17 @@ def run(
     )
 
 
+async def failed_jobs(database: Database, count: int = 3) -> None:
+    """Jobs are made by the server, never through the API: a few that failed, for the retry
+    route (of a kind nothing handles, so that when retried they run and fail again)."""
+    async with database.unit_of_work() as uow:
+        for n in range(count):
+            uow.session.add(
+                Job(queue="fuzz", kind="fuzz.nothing", payload={"n": n}, status="failed")
+            )
+        await uow.commit()
+
+
 def answers(path: Path) -> list[dict[str, Any]]:
     """What the recorder hook wrote: one row per (phase, operation, status) seen."""
     assert path.exists(), "schemathesis ended before its recorder wrote the answers"
@@ -469,6 +488,7 @@ GRAPHQL_RESOURCES: dict[str, str] = {
     "PriceModifier": "price_modifiers",
     "User": "users",
     "Role": "roles",
+    "Job": "jobs",
 }
 # ...and the other arguments and input fields that name one, wherever they are.
 GRAPHQL_FIELDS: dict[str, str] = {

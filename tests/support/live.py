@@ -13,34 +13,19 @@ import contextlib
 from collections.abc import AsyncIterator, Collection
 from typing import Any
 
-from sqlalchemy import select
 from starlette.applications import Starlette
 
-from app.events.pubsub import LiveEvents, event_message
+from app.events.dispatcher import dispatch_pending
+from app.events.pubsub import LiveEvents
 from app.ids import uuid7
-from app.models.audit import Event
 from app.models.base import utcnow
 
 TIMEOUT = 5.0
 
 
 async def dispatch(app: Starlette) -> int:
-    """One dispatcher round: committed events to the app's live subscribers. (A stand-in
-    until the outbox dispatcher lands: it marks the undispatched events and publishes them
-    after commit, as `app.events.dispatcher.dispatch_pending` will.)"""
-    database = app.state.database
-    async with database.unit_of_work() as uow:
-        events = list(
-            await uow.session.scalars(
-                select(Event).where(Event.dispatched_at.is_(None)).order_by(Event.id)
-            )
-        )
-        for event in events:
-            event.dispatched_at = utcnow()
-        messages = [event_message(event) for event in events]
-        await uow.commit()
-    await app.state.live.publish(messages)
-    return len(messages)
+    """One dispatcher round: committed events to the app's live subscribers."""
+    return await dispatch_pending(app.state.database, publish=app.state.live.publish)
 
 
 async def until_subscribed(
