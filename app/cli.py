@@ -53,6 +53,7 @@ async def _work(settings: Settings, queue: str | None, dispatch: bool) -> None:
     import app.main  # noqa: F401
     from app.db import Database
     from app.events.dispatcher import Dispatcher
+    from app.events.pubsub import LiveEvents
     from app.jobs import JobRunner
 
     database = Database(
@@ -60,9 +61,17 @@ async def _work(settings: Settings, queue: str | None, dispatch: bool) -> None:
         pool_size=settings.db_pool_size,
         statement_timeout_ms=settings.statement_timeout_ms,
     )
+    # What this worker dispatches reaches the servers' subscribers through Redis or
+    # PostgreSQL (on SQLite, in-process pub/sub reaches no other process).
+    live = LiveEvents.for_settings(redis_url=settings.redis_url, database=database)
     runners = [JobRunner(database, settings, queue=queue).run()]
     if dispatch:
-        runners.append(Dispatcher(database, poll_seconds=settings.dispatch_poll_seconds).run())
+        await live.start()
+        runners.append(
+            Dispatcher(
+                database, publish=live.publish, poll_seconds=settings.dispatch_poll_seconds
+            ).run()
+        )
     tasks = [asyncio.create_task(runner) for runner in runners]
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -73,6 +82,7 @@ async def _work(settings: Settings, queue: str | None, dispatch: bool) -> None:
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
+    await live.stop()
     await database.dispose()
 
 

@@ -86,6 +86,13 @@ class Settings(BaseSettings):
     access_log: bool = True
     access_log_flush_seconds: float = Field(1.0, gt=0)
     access_log_retention_days: int = Field(30, ge=0)
+    # GraphQL over websocket: the most operations (subscriptions, and queries in flight) one
+    # socket may run at once; how often the server pings an idle socket (graphql-transport-ws
+    # `ping`, legacy `ka`; 0: never) so that clients and proxies see it is alive; and how many
+    # events a subscription may fall behind before it is ended (RATE_LIMITED).
+    ws_max_operations: int = Field(20, ge=1)
+    ws_keep_alive_seconds: float = Field(15.0, ge=0)
+    live_queue_size: int = Field(100, ge=1)
     # The outbox dispatcher (webhooks, live subscriptions) runs inside `serve` unless `false`;
     # it starts at once after this process commits an event, and polls this often for events
     # committed by other processes.

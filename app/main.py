@@ -23,6 +23,7 @@ from app.config import Settings
 from app.db import Database
 from app.errors import AppError, NotFound, ServiceUnavailable, ValidationFailed
 from app.events.dispatcher import Dispatcher
+from app.events.pubsub import LiveEvents
 from app.jobs import JobRunner
 from app.middleware.access_log import AccessLogMiddleware
 from app.middleware.authentication import AuthenticationMiddleware
@@ -95,6 +96,11 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         limiter=limiter,
         graphiql=settings.graphiql,
         max_message_bytes=settings.max_body_bytes,
+        max_operations=settings.ws_max_operations,
+        keep_alive_seconds=settings.ws_keep_alive_seconds,
+    )
+    live = LiveEvents.for_settings(
+        redis_url=settings.redis_url, database=database, queue_size=settings.live_queue_size
     )
     openapi = build_openapi(ROUTES, schema)
     access_log = (
@@ -161,10 +167,13 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             else None
         )
         writer = asyncio.create_task(access_log.run()) if access_log is not None else None
+        await live.start()
         background = [
             asyncio.create_task(task)
             for task in (
-                Dispatcher(database, poll_seconds=settings.dispatch_poll_seconds).run()
+                Dispatcher(
+                    database, publish=live.publish, poll_seconds=settings.dispatch_poll_seconds
+                ).run()
                 if settings.dispatcher
                 else None,
                 JobRunner(database, settings).run() if settings.jobs_in_process else None,
@@ -176,6 +185,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await live.stop()
         if writer is not None and access_log is not None:
             writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -216,6 +226,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.schema = schema
     # The access log's buffer and writer (None when CARTOGRAPH_ACCESS_LOG is false).
     app.state.access_log = access_log
+    # Live events: the dispatcher publishes to it, subscriptions listen (app.events.pubsub).
+    app.state.live = live
     # Sign-in's policy, throttle and notifier (read by `app.resolvers.auth`).
     app.state.auth = AuthSetup.from_settings(settings)
     # Read by each GraphQL context (HTTP and websocket): one bucket per principal.

@@ -42,6 +42,9 @@ class CsrfOriginMiddleware:
         return origin_allowed(scope, self.allowed_origins)
 
 
+WEB_SCHEMES = {"ws": "http", "wss": "https"}
+
+
 def origin_allowed(scope: Scope, allowed_origins: frozenset[str]) -> bool:
     """Whether the request's Origin is the server's own or an allowed one (no Origin: no)."""
     origin = header(scope, b"origin")
@@ -49,5 +52,7 @@ def origin_allowed(scope: Scope, allowed_origins: frozenset[str]) -> bool:
         return False
     origin = origin.rstrip("/")
     host = header(scope, b"host")
-    own = f"{scope.get('scheme', 'http')}://{host}" if host else None
+    # A page's websocket handshake names the page's origin (http), the scope its own (ws).
+    scheme = WEB_SCHEMES.get(scope.get("scheme", "http"), scope.get("scheme", "http"))
+    own = f"{scheme}://{host}" if host else None
     return origin == own or origin in allowed_origins

@@ -12,6 +12,7 @@ from starlette.requests import HTTPConnection
 
 from app.auth.actor import ANONYMOUS, Actor
 from app.db import Database, UnitOfWork
+from app.events.pubsub import LiveEvents
 from app.resolvers.budget import CostBudget
 
 
@@ -30,6 +31,8 @@ class Context:
     # budget apply: REST routes run fixed operations under page limits of their own.
     cost_budget: CostBudget | None = None
     priced: bool = True
+    # The process's live event fan-out, which subscriptions listen to.
+    live: LiveEvents | None = None
 
     @classmethod
     def for_connection(
@@ -46,6 +49,7 @@ class Context:
             actor=state.get("actor", ANONYMOUS),
             request_id=state.get("request_id"),
             cost_budget=getattr(getattr(app, "state", None), "cost_budget", None),
+            live=getattr(getattr(app, "state", None), "live", None),
         )
 
     @contextlib.asynccontextmanager

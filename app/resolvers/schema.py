@@ -28,6 +28,7 @@ from app.resolvers.catalog.queries import CatalogQueries
 from app.resolvers.cost import cost_analysis
 from app.resolvers.customers import CustomerMutations, CustomerQueries
 from app.resolvers.errors import ErrorCodes
+from app.resolvers.events import EventSubscriptions
 from app.resolvers.inventory import InventoryMutations, InventoryQueries
 from app.resolvers.jobs import JobMutations, JobQueries
 from app.resolvers.limits import document_limits
@@ -35,7 +36,7 @@ from app.resolvers.logs import LogQueries
 from app.resolvers.me import MeMutations, MeQueries
 from app.resolvers.oauth import OAuthClientMutations, OAuthClientQueries
 from app.resolvers.orders import OrderMutations, OrderQueries
-from app.resolvers.platform import PlatformQueries, PlatformSubscriptions
+from app.resolvers.platform import PlatformQueries
 from app.resolvers.pricing import PricingMutations, PricingQueries
 from app.resolvers.promotions import PromotionMutations, PromotionQueries
 from app.resolvers.scalars import SCALAR_MAP
@@ -86,7 +87,7 @@ class Mutation(
 
 
 @strawberry.type(description="The root of every stream.")
-class Subscription(PlatformSubscriptions):
+class Subscription(EventSubscriptions):
     pass
 
 

@@ -173,10 +173,20 @@ class GraphQLApp(GraphQL[Context, None]):
         limiter: RateLimiter,
         graphiql: bool,
         max_message_bytes: int = 1_048_576,
+        max_operations: int = 20,
+        keep_alive_seconds: float = 15.0,
     ):
-        super().__init__(schema, graphql_ide="graphiql" if graphiql else None)
+        super().__init__(
+            schema,
+            graphql_ide="graphiql" if graphiql else None,
+            keep_alive=keep_alive_seconds > 0,
+            keep_alive_interval=keep_alive_seconds,
+            max_subscriptions_per_connection=max_operations,
+        )
         self.database = database
         self.limiter = limiter
+        # Seconds between the server's pings on an idle socket (0: none; `TransportWSHandler`).
+        self.keep_alive_seconds = keep_alive_seconds
         # A websocket message obeys the request body limit (`TextFrames`).
         self.max_message_bytes = max_message_bytes
 

@@ -1,7 +1,7 @@
 """GraphQL over websocket: both protocols, text frames, and who is asking (DESIGN §10).
 
 Strawberry serves `graphql-transport-ws` and the legacy `graphql-ws`; this module changes
-what it does by default in four ways:
+what it does by default in these ways:
 
 - Messages leave as text frames. Strawberry sends bytes when `encode_json` returns bytes (ours
   does, through orjson), and browsers, GraphiQL and `gql` all refuse binary frames.
@@ -12,11 +12,15 @@ what it does by default in four ways:
   counts against the actor's rate-limit window like an HTTP request.
 - Before every result an operation delivers (each event of a subscription) the credential is
   checked again, so a subscription opened with a key that is then revoked, or that expires,
-  is ended at its next delivery and sends nothing more. Events do not reach subscriptions
-  through the outbox yet (no dispatcher reads it), so there is no revocation to push: the check
+  is ended at its next delivery and sends nothing more. Revocations are not pushed: the check
   on delivery is what holds in every process, and an idle socket is also closed when its key's
   known expiry passes.
 - The legacy protocol runs queries and mutations too, as its clients send them.
+- A socket runs at most `max_subscriptions_per_connection` operations at once; one more is
+  refused alone with RATE_LIMITED (Strawberry's own refusal carries no code). The server pings
+  every `keep_alive_seconds` (`ping`; the legacy protocol's `ka`), first after one interval
+  (Strawberry's legacy handler sends `ka` at once, between `connection_ack` and the answers
+  clients wait for).
 
 Refusals close the socket with 4000 + the HTTP status, as the middleware does: 4401 for a
 credential refused when presented, 4403 for one withdrawn while the socket is open (revoked or
@@ -280,6 +284,45 @@ def _unavailable_or_raise(error: Exception) -> ServiceUnavailable:
 OPERATION_REFUSALS = (RateLimited, ServiceUnavailable)
 
 
+def too_many_operations(limit: int | None, running: int) -> RateLimited | None:
+    """RATE_LIMITED when a socket already runs `limit` operations (Strawberry's own refusal
+    carries no code)."""
+    if limit is not None and running >= limit:
+        return RateLimited(
+            f"At most {limit} operations may run at once on one connection; "
+            "complete one or open another connection."
+        )
+    return None
+
+
+class KeepAlive:
+    """Sends `message` every `interval` seconds, the first one `interval` after the start:
+    clients (and proxies) see an idle socket is alive, and a dead peer is found by the
+    failed send."""
+
+    def __init__(self, send: Any, message: dict[str, str], interval: float) -> None:
+        self.send = send
+        self.message = message
+        self.interval = interval
+        self.task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self.interval:
+            self.task = asyncio.create_task(self._run(self.interval))
+
+    async def _run(self, interval: float) -> None:
+        # A peer gone between two pings: the socket's own handler ends the connection.
+        with contextlib.suppress(WebSocketDisconnected):
+            while True:
+                await asyncio.sleep(interval)
+                await self.send(self.message)
+
+    def cancel(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            self.task = None
+
+
 def _guard(handler: Any) -> ConnectionGuard:
     view = handler.view
     return ConnectionGuard(database=view.database, limiter=view.limiter, context=handler.context)
@@ -294,6 +337,9 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         self.watch = CredentialWatch(self, self.guard)
         # A stand-in, not a BaseSchema: the handler only calls its `stream`.
         self.schema = Rechecked(self.schema, self.watch)  # type: ignore[assignment]
+        # The view is our `GraphQLApp`; Strawberry types it as its base class.
+        interval: float = self.view.keep_alive_seconds  # type: ignore[attr-defined]
+        self.keep_alive = KeepAlive(self.websocket.send_json, {"type": "ping"}, interval)
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         # A second init (4429) or a late one is the base class's to refuse, unchecked.
@@ -305,15 +351,20 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         await super().handle_connection_init(message)
         if self.connection_acknowledged:
             self.watch.expire_at(self.context.actor)
+            self.keep_alive.start()
 
     async def shutdown(self) -> None:
         self.watch.cancel()
+        self.keep_alive.cancel()
         await super().shutdown()
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         # Before `connection_ack` the base class closes with 4401 without running anything.
         if self.connection_acknowledged:
-            refused = await self.guard.admit()
+            refused = (
+                too_many_operations(self.max_subscriptions_per_connection, len(self.operations))
+                or await self.guard.admit()
+            )
             if isinstance(refused, OPERATION_REFUSALS):
                 await self.send_message(
                     ErrorMessage(id=message["id"], type="error", payload=[error_payload(refused)])
@@ -354,9 +405,20 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
         self.watch.cancel()
         await super().cleanup()
 
+    async def handle_keep_alive(self) -> None:
+        # Strawberry's sends `ka` at once, then every interval; after the interval, as above.
+        assert self.keep_alive_interval
+        while True:
+            await asyncio.sleep(self.keep_alive_interval)
+            await self.send_message({"type": "ka"})
+
     async def handle_start(self, message: StartMessage) -> None:
         if self.connection_acknowledged:
-            refused = await self.guard.admit()
+            running = len(self.tasks) - (message["id"] in self.tasks)
+            refused = (
+                too_many_operations(self.max_subscriptions_per_connection, running)
+                or await self.guard.admit()
+            )
             if isinstance(refused, OPERATION_REFUSALS):
                 await self.send_message(
                     LegacyErrorMessage(

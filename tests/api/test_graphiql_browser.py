@@ -3,14 +3,15 @@ its Headers tab reaches its subscription client, and refusals show in its result
 
 `tests/js/graphiql_browser.mjs` drives the page with playwright-core and Debian's Chromium as
 a person would: it clicks the Headers tab, types into the editors key by key and clicks the
-run button. The only subscription so far, `serverTime`, is public: what a key changes there
-is a refusal (an invented or revoked key closes the socket with 4401) and the key's use (its
-`lastUsedAt`). Without Node, playwright-core or Chromium these tests are skipped, and fail
-under `CI=true` (`tests/support/node.py`).
+run button. The subscription is to made-up events that the key hears (published by the test
+once it listens): what a key changes there is a refusal (an invented or revoked key closes the
+socket with 4401) and the key's use (its `lastUsedAt`). Without Node, playwright-core or
+Chromium these tests are skipped, and fail under `CI=true` (`tests/support/node.py`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator
@@ -24,10 +25,12 @@ from sqlalchemy import select
 from starlette.applications import Starlette
 
 from app.db import Database
+from app.events.pubsub import LiveEvents
 from app.models.apikeys import ApiKey
 from app.services.apikeys import generate_key
 from tests.support.cost import without_cost
 from tests.support.factories import make_api_key
+from tests.support.live import tick
 from tests.support.node import NodeSession, chromium, node_for, node_session
 from tests.support.server import serving
 
@@ -35,7 +38,7 @@ from tests.support.server import serving
 LOAD_TIMEOUT = 40.0
 RUN_TIMEOUT = 30.0
 
-TICKS = "subscription { serverTime(count: 3, intervalSeconds: 0.2) }"
+TICKS = 'subscription { events(types: ["test.tick"], limit: 3) { id occurredAt } }'
 REFUSED = "Socket closed with event 4401 Invalid, revoked or expired credential."
 
 
@@ -50,6 +53,7 @@ class GraphiQL:
 
     session: NodeSession
     base_url: str
+    live: LiveEvents
 
     async def run(self, headers: str, query: str) -> list[dict[str, Any]]:
         """Type `headers` in the Headers tab and `query` in the editor, click run: every
@@ -57,6 +61,14 @@ class GraphiQL:
         answer = await self.session.ask({"headers": headers, "query": query}, RUN_TIMEOUT)
         assert "error" not in answer, answer
         return [json.loads(text) for text in answer["results"]]
+
+    async def run_ticks(self, headers: str, count: int = 3) -> list[dict[str, Any]]:
+        """`run` a `TICKS` subscription, publishing `count` events once it listens."""
+        listening = set(self.live.subscribers)
+        running = asyncio.create_task(self.run(headers, TICKS))
+        # The page types both editors key by key first.
+        await tick(self.live, count, besides=listening, wait_at_most=RUN_TIMEOUT)
+        return await running
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +84,7 @@ async def graphiql(module_app: Starlette) -> AsyncIterator[GraphiQL]:
         )
         ready = await page.read(LOAD_TIMEOUT)
         assert ready == {"ready": True}, ready
-        yield GraphiQL(page, base_url)
+        yield GraphiQL(page, base_url, module_app.state.live)
 
 
 def messages(results: list[dict[str, Any]]) -> list[str]:
@@ -80,14 +92,13 @@ def messages(results: list[dict[str, Any]]) -> list[str]:
 
 
 def assert_ticks(results: list[dict[str, Any]], count: int) -> None:
-    """`count` server times, one after another, and nothing else (but each one's cost)."""
+    """`count` events, one after another, and nothing else (but each one's cost)."""
     results = [without_cost(result) for result in results]
     assert all(set(result) == {"data"} for result in results), results
-    times = [result["data"]["serverTime"] for result in results]
-    assert len(times) == count, results
-    assert all(time.endswith("Z") for time in times)
-    parsed = [datetime.fromisoformat(time) for time in times]
-    assert parsed == sorted(parsed) and len(set(parsed)) == count
+    events = [result["data"]["events"] for result in results]
+    assert len(events) == count, results
+    assert all(event["occurredAt"].endswith("Z") for event in events)
+    assert len({event["id"] for event in events}) == count
 
 
 async def last_used(database: Database, key_id: Any) -> datetime | None:
@@ -101,7 +112,7 @@ async def test_a_subscription_streams_with_the_key_typed_in_the_headers_tab(
     key, plaintext = await make_api_key(database, name="graphiql", permissions=["apiKeys:manage"])
     assert await last_used(database, key.id) is None  # the page loaded without it
 
-    results = await graphiql.run(key_header(plaintext), TICKS)
+    results = await graphiql.run_ticks(key_header(plaintext))
 
     assert_ticks(results, 3)
     # The socket presented the key: GraphiQL's queries go over HTTP, and none ran.
@@ -121,7 +132,7 @@ async def test_a_key_revoked_over_http_is_refused_on_the_next_run(
     graphiql: GraphiQL, database: Database, admin_key: str
 ) -> None:
     key, plaintext = await make_api_key(database, name="graphiql", permissions=["apiKeys:manage"])
-    assert_ticks(await graphiql.run(key_header(plaintext), TICKS), 3)
+    assert_ticks(await graphiql.run_ticks(key_header(plaintext)), 3)
 
     async with httpx.AsyncClient(base_url=graphiql.base_url, timeout=5) as http:
         revoked = await http.post(

@@ -162,7 +162,7 @@ async def test_a_subscription_over_http_post_is_400_pointing_at_the_websocket(
     client: httpx.AsyncClient, accept: dict[str, str]
 ) -> None:
     response = await client.post(
-        "/graphql", json={"query": "subscription { serverTime(count: 1) }"}, headers=accept
+        "/graphql", json={"query": "subscription { events { id } }"}, headers=accept
     )
 
     assert response.status_code == 400
@@ -178,9 +178,7 @@ async def test_a_subscription_over_http_post_is_400_pointing_at_the_websocket(
 
 
 async def test_a_subscription_over_http_get_is_400(client: httpx.AsyncClient) -> None:
-    response = await client.get(
-        "/graphql", params={"query": "subscription { serverTime(count: 1) }"}
-    )
+    response = await client.get("/graphql", params={"query": "subscription { events { id } }"})
 
     assert response.status_code == 400
     assert "websocket" in response.json()["errors"][0]["message"]

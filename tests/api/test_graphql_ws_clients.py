@@ -9,6 +9,7 @@ mutation over the legacy protocol was an internal error.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator
@@ -28,10 +29,13 @@ from app.models.apikeys import ApiKey
 from app.services.apikeys import generate_key
 from tests.support.cost import without_cost
 from tests.support.factories import make_api_key
+from tests.support.live import tick
 from tests.support.node import node_for, run_node
 from tests.support.server import serving
 
 TIMEOUT = 5
+# Made-up events that the key (apiKeys:manage) hears, published by `tick`.
+TICKS = 'subscription { events(types: ["test.tick"], limit: LIMIT) { id type } }'
 PROTOCOLS = [WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL, WebsocketsTransport.APOLLO_SUBPROTOCOL]
 
 
@@ -99,15 +103,18 @@ async def test_mutation_with_the_key_in_connection_init(
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 async def test_subscription_with_the_key_in_connection_init(
-    url: str, key: str, protocol: str
+    app: Starlette, url: str, key: str, protocol: str
 ) -> None:
-    subscription = gql("subscription { serverTime(count: 3, intervalSeconds: 0.05) }")
+    subscription = gql(TICKS.replace("LIMIT", "3"))
+    listening = set(app.state.live.subscribers)
 
     async with session(url, protocol, {"x-api-key": key}) as gql_session:
+        publishing = asyncio.create_task(tick(app.state.live, 3, besides=listening))
         ticks = [result async for result in gql_session.subscribe(subscription)]
+        await publishing
 
     assert len(ticks) == 3
-    assert all(tick["serverTime"].endswith("Z") for tick in ticks)
+    assert all(t["events"]["type"] == "test.tick" for t in ticks)
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
@@ -131,24 +138,33 @@ async def test_an_invented_key_fails_the_connection_with_4401(url: str) -> None:
 
 
 async def graphiql_client(url: str, headers: dict[str, str]) -> dict[str, Any]:
-    """What GraphiQL's subscription client gets with `headers` in its Headers tab."""
+    """What GraphiQL's subscription client gets with `headers` in its Headers tab (its
+    subscription: `TICKS` for two events)."""
     node = node_for("graphql-ws")
     output = await run_node(
-        node, "--experimental-websocket", "graphiql_client.mjs", url, json.dumps(headers)
+        node,
+        "--experimental-websocket",
+        "graphiql_client.mjs",
+        url,
+        json.dumps(headers),
+        TICKS.replace("LIMIT", "2"),
     )
     return json.loads(output)
 
 
 async def test_graphiql_client_queries_and_subscribes_with_its_headers_tab(
-    url: str, key: str
+    app: Starlette, url: str, key: str
 ) -> None:
-    outcome = await graphiql_client(url, {"x-api-key": key})
+    listening = set(app.state.live.subscribers)
+    client = asyncio.create_task(graphiql_client(url, {"x-api-key": key}))
+    await tick(app.state.live, 2, besides=listening)
+    outcome = await client
 
     assert [without_cost(result) for result in outcome["query"]] == [
         {"data": {"apiKeys": {"totalCount": 1}}}
     ]
     assert len(outcome["subscription"]) == 2
-    assert all(tick["data"]["serverTime"].endswith("Z") for tick in outcome["subscription"])
+    assert all(t["data"]["events"]["type"] == "test.tick" for t in outcome["subscription"])
 
 
 async def test_graphiql_client_with_an_invented_key_is_closed_with_4401(url: str) -> None:

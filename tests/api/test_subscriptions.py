@@ -24,22 +24,37 @@ from websockets.typing import Subprotocol
 
 from app.auth.actor import SYSTEM
 from app.db import Database
+from app.events.pubsub import LiveEvents
 from app.models.apikeys import ApiKey
 from app.services.apikeys import generate_key, revoke_api_key
 from tests.conftest import client_for
 from tests.support.cost import without_cost
 from tests.support.factories import make_api_key
+from tests.support.live import tick
 from tests.support.server import serving
 
 TIMEOUT = 5.0
 PROTOCOL = Subprotocol("graphql-transport-ws")
 LEGACY = Subprotocol("graphql-ws")
-THREE_TICKS = "subscription { serverTime(count: 3, intervalSeconds: 0.05) }"
+THREE_TICKS = 'subscription { events(types: ["test.tick"], limit: 3) { id type occurredAt } }'
 COUNT_KEYS = "{ apiKeys { totalCount } }"
 
 
 def websocket_url(base_url: str) -> str:
     return base_url.replace("http://", "ws://", 1) + "/graphql"
+
+
+@pytest.fixture
+def live(app: Starlette) -> LiveEvents:
+    """The server's live events, which a test publishes to."""
+    return app.state.live
+
+
+@pytest.fixture
+async def reader(database: Database) -> dict[str, str]:
+    """A connection_init payload with a key that hears the test's made-up events."""
+    _, plaintext = await make_api_key(database, name="listener", permissions=["apiKeys:manage"])
+    return {"x-api-key": plaintext}
 
 
 @pytest.fixture
@@ -116,45 +131,45 @@ async def run_operation(ws: ClientConnection, id: str, query: str) -> dict[str, 
     return without_cost(result["payload"])
 
 
-async def three_ticks(ws: ClientConnection, id: str = "1") -> list[str]:
-    """Subscribe to three clock ticks; return their values after checking the framing."""
+async def three_ticks(ws: ClientConnection, live: LiveEvents, id: str = "1") -> list[str]:
+    """Subscribe to three events (published once the subscription listens), which end it;
+    return their times after checking the framing."""
+    listening = set(live.subscribers)
     await subscribe(ws, id, THREE_TICKS)
+    await tick(live, 3, besides=listening)
     messages = [await receive(ws) for _ in range(3)]
     assert await receive(ws) == {"id": id, "type": "complete"}
     for message in messages:
         assert message.keys() == {"id", "type", "payload"}
         assert (message["id"], message["type"]) == (id, "next")
         assert message["payload"].keys() == {"data", "extensions"}
-    return [message["payload"]["data"]["serverTime"] for message in messages]
+    return [message["payload"]["data"]["events"]["occurredAt"] for message in messages]
 
 
-async def test_server_time_streams_count_ticks_then_completes(server_url: str) -> None:
-    async with graphql_ws(server_url) as ws:
-        started = asyncio.get_running_loop().time()
-        ticks = await three_ticks(ws)
-        elapsed = asyncio.get_running_loop().time() - started
+async def test_events_stream_until_their_limit_then_complete(
+    server_url: str, live: LiveEvents, reader: dict[str, str]
+) -> None:
+    async with graphql_ws(server_url, payload=reader) as ws:
+        ticks = await three_ticks(ws, live)
 
     assert all(tick.endswith("Z") for tick in ticks), ticks
     times = [datetime.fromisoformat(tick) for tick in ticks]
     assert all(t.tzinfo == UTC for t in times)
     assert times == sorted(times)
-    assert elapsed >= 0.09  # two waits of intervalSeconds between three ticks
 
 
 @pytest.mark.parametrize(
     ("arguments", "field", "problem"),
     [
-        ("count: 0", "count", "Must be between 1 and 3600."),
-        ("count: 3601", "count", "Must be between 1 and 3600."),
-        ("count: 1, intervalSeconds: 0.001", "intervalSeconds", "Must be between 0.01 and 60."),
-        ("count: 1, intervalSeconds: 61", "intervalSeconds", "Must be between 0.01 and 60."),
+        ("limit: 0", "limit", "Must be between 1 and 10000."),
+        ("limit: 10001", "limit", "Must be between 1 and 10000."),
     ],
 )
 async def test_out_of_range_argument_is_a_validation_failed_result_then_complete(
-    server_url: str, arguments: str, field: str, problem: str
+    server_url: str, reader: dict[str, str], arguments: str, field: str, problem: str
 ) -> None:
-    async with graphql_ws(server_url) as ws:
-        await subscribe(ws, "7", f"subscription {{ serverTime({arguments}) }}")
+    async with graphql_ws(server_url, payload=reader) as ws:
+        await subscribe(ws, "7", f"subscription {{ events({arguments}) {{ id }} }}")
         result = await receive(ws)
         done = await receive(ws)
 
@@ -176,13 +191,13 @@ async def test_out_of_range_argument_is_a_validation_failed_result_then_complete
 
 
 async def test_invalid_document_is_an_error_message_and_the_connection_stays_usable(
-    server_url: str,
+    server_url: str, live: LiveEvents, reader: dict[str, str]
 ) -> None:
-    async with graphql_ws(server_url) as ws:
-        await subscribe(ws, "bad", 'subscription { serverTime(count: "x") }')
+    async with graphql_ws(server_url, payload=reader) as ws:
+        await subscribe(ws, "bad", 'subscription { events(limit: "x") { id } }')
         error = await receive(ws)
         # `error` ends the operation without `complete`; the next message is the next one's.
-        ticks = await three_ticks(ws, id="good")
+        ticks = await three_ticks(ws, live, id="good")
 
     assert error == {
         "id": "bad",
@@ -190,7 +205,7 @@ async def test_invalid_document_is_an_error_message_and_the_connection_stays_usa
         "payload": [
             {
                 "message": 'Int cannot represent non-integer value: "x"',
-                "locations": [{"line": 1, "column": 34}],
+                "locations": [{"line": 1, "column": 30}],
                 "extensions": {"code": "VALIDATION_FAILED"},
             }
         ],
@@ -237,7 +252,7 @@ async def test_cookie_handshake_from_a_foreign_origin_closes_the_socket_with_440
 
 @pytest.mark.parametrize("scheme", ["x-api-key", "bearer"])
 async def test_valid_key_subscribes_and_is_recorded_as_used(
-    server_url: str, database: Database, scheme: str
+    server_url: str, live: LiveEvents, database: Database, scheme: str
 ) -> None:
     key, plaintext = await make_api_key(database, name="subscriber", permissions=["audit:read"])
     headers = (
@@ -247,7 +262,7 @@ async def test_valid_key_subscribes_and_is_recorded_as_used(
     )
 
     async with graphql_ws(server_url, headers) as ws:
-        ticks = await three_ticks(ws)
+        ticks = await three_ticks(ws, live)
 
     assert len(ticks) == 3
     async with database.read_session() as session:
@@ -430,13 +445,13 @@ async def test_refused_connection_init_keys_count_against_the_address(
 
 
 async def test_a_page_on_another_origin_subscribes_with_its_key_in_connection_init(
-    server_url: str, database: Database
+    server_url: str, live: LiveEvents, database: Database
 ) -> None:
     # No cookie rides along, so no origin check is needed (a browser storefront elsewhere).
     _, plaintext = await make_api_key(database, name="storefront")
     headers = {"origin": "https://shop.example.com"}
 
     async with graphql_ws(server_url, headers, {"x-api-key": plaintext}) as ws:
-        ticks = await three_ticks(ws)
+        ticks = await three_ticks(ws, live)
 
     assert len(ticks) == 3
