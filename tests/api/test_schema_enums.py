@@ -36,6 +36,7 @@ OPEN = {
     "PromotionLineItemInput.entityType",  # documented as ignored
     "AuthStatus.status",  # Better Auth's `{"status": true}`: a boolean, not a word
     "LogEntry.status",  # an HTTP status code: a number, not a word
+    "WebhookDelivery.responseStatus",  # the receiver's HTTP status code, likewise
 }
 
 
