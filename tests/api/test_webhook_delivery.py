@@ -12,16 +12,20 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select, update
 from standardwebhooks.webhooks import Webhook
 
 from app.db import Database
-from app.jobs import GiveUp, RetryLater
+from app.events.dispatcher import dispatch_pending
+from app.jobs import GiveUp, RetryLater, run_pending
 from app.models.audit import Event
 from app.models.base import utcnow
+from app.models.jobs import Job
 from app.models.webhooks import WebhookDelivery, WebhookEndpoint
 from app.webhooks.delivery import Attempt, WebhookFailed, attempt_delivery
+from tests.api.test_webhooks import graphql
 from tests.conftest import settings_for
 from tests.support.receiver import Reply, receiving
 from tests.support.webhooks import make_endpoint, make_event
@@ -60,6 +64,105 @@ async def reloaded(database: Database, endpoint: WebhookEndpoint) -> WebhookEndp
         row = await session.get(WebhookEndpoint, endpoint.id)
     assert row is not None
     return row
+
+
+async def jobs(database: Database) -> list[Job]:
+    async with database.read_session() as session:
+        return list(await session.scalars(select(Job).order_by(Job.id)))
+
+
+async def test_a_change_is_delivered_retried_after_a_500_and_not_after_success(
+    admin: httpx.AsyncClient, database: Database
+) -> None:
+    with receiving(Reply(500, body=b"down"), Reply(200)) as receiver:
+        endpoint = await make_endpoint(database, url=receiver.url, events=["catalog.create"])
+        made = await admin.post("/api/catalog/entities", json={"type": "product", "slug": "hook"})
+        assert made.status_code == 201
+        assert await dispatch_pending(database) >= 1
+        ready = settings(database)
+        assert await run_pending(database, ready, queue="webhooks") == 1
+        [job] = await jobs(database)
+        assert (job.kind, job.status, job.attempts) == ("webhook.deliver", "pending", 1)
+        # The second attempt is due 5 s later (up to 10% jitter), not before.
+        assert 4.5 <= (job.run_at - utcnow()).total_seconds() <= 5.6
+        assert await run_pending(database, ready, queue="webhooks") == 0
+        async with database.unit_of_work() as uow:
+            await uow.session.execute(update(Job).values(run_at=utcnow()))
+            await uow.commit()
+        assert await run_pending(database, ready, queue="webhooks") == 1
+        assert await run_pending(database, ready, queue="webhooks") == 0
+    first, second = receiver.received
+    assert first.headers["webhook-id"] == second.headers["webhook-id"]
+    for got in (first, second):
+        payload = Webhook(endpoint.secret).verify(got.body, got.headers)
+        assert payload["type"] == "catalog.create"
+        assert payload["data"]["entityId"] == made.json()["data"]["id"]
+    [job] = await jobs(database)
+    assert (job.status, job.attempts) == ("succeeded", 2)
+    logged = [(d.attempt, d.status, d.response_status) for d in await deliveries(database)]
+    assert logged == [(1, "pending", 500), (2, "succeeded", 200)]
+
+
+async def test_only_active_subscribed_endpoints_are_sent_an_event(database: Database) -> None:
+    catalog = await make_endpoint(database, events=["catalog.create"])
+    await make_endpoint(database, events=["orders.create"])
+    everything = await make_endpoint(database, events=["*"])
+    async with database.unit_of_work() as uow:
+        await uow.session.execute(
+            update(WebhookEndpoint)
+            .where(WebhookEndpoint.id == everything.id)
+            .values(status="disabled")
+        )
+        await uow.commit()
+    event = await make_event(database, type="catalog.create")
+    await make_event(database, type="apiKeys.create")  # not a webhook event
+    await dispatch_pending(database)
+    queued = [(job.payload["endpointId"], job.payload["eventId"]) for job in await jobs(database)]
+    assert queued == [(str(catalog.id), str(event.id))]
+
+
+async def test_redelivery_is_one_more_attempt_with_the_same_webhook_id(
+    admin: httpx.AsyncClient, database: Database
+) -> None:
+    with receiving() as receiver:
+        endpoint = await make_endpoint(database, url=receiver.url)
+        event = await make_event(database)
+        await attempt(database, endpoint, event)
+        [delivered] = await deliveries(database)
+        body = await graphql(
+            admin,
+            """mutation($id: ID!) { redeliverWebhook(input: {deliveryId: $id}) {
+              eventId eventType endpoint { id } } }""",
+            id=str(delivered.id),
+        )
+        assert body["data"]["redeliverWebhook"] == {
+            "eventId": str(event.id),
+            "eventType": "catalog.create",
+            "endpoint": {"id": str(endpoint.id)},
+        }
+        assert await run_pending(database, settings(database), queue="webhooks") == 1
+    assert [got.headers["webhook-id"] for got in receiver.received] == [str(event.id)] * 2
+    [job] = await jobs(database)
+    assert (job.status, job.max_attempts) == ("succeeded", 1)
+
+
+async def test_redelivery_to_a_disabled_endpoint_is_a_conflict(
+    admin: httpx.AsyncClient, database: Database
+) -> None:
+    endpoint = await make_endpoint(database)
+    event = await make_event(database)
+    async with database.unit_of_work() as uow:
+        await uow.session.execute(update(WebhookEndpoint).values(status="disabled"))
+        await uow.commit()
+    body = await graphql(
+        admin,
+        """mutation($e: ID!, $v: ID!) { redeliverWebhook(input: {endpointId: $e, eventId: $v}) {
+          eventId } }""",
+        e=str(endpoint.id),
+        v=str(event.id),
+    )
+    assert body["errors"][0]["extensions"]["code"] == "CONFLICT"
+    assert await jobs(database) == []
 
 
 async def test_a_delivery_is_signed_as_standard_webhooks_verifies(database: Database) -> None:
