@@ -107,6 +107,12 @@ class Settings(BaseSettings):
     jobs_poll_seconds: float = Field(1.0, gt=0)
     job_lease_seconds: float = Field(300.0, gt=0)
     jobs_retention_days: int = Field(7, ge=1)
+    # Outgoing webhooks: targets on private, loopback or link-local addresses are refused unless
+    # `true` (development); each attempt gives up after this many seconds; an endpoint whose
+    # deliveries have failed without a success for this many days is disabled.
+    webhook_allow_private: bool = False
+    webhook_timeout_seconds: float = Field(10.0, gt=0)
+    webhook_disable_after_days: float = Field(5.0, gt=0)
 
     @field_validator("default_currency")
     @classmethod

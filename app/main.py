@@ -46,6 +46,9 @@ from app.services import payments, settlement
 from app.services.access_log import AccessLogWriter
 from app.services.inventory.reservations import sweep_expired
 
+# Registers the `webhook.deliver` job handler and the dispatcher's webhook fan-out.
+from app.webhooks import delivery as webhook_delivery  # noqa: F401
+
 STATIC_DIR = Path(__file__).parent / "static"
 
 SWAGGER_HTML = """<!doctype html>

@@ -29,6 +29,7 @@ from app.models.orders import (
 from app.models.pricing import CustomerGroup, Price, PriceModifier, customer_group_members
 from app.models.promotions import Promotion, PromotionRedemption
 from app.models.users import OneTimeToken, Role, User, UserSession, user_roles
+from app.models.webhooks import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "AccessLogEntry",
@@ -70,6 +71,8 @@ __all__ = [
     "UserSession",
     "Variant",
     "Warehouse",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "customer_group_members",
     "user_roles",
 ]

@@ -25,6 +25,8 @@ class Context:
     request_id: str | None = None
     connection_params: dict[str, Any] | None = field(default=None)
     default_currency: str = "USD"
+    # Whether webhook targets may be private or loopback addresses (a setting; tests use it).
+    webhook_allow_private: bool = False
     # Request-scoped DataLoaders, by name (the fallback for what look-ahead did not plan).
     loaders: dict[str, Any] = field(default_factory=dict)
     # Each principal's query cost budget (None: no budget), and whether the cost limit and
@@ -43,6 +45,7 @@ class Context:
         settings = getattr(getattr(app, "state", None), "settings", None)
         return cls(
             default_currency=settings.default_currency if settings else "USD",
+            webhook_allow_private=settings.webhook_allow_private if settings else False,
             database=database,
             request=connection,
             response=response,

@@ -27,6 +27,7 @@ from app.models.orders import ORDER_STATUSES, PAYMENT_STATUSES
 from app.models.pricing import MODIFIER_KINDS
 from app.models.promotions import PROMOTION_TYPES
 from app.models.users import USER_STATUSES
+from app.models.webhooks import DELIVERY_STATUSES, ENDPOINT_STATUSES
 from app.services.inventory.levels import ADJUST_SIGNS
 from app.services.me import SKIP_REASONS
 from app.services.promotions.evaluation import REASONS
@@ -317,3 +318,20 @@ class JobStatus(Described):
     RUNNING = "running", "Claimed by a worker, under a lease."
     SUCCEEDED = "succeeded", "Finished."
     FAILED = "failed", "Out of attempts, or its handler gave up; retrying queues it again."
+
+
+@graphql_enum(matches=ENDPOINT_STATUSES)
+class WebhookEndpointStatus(Described):
+    """Whether a webhook endpoint is sent events."""
+
+    ACTIVE = "active", "Events it subscribes to are delivered to it."
+    DISABLED = "disabled", "Nothing is delivered; `disabledReason` says why."
+
+
+@graphql_enum(matches=DELIVERY_STATUSES)
+class WebhookDeliveryStatus(Described):
+    """How one delivery attempt went."""
+
+    SUCCEEDED = "succeeded", "The endpoint answered 2xx."
+    FAILED = "failed", "It failed, and no attempt follows (the last, or the endpoint disabled)."
+    PENDING = "pending", "It failed, and another attempt is scheduled."

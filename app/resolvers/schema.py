@@ -41,6 +41,7 @@ from app.resolvers.pricing import PricingMutations, PricingQueries
 from app.resolvers.promotions import PromotionMutations, PromotionQueries
 from app.resolvers.scalars import SCALAR_MAP
 from app.resolvers.users import UserMutations, UserQueries
+from app.resolvers.webhooks import WebhookMutations, WebhookQueries
 
 CACHE_SIZE = 1024
 
@@ -63,6 +64,7 @@ class Query(
     MeQueries,
     LogQueries,
     JobQueries,
+    WebhookQueries,
 ):
     pass
 
@@ -82,6 +84,7 @@ class Mutation(
     AuthMutations,
     MeMutations,
     JobMutations,
+    WebhookMutations,
 ):
     pass
 

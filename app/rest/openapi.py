@@ -301,6 +301,9 @@ def _envelope(route: RestRoute, data: Schema, components: Components) -> Schema:
             properties["pagination"] = ref("GatewayPagination")
             required.append("pagination")
         own = {"type": "object", "properties": properties, "required": required}
+        if not route.paginated and not name.startswith("Gateway"):
+            # `{data}` alone is the engine's envelope of the same payload: shared, not copied.
+            own = components.add(f"{name}{suffix}", own)
         schema: Schema = {"allOf": [ref("GatewaySuccess"), own]}
         return components.add(f"Gateway{name.removeprefix('Gateway')}{suffix}", schema)
     if route.paginated:

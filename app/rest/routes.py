@@ -10,12 +10,14 @@ from app.rest.engine import me as engine_me
 from app.rest.engine import orders as engine_orders
 from app.rest.engine import pricing as engine_pricing
 from app.rest.engine import promotions as engine_promotions
+from app.rest.engine import webhooks as engine_webhooks
 from app.rest.gateway import apikeys as gateway_apikeys
 from app.rest.gateway import inventory as gateway_inventory
 from app.rest.gateway import logs as gateway_logs
 from app.rest.gateway import orders as gateway_orders
 from app.rest.gateway import products as gateway_products
 from app.rest.gateway import users as gateway_users
+from app.rest.gateway import webhooks as gateway_webhooks
 from app.rest.table import RestRoute
 
 ROUTES: list[RestRoute] = [
@@ -29,10 +31,12 @@ ROUTES: list[RestRoute] = [
     *engine_orders.ROUTES,
     *engine_pricing.ROUTES,
     *engine_promotions.ROUTES,
+    *engine_webhooks.ROUTES,
     *gateway_apikeys.ROUTES,
     *gateway_inventory.ROUTES,
     *gateway_logs.ROUTES,
     *gateway_orders.ROUTES,
     *gateway_products.ROUTES,
     *gateway_users.ROUTES,
+    *gateway_webhooks.ROUTES,
 ]

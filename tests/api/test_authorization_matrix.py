@@ -65,6 +65,7 @@ from tests.support.pricing import make_group, make_modifier, make_price
 from tests.support.promotions import make_promotion
 from tests.support.server import serving
 from tests.support.users import COOKIE, make_user, session_token
+from tests.support.webhooks import make_endpoint, make_event
 
 CALLERS = ("anonymous", "narrow", "wrong", "admin")
 # The extra callers of a customer-session row: cookies, not keys.
@@ -281,6 +282,9 @@ class World:
             )
             await uow.commit()
         return str(held.id)
+
+    async def webhook_endpoint(self) -> str:
+        return str((await make_endpoint(self.database)).id)
 
     async def data(self, method: str, path: str, body: Any = None, key: str | None = None) -> Any:
         response = await self.admin.request(method, path, json=body)
@@ -1127,6 +1131,39 @@ JOBS = {
     "Mutation.runJobs": row("*:*", graph(queue="matrix")),
 }
 
+# ---- webhooks --------------------------------------------------------------------------------
+
+
+async def _redeliver(w: World) -> Call:
+    endpoint = await w.webhook_endpoint()
+    event = await make_event(w.database)
+    return Graph({"input": {"endpointId": endpoint, "eventId": str(event.id)}})
+
+
+def _delete_endpoint(base: str) -> Prepare:
+    return on("webhook_endpoint", lambda id: Rest("DELETE", f"{base}/{id}"))
+
+
+NEW_HOOK = {"url": "https://1.1.1.1/hooks", "events": ["orders.create"]}
+HOOKS = "webhooks:manage"
+WEBHOOKS = {
+    "POST /api/webhooks": row(HOOKS, rest("POST", "/api/webhooks", json=NEW_HOOK), 201),
+    "GET /api/webhooks": row(HOOKS, rest("GET", "/api/webhooks")),
+    "DELETE /api/webhooks/{id}": row(HOOKS, _delete_endpoint("/api/webhooks")),
+    "POST /api/v1/webhooks": row(HOOKS, rest("POST", "/api/v1/webhooks", json=NEW_HOOK), 201),
+    "GET /api/v1/webhooks": row(HOOKS, rest("GET", "/api/v1/webhooks")),
+    "DELETE /api/v1/webhooks/{id}": row(HOOKS, _delete_endpoint("/api/v1/webhooks")),
+    "Query.webhookEndpoints": row(HOOKS, graph()),
+    "Query.webhookEndpoint": row(HOOKS, on("webhook_endpoint", lambda id: Graph({"id": id}))),
+    "Mutation.createWebhookEndpoint": row(HOOKS, graph(input=NEW_HOOK)),
+    "Mutation.updateWebhookEndpoint": row(
+        HOOKS, on("webhook_endpoint", _entity_input(description="Changed"))
+    ),
+    "Mutation.deleteWebhookEndpoint": row(HOOKS, on("webhook_endpoint", _entity_input())),
+    "Mutation.rotateWebhookSecret": row(HOOKS, on("webhook_endpoint", _entity_input())),
+    "Mutation.redeliverWebhook": row(HOOKS, _redeliver),
+}
+
 # ---- sign-in (/api/auth): public, whoever asks; a key does not sign anyone in or out --------
 
 
@@ -1338,6 +1375,7 @@ MATRIX: dict[str, Row] = {
     **USERS,
     **LOGS,
     **JOBS,
+    **WEBHOOKS,
     **AUTH,
     **ME,
     **OAUTH,

@@ -39,6 +39,7 @@ from tests.support.factories import customer
 from tests.support.pricing import make_group, make_modifier, make_price, variants_of
 from tests.support.promotions import make_promotion
 from tests.support.users import COOKIE, cookie_client, make_user, session_token
+from tests.support.webhooks import make_delivery, make_endpoint, make_event
 
 MAX_DEPTH = 6
 
@@ -83,6 +84,8 @@ CALLS: dict[str, str] = {
     "accessLogs": "accessLogs",
     "jobs": "jobs",
     "job": 'job(id: "{job}")',
+    "webhookEndpoints": "webhookEndpoints",
+    "webhookEndpoint": 'webhookEndpoint(id: "{webhook}")',
     # The customer's own records: asked with the session of the store's order's customer.
     "me": "me",
     "session": "session",
@@ -178,12 +181,14 @@ async def store(client: httpx.AsyncClient, admin: httpx.AsyncClient, database: D
     async with database.unit_of_work() as uow:
         job = enqueue(uow.session, "walk.nothing", {"n": 1})
         await uow.commit()
+    hook = await make_endpoint(database)
+    await make_delivery(database, hook, await make_event(database))
     return {
         "job": str(job.id),
         "user": str(walker.id),
         "session": await session_token(database, staff),
         "api_key": keys[0]["id"], "sku": sku, "entity": str(tee.id), "group": str(group.id),
-        "customer": str(buyer.id), "cart": cart, "order": order["id"],
+        "customer": str(buyer.id), "cart": cart, "order": order["id"], "webhook": str(hook.id),
     }  # fmt: skip
 
 

@@ -223,6 +223,7 @@ CREATE_ROLE = "mutation($input: CreateRoleInput!) { createRole(input: $input) { 
 CREATE_STAFF = "mutation($input: CreateStaffUserInput!) { createStaffUser(input: $input) { id } }"
 USERS_WHERE = "query($f: UserFilter) { users(filter: $f) { totalCount } }"
 LOGS_WHERE = "query($f: LogFilter) { accessLogs(filter: $f) { totalCount } }"
+CREATE_HOOK = "mutation($i: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $i) {id} }"
 
 
 def api_keys_after(after: str) -> str:
@@ -511,6 +512,29 @@ CASES: list[Case] = [
     Case("status-not-enum", "graphql", 'jobs(filter: {status: $s}), $s = "LOST"', 400, VF,
          graphql("query($s: JobStatus) { jobs(filter: {status: $s}) { totalCount } }",
                  {"s": "LOST"})),
+    # Webhooks: targets on private addresses (SSRF), events no one sends, URLs that are not.
+    Case("webhook-target-metadata", "engine", "POST /api/webhooks, url http://169.254.169.254/",
+         422, VF, rest("POST", "/api/webhooks", {"url": "http://169.254.169.254/latest",
+                                                 "events": ["*"]})),
+    Case("webhook-target-loopback-v6", "gateway", "POST /api/v1/webhooks, url http://[::1]/",
+         400, GW, rest("POST", "/api/v1/webhooks", {"url": "http://[::1]/", "events": ["*"]})),
+    Case("webhook-target-mapped", "graphql", "createWebhookEndpoint(url: http://[::ffff:10.0.0.1]/)",
+         200, VF, graphql(CREATE_HOOK, {"i": {"url": "http://[::ffff:10.0.0.1]/",
+                                              "events": ["*"]}})),
+    Case("webhook-url-not-http", "engine", "POST /api/webhooks, url file:///etc/passwd", 422, VF,
+         rest("POST", "/api/webhooks", {"url": "file:///etc/passwd", "events": ["*"]})),
+    Case("webhook-url-credentials", "gateway", "POST /api/v1/webhooks, url with user:pass@", 400,
+         GW, rest("POST", "/api/v1/webhooks", {"url": "https://u:p@1.1.1.1/", "events": ["*"]})),
+    Case("webhook-url-10k", "engine", "POST /api/webhooks, url of 10,000 chars", 422, VF,
+         rest("POST", "/api/webhooks", {"url": "https://1.1.1.1/" + "a" * 10_000,
+                                        "events": ["*"]})),
+    Case("webhook-event-unknown", "gateway", "POST /api/v1/webhooks, events [orders.shipped]", 400,
+         GW, rest("POST", "/api/v1/webhooks", {"url": "https://1.1.1.1/",
+                                               "events": ["orders.shipped"]})),
+    Case("webhook-events-not-list", "engine", 'POST /api/webhooks, events 7', 422, VF,
+         rest("POST", "/api/webhooks", {"url": "https://1.1.1.1/", "events": 7})),
+    Case("webhook-id-garbage", "gateway", "DELETE /api/v1/webhooks/<script>", 404, "NOT_FOUND",
+         rest("DELETE", "/api/v1/webhooks/%3Cscript%3E")),
 ]  # fmt: skip
 
 

@@ -39,6 +39,7 @@ OPEN = {
     "Job.kind",  # a job handler's name (webhook.deliver): grows with every kind of work
     "JobFilter.kind",
     "Event.type",  # an event's name (orders.statusChange): grows with every domain, as webhooks'
+    "WebhookDelivery.responseStatus",  # the receiver's HTTP status code, likewise
 }
 
 

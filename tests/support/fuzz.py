@@ -56,6 +56,7 @@ PATH_KINDS: dict[tuple[str, str], str] = {
     ("addresses", "id"): "my_addresses",
     ("promotions", "id"): "promotions",
     ("api-keys", "id"): "spare_api_keys",
+    ("webhooks", "id"): "webhooks",
     ("inventory", "sku"): "skus",
     ("products", "id"): "entities",
     ("jobs", "id"): "jobs",
@@ -67,6 +68,7 @@ DOOMED = {
     "categories": "doomed_categories",
     "brands": "doomed_brands",
     "roles": "doomed_roles",
+    "webhooks": "doomed_webhooks",
 }
 
 # Body fields (REST) that name a resource, and how often they draw from its ids.
@@ -283,6 +285,11 @@ async def known_ids(base_url: str, key: str) -> dict[str, list[str]]:
             ]
             for n in range(3)
         ]
+        # Endpoints at a closed local port (the server allows private targets for the run),
+        # subscribed to a rare event: a delivery job per fuzzed change would crowd SQLite's
+        # one writer.
+        hook = {"url": "http://127.0.0.1:9/fuzz", "events": ["inventory.low_stock"]}
+        webhooks = [(await post("/api/webhooks", hook))["id"] for _ in range(6)]
         plain = [
             (await post("/api/catalog/entities", {"type": "product", "slug": f"fuzz-plain-{n}"}))[
                 "id"
@@ -360,6 +367,8 @@ async def known_ids(base_url: str, key: str) -> dict[str, list[str]]:
         "cart_variants": [v["id"] for v in cart_product["variants"]],
         "cart_items": cart_items,
         "spare_api_keys": spare_keys,
+        "webhooks": webhooks[:3],
+        "doomed_webhooks": webhooks[3:],
         "customers": [c["id"] for c in people["customers"]["items"]],
         "groups": [g["id"] for g in people["customerGroups"]["items"]],
         "users": [u["id"] for u in people["users"]["items"]],
@@ -482,6 +491,7 @@ GRAPHQL_RESOURCES: dict[str, str] = {
     "Brand": "brands",
     "Warehouse": "spare_warehouses",
     "ApiKey": "spare_api_keys",
+    "WebhookEndpoint": "webhooks",
     "Promotion": "promotions",
     "Order": "orders",
     "Cart": "carts",

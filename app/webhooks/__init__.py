@@ -1,0 +1,1 @@
+"""Outgoing webhooks: target checks (SSRF) and delivery as jobs."""
