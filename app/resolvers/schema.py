@@ -33,6 +33,7 @@ from app.resolvers.jobs import JobMutations, JobQueries
 from app.resolvers.limits import document_limits
 from app.resolvers.logs import LogQueries
 from app.resolvers.me import MeMutations, MeQueries
+from app.resolvers.notifications import NotificationMutations, NotificationQueries
 from app.resolvers.oauth import OAuthClientMutations, OAuthClientQueries
 from app.resolvers.orders import OrderMutations, OrderQueries
 from app.resolvers.platform import PlatformQueries, PlatformSubscriptions
@@ -62,6 +63,7 @@ class Query(
     MeQueries,
     LogQueries,
     JobQueries,
+    NotificationQueries,
 ):
     pass
 
@@ -81,6 +83,7 @@ class Mutation(
     AuthMutations,
     MeMutations,
     JobMutations,
+    NotificationMutations,
 ):
     pass
 

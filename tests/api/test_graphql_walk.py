@@ -83,6 +83,7 @@ CALLS: dict[str, str] = {
     "accessLogs": "accessLogs",
     "jobs": "jobs",
     "job": 'job(id: "{job}")',
+    "notifications": "notifications",
     # The customer's own records: asked with the session of the store's order's customer.
     "me": "me",
     "session": "session",

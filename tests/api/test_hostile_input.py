@@ -223,6 +223,10 @@ CREATE_ROLE = "mutation($input: CreateRoleInput!) { createRole(input: $input) { 
 CREATE_STAFF = "mutation($input: CreateStaffUserInput!) { createStaffUser(input: $input) { id } }"
 USERS_WHERE = "query($f: UserFilter) { users(filter: $f) { totalCount } }"
 LOGS_WHERE = "query($f: LogFilter) { accessLogs(filter: $f) { totalCount } }"
+NOTIFY = "/api/v1/notifications/send"
+SEND_NOTIFICATION = (
+    "mutation($i: SendNotificationInput!) { sendNotification(input: $i) { id status } }"
+)
 
 
 def api_keys_after(after: str) -> str:
@@ -249,9 +253,11 @@ def create_oauth_client(
     )
 
 
+ZERO_UUID_TEXT = "00000000-0000-0000-0000-000000000000"
 GW = "VALIDATION_ERROR"
 VF = "VALIDATION_FAILED"
 ZERO_UUID = {"u": "00000000-0000-0000-0000-000000000000"}
+NOTE = {"userId": ZERO_UUID_TEXT, "type": "email", "subject": "Hello", "message": "A note."}
 
 CASES: list[Case] = [
     # Variables and parameters that do not coerce (a GraphQL request error: 400).
@@ -511,6 +517,22 @@ CASES: list[Case] = [
     Case("status-not-enum", "graphql", 'jobs(filter: {status: $s}), $s = "LOST"', 400, VF,
          graphql("query($s: JobStatus) { jobs(filter: {status: $s}) { totalCount } }",
                  {"s": "LOST"})),
+    # Notifications: text the mail server or PostgreSQL would choke on, header injection,
+    # closed sets, ids that name no one. Checked before the user is looked up.
+    Case("nul-in-text", "gateway", "POST /api/v1/notifications/send, message with NUL", 400,
+         GW, rest("POST", NOTIFY, {**NOTE, "message": "a\x00b"})),
+    Case("header-injection", "gateway", "POST /api/v1/notifications/send, subject with CRLF",
+         400, GW, rest("POST", NOTIFY, {**NOTE, "subject": "Hi\r\nBcc: all@example.com"})),
+    Case("message-too-long", "gateway", "POST /api/v1/notifications/send, 100,000-char message",
+         400, GW, rest("POST", NOTIFY, {**NOTE, "message": "x" * 100_000})),
+    Case("type-not-enum", "gateway", 'POST /api/v1/notifications/send {"type": "fax"}', 400,
+         GW, rest("POST", NOTIFY, {**NOTE, "type": "fax"})),
+    Case("user-id-garbage", "gateway", 'POST /api/v1/notifications/send {"userId": "<script>"}',
+         404, "NOT_FOUND", rest("POST", NOTIFY, {**NOTE, "userId": "<script>"})),
+    Case("header-injection", "graphql", "sendNotification(subject with CRLF)", 200, VF,
+         graphql(SEND_NOTIFICATION, {"i": {**NOTE, "type": "EMAIL", "subject": "a\nb"}})),
+    Case("user-unknown", "graphql", "sendNotification(userId of no one)", 200, "NOT_FOUND",
+         graphql(SEND_NOTIFICATION, {"i": {**NOTE, "type": "EMAIL"}})),
 ]  # fmt: skip
 
 
