@@ -20,6 +20,7 @@ from starlette.applications import Starlette
 
 from app.db import Database
 from app.events.dispatcher import dispatch_pending
+from app.main import create_app
 from app.models.base import utcnow
 from app.models.customers import Customer
 from app.models.jobs import Job
@@ -27,7 +28,7 @@ from app.models.notifications import Notification
 from app.services import notifications as service
 from tests.api.test_auth import PASSWORD, browser
 from tests.api.test_checkout import cart_with, post_checkout, product
-from tests.conftest import client_for, client_with
+from tests.conftest import client_for, client_with, settings_for
 from tests.support.notifications import send_notifications
 from tests.support.users import make_user
 
@@ -72,13 +73,18 @@ def inbox(smtp_server: tuple[int, Inbox]) -> Inbox:
     return smtp_server[1]
 
 
-@pytest.fixture
-def smtp_app(make_app: Any, smtp_server: tuple[int, Inbox]) -> Starlette:
-    app: Starlette = make_app(
-        notifier="smtp", smtp_host="127.0.0.1", smtp_port=smtp_server[0], smtp_tls="none",
-        smtp_sender="Shop <shop@example.com>",
+@pytest.fixture(scope="module")
+def smtp_module_app(shared_database: Database, smtp_server: tuple[int, Inbox]) -> Starlette:
+    settings = settings_for(
+        shared_database.url, notifier="smtp", smtp_host="127.0.0.1", smtp_port=smtp_server[0],
+        smtp_tls="none", smtp_sender="Shop <shop@example.com>",
     )  # fmt: skip
-    return app
+    return create_app(settings, database=shared_database)
+
+
+@pytest.fixture
+def smtp_app(smtp_module_app: Starlette, database: Database) -> Starlette:
+    return smtp_module_app
 
 
 async def rows(database: Database) -> list[Notification]:
