@@ -402,7 +402,10 @@ def config(
     calls through what they create, which invalid data never does (the other phases send
     invalid data)."""
     lines = [f"hooks = {_toml(str(HOOKS))}", ""]
-    lines += ["[generation]", f"max-examples = {examples}", ""]
+    # No example database: hypothesis wrote each case to .hypothesis/ and replayed them in
+    # later runs (a growing cost on a developer's machine), and a run replaying another
+    # run's cases is no longer the one its seed names.
+    lines += ["[generation]", f"max-examples = {examples}", 'database = "none"', ""]
     # An unserved method is one router's 405 for every path (tests/api/test_platform.py):
     # probing it on each of them costs a tenth of the coverage phase and finds nothing new.
     lines += ["[phases.coverage]", "unexpected-methods = []", ""]
