@@ -66,10 +66,22 @@ class Settings(BaseSettings):
     # One-time tokens mailed to users: how long a password-reset and a verification link work.
     password_reset_minutes: int = Field(60, ge=1)
     email_verification_hours: int = Field(48, ge=1)
-    # Where notifications go (`log`: the server log, for development), and the address the
-    # links in them start with (never taken from a request's Host header).
-    notifier: Literal["log"] = "log"
+    # Where e-mail notifications go (`log`: the server log, for development; `smtp`: the mail
+    # server below), and the address the links in them start with (never taken from a
+    # request's Host header).
+    notifier: Literal["log", "smtp"] = "log"
     public_url: str = "http://127.0.0.1:8000"
+    # The mail server: TLS `none` (plain), `starttls` (upgrade, port 587) or `tls` (implicit,
+    # port 465); credentials when it asks for them; the From address; a timeout per attempt.
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_tls: Literal["none", "starttls", "tls"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_sender: str = "Cartograph <no-reply@localhost>"
+    smtp_timeout_seconds: float = Field(10.0, gt=0)
+    # Where text messages go (`log`: the server log, for development).
+    sms_provider: Literal["log"] = "log"
     # Sign-in throttling: after this many failures for one account from one address, each
     # further attempt waits 1, 2, 4 ... seconds, at most the cap; the looser account-wide
     # count (from every address) backs off the same way; failures per address are a window.

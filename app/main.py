@@ -33,6 +33,9 @@ from app.middleware.rate_limit import RateLimiter, RateLimitMiddleware, make_sto
 from app.middleware.request_id import RequestIdMiddleware
 from app.middleware.unavailable import ServiceUnavailableMiddleware
 from app.models.base import utcnow
+
+# Registers the `notification.send` job and the order-confirmation fan-out.
+from app.notifications import jobs as _notification_jobs  # noqa: F401
 from app.resolvers.budget import CostBudget
 from app.resolvers.schema import schema_for
 from app.resolvers.view import GraphQLApp

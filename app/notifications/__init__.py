@@ -1,12 +1,14 @@
-"""Notifications: messages to a person (a password-reset link, an e-mail verification link).
+"""Notifications: messages to a person, by e-mail or by text message (SMS).
 
-A `Notifier` delivers a `Message`. It is called after the command that made the message has
-committed, never inside a transaction (DESIGN §10: an outside call never holds the database),
-so a slow or failing mail server cannot hold a lock, and a rolled-back command sends nothing.
-The development backend, `LogNotifier`, writes the whole message (link and token included) to
-the `app.notifications` logger, so that a developer can follow the link from the server's log;
-a real mail backend implements the same `send`. The backend is chosen by
-`CARTOGRAPH_NOTIFIER`.
+Each channel sits behind a small interface: a `Notifier` sends an e-mail `Message`, an
+`SmsProvider` a text. They are only ever called by the `notification.send` job
+(`app.notifications.jobs`), with no transaction open (DESIGN §10: an outside call never holds
+the database), so a slow or failing mail server holds no lock, and a rolled-back command sends
+nothing. The backends are chosen by settings: `CARTOGRAPH_NOTIFIER` (`log`, the development
+default, writes the whole message, link and token included, to the `app.notifications` logger
+so that a developer can follow the link from the server's log; `smtp` sends it through the
+configured mail server) and `CARTOGRAPH_SMS_PROVIDER` (`log`; a real provider implements the
+same `send`).
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ import logging
 from dataclasses import dataclass
 from typing import Protocol
 
+from app.config import Settings
+
 log = logging.getLogger("app.notifications")
 
 
 @dataclass(frozen=True, slots=True)
 class Message:
-    """One message to one address. `link` carries the token; `token` is there for clients
+    """One e-mail to one address. `link` carries the token; `token` is there for clients
     that build their own link (and for the development log)."""
 
     to: str
@@ -32,6 +36,10 @@ class Message:
 
 class Notifier(Protocol):
     async def send(self, message: Message) -> None: ...
+
+
+class SmsProvider(Protocol):
+    async def send(self, to: str, body: str) -> None: ...
 
 
 class LogNotifier:
@@ -48,24 +56,26 @@ class LogNotifier:
         )
 
 
-NOTIFIERS: dict[str, type[LogNotifier]] = {"log": LogNotifier}
+class LogSmsProvider:
+    """Development: the text goes to the log, not to a phone."""
+
+    async def send(self, to: str, body: str) -> None:
+        log.info("text message to %s:\n%s", to, body)
 
 
-def notifier_named(name: str) -> Notifier:
-    """The backend a setting names (`log`)."""
-    try:
-        return NOTIFIERS[name]()
-    except KeyError:
-        raise ValueError(
-            f"Unknown notifier {name!r}; choose from {', '.join(NOTIFIERS)}."
-        ) from None
+@dataclass(frozen=True, slots=True)
+class Channels:
+    """The backend of each channel, as the settings choose them."""
 
+    email: Notifier
+    sms: SmsProvider
 
-async def deliver(notifier: Notifier, messages: list[Message]) -> None:
-    """Send each message; a failed delivery is logged, never the caller's error (the command
-    it belongs to has committed, and the answer must not tell whether a mail went out)."""
-    for message in messages:
-        try:
-            await notifier.send(message)
-        except Exception:
-            log.exception("notification to %s failed", message.to)
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Channels:
+        # Imported here: only a server configured for SMTP needs the SMTP client.
+        from app.notifications.smtp import SmtpNotifier
+
+        email: Notifier = (
+            SmtpNotifier.from_settings(settings) if settings.notifier == "smtp" else LogNotifier()
+        )
+        return cls(email=email, sms=LogSmsProvider())

@@ -5,7 +5,8 @@ session cookie on the response (`info.context.response`: the GraphQL HTTP respon
 REST route's, whose executor carries its headers across), and sign-out clears it. Over a
 websocket there is no response to set a cookie on: sign in over HTTP.
 
-Mail (verification, password reset) is sent after the command's transaction has committed.
+Mail (verification, password reset) is queued in the command's transaction and sent by a job
+after it commits (`app.services.notifications`).
 Sign-in is throttled per account and address (`app.auth.throttle`); a throttled attempt is
 RATE_LIMITED with `Retry-After` on the response.
 """
@@ -28,7 +29,6 @@ from app.middleware.authentication import session_credential
 from app.middleware.csrf import origin_allowed
 from app.models.customers import EMAIL_LENGTH
 from app.models.users import User, UserSession
-from app.notifications import deliver
 from app.services import auth as service
 
 EMAIL_SCHEMA = {"jsonschema": {"minLength": 3, "maxLength": EMAIL_LENGTH, "pattern": "@"}}
@@ -258,7 +258,6 @@ class AuthMutations:
                 policy=setup.policy,
                 client=_client(info),
             )
-        await deliver(setup.notifier, signed_in.mail)
         _set_cookie(info, signed_in)
         return AuthSessionType.of(signed_in.user, signed_in.session)
 
@@ -320,10 +319,9 @@ class AuthMutations:
     ) -> AuthStatusType:
         setup = _setup(info)
         async with info.context.command() as uow:
-            mail = await service.request_password_reset(
+            await service.request_password_reset(
                 uow, email=input.email, redirect_to=input.redirect_to, policy=setup.policy
             )
-        await deliver(setup.notifier, mail)
         return AuthStatusType(status=True)
 
     @strawberry.mutation(
@@ -354,10 +352,9 @@ class AuthMutations:
     ) -> AuthStatusType:
         setup = _setup(info)
         async with info.context.command() as uow:
-            mail = await service.send_verification_email(
+            await service.send_verification_email(
                 uow, email=input.email, callback_url=input.callback_url, policy=setup.policy
             )
-        await deliver(setup.notifier, mail)
         return AuthStatusType(status=True)
 
     @strawberry.mutation(

@@ -22,6 +22,7 @@ from app.models.catalog import ENTITY_STATUSES, ENTITY_TYPES
 from app.models.inventory import MOVEMENT_TYPES, RESERVATION_STATUSES
 from app.models.jobs import JOB_STATUSES
 from app.models.logs import LOG_LEVELS
+from app.models.notifications import CHANNELS, NOTIFICATION_KINDS, NOTIFICATION_STATUSES
 from app.models.oauth import GRANT_TYPES as OAUTH_GRANT_TYPES
 from app.models.orders import ORDER_STATUSES, PAYMENT_STATUSES
 from app.models.pricing import MODIFIER_KINDS
@@ -335,3 +336,28 @@ class WebhookDeliveryStatus(Described):
     SUCCEEDED = "succeeded", "The endpoint answered 2xx."
     FAILED = "failed", "It failed, and no attempt follows (the last, or the endpoint disabled)."
     PENDING = "pending", "It failed, and another attempt is scheduled."
+@graphql_enum(matches=CHANNELS)
+class NotificationChannel(Described):
+    """How a notification reaches its recipient."""
+
+    EMAIL = "email", "An e-mail to the user's address."
+    SMS = "sms", "A text message to the phone of the user's customer record."
+
+
+@graphql_enum(matches=NOTIFICATION_STATUSES)
+class NotificationStatus(Described):
+    """Where the sending of a notification stands."""
+
+    QUEUED = "queued", "Waiting to be sent, or to be tried again after a failed try."
+    SENT = "sent", "Handed to the mail server or SMS provider."
+    FAILED = "failed", "Every try failed (see lastError), or it was no longer to be sent."
+
+
+@graphql_enum(matches=NOTIFICATION_KINDS)
+class NotificationKind(Described):
+    """Why a notification was sent."""
+
+    PASSWORD_RESET = "password_reset", "A password-reset link the user asked for."
+    EMAIL_VERIFICATION = "email_verification", "A link that verifies the user's address."
+    ORDER_CONFIRMATION = "order_confirmation", "The confirmation of an order placed."
+    CUSTOM = "custom", "A message written by staff (sendNotification)."

@@ -34,6 +34,7 @@ from app.resolvers.jobs import JobMutations, JobQueries
 from app.resolvers.limits import document_limits
 from app.resolvers.logs import LogQueries
 from app.resolvers.me import MeMutations, MeQueries
+from app.resolvers.notifications import NotificationMutations, NotificationQueries
 from app.resolvers.oauth import OAuthClientMutations, OAuthClientQueries
 from app.resolvers.orders import OrderMutations, OrderQueries
 from app.resolvers.platform import PlatformQueries
@@ -65,6 +66,7 @@ class Query(
     LogQueries,
     JobQueries,
     WebhookQueries,
+    NotificationQueries,
 ):
     pass
 
@@ -85,6 +87,7 @@ class Mutation(
     MeMutations,
     JobMutations,
     WebhookMutations,
+    NotificationMutations,
 ):
     pass
 

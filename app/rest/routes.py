@@ -14,6 +14,7 @@ from app.rest.engine import webhooks as engine_webhooks
 from app.rest.gateway import apikeys as gateway_apikeys
 from app.rest.gateway import inventory as gateway_inventory
 from app.rest.gateway import logs as gateway_logs
+from app.rest.gateway import notifications as gateway_notifications
 from app.rest.gateway import orders as gateway_orders
 from app.rest.gateway import products as gateway_products
 from app.rest.gateway import users as gateway_users
@@ -35,6 +36,7 @@ ROUTES: list[RestRoute] = [
     *gateway_apikeys.ROUTES,
     *gateway_inventory.ROUTES,
     *gateway_logs.ROUTES,
+    *gateway_notifications.ROUTES,
     *gateway_orders.ROUTES,
     *gateway_products.ROUTES,
     *gateway_users.ROUTES,

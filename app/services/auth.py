@@ -17,15 +17,17 @@ Rules that are not obvious:
 - One-time tokens (password reset, verification) are random, stored as SHA-256 digests, expire
   (settings) and work once. A password reset ends every session of the user and every other
   reset token.
-- Mail is never sent here: functions return the `Message`s to send, and the caller sends them
-  after its transaction has committed (DESIGN §10).
+- Mail is never sent here: a flow queues its notification in its own transaction
+  (`app.services.notifications`), and the `notification.send` job sends it after the commit
+  (DESIGN §10). The one-time token of a link is minted by that job when it sends
+  (`reset_mail`, `verification_mail`), so its plaintext is never stored anywhere.
 """
 
 from __future__ import annotations
 
 import secrets
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlencode, urlsplit
 
@@ -44,6 +46,7 @@ from app.db import UnitOfWork
 from app.errors import Forbidden, Unauthorized, ValidationFailed
 from app.models.base import utcnow
 from app.models.customers import Customer
+from app.models.notifications import Notification
 from app.models.users import OneTimeToken, User, UserSession
 from app.notifications import Message
 from app.services import sessions
@@ -51,6 +54,7 @@ from app.services.apikeys import hash_key
 from app.services.audit import record_change
 from app.services.catalog.rules import Problems
 from app.services.customers import check_email, create_customer
+from app.services.notifications import queue_notification
 from app.services.roles import CUSTOMER, grant_roles
 from app.services.users import add_user, email_in_use
 
@@ -88,7 +92,6 @@ class SignedIn:
     user: User
     session: UserSession
     token: str
-    mail: list[Message] = field(default_factory=list)
 
 
 def _actor_of(user: User) -> Actor:
@@ -161,22 +164,54 @@ async def _use_token(uow: UnitOfWork, token: str, *, purpose: str) -> User:
     return user
 
 
-async def _verification_mail(
+def _queue_verification(
     uow: UnitOfWork, user: User, policy: AuthPolicy, callback_url: str | None = None
-) -> Message:
+) -> None:
+    hours = int(policy.verification_lifetime.total_seconds() // 3600)
+    queue_notification(
+        uow.session,
+        kind=EMAIL_VERIFICATION,
+        channel="email",
+        recipient=user.email,
+        subject="Verify your e-mail address",
+        body=f"Open the link to verify {user.email}. It works once, for {hours} hours.",
+        user_id=user.id,
+        data={"callbackURL": callback_url} if callback_url else {},
+    )
+
+
+async def _addressee(uow: UnitOfWork, notification: Notification) -> User | str:
+    """The active user a link mail is for, or why it is no longer to be sent."""
+    user = (
+        await uow.session.get(User, notification.user_id)
+        if notification.user_id is not None
+        else None
+    )
+    if user is None or user.status != "active" or user.email != notification.recipient:
+        return "The account is gone, inactive, or has another address now."
+    return user
+
+
+async def verification_mail(
+    uow: UnitOfWork, notification: Notification, policy: AuthPolicy
+) -> Message | str:
+    """The verification mail with a fresh token (stored hashed in `uow`), or why it is no
+    longer to be sent."""
+    user = await _addressee(uow, notification)
+    if isinstance(user, str):
+        return user
+    if user.email_verified:
+        return "The address was verified meanwhile."
     token = await _issue_token(
         uow, user, purpose=EMAIL_VERIFICATION, lifetime=policy.verification_lifetime
     )
+    callback_url = notification.data.get("callbackURL")
     query = {"token": token, **({"callbackURL": callback_url} if callback_url else {})}
     link = _link(f"{policy.public_url.rstrip('/')}/api/auth/verify-email", **query)
     return Message(
-        to=user.email,
-        subject="Verify your e-mail address",
-        body=f"Open the link to verify {user.email}. It works once, for "
-        f"{int(policy.verification_lifetime.total_seconds() // 3600)} hours.",
-        link=link,
-        token=token,
-    )
+        to=user.email, subject=notification.subject or "", body=notification.body,
+        link=link, token=token,
+    )  # fmt: skip
 
 
 async def _start(
@@ -245,8 +280,8 @@ async def sign_up(
         after=user.snapshot(),
     )  # fmt: skip
     row, token = await _start(uow, user, policy, client)
-    mail = await _verification_mail(uow, user, policy)
-    return SignedIn(user, row, token, [mail])
+    _queue_verification(uow, user, policy)
+    return SignedIn(user, row, token)
 
 
 async def sign_in(
@@ -311,9 +346,9 @@ def _reset_link(policy: AuthPolicy, redirect_to: str | None, token: str) -> str:
 
 async def request_password_reset(
     uow: UnitOfWork, *, email: str, redirect_to: str | None, policy: AuthPolicy
-) -> list[Message]:
-    """A reset mail for the active user with this address; nothing for anyone else (the
-    answer is the same either way: no account enumeration)."""
+) -> None:
+    """Queue a reset mail for the active user with this address; nothing for anyone else
+    (the answer is the same either way: no account enumeration)."""
     problems = Problems()
     email = check_email(problems, email)
     problems.raise_if_any()
@@ -321,19 +356,39 @@ async def request_password_reset(
     _reset_link(policy, redirect_to, "check")
     user = await uow.session.scalar(select(User).where(User.email == email))
     if user is None or user.status != "active":
-        return []
-    token = await _issue_token(uow, user, purpose=PASSWORD_RESET, lifetime=policy.reset_lifetime)
+        return
     minutes = int(policy.reset_lifetime.total_seconds() // 60)
-    return [
-        Message(
-            to=user.email,
-            subject="Reset your password",
-            body=f"Open the link to choose a new password. It works once, for {minutes} "
-            "minutes. If you did not ask for this, ignore this message.",
-            link=_reset_link(policy, redirect_to, token),
-            token=token,
-        )
-    ]
+    queue_notification(
+        uow.session,
+        kind=PASSWORD_RESET,
+        channel="email",
+        recipient=user.email,
+        subject="Reset your password",
+        body=f"Open the link to choose a new password. It works once, for {minutes} "
+        "minutes. If you did not ask for this, ignore this message.",
+        user_id=user.id,
+        data={"redirectTo": redirect_to} if redirect_to else {},
+    )
+
+
+async def reset_mail(
+    uow: UnitOfWork, notification: Notification, policy: AuthPolicy
+) -> Message | str:
+    """The reset mail with a fresh token (stored hashed in `uow`), or why it is no longer to
+    be sent."""
+    user = await _addressee(uow, notification)
+    if isinstance(user, str):
+        return user
+    redirect_to = notification.data.get("redirectTo")
+    try:
+        _reset_link(policy, redirect_to, "check")
+    except ValidationFailed:
+        return "Its redirectTo is no longer an allowed origin."
+    token = await _issue_token(uow, user, purpose=PASSWORD_RESET, lifetime=policy.reset_lifetime)
+    return Message(
+        to=user.email, subject=notification.subject or "", body=notification.body,
+        link=_reset_link(policy, redirect_to, token), token=token,
+    )  # fmt: skip
 
 
 async def reset_password(uow: UnitOfWork, *, token: str, new_password: str) -> User:
@@ -365,16 +420,16 @@ async def reset_password(uow: UnitOfWork, *, token: str, new_password: str) -> U
 
 async def send_verification_email(
     uow: UnitOfWork, *, email: str, callback_url: str | None, policy: AuthPolicy
-) -> list[Message]:
-    """A new verification mail for an unverified user with this address; nothing otherwise
-    (the same answer either way)."""
+) -> None:
+    """Queue a new verification mail for an unverified user with this address; nothing
+    otherwise (the same answer either way)."""
     problems = Problems()
     email = check_email(problems, email)
     problems.raise_if_any()
     user = await uow.session.scalar(select(User).where(User.email == email))
     if user is None or user.email_verified or user.status != "active":
-        return []
-    return [await _verification_mail(uow, user, policy, callback_url)]
+        return
+    _queue_verification(uow, user, policy, callback_url)
 
 
 async def verify_email(uow: UnitOfWork, *, token: str) -> User:

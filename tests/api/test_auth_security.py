@@ -19,6 +19,7 @@ from app.models import Base
 from app.models.carts import Cart
 from tests.api.test_auth import PASSWORD, browser, cookie_of, get_session, sign_in, sign_up
 from tests.support.factories import make_api_key
+from tests.support.notifications import send_notifications
 from tests.support.users import COOKIE, make_user, session_token
 
 
@@ -183,6 +184,7 @@ async def test_passwords_are_never_stored_or_logged_in_plain(
         assert (await sign_in(http, password=DISTINCTIVE)).status_code == 200
         assert (await sign_in(http, password=DISTINCTIVE + "x")).status_code == 401
         await http.post("/api/auth/request-password-reset", json={"email": "ada@example.com"})
+        await send_notifications(app)
         token = next(
             r.getMessage().rsplit("token: ", 1)[1]
             for r in caplog.records

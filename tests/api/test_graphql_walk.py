@@ -86,6 +86,7 @@ CALLS: dict[str, str] = {
     "job": 'job(id: "{job}")',
     "webhookEndpoints": "webhookEndpoints",
     "webhookEndpoint": 'webhookEndpoint(id: "{webhook}")',
+    "notifications": "notifications",
     # The customer's own records: asked with the session of the store's order's customer.
     "me": "me",
     "session": "session",

@@ -224,6 +224,10 @@ CREATE_STAFF = "mutation($input: CreateStaffUserInput!) { createStaffUser(input:
 USERS_WHERE = "query($f: UserFilter) { users(filter: $f) { totalCount } }"
 LOGS_WHERE = "query($f: LogFilter) { accessLogs(filter: $f) { totalCount } }"
 CREATE_HOOK = "mutation($i: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $i) {id} }"
+NOTIFY = "/api/v1/notifications/send"
+SEND_NOTIFICATION = (
+    "mutation($i: SendNotificationInput!) { sendNotification(input: $i) { id status } }"
+)
 
 
 def api_keys_after(after: str) -> str:
@@ -250,9 +254,11 @@ def create_oauth_client(
     )
 
 
+ZERO_UUID_TEXT = "00000000-0000-0000-0000-000000000000"
 GW = "VALIDATION_ERROR"
 VF = "VALIDATION_FAILED"
 ZERO_UUID = {"u": "00000000-0000-0000-0000-000000000000"}
+NOTE = {"userId": ZERO_UUID_TEXT, "type": "email", "subject": "Hello", "message": "A note."}
 
 CASES: list[Case] = [
     # Variables and parameters that do not coerce (a GraphQL request error: 400).
@@ -535,6 +541,22 @@ CASES: list[Case] = [
          rest("POST", "/api/webhooks", {"url": "https://1.1.1.1/", "events": 7})),
     Case("webhook-id-garbage", "gateway", "DELETE /api/v1/webhooks/<script>", 404, "NOT_FOUND",
          rest("DELETE", "/api/v1/webhooks/%3Cscript%3E")),
+    # Notifications: text the mail server or PostgreSQL would choke on, header injection,
+    # closed sets, ids that name no one. Checked before the user is looked up.
+    Case("nul-in-text", "gateway", "POST /api/v1/notifications/send, message with NUL", 400,
+         GW, rest("POST", NOTIFY, {**NOTE, "message": "a\x00b"})),
+    Case("header-injection", "gateway", "POST /api/v1/notifications/send, subject with CRLF",
+         400, GW, rest("POST", NOTIFY, {**NOTE, "subject": "Hi\r\nBcc: all@example.com"})),
+    Case("message-too-long", "gateway", "POST /api/v1/notifications/send, 100,000-char message",
+         400, GW, rest("POST", NOTIFY, {**NOTE, "message": "x" * 100_000})),
+    Case("type-not-enum", "gateway", 'POST /api/v1/notifications/send {"type": "fax"}', 400,
+         GW, rest("POST", NOTIFY, {**NOTE, "type": "fax"})),
+    Case("user-id-garbage", "gateway", 'POST /api/v1/notifications/send {"userId": "<script>"}',
+         404, "NOT_FOUND", rest("POST", NOTIFY, {**NOTE, "userId": "<script>"})),
+    Case("header-injection", "graphql", "sendNotification(subject with CRLF)", 200, VF,
+         graphql(SEND_NOTIFICATION, {"i": {**NOTE, "type": "EMAIL", "subject": "a\nb"}})),
+    Case("user-unknown", "graphql", "sendNotification(userId of no one)", 200, "NOT_FOUND",
+         graphql(SEND_NOTIFICATION, {"i": {**NOTE, "type": "EMAIL"}})),
 ]  # fmt: skip
 
 
