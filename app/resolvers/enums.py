@@ -336,6 +336,8 @@ class WebhookDeliveryStatus(Described):
     SUCCEEDED = "succeeded", "The endpoint answered 2xx."
     FAILED = "failed", "It failed, and no attempt follows (the last, or the endpoint disabled)."
     PENDING = "pending", "It failed, and another attempt is scheduled."
+
+
 @graphql_enum(matches=CHANNELS)
 class NotificationChannel(Described):
     """How a notification reaches its recipient."""
