@@ -230,7 +230,9 @@ async def test_adding_emits_cart_after_add_item(
     cart = await new_cart(client)
     await add(client, cart, mug, quantity=3)
     async with database.read_session() as session:
-        events = (await session.scalars(select(Event).where(Event.entity_id == cart))).all()
+        events = (
+            await session.scalars(select(Event).where(Event.entity_id == cart).order_by(Event.id))
+        ).all()
     assert [e.type for e in events] == ["cart.create", "cart.update", "cart.afterAddItem"]
     assert events[2].data["quantity"] == 3
 
