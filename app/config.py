@@ -115,7 +115,7 @@ class Settings(BaseSettings):
     # leased for this many seconds (a job running longer is stopped, and one whose worker
     # died is claimed again after it); succeeded jobs are deleted after this many days.
     jobs_in_process: bool = True
-    jobs_concurrency: int = Field(4, ge=1, le=100)
+    jobs_concurrency: int = Field(16, ge=1, le=100)
     jobs_poll_seconds: float = Field(1.0, gt=0)
     job_lease_seconds: float = Field(300.0, gt=0)
     jobs_retention_days: int = Field(7, ge=1)
