@@ -134,6 +134,18 @@ async def test_send_answers_202_and_the_mail_arrives_over_smtp(
     assert (row.status, row.attempts, row.last_error) == ("sent", 1, None)
     assert row.sent_at is not None
 
+    # The job runs again (a worker died after sending, before its job was marked done, and
+    # the lease passed): the notification is sent already, so nothing more goes out.
+    async with database.unit_of_work() as uow:
+        await uow.session.execute(
+            update(Job).where(Job.kind == "notification.send").values(status="pending")
+        )
+        await uow.commit()
+    assert await send_notifications(smtp_app) == 1
+    assert len(inbox.received) == 1
+    [row] = await rows(database)
+    assert (row.status, row.attempts) == ("sent", 1)
+
 
 async def test_a_password_reset_mail_arrives_through_smtp_with_a_working_link(
     smtp_app: Starlette, database: Database, inbox: Inbox
