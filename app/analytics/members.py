@@ -27,6 +27,7 @@ from app.models.pricing import CustomerGroup, customer_group_members
 
 MeasureType = Literal["count", "number", "money"]
 DimensionType = Literal["string", "id", "time"]
+MEMBER_TYPES = ("count", "number", "money", "string", "id", "time")
 # Extends the FROM clause, for the database's dialect (`postgresql`, `sqlite`).
 Joiner = Callable[[FromClause, str], FromClause]
 # A mapped column (`Order.status`) or an expression over columns.

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import strawberry
 from strawberry import Info
 
+from app.resolvers.enums import AnalyticsMemberKind
 from app.resolvers.permissions import requires
 from app.resolvers.scalars import JSON
 from app.services import analytics as service
@@ -25,7 +26,7 @@ READ = "analytics:read"
 class AnalyticsMemberType:
     name: str = strawberry.field(description="Its full name, e.g. orders.revenue.")
     title: str = strawberry.field(description="What it means.")
-    type: str = strawberry.field(
+    type: AnalyticsMemberKind = strawberry.field(
         description="Measures: count, number or money (minor units, grouped by the model's "
         "currency). Dimensions: string, id or time."
     )
@@ -125,7 +126,9 @@ class AnalyticsResultType:
 
 
 def _member(raw: dict[str, str]) -> AnalyticsMemberType:
-    return AnalyticsMemberType(name=raw["name"], title=raw["title"], type=raw["type"])
+    return AnalyticsMemberType(
+        name=raw["name"], title=raw["title"], type=AnalyticsMemberKind.of(raw["type"])
+    )
 
 
 @strawberry.type
