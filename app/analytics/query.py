@@ -23,6 +23,8 @@ GRANULARITIES = ("day", "week", "month")
 SET_OPERATORS = ("equals", "notEquals")
 RANGE_OPERATORS = ("gt", "gte", "lt", "lte")
 DIRECTIONS = ("asc", "desc")
+# gt and lte of a date compare with the end of its day instead.
+WHOLE_DAY = {"gt": "gte", "lte": "lt"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +176,11 @@ def _filter(raw: Any, where: str, problems: _Problems, models: set[str]) -> Filt
         if len(values) != 1:
             problems.add(f"{where}.values", f"{operator} takes exactly one value.")
             return None
+        if operator in WHOLE_DAY and isinstance(values[0], str) and len(values[0]) == 10:
+            # A date means its whole day: after 8 March starts on the 9th, and up to 8 March
+            # takes in all of the 8th.
+            bound = _date_bound(values[0], f"{where}.values.0", problems, end=True)
+            return Filter(dimension, WHOLE_DAY[operator], (bound,))
     parsed = tuple(
         _value(dimension, value, f"{where}.values.{i}", problems) for i, value in enumerate(values)
     )

@@ -17,13 +17,15 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import DBAPIError
 from starlette.applications import Starlette
 
 from app.auth.actor import SYSTEM
-from app.db import Database
+from app.db import Database, unavailable
 from app.models.inventory import InventoryLevel, Warehouse
 from app.models.orders import Order
+from app.services import analytics
 from app.services.pricing.prices import create_price
 from tests.api.test_checkout import cart_with, post_checkout, set_stock
 from tests.conftest import client_for, truncate_all
@@ -31,6 +33,7 @@ from tests.support.catalog import make_brand, make_category, make_entity
 from tests.support.cost import without_cost
 from tests.support.factories import customer, make_api_key
 from tests.support.pricing import make_group
+from tests.support.queries import count_queries
 
 META = "/api/analytics/meta"
 QUERY = "/api/analytics/query"
@@ -227,6 +230,59 @@ async def test_filters_and_order(shop: Shop, analyst: httpx.AsyncClient) -> None
         ],
     }
     assert await query(analyst, none) == []
+
+
+@pytest.mark.parametrize(("operator", "placed"), [("lte", 3), ("gt", 2), ("lt", 2), ("gte", 3)])
+async def test_a_date_in_a_comparison_means_its_whole_day(
+    analyst: httpx.AsyncClient, operator: str, placed: int
+) -> None:
+    body = {
+        "measures": ["orders.count"],
+        "filters": [{"member": "orders.createdAt", "operator": operator, "values": ["2026-03-08"]}],
+    }
+
+    assert await query(analyst, body) == [{"orders.count": placed}]
+
+
+async def test_a_query_is_one_statement_in_a_read_only_snapshot(
+    shop: Shop, analyst: httpx.AsyncClient
+) -> None:
+    body = {
+        "measures": ["orderLines.unitsSold"],
+        "dimensions": ["orderLines.category", "orderLines.brand"],
+        "timeDimensions": [{"dimension": "orderLines.createdAt", "granularity": "month"}],
+    }
+
+    with count_queries(shop.database) as queries:
+        await query(analyst, body)
+
+    # (The key's look-up comes first; the answer is one statement.)
+    statements = queries.statements
+    reads = queries.matching("FROM order_lines")
+    assert len(reads) == 1, statements
+    if not shop.database.is_sqlite:
+        at = statements.index(reads[0])
+        assert statements[at - 2 : at] == [
+            "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+            "SET LOCAL statement_timeout = 3000",
+        ]
+
+
+async def test_the_statement_timeout_cancels_a_slow_query(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No member makes a slow query on a handful of rows: one that sleeps stands in for it."""
+    if shop.database.is_sqlite:
+        pytest.skip("SQLite cannot cancel a statement; the row limit bounds it there")
+
+    def sleeping(query: Any, dialect: str) -> tuple[Any, list[str]]:
+        return select(func.pg_sleep(1)), ["slept"]
+
+    monkeypatch.setattr(analytics, "build_select", sleeping)
+    with pytest.raises(DBAPIError) as raised:
+        await analytics.run_query(shop.database, {"measures": ["orders.count"]}, timeout_ms=50)
+
+    assert unavailable(raised.value) is not None
 
 
 async def test_order_lines_by_category_and_brand(shop: Shop, analyst: httpx.AsyncClient) -> None:
