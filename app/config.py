@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     # PostgreSQL cancels any statement of the server's sessions that runs longer (0: never);
     # the request answers 503 SERVICE_UNAVAILABLE with Retry-After.
     statement_timeout_ms: int = 5000
+    # Each analytics query's own statement timeout on PostgreSQL (`SET LOCAL`; 0: the server's).
+    analytics_timeout_ms: int = Field(3000, ge=0)
     # GraphQL query cost (app/resolvers/cost.py): the most one operation may cost, the most
     # items a list argument may hold, and each principal's budget of points (0: no budget),
     # refilled at `graphql_cost_restore_rate` points a second.

@@ -27,6 +27,8 @@ class Context:
     default_currency: str = "USD"
     # Whether webhook targets may be private or loopback addresses (a setting; tests use it).
     webhook_allow_private: bool = False
+    # PostgreSQL's statement timeout for one analytics query (a setting).
+    analytics_timeout_ms: int = 3000
     # Request-scoped DataLoaders, by name (the fallback for what look-ahead did not plan).
     loaders: dict[str, Any] = field(default_factory=dict)
     # Each principal's query cost budget (None: no budget), and whether the cost limit and
@@ -46,6 +48,7 @@ class Context:
         return cls(
             default_currency=settings.default_currency if settings else "USD",
             webhook_allow_private=settings.webhook_allow_private if settings else False,
+            analytics_timeout_ms=settings.analytics_timeout_ms if settings else 3000,
             database=database,
             request=connection,
             response=response,

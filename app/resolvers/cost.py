@@ -3,7 +3,8 @@
 In the style of Shopify's and GitHub's calculated query cost, from the validated document and
 the coerced variables, before anything executes:
 
-- a scalar or enum costs 0, an object 1, a root mutation field 10;
+- a scalar or enum costs 0, an object 1, a root mutation field 10, an analytics query 100
+  more (`FIELD_COSTS`: it aggregates whole tables, whatever it returns);
 - a connection (a field with `limit`/`first` whose type has `pageInfo`) costs 2, plus its
   `items`, `nodes` and `edges` times its page size: `first` or `limit`, capped at 100 as the
   resolvers cap it, else the list's default page size (20; the audit list's 50);
@@ -73,6 +74,10 @@ from app.services.inventory.levels import MAX_BULK
 OBJECT_COST = 1
 CONNECTION_COST = 2
 MUTATION_COST = 10
+# An analytics query aggregates over whole tables whatever it returns: a flat price, as much
+# as a full page of a hundred objects, on top of what it selects.
+ANALYTICS_COST = 100
+FIELD_COSTS: Mapping[str, int] = {"Query.analytics": ANALYTICS_COST}
 CONNECTION_ITEMS = frozenset({"items", "nodes", "edges"})
 
 # Connections whose default page is not DEFAULT_LIMIT.
@@ -110,6 +115,9 @@ LIST_SIZES: Mapping[str, int | str] = {
     "OrderTracking.fulfillments": 3,
     "OrderDownloads.items": 3,  # one link per digital line
     "ReorderResult.skipped": 3,
+    "AnalyticsMeta.models": 4,
+    "AnalyticsModel.measures": 3,
+    "AnalyticsModel.dimensions": 7,
 }
 DEFAULT_LIST_SIZE = 10
 
@@ -211,6 +219,7 @@ class Pricer:
             arguments = {}
         self.check_lengths(definition, coordinate, arguments)
         extra = MUTATION_COST if parent is self.schema.mutation_type else 0
+        extra += FIELD_COSTS.get(coordinate, 0)
         named = get_named_type(definition.type)
         if is_leaf_type(named) or node.selection_set is None:
             return extra

@@ -17,6 +17,7 @@ from typing import Self, TypeVar, overload
 
 import strawberry
 
+from app.analytics.members import MEMBER_TYPES
 from app.auth.actor import ActorKind
 from app.models.catalog import ENTITY_STATUSES, ENTITY_TYPES
 from app.models.inventory import MOVEMENT_TYPES, RESERVATION_STATUSES
@@ -363,3 +364,15 @@ class NotificationKind(Described):
     EMAIL_VERIFICATION = "email_verification", "A link that verifies the user's address."
     ORDER_CONFIRMATION = "order_confirmation", "The confirmation of an order placed."
     CUSTOM = "custom", "A message written by staff (sendNotification)."
+
+
+@graphql_enum(matches=MEMBER_TYPES)
+class AnalyticsMemberKind(Described):
+    """What the values of an analytics member are."""
+
+    COUNT = "count", "A measure counting rows."
+    NUMBER = "number", "A measure summing quantities (units)."
+    MONEY = "money", "A measure in minor units, each row beside the currency it is in."
+    STRING = "string", "A dimension of words: a status, a code, a slug or a name."
+    ID = "id", "A dimension of ids (UUIDs)."
+    TIME = "time", "A time dimension: bucketed by granularity, bounded by a date range."

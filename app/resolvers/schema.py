@@ -19,6 +19,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 
 from app.config import Settings
+from app.resolvers.analytics import AnalyticsQueries
 from app.resolvers.apikeys import ApiKeyMutations, ApiKeyQueries
 from app.resolvers.audit import AuditQueries
 from app.resolvers.auth import AuthMutations, AuthQueries
@@ -67,6 +68,7 @@ class Query(
     JobQueries,
     WebhookQueries,
     NotificationQueries,
+    AnalyticsQueries,
 ):
     pass
 

@@ -1,5 +1,6 @@
 """The route table: every documented REST route, one domain module each."""
 
+from app.rest.engine import analytics as engine_analytics
 from app.rest.engine import audit as engine_audit
 from app.rest.engine import auth as engine_auth
 from app.rest.engine import carts as engine_carts
@@ -22,6 +23,7 @@ from app.rest.gateway import webhooks as gateway_webhooks
 from app.rest.table import RestRoute
 
 ROUTES: list[RestRoute] = [
+    *engine_analytics.ROUTES,
     *engine_audit.ROUTES,
     *engine_auth.ROUTES,
     *engine_carts.ROUTES,

@@ -1117,6 +1117,18 @@ LOGS = {
     "Query.accessLogs": row("logs:read", graph()),
 }
 
+# ---- analytics -------------------------------------------------------------------------------
+
+ANALYTICS_QUERY = {"measures": ["orders.count"], "dimensions": ["orders.status"]}
+ANALYTICS = {
+    "GET /api/analytics/meta": row("analytics:read", rest("GET", "/api/analytics/meta")),
+    "POST /api/analytics/query": row(
+        "analytics:read", rest("POST", "/api/analytics/query", json=ANALYTICS_QUERY)
+    ),
+    "Query.analyticsMeta": row("analytics:read", graph()),
+    "Query.analytics": row("analytics:read", graph(query=ANALYTICS_QUERY)),
+}
+
 # ---- background jobs -------------------------------------------------------------------------
 
 JOBS = {
@@ -1394,6 +1406,7 @@ MATRIX: dict[str, Row] = {
     **ORDERS,
     **USERS,
     **LOGS,
+    **ANALYTICS,
     **JOBS,
     **WEBHOOKS,
     **NOTIFICATIONS,

@@ -82,6 +82,9 @@ CALLS: dict[str, str] = {
     "user": 'user(id: "{user}")',
     "roles": "roles",
     "accessLogs": "accessLogs",
+    "analyticsMeta": "analyticsMeta",
+    "analytics": 'analytics(query: {{measures: ["orders.revenue"], '
+    'dimensions: ["orders.status"]}})',
     "jobs": "jobs",
     "job": 'job(id: "{job}")',
     "webhookEndpoints": "webhookEndpoints",

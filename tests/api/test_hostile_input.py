@@ -256,6 +256,9 @@ def create_oauth_client(
 
 ZERO_UUID_TEXT = "00000000-0000-0000-0000-000000000000"
 GW = "VALIDATION_ERROR"
+ANALYTICS = "/api/analytics/query"
+ANALYTICS_QUERY = "query($q: AnalyticsQueryInput!) { analytics(query: $q) { rows } }"
+ORDER_COUNT = {"measures": ["orders.count"]}
 VF = "VALIDATION_FAILED"
 ZERO_UUID = {"u": "00000000-0000-0000-0000-000000000000"}
 NOTE = {"userId": ZERO_UUID_TEXT, "type": "email", "subject": "Hello", "message": "A note."}
@@ -557,6 +560,34 @@ CASES: list[Case] = [
          graphql(SEND_NOTIFICATION, {"i": {**NOTE, "type": "EMAIL", "subject": "a\nb"}})),
     Case("user-unknown", "graphql", "sendNotification(userId of no one)", 200, "NOT_FOUND",
          graphql(SEND_NOTIFICATION, {"i": {**NOTE, "type": "EMAIL"}})),
+    # Analytics: members, words and values the semantic layer does not list; never SQL.
+    Case("member-not-listed", "engine", 'POST /api/analytics/query, measures ["orders.id"]', 422,
+         VF, rest("POST", ANALYTICS, {"measures": ["orders.id"]})),
+    Case("member-sql", "engine", 'POST /api/analytics/query, measures ["orders.count) --"]',
+         422, VF, rest("POST", ANALYTICS, {"measures": ["orders.count) FROM users --"]})),
+    Case("granularity-not-listed", "engine", 'POST /api/analytics/query, granularity "hour"',
+         422, VF, rest("POST", ANALYTICS, {**ORDER_COUNT, "timeDimensions": [
+             {"dimension": "orders.createdAt", "granularity": "hour"}]})),
+    Case("operator-not-listed", "engine", 'POST /api/analytics/query, operator "raw"', 422, VF,
+         rest("POST", ANALYTICS, {**ORDER_COUNT, "filters": [
+             {"member": "orders.status", "operator": "raw", "values": ["1=1"]}]})),
+    Case("value-not-uuid", "engine", 'POST /api/analytics/query, orderLines.entity = "<script>"',
+         422, VF, rest("POST", ANALYTICS, {"measures": ["orderLines.count"], "filters": [
+             {"member": "orderLines.entity", "operator": "equals", "values": ["<script>"]}]})),
+    Case("date-range-not-dates", "engine", 'POST /api/analytics/query, dateRange ["a", "b"]',
+         422, VF, rest("POST", ANALYTICS, {**ORDER_COUNT, "timeDimensions": [
+             {"dimension": "orders.createdAt", "dateRange": ["a", "b"]}]})),
+    Case("limit-over-rows", "engine", "POST /api/analytics/query, limit 100000", 422, VF,
+         rest("POST", ANALYTICS, {**ORDER_COUNT, "limit": 100_000})),
+    Case("measures-10k", "engine", "POST /api/analytics/query, 10,000 measures", 422, VF,
+         rest("POST", ANALYTICS, {"measures": ["orders.count"] * 10_000})),
+    Case("member-not-listed", "graphql", 'analytics(query: {measures: ["orders.id"]})', 200, VF,
+         graphql(ANALYTICS_QUERY, {"q": {"measures": ["orders.id"]}})),
+    Case("order-not-object", "graphql", "analytics(query: {order: [1]})", 200, VF,
+         graphql(ANALYTICS_QUERY, {"q": {**ORDER_COUNT, "order": [1]}})),
+    Case("value-not-text", "graphql", 'analytics filter values [{"a": 1}]', 200, VF,
+         graphql(ANALYTICS_QUERY, {"q": {**ORDER_COUNT, "filters": [
+             {"member": "orders.status", "operator": "equals", "values": [{"a": 1}]}]}})),
 ]  # fmt: skip
 
 
