@@ -27,9 +27,13 @@ def upgrade(database_url: str, revision: str = "head") -> None:
 
 def include_object(dialect: str) -> Callable[[Any, str | None, str, bool, Any], bool]:
     """Alembic's `include_object` for `dialect`: an index declared for other databases only
-    (`app.models.base.postgresql_only`) is neither expected nor generated there."""
+    (`app.models.base.postgresql_only`) is neither expected nor generated there. SQLite's
+    FTS5 search table and its shadow tables (`search_fts*`, migration 0018_search) are built
+    by hand: no model describes them."""
 
     def include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+        if type_ == "table" and reflected and (name or "").startswith("search_fts"):
+            return False
         dialects = obj.info.get("dialects") if type_ == "index" else None
         return dialects is None or dialect in dialects
 

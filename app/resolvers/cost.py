@@ -110,6 +110,9 @@ LIST_SIZES: Mapping[str, int | str] = {
     "OrderTracking.fulfillments": 3,
     "OrderDownloads.items": 3,  # one link per digital line
     "ReorderResult.skipped": 3,
+    "Query.suggest": 10,  # the default; at most 50
+    "SearchResults.facets": 4,  # type, category, brand, status
+    "SearchFacet.values": 10,
 }
 DEFAULT_LIST_SIZE = 10
 

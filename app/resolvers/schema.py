@@ -41,6 +41,7 @@ from app.resolvers.platform import PlatformQueries
 from app.resolvers.pricing import PricingMutations, PricingQueries
 from app.resolvers.promotions import PromotionMutations, PromotionQueries
 from app.resolvers.scalars import SCALAR_MAP
+from app.resolvers.search import SearchQueries
 from app.resolvers.users import UserMutations, UserQueries
 from app.resolvers.webhooks import WebhookMutations, WebhookQueries
 
@@ -67,6 +68,7 @@ class Query(
     JobQueries,
     WebhookQueries,
     NotificationQueries,
+    SearchQueries,
 ):
     pass
 
