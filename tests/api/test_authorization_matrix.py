@@ -1110,6 +1110,15 @@ USERS = {
     "Mutation.setUserStatus": row("users:manage", on("user", _entity_input(status="INACTIVE"))),
 }
 
+# ---- search ----------------------------------------------------------------------------------
+
+SEARCH = {
+    "GET /api/search": row(None, rest("GET", "/api/search", params={"q": "walk", "facets": "type"})),
+    "GET /api/search/suggest": row(None, rest("GET", "/api/search/suggest", params={"prefix": "w"})),
+    "Query.search": row(None, graph(q="walk")),
+    "Query.suggest": row(None, graph(prefix="w")),
+}
+
 # ---- access logs -----------------------------------------------------------------------------
 
 LOGS = {
@@ -1394,6 +1403,7 @@ MATRIX: dict[str, Row] = {
     **ORDERS,
     **USERS,
     **LOGS,
+    **SEARCH,
     **JOBS,
     **WEBHOOKS,
     **NOTIFICATIONS,
