@@ -94,6 +94,43 @@ def terms(text: str) -> list[str]:
     return [word.lower() for word in WORD.findall(text)][:MAX_TERMS]
 
 
+# A websearch-style query: a "quoted phrase", a -excluded word, the word `or`, any word.
+TOKEN = re.compile(r'"([^"]*)"?|(-?)([^\s"]+)')
+
+
+def fts_query(text: str) -> str | None:
+    """`text` as FTS5 syntax with PostgreSQL's websearch meaning, built from quoted words
+    only (no operator, column filter or quote of the caller's reaches FTS5): words must all
+    match (each as a prefix), "phrases" in order, `or` between two, `-word` excluded."""
+    parts: list[str] = []
+    operands = 0
+    want_or = False
+    for match in TOKEN.finditer(text):
+        phrase, minus, raw = match.groups()
+        words = terms(phrase if phrase is not None else raw)
+        if not words or operands >= MAX_TERMS:
+            continue
+        if phrase is None and not minus and raw.lower() == "or":
+            want_or = bool(parts)
+            continue
+        if phrase is not None:
+            operand = '"' + " ".join(words) + '"'
+        else:
+            prefixes = " ".join(f'"{word}"*' for word in words)
+            operand = f"({prefixes})" if len(words) > 1 else prefixes
+        operands += 1
+        if phrase is None and minus:
+            if parts:  # with nothing to subtract from, an exclusion is dropped
+                parts.append(f"NOT {operand}")
+            want_or = False
+            continue
+        if want_or:
+            parts.append("OR")
+        want_or = False
+        parts.append(operand)
+    return " ".join(parts) or None
+
+
 def _node(model: Any, link: Any, column: str, value: str) -> Any:
     """`value` (an id or a slug) names a category or brand the document's entity is in."""
     parsed = parse_uuid(value)
@@ -119,7 +156,7 @@ class SqlBackend:
         raise NotImplementedError
 
     async def prepare(self, session: AsyncSession) -> None:
-        """Look up what the statements need (PostgreSQL: where pg_trgm lives)."""
+        """Look up what the fuzzy statement needs (PostgreSQL: where pg_trgm lives)."""
 
     def _filtered(
         self,
@@ -150,7 +187,6 @@ class SqlBackend:
         return query
 
     async def search(self, session: AsyncSession, query: SearchQuery) -> SearchResult:
-        await self.prepare(session)
         text = query.text.strip()
         matches = self.match(text) if text else None
         filters: dict[str, Any] = {
@@ -159,11 +195,14 @@ class SqlBackend:
             "category": query.category,
             "brand": query.brand,
         }
-        if text and matches is None:  # no words at all (punctuation only): nothing matches
+        # No word to find (punctuation, or only exclusions): nothing matches, on both
+        # databases alike (PostgreSQL would find everything without the excluded words).
+        if text and (matches is None or fts_query(text) is None):
             return SearchResult([], 0, query.page, {name: [] for name in query.facets})
         filtered = self._filtered(matches, **filters)
         total = await self._count(session, filtered)
         if text and total == 0:  # a typo, perhaps: what the fuzzy match finds instead
+            await self.prepare(session)
             fuzzy = self.fuzzy(text)
             if fuzzy is not None:
                 filtered = self._filtered(fuzzy, **filters)
@@ -227,7 +266,6 @@ class SqlBackend:
         statuses: tuple[str, ...] | None,
         limit: int,
     ) -> list[Hit]:
-        await self.prepare(session)
         matches = self.prefix(prefix.strip())
         if matches is None:
             return []
@@ -322,8 +360,8 @@ class SqliteSearch(SqlBackend):
         )
 
     def match(self, text: str) -> Select[Any] | None:
-        words = terms(text)
-        return self._fts(" ".join(f'"{word}"*' for word in words)) if words else None
+        expression = fts_query(text)
+        return self._fts(expression) if expression else None
 
     def fuzzy(self, text: str) -> Select[Any] | None:
         stems = {word[:3] for word in terms(text) if len(word) >= 3}

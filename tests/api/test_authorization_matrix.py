@@ -1113,8 +1113,12 @@ USERS = {
 # ---- search ----------------------------------------------------------------------------------
 
 SEARCH = {
-    "GET /api/search": row(None, rest("GET", "/api/search", params={"q": "walk", "facets": "type"})),
-    "GET /api/search/suggest": row(None, rest("GET", "/api/search/suggest", params={"prefix": "w"})),
+    "GET /api/search": row(
+        None, rest("GET", "/api/search", params={"q": "walk", "facets": "type"})
+    ),
+    "GET /api/search/suggest": row(
+        None, rest("GET", "/api/search/suggest", params={"prefix": "w"})
+    ),
     "Query.search": row(None, graph(q="walk")),
     "Query.suggest": row(None, graph(prefix="w")),
 }
