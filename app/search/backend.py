@@ -116,16 +116,15 @@ def fts_query(text: str) -> str | None:
         if phrase is not None:
             operand = '"' + " ".join(words) + '"'
         else:
-            prefixes = " ".join(f'"{word}"*' for word in words)
+            prefixes = " AND ".join(f'"{word}"*' for word in words)
             operand = f"({prefixes})" if len(words) > 1 else prefixes
         operands += 1
-        if phrase is None and minus:
-            if parts:  # with nothing to subtract from, an exclusion is dropped
-                parts.append(f"NOT {operand}")
-            want_or = False
+        negated = phrase is None and bool(minus)
+        if negated and not parts:  # with nothing to subtract from, an exclusion is dropped
             continue
-        if want_or:
-            parts.append("OR")
+        # FTS5 wants its operators spelled out next to a parenthesised group.
+        if parts:
+            parts.append("NOT" if negated else "OR" if want_or else "AND")
         want_or = False
         parts.append(operand)
     return " ".join(parts) or None
@@ -373,7 +372,7 @@ class SqliteSearch(SqlBackend):
         words = terms(text)
         if not words:
             return None
-        return self._fts(" ".join(f'titles : "{word}"*' for word in words))
+        return self._fts(" AND ".join(f'titles : "{word}"*' for word in words))
 
 
 def backend_for(session: AsyncSession) -> SearchBackend:

@@ -231,6 +231,9 @@ HOSTILE = [
     '"""',
     "*",
     "x" * 400,
+    # Found by the OpenAPI fuzzer: FTS5 wants AND spelled out next to a parenthesised group.
+    "!\u00c8\x1d\u00c4:%t X\x02=O\u00fd\u00c1>\x0c\u00fcW(\u00e9\u00c5\x0c",
+    "a-b c-d -e-f or",
 ]
 
 
