@@ -21,7 +21,7 @@ from app.auth.actor import SYSTEM
 from app.config import Settings
 from app.db import Database
 from app.main import create_app
-from app.migrations import alembic_config, upgrade
+from app.migrations import SQLITE_SEARCH_TABLES, alembic_config, upgrade
 from app.models import Base
 from app.services.apikeys import revoke_api_key
 
@@ -95,7 +95,7 @@ def test_migrate_creates_every_table_at_the_head_revision(
     tables = {
         name for (name,) in rows(db_file, "SELECT name FROM sqlite_master WHERE type='table'")
     }
-    assert tables == {*Base.metadata.tables, "alembic_version"}
+    assert tables == {*Base.metadata.tables, "alembic_version", *SQLITE_SEARCH_TABLES}
     head = ScriptDirectory.from_config(alembic_config(database_url_for_cli)).get_heads()
     assert rows(db_file, "SELECT version_num FROM alembic_version") == [tuple(head)]
 

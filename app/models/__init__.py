@@ -29,6 +29,7 @@ from app.models.orders import (
 )
 from app.models.pricing import CustomerGroup, Price, PriceModifier, customer_group_members
 from app.models.promotions import Promotion, PromotionRedemption
+from app.models.search import SearchDocument
 from app.models.users import OneTimeToken, Role, User, UserSession, user_roles
 from app.models.webhooks import WebhookDelivery, WebhookEndpoint
 
@@ -69,6 +70,7 @@ __all__ = [
     "PromotionRedemption",
     "Reservation",
     "Role",
+    "SearchDocument",
     "User",
     "UserSession",
     "Variant",

@@ -118,6 +118,9 @@ LIST_SIZES: Mapping[str, int | str] = {
     "AnalyticsMeta.models": 4,
     "AnalyticsModel.measures": 3,
     "AnalyticsModel.dimensions": 7,
+    "Query.suggest": 10,  # the default; at most 50
+    "SearchResults.facets": 4,  # type, category, brand, status
+    "SearchFacet.values": 10,
 }
 DEFAULT_LIST_SIZE = 10
 

@@ -42,6 +42,7 @@ from app.resolvers.platform import PlatformQueries
 from app.resolvers.pricing import PricingMutations, PricingQueries
 from app.resolvers.promotions import PromotionMutations, PromotionQueries
 from app.resolvers.scalars import SCALAR_MAP
+from app.resolvers.search import SearchQueries
 from app.resolvers.users import UserMutations, UserQueries
 from app.resolvers.webhooks import WebhookMutations, WebhookQueries
 
@@ -69,6 +70,7 @@ class Query(
     WebhookQueries,
     NotificationQueries,
     AnalyticsQueries,
+    SearchQueries,
 ):
     pass
 

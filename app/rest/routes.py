@@ -11,6 +11,7 @@ from app.rest.engine import me as engine_me
 from app.rest.engine import orders as engine_orders
 from app.rest.engine import pricing as engine_pricing
 from app.rest.engine import promotions as engine_promotions
+from app.rest.engine import search as engine_search
 from app.rest.engine import webhooks as engine_webhooks
 from app.rest.gateway import apikeys as gateway_apikeys
 from app.rest.gateway import inventory as gateway_inventory
@@ -34,6 +35,7 @@ ROUTES: list[RestRoute] = [
     *engine_orders.ROUTES,
     *engine_pricing.ROUTES,
     *engine_promotions.ROUTES,
+    *engine_search.ROUTES,
     *engine_webhooks.ROUTES,
     *gateway_apikeys.ROUTES,
     *gateway_inventory.ROUTES,

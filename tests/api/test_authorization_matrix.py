@@ -1110,6 +1110,19 @@ USERS = {
     "Mutation.setUserStatus": row("users:manage", on("user", _entity_input(status="INACTIVE"))),
 }
 
+# ---- search ----------------------------------------------------------------------------------
+
+SEARCH = {
+    "GET /api/search": row(
+        None, rest("GET", "/api/search", params={"q": "walk", "facets": "type"})
+    ),
+    "GET /api/search/suggest": row(
+        None, rest("GET", "/api/search/suggest", params={"prefix": "w"})
+    ),
+    "Query.search": row(None, graph(q="walk")),
+    "Query.suggest": row(None, graph(prefix="w")),
+}
+
 # ---- access logs -----------------------------------------------------------------------------
 
 LOGS = {
@@ -1407,6 +1420,7 @@ MATRIX: dict[str, Row] = {
     **USERS,
     **LOGS,
     **ANALYTICS,
+    **SEARCH,
     **JOBS,
     **WEBHOOKS,
     **NOTIFICATIONS,

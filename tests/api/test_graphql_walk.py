@@ -90,6 +90,8 @@ CALLS: dict[str, str] = {
     "webhookEndpoints": "webhookEndpoints",
     "webhookEndpoint": 'webhookEndpoint(id: "{webhook}")',
     "notifications": "notifications",
+    "search": 'search(q: "walk", facets: [TYPE, CATEGORY, BRAND, STATUS])',
+    "suggest": 'suggest(prefix: "walk")',
     # The customer's own records: asked with the session of the store's order's customer.
     "me": "me",
     "session": "session",

@@ -588,6 +588,20 @@ CASES: list[Case] = [
     Case("value-not-text", "graphql", 'analytics filter values [{"a": 1}]', 200, VF,
          graphql(ANALYTICS_QUERY, {"q": {**ORDER_COUNT, "filters": [
              {"member": "orders.status", "operator": "equals", "values": [{"a": 1}]}]}})),
+    # Search: the query text is only ever words (FTS5 and tsquery syntax, SQL and NUL are
+    # answered 200 in tests/api/test_search.py); what is refused is refused before any SQL.
+    Case("search-q-10k", "engine", "GET /api/search?q=<10,000 chars>", 422, VF,
+         rest("GET", "/api/search?q=" + "x" * 10_000)),
+    Case("search-q-10k", "graphql", "search(q: <10,000 chars>)", 200, VF,
+         graphql("query($q: String) { search(q: $q) { totalCount } }", {"q": "x" * 10_000})),
+    Case("search-facet-unknown", "engine", "GET /api/search?facets=price", 422, VF,
+         rest("GET", "/api/search?facets=price")),
+    Case("search-status-unknown", "engine", "GET /api/search?status=deleted", 422, VF,
+         rest("GET", "/api/search?status=deleted")),
+    Case("suggest-prefix-10k", "engine", "GET /api/search/suggest?prefix=<10,000 chars>", 422,
+         VF, rest("GET", "/api/search/suggest?prefix=" + "x" * 10_000)),
+    Case("suggest-limit-zero", "engine", "GET /api/search/suggest?prefix=a&limit=0", 422, VF,
+         rest("GET", "/api/search/suggest?prefix=a&limit=0")),
 ]  # fmt: skip
 
 

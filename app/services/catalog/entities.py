@@ -24,6 +24,7 @@ from app.models.catalog import (
     entity_categories,
 )
 from app.pagination import Page, PageRequest, SortKey, paginate
+from app.search.index import reindex
 from app.services.audit import record_change
 from app.services.catalog.loading import columns
 from app.services.catalog.rules import Problems, check_metadata, check_slug
@@ -89,6 +90,7 @@ async def create_entity(
     )
     uow.session.add(entity)
     await _flush_unique(uow, slug)
+    await reindex(uow.session, [entity.id])
     record_change(
         uow,
         actor,
@@ -178,9 +180,11 @@ async def touch(
     uow: UnitOfWork, actor: Actor, entity: CatalogEntity, *, part: str, before: Any, after: Any
 ) -> None:
     """Record a change to one of an entity's parts (attributes, options, variants, links)
-    as a `catalog.update` of the entity, with that part before and after."""
+    as a `catalog.update` of the entity, with that part before and after; the entity's
+    search document follows in the same transaction."""
     entity.updated_at = utcnow()
     await uow.session.flush()
+    await reindex(uow.session, [entity.id])
     record_change(
         uow,
         actor,
@@ -197,6 +201,7 @@ async def _save(
 ) -> CatalogEntity:
     entity.updated_at = utcnow()
     await _flush_unique(uow, entity.slug)
+    await reindex(uow.session, [entity.id])
     record_change(
         uow,
         actor,

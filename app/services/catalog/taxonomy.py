@@ -16,6 +16,7 @@ from app.ids import parse_uuid
 from app.models.base import utcnow
 from app.models.catalog import Brand, CatalogEntity, Category, entity_brands, entity_categories
 from app.pagination import Page, PageRequest, SortKey, paginate
+from app.search.index import linked_entities, reindex
 from app.services.audit import record_change
 from app.services.catalog.entities import get_entity_by_id, touch
 from app.services.catalog.rules import Problems, check_name, check_slug, check_text
@@ -146,6 +147,8 @@ async def update_category(
         category.parent_id = await _check_parent(uow.session, parent_id, moving=category.id)
     category.updated_at = utcnow()
     await _flush(uow.session, category.slug)
+    if checked_name is not None:  # the name is in its entities' search documents
+        await reindex(uow.session, await linked_entities(uow.session, category_id=category.id))
     record_change(
         uow,
         actor,
@@ -175,8 +178,10 @@ async def delete_category(uow: UnitOfWork, actor: Actor, *, id: str) -> Category
     if children:
         raise Conflict(f"The category has {children} child categories; move or delete them first.")
     before = category.snapshot()
+    linked = await linked_entities(uow.session, category_id=category.id)
     await uow.session.delete(category)
     await uow.session.flush()
+    await reindex(uow.session, linked)
     record_change(
         uow,
         actor,
@@ -257,6 +262,8 @@ async def update_brand(
         brand.description = description
     brand.updated_at = utcnow()
     await _flush(uow.session, brand.slug)
+    if checked_name is not None:  # the name is in its entities' search documents
+        await reindex(uow.session, await linked_entities(uow.session, brand_id=brand.id))
     record_change(
         uow,
         actor,
@@ -272,8 +279,10 @@ async def update_brand(
 async def delete_brand(uow: UnitOfWork, actor: Actor, *, id: str) -> Brand:
     brand = await _by_id(uow.session, Brand, id, "Brand")
     before = brand.snapshot()
+    linked = await linked_entities(uow.session, brand_id=brand.id)
     await uow.session.delete(brand)
     await uow.session.flush()
+    await reindex(uow.session, linked)
     record_change(
         uow,
         actor,

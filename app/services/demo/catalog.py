@@ -35,6 +35,7 @@ from app.models.catalog import (
     entity_categories,
     variant_option_values,
 )
+from app.search.index import reindex
 from app.services.demo.report import SeedReport
 
 # Products per transaction, and rows per INSERT statement: large enough to keep round trips
@@ -457,6 +458,7 @@ async def seed_products(
         _build_product(index, taxonomy, rows, now)
     for table, table_rows in rows.by_table():
         await insert_rows(session, table, table_rows)
+    await reindex(session, [entity["id"] for entity in rows.entities])
     report.entities_skipped += len(existing)
     report.entities_created += len(rows.entities)
     report.attributes_created += len(rows.attributes)

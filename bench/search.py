@@ -1,0 +1,111 @@
+"""Search and suggest latency at scale, on PostgreSQL (issue 13: p95 under 30 ms for search
+and 10 ms for suggest at concurrency 8, 100,000 catalog entities).
+
+    .venv/bin/python -m bench.search --products 100000 --concurrency 8 --duration 15
+
+A fresh schema (`cg_bench_search`, dropped at the end unless --keep) is migrated and seeded
+with the demo catalog (no orders); then --concurrency tasks call the search service
+(`app.services.search`, the code both the REST route and GraphQL run, without HTTP) in a
+loop for --duration seconds: `search` with one or two words taken from the catalog's own
+titles and facets type and brand, anonymous; `suggest` with a word's first four letters.
+Latency is measured per call, from the session's opening to the answer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import time
+from collections.abc import Sequence
+
+from sqlalchemy import select
+
+from app.auth.actor import ANONYMOUS
+from app.db import Database
+from app.migrations import upgrade
+from app.models.search import SearchDocument
+from app.pagination import PageRequest
+from app.services import search as service
+from app.services.demo import seed_demo
+from bench.checkout import DEFAULT_DATABASE_URL, postgres_target
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+async def words_of(database: Database) -> list[str]:
+    async with database.read_session() as session:
+        titles = list(await session.scalars(select(SearchDocument.title).limit(2000)))
+    return sorted({word.lower() for title in titles for word in title.split() if len(word) > 3})
+
+
+async def measure(
+    database: Database, words: list[str], *, kind: str, concurrency: int, duration: float
+) -> list[float]:
+    timings: list[float] = []
+    stop = time.perf_counter() + duration
+
+    async def worker(seed: int) -> None:
+        rng = random.Random(seed)
+        while time.perf_counter() < stop:
+            started = time.perf_counter()
+            async with database.read_session() as session:
+                if kind == "search":
+                    q = " ".join(rng.sample(words, rng.choice((1, 2))))
+                    await service.search(
+                        session, ANONYMOUS, q=q, type=None, category=None, brand=None,
+                        status=None, facets=("type", "brand"), page=PageRequest(),
+                    )  # fmt: skip
+                else:
+                    prefix = rng.choice(words)[:4]
+                    await service.suggest(session, ANONYMOUS, prefix=prefix, type=None, limit=10)
+            timings.append((time.perf_counter() - started) * 1000)
+
+    await asyncio.gather(*(worker(i) for i in range(concurrency)))
+    return timings
+
+
+async def run(args: argparse.Namespace, url: str) -> None:
+    database = Database(url, pool_size=args.concurrency)
+    try:
+        started = time.perf_counter()
+        await seed_demo(database, products=args.products, orders=False)
+        print(f"seeded {args.products} products in {time.perf_counter() - started:.0f} s")
+        words = await words_of(database)
+        for kind in ("search", "suggest"):
+            await measure(database, words, kind=kind, concurrency=args.concurrency, duration=2)
+            timings = await measure(
+                database, words, kind=kind, concurrency=args.concurrency, duration=args.duration
+            )
+            print(
+                f"{kind}: {len(timings)} calls, p50 {statistics.median(timings):.1f} ms, "
+                f"p95 {percentile(timings, 0.95):.1f} ms, max {max(timings):.1f} ms"
+            )
+    finally:
+        await database.dispose()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
+    parser.add_argument("--products", type=int, default=100_000)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--duration", type=float, default=15.0)
+    parser.add_argument("--keep", action="store_true", help="keep the schema afterwards")
+    args = parser.parse_args(argv)
+    target = postgres_target(args.database_url, "cg_bench_search")
+    try:
+        upgrade(target.url)
+        asyncio.run(run(args, target.url))
+    finally:
+        if target.cleanup and not args.keep:
+            target.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
