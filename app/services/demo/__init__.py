@@ -89,7 +89,7 @@ async def seed_demo(database: Database, *, products: int, orders: bool = True) -
 BULK_TABLES = (
     "catalog_entities", "catalog_attributes", "entity_categories", "entity_brands",
     "option_types", "option_values", "variants", "variant_option_values", "prices",
-    "inventory_levels", "inventory_movements",
+    "inventory_levels", "inventory_movements", "search_documents",
 )  # fmt: skip
 
 
