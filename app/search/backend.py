@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from sqlalchemy import (
     Float,
     Select,
+    Subquery,
     case,
     exists,
     func,
@@ -208,15 +209,7 @@ class SqlBackend:
                 total = await self._count(session, filtered)
         ranked = filtered.subquery()
         rows = await session.execute(
-            select(
-                SearchDocument.entity_id,
-                SearchDocument.type,
-                SearchDocument.status,
-                SearchDocument.slug,
-                SearchDocument.title,
-                ranked.c.score,
-            )
-            .join(ranked, ranked.c.doc == SearchDocument.id)
+            _hits(ranked)
             .order_by(ranked.c.score.desc(), SearchDocument.title, SearchDocument.id)
             .limit(query.page.limit)
             .offset(query.page.offset)
@@ -270,15 +263,7 @@ class SqlBackend:
             return []
         ranked = self._filtered(matches, type=type, statuses=statuses).subquery()
         rows = await session.execute(
-            select(
-                SearchDocument.entity_id,
-                SearchDocument.type,
-                SearchDocument.status,
-                SearchDocument.slug,
-                SearchDocument.title,
-                ranked.c.score,
-            )
-            .join(ranked, ranked.c.doc == SearchDocument.id)
+            _hits(ranked)
             .order_by(
                 ranked.c.score.desc(), func.length(SearchDocument.title), SearchDocument.title
             )
@@ -380,3 +365,15 @@ def backend_for(session: AsyncSession) -> SearchBackend:
     if session.get_bind().dialect.name == "postgresql":
         return PostgresSearch()
     return SqliteSearch()
+
+
+def _hits(ranked: Subquery) -> Select[Any]:
+    """The documents of a ranked match (`doc`, `score`) as hits, unordered."""
+    return select(
+        SearchDocument.entity_id,
+        SearchDocument.type,
+        SearchDocument.status,
+        SearchDocument.slug,
+        SearchDocument.title,
+        ranked.c.score,
+    ).join(ranked, ranked.c.doc == SearchDocument.id)
