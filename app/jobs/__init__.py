@@ -56,6 +56,12 @@ class JobContext:
     settings: Settings
     job_id: str
     attempt: int
+    max_attempts: int
+
+    @property
+    def last_attempt(self) -> bool:
+        """Whether a failure now fails the job for good (no attempt follows)."""
+        return self.attempt >= self.max_attempts
 
 
 JobHandler = Callable[[JobContext, dict[str, Any]], Awaitable[None]]
@@ -211,7 +217,7 @@ async def run_job(database: Database, settings: Settings, job: Job) -> None:
     if kind is None:
         await _finish(database, job, status="failed", error=f"No handler for {job.kind!r}.")
         return
-    context = JobContext(database, settings, str(job.id), job.attempts)
+    context = JobContext(database, settings, str(job.id), job.attempts, job.max_attempts)
     try:
         await asyncio.wait_for(kind.run(context, job.payload), settings.job_lease_seconds)
     except GiveUp as error:

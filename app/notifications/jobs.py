@@ -30,7 +30,7 @@ async def send(context: JobContext, payload: dict[str, Any]) -> None:
         context.settings,
         Channels.from_settings(context.settings),
         str(payload["notificationId"]),
-        attempt=context.attempt,
+        last=context.last_attempt,
     )
 
 

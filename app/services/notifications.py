@@ -251,11 +251,11 @@ class NotSent(Exception):
 
 
 async def send_notification(
-    database: Database, settings: Settings, channels: Channels, id: str, *, attempt: int
+    database: Database, settings: Settings, channels: Channels, id: str, *, last: bool
 ) -> None:
     """Send one queued notification and record how it went. Raises NotSent (chained to the
-    channel's error) when the try failed, so that the job is retried; the row is `failed` once
-    `attempt` reaches MAX_ATTEMPTS."""
+    channel's error) when the try failed, so that the job is retried; the row is `failed` when
+    it was the `last` try the job allows."""
     async with database.read_session() as session:
         row = await session.get(Notification, uuid.UUID(id))
     if row is None or row.status == "sent":
@@ -276,8 +276,7 @@ async def send_notification(
             await channels.email.send(message)
     except Exception as error:
         reason = f"{type(error).__name__}: {error}"[:ERROR_LENGTH]
-        final = attempt >= MAX_ATTEMPTS
-        await _record(database, row.id, status="failed" if final else "queued", error=reason)
+        await _record(database, row.id, status="failed" if last else "queued", error=reason)
         raise NotSent(reason) from error
     await _record(database, row.id, status="sent")
 

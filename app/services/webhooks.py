@@ -262,7 +262,7 @@ async def redeliver_webhook(
     enqueue(
         uow.session,
         DELIVER,
-        {"endpointId": str(endpoint.id), "eventId": str(event.id), "maxAttempts": 1},
+        {"endpointId": str(endpoint.id), "eventId": str(event.id)},
         queue=QUEUE,
         max_attempts=1,
     )

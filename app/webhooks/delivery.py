@@ -272,12 +272,11 @@ def _disabling(
 
 @handler(DELIVER, retry_delays=RETRY_DELAYS)
 async def deliver(context: JobContext, payload: dict[str, Any]) -> None:
-    max_attempts = int(payload.get("maxAttempts", MAX_ATTEMPTS))
     attempt = Attempt(
         endpoint_id=uuid.UUID(payload["endpointId"]),
         event_id=uuid.UUID(payload["eventId"]),
         number=context.attempt,
-        last=context.attempt >= max_attempts,
+        last=context.last_attempt,
     )
     await attempt_delivery(context.database, context.settings, attempt)
 
