@@ -87,8 +87,9 @@ class Target:
     cleanup: Callable[[], None] | None = None  # called once at the end unless --keep
 
 
-def postgres_target(base_url: str, schema: str) -> Target:
-    """A fresh `schema` in the database of `base_url` (dropped first if there)."""
+def postgres_target(base_url: str, schema: str, *, fresh: bool = True) -> Target:
+    """A fresh `schema` in the database of `base_url` (dropped first if there); with
+    `fresh=False`, the schema as it is (created if missing), to reuse what it holds."""
     parsed = make_url(base_url)
     if parsed.get_backend_name() != "postgresql" or not parsed.database:
         raise BenchError(f"--database-url must name a PostgreSQL database, not {shown(base_url)}")
@@ -101,8 +102,9 @@ def postgres_target(base_url: str, schema: str) -> Target:
     try:
         with psycopg.connect(dsn, autocommit=True, connect_timeout=5) as connection:
             version = connection.execute("SHOW server_version").fetchone()
-            connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(name))
-            connection.execute(sql.SQL("CREATE SCHEMA {}").format(name))
+            if fresh:
+                connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(name))
+            connection.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(name))
     except psycopg.OperationalError as error:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
         raise BenchError(
@@ -119,7 +121,7 @@ def postgres_target(base_url: str, schema: str) -> Target:
         query={**parsed.query, "options": f"-csearch_path={schema}"},
     ).render_as_string(hide_password=False)
     server_version = str(version[0]).split()[0] if version else "?"
-    print(f"schema {schema} created afresh in {shown(base_url)}")
+    print(f"schema {schema} {'created afresh' if fresh else 'reused'} in {shown(base_url)}")
     return Target(url=url, label=f"PostgreSQL {server_version}", cleanup=drop)
 
 

@@ -3,6 +3,11 @@ and 10 ms for suggest at concurrency 8, 100,000 catalog entities).
 
     .venv/bin/python -m bench.search --products 100000 --concurrency 8 --duration 15
 
+    # seed once into a database of its own, then measure again and again:
+    createdb -h 127.0.0.1 -U postgres bench_search
+    .venv/bin/python -m bench.search --reuse \
+        --database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench_search
+
 A fresh schema (`cg_bench_search`, dropped at the end unless --keep) is migrated and seeded
 with the demo catalog (no orders); then --concurrency tasks call the search service
 (`app.services.search`, the code both the REST route and GraphQL run, without HTTP) in a
@@ -20,7 +25,7 @@ import statistics
 import time
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.auth.actor import ANONYMOUS
 from app.db import Database
@@ -69,12 +74,20 @@ async def measure(
     return timings
 
 
+async def seeded(database: Database) -> int:
+    async with database.read_session() as session:
+        return int(await session.scalar(select(func.count()).select_from(SearchDocument)) or 0)
+
+
 async def run(args: argparse.Namespace, url: str) -> None:
     database = Database(url, pool_size=args.concurrency)
     try:
-        started = time.perf_counter()
-        await seed_demo(database, products=args.products, orders=False)
-        print(f"seeded {args.products} products in {time.perf_counter() - started:.0f} s")
+        if args.reuse and await seeded(database) >= args.products:
+            print(f"reusing the {await seeded(database)} documents already seeded")
+        else:
+            started = time.perf_counter()
+            await seed_demo(database, products=args.products, orders=False)
+            print(f"seeded {args.products} products in {time.perf_counter() - started:.0f} s")
         words = await words_of(database)
         for kind in ("search", "suggest"):
             await measure(database, words, kind=kind, concurrency=args.concurrency, duration=2)
@@ -96,13 +109,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--duration", type=float, default=15.0)
     parser.add_argument("--keep", action="store_true", help="keep the schema afterwards")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep the schema and what an earlier run seeded (migrated to head); implies --keep",
+    )
     args = parser.parse_args(argv)
-    target = postgres_target(args.database_url, "cg_bench_search")
+    target = postgres_target(args.database_url, "cg_bench_search", fresh=not args.reuse)
     try:
         upgrade(target.url)
         asyncio.run(run(args, target.url))
     finally:
-        if target.cleanup and not args.keep:
+        if target.cleanup and not (args.keep or args.reuse):
             target.cleanup()
     return 0
 

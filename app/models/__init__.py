@@ -29,7 +29,7 @@ from app.models.orders import (
 )
 from app.models.pricing import CustomerGroup, Price, PriceModifier, customer_group_members
 from app.models.promotions import Promotion, PromotionRedemption
-from app.models.search import SearchDocument
+from app.models.search import SearchDocument, SearchTitleWord
 from app.models.users import OneTimeToken, Role, User, UserSession, user_roles
 from app.models.webhooks import WebhookDelivery, WebhookEndpoint
 
@@ -71,6 +71,7 @@ __all__ = [
     "Reservation",
     "Role",
     "SearchDocument",
+    "SearchTitleWord",
     "User",
     "UserSession",
     "Variant",

@@ -14,16 +14,18 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sqlalchemy import (
+    CTE,
     Float,
     Select,
-    Subquery,
-    case,
+    bindparam,
     exists,
     func,
     literal,
     literal_column,
     select,
     table,
+    text,
+    union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.functions import Function
@@ -34,6 +36,8 @@ from app.models.search import SearchDocument
 from app.pagination import PageRequest
 
 FACETS = ("type", "category", "brand", "status")
+# The most matches a search ranks, counts and pages through (see `SqlBackend`).
+MAX_RESULTS = 1000
 # Words of a query that count; the rest of a very long query is ignored.
 MAX_TERMS = 16
 WORD = re.compile(r"\w+")
@@ -71,9 +75,11 @@ class FacetValue:
 @dataclass(slots=True)
 class SearchResult:
     hits: list[Hit]
+    # How many entities matched, at most MAX_RESULTS; `total_exact` False when more did.
     total: int
     page: PageRequest
     facets: dict[str, list[FacetValue]] = field(default_factory=dict)
+    total_exact: bool = True
 
 
 class SearchBackend(Protocol):
@@ -144,7 +150,16 @@ def _node(model: Any, link: Any, column: str, value: str) -> Any:
 
 class SqlBackend:
     """Filters, facets and paging shared by both databases; subclasses say what matches a
-    text (`match`, `fuzzy`) or a prefix (`prefix`) as selects of (document id, score)."""
+    text (`match`, `fuzzy`) or a prefix (`prefix`) as selects of (document id, score) over
+    `search_documents`, one row per document.
+
+    A search ranks at most MAX_RESULTS + 1 candidates: the matches the index yields first
+    (the whole result when it is smaller), filtered in the same statement. Their page comes
+    with their count in one statement, and every requested facet counts them in one more.
+    So `total` and the facets are exact up to MAX_RESULTS matches; beyond that, `total` is
+    MAX_RESULTS and `total_exact` False, the facets count the MAX_RESULTS ranked, and pages
+    end there (as a search engine's result window does).
+    """
 
     def match(self, text: str) -> Select[Any] | None:
         raise NotImplementedError
@@ -158,7 +173,7 @@ class SqlBackend:
     async def prepare(self, session: AsyncSession) -> None:
         """Look up what the fuzzy statement needs (PostgreSQL: where pg_trgm lives)."""
 
-    def _filtered(
+    def _candidates(
         self,
         matches: Select[Any] | None,
         *,
@@ -167,15 +182,19 @@ class SqlBackend:
         category: str | None = None,
         brand: str | None = None,
     ) -> Select[Any]:
+        """The matches the filters let through, with the columns a hit shows, unlimited.
+        Without a text, every document, in title order (`ix_search_documents_title`)."""
         if matches is None:
-            query = select(SearchDocument.id.label("doc"), literal(0.0, Float).label("score"))
-        else:
-            found = matches.subquery()
-            query = (
-                select(found.c.doc, func.max(found.c.score).label("score"))
-                .join(SearchDocument, SearchDocument.id == found.c.doc)
-                .group_by(found.c.doc)
-            )
+            matches = select(
+                SearchDocument.id.label("doc"), literal(0.0, Float).label("score")
+            ).order_by(SearchDocument.title, SearchDocument.id)
+        query = matches.add_columns(
+            SearchDocument.entity_id,
+            SearchDocument.type,
+            SearchDocument.status,
+            SearchDocument.slug,
+            SearchDocument.title,
+        )
         if type is not None:
             query = query.where(SearchDocument.type == type)
         if statuses is not None:
@@ -199,55 +218,87 @@ class SqlBackend:
         # databases alike (PostgreSQL would find everything without the excluded words).
         if text and (matches is None or fts_query(text) is None):
             return SearchResult([], 0, query.page, {name: [] for name in query.facets})
-        filtered = self._filtered(matches, **filters)
-        total = await self._count(session, filtered)
-        if text and total == 0:  # a typo, perhaps: what the fuzzy match finds instead
+        found = self._candidates(matches, **filters).limit(MAX_RESULTS + 1).cte("found")
+        hits, count = await self._page(session, found, query.page)
+        if text and count == 0:  # a typo, perhaps: what the fuzzy match finds instead
             await self.prepare(session)
             fuzzy = self.fuzzy(text)
             if fuzzy is not None:
-                filtered = self._filtered(fuzzy, **filters)
-                total = await self._count(session, filtered)
-        ranked = filtered.subquery()
-        rows = await session.execute(
-            _hits(ranked)
-            .order_by(ranked.c.score.desc(), SearchDocument.title, SearchDocument.id)
-            .limit(query.page.limit)
-            .offset(query.page.offset)
+                found = self._candidates(fuzzy, **filters).limit(MAX_RESULTS + 1).cte("found")
+                hits, count = await self._page(session, found, query.page)
+        facets = await self._facets(session, found, query.facets) if count else {}
+        return SearchResult(
+            hits,
+            min(count, MAX_RESULTS),
+            query.page,
+            {name: facets.get(name, []) for name in query.facets},
+            total_exact=count <= MAX_RESULTS,
         )
-        hits = [Hit(row[0], row[1], row[2], row[3], row[4], float(row[5])) for row in rows]
-        facets = {name: await self._facet(session, filtered, name) for name in query.facets}
-        return SearchResult(hits, total, query.page, facets)
 
-    async def _count(self, session: AsyncSession, filtered: Select[Any]) -> int:
-        return int(await session.scalar(select(func.count()).select_from(filtered.subquery())) or 0)
+    async def _page(
+        self, session: AsyncSession, found: CTE, page: PageRequest
+    ) -> tuple[list[Hit], int]:
+        """The page of the ranked candidates, and how many candidates there are."""
+        limit = min(page.limit, MAX_RESULTS - page.offset)
+        if limit > 0:
+            rows = (
+                await session.execute(
+                    select(
+                        found.c.entity_id,
+                        found.c.type,
+                        found.c.status,
+                        found.c.slug,
+                        found.c.title,
+                        found.c.score,
+                        func.count().over().label("count"),
+                    )
+                    .order_by(found.c.score.desc(), found.c.title, found.c.doc)
+                    .limit(limit)
+                    .offset(page.offset)
+                )
+            ).all()
+            if rows or page.offset == 0:
+                count = int(rows[0][6]) if rows else 0
+                return [_hit(row) for row in rows], count
+        # Past the last page: no row to carry the count.
+        return [], int(await session.scalar(select(func.count()).select_from(found)) or 0)
 
-    async def _facet(
-        self, session: AsyncSession, filtered: Select[Any], name: str
-    ) -> list[FacetValue]:
-        """Counts per value over the whole result, most first."""
-        docs = select(filtered.subquery().c.doc)
+    async def _facets(
+        self, session: AsyncSession, found: CTE, names: tuple[str, ...]
+    ) -> dict[str, list[FacetValue]]:
+        """Counts per value of each facet over the candidates, most first: one statement."""
+        if not names:
+            return {}
         count = func.count().label("count")
-        if name in ("type", "status"):
-            column = getattr(SearchDocument, name)
-            query = (
-                select(column, column, count).where(SearchDocument.id.in_(docs)).group_by(column)
-            )
-        else:
+        parts: list[Any] = []
+        for name in names:
+            if name in ("type", "status"):
+                column = found.c[name]
+                parts.append(
+                    select(literal(name).label("facet"), column, column, count).group_by(column)
+                )
+                continue
             model, link, key = (
                 (Category, entity_categories, "category_id")
                 if name == "category"
                 else (Brand, entity_brands, "brand_id")
             )
-            query = (
-                select(model.slug, model.name, count)
-                .select_from(link)
+            parts.append(
+                select(literal(name).label("facet"), model.slug, model.name, count)
+                .select_from(found)
+                .join(link, link.c.entity_id == found.c.entity_id)
                 .join(model, model.id == getattr(link.c, key))
-                .join(SearchDocument, SearchDocument.entity_id == link.c.entity_id)
-                .where(SearchDocument.id.in_(docs))
                 .group_by(model.id, model.slug, model.name)
             )
-        rows = await session.execute(query.order_by(count.desc(), literal_column("1")))
-        return [FacetValue(str(value), str(label), int(n)) for value, label, n in rows]
+        statement: Any = parts[0]
+        if len(parts) > 1:
+            statement = union_all(*parts)
+        facets: dict[str, list[FacetValue]] = {name: [] for name in names}
+        for facet, value, label, n in await session.execute(statement):
+            facets[str(facet)].append(FacetValue(str(value), str(label), int(n)))
+        for values in facets.values():
+            values.sort(key=lambda value: (-value.count, value.value))
+        return facets
 
     async def suggest(
         self,
@@ -261,15 +312,20 @@ class SqlBackend:
         matches = self.prefix(prefix.strip())
         if matches is None:
             return []
-        ranked = self._filtered(matches, type=type, statuses=statuses).subquery()
+        found = self._candidates(matches, type=type, statuses=statuses).subquery()
         rows = await session.execute(
-            _hits(ranked)
-            .order_by(
-                ranked.c.score.desc(), func.length(SearchDocument.title), SearchDocument.title
+            select(
+                found.c.entity_id,
+                found.c.type,
+                found.c.status,
+                found.c.slug,
+                found.c.title,
+                found.c.score,
             )
+            .order_by(found.c.score.desc(), func.length(found.c.title), found.c.title)
             .limit(limit)
         )
-        return [Hit(row[0], row[1], row[2], row[3], row[4], float(row[5])) for row in rows]
+        return [_hit(row) for row in rows]
 
 
 class PostgresSearch(SqlBackend):
@@ -310,14 +366,85 @@ class PostgresSearch(SqlBackend):
         score = self._trigram("word_similarity", literal(words), SearchDocument.title)
         return select(SearchDocument.id.label("doc"), score.label("score")).where(near)
 
-    def prefix(self, text: str) -> Select[Any] | None:
-        if not text:
-            return None
-        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        starts = case((SearchDocument.title.ilike(f"{escaped}%", escape="\\"), 1.0), else_=0.5)
-        return select(SearchDocument.id.label("doc"), starts.label("score")).where(
-            SearchDocument.title.ilike(f"%{escaped}%", escape="\\")
+    async def suggest(
+        self,
+        session: AsyncSession,
+        prefix: str,
+        *,
+        type: str | None,
+        statuses: tuple[str, ...] | None,
+        limit: int,
+    ) -> list[Hit]:
+        """Titles with a word starting with the prefix's last word (and, for each earlier
+        word, a word starting with it), walking `search_title_words`: the first
+        SUGGEST_WORDS words the last one completes, then each word's best titles."""
+        words = terms(prefix)
+        if not words:
+            return []
+        params: dict[str, Any] = {"word": _like(words[-1]), "limit": limit}
+        conditions = []
+        if type is not None:
+            conditions.append("t.type = :type")
+            params["type"] = type
+        if statuses is not None:
+            conditions.append("t.status IN :statuses")
+            params["statuses"] = statuses
+        for index, word in enumerate(words[:-1]):
+            conditions.append(
+                "EXISTS (SELECT 1 FROM search_title_words o WHERE o.document_id = "
+                f"t.document_id AND o.word LIKE :word{index} ESCAPE '\\')"
+            )
+            params[f"word{index}"] = _like(word)
+        statement = text(
+            SUGGEST_SQL.format(where="".join(f" AND {c}" for c in conditions))
+        ).bindparams(
+            *([bindparam("statuses", expanding=True)] if statuses is not None else []),
+            words=SUGGEST_WORDS,
         )
+        rows = await session.execute(statement, params)
+        return [
+            Hit(entity_id, type, status, slug, title, 0.5 if later else 1.0)
+            for entity_id, type, status, slug, title, later in rows
+        ]
+
+
+def _like(word: str) -> str:
+    """A LIKE pattern for the words starting with `word` (a `terms` word: `_` the only
+    wildcard it can hold)."""
+    return word.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%") + "%"
+
+
+# How many of the words a prefix completes suggestions come from (alphabetically first).
+SUGGEST_WORDS = 20
+# The words `:word` completes, one index probe each (a loose index scan), then for each its
+# first :limit titles in suggestion order straight from the index; the best :limit of
+# those, one per document.
+SUGGEST_SQL = """
+WITH RECURSIVE completions(word) AS (
+    (SELECT word FROM search_title_words WHERE word LIKE :word ESCAPE '\\'
+     ORDER BY word LIMIT 1)
+    UNION ALL
+    SELECT (SELECT w.word FROM search_title_words w
+            WHERE w.word > c.word AND w.word LIKE :word ESCAPE '\\' ORDER BY w.word LIMIT 1)
+    FROM completions c WHERE c.word IS NOT NULL
+),
+best AS (
+    SELECT t.document_id, bool_and(t.later) AS later, min(t.title_length) AS title_length,
+        min(t.title) AS title
+    FROM (SELECT word FROM completions WHERE word IS NOT NULL LIMIT :words) c
+    CROSS JOIN LATERAL (
+        SELECT t.document_id, t.later, t.title_length, t.title FROM search_title_words t
+        WHERE t.word = c.word{where}
+        ORDER BY t.later, t.title_length, t.title, t.document_id LIMIT :limit
+    ) t
+    GROUP BY t.document_id
+    ORDER BY later, title_length, title, document_id
+    LIMIT :limit
+)
+SELECT d.entity_id, d.type, d.status, d.slug, d.title, best.later
+FROM best JOIN search_documents d ON d.id = best.document_id
+ORDER BY best.later, best.title_length, best.title, best.document_id
+"""
 
 
 FTS = table("search_fts", literal_column("rowid"))
@@ -367,13 +494,6 @@ def backend_for(session: AsyncSession) -> SearchBackend:
     return SqliteSearch()
 
 
-def _hits(ranked: Subquery) -> Select[Any]:
-    """The documents of a ranked match (`doc`, `score`) as hits, unordered."""
-    return select(
-        SearchDocument.entity_id,
-        SearchDocument.type,
-        SearchDocument.status,
-        SearchDocument.slug,
-        SearchDocument.title,
-        ranked.c.score,
-    ).join(ranked, ranked.c.doc == SearchDocument.id)
+def _hit(row: Any) -> Hit:
+    """A hit of a row (entity_id, type, status, slug, title, score, ...)."""
+    return Hit(row[0], row[1], row[2], row[3], row[4], float(row[5]))

@@ -4,13 +4,15 @@ Catalog services call `reindex` after every change to an entity or to what its d
 holds (attributes, variants, brand and category links or names), before their unit of work
 commits: a search right after the commit finds the change, and a rolled-back change leaves
 the index as it was. One set-based INSERT ... SELECT per call keeps bulk loads (the demo
-seed's chunks) to a few statements.
+seed's chunks) to a few statements; on PostgreSQL, it returns the titles whose words go into
+`search_title_words` (one more, multi-row, INSERT).
 """
 
 from __future__ import annotations
 
+import re
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from sqlalchemy import ColumnElement, delete, func, insert, literal, select, text, update
@@ -26,7 +28,7 @@ from app.models.catalog import (
     entity_brands,
     entity_categories,
 )
-from app.models.search import SearchDocument
+from app.models.search import WORD_LENGTH, SearchDocument, SearchTitleWord
 
 # PostgreSQL's weighted vector: titles and SKUs rank highest, then brand and category
 # names, then descriptions (ts_rank weighs A 1.0, B 0.4, C 0.2).
@@ -37,6 +39,35 @@ DOCUMENT_SQL = (
     " || setweight(to_tsvector('english', categories), 'B')"
     " || setweight(to_tsvector('english', description), 'C')"
 )
+
+
+WORD = re.compile(r"\w+")
+
+
+def title_words(title: str) -> list[tuple[str, bool]]:
+    """The distinct words of a title, lower-cased, each with whether it comes after the
+    first word (`later`); what suggestions complete on PostgreSQL."""
+    seen: dict[str, bool] = {}
+    for position, word in enumerate(WORD.findall(title.lower())):
+        seen.setdefault(word[:WORD_LENGTH], position > 0)
+    return list(seen.items())
+
+
+def word_rows(documents: Iterable[Any]) -> list[dict[str, Any]]:
+    """`search_title_words` rows for documents of (id, title, type, status)."""
+    return [
+        {
+            "document_id": id,
+            "word": word,
+            "later": later,
+            "title_length": len(title),
+            "title": title,
+            "type": type,
+            "status": status,
+        }
+        for id, title, type, status in documents
+        for word, later in title_words(title)
+    ]
 
 
 def _joined(column: Any, *where: ColumnElement[bool]) -> ColumnElement[str]:
@@ -83,13 +114,25 @@ async def reindex(session: AsyncSession, entity_ids: Collection[uuid.UUID]) -> N
         "entity_id", "type", "status", "slug", "title", "titles", "description", "skus",
         "brands", "categories", "updated_at",
     ]  # fmt: skip
-    await session.execute(insert(SearchDocument).from_select(columns, rows))
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(
-            update(SearchDocument)
-            .where(SearchDocument.entity_id.in_(ids))
-            .values(document=text(DOCUMENT_SQL))
+    written = insert(SearchDocument).from_select(columns, rows)
+    if session.get_bind().dialect.name != "postgresql":
+        await session.execute(written)
+        return
+    # PostgreSQL: the tsvector, and the title's words for suggestions (the old ones went
+    # with their documents, ON DELETE CASCADE).
+    documents = await session.execute(
+        written.returning(
+            SearchDocument.id, SearchDocument.title, SearchDocument.type, SearchDocument.status
         )
+    )
+    await session.execute(
+        update(SearchDocument)
+        .where(SearchDocument.entity_id.in_(ids))
+        .values(document=text(DOCUMENT_SQL))
+    )
+    words = word_rows(documents.all())
+    if words:
+        await session.execute(insert(SearchTitleWord), words)
 
 
 async def linked_entities(
