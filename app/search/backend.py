@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sqlalchemy import (
-    CTE,
     Float,
     Select,
+    String,
+    Uuid,
     bindparam,
     exists,
     func,
@@ -218,87 +219,99 @@ class SqlBackend:
         # databases alike (PostgreSQL would find everything without the excluded words).
         if text and (matches is None or fts_query(text) is None):
             return SearchResult([], 0, query.page, {name: [] for name in query.facets})
-        found = self._candidates(matches, **filters).limit(MAX_RESULTS + 1).cte("found")
-        hits, count = await self._page(session, found, query.page)
-        if text and count == 0:  # a typo, perhaps: what the fuzzy match finds instead
+        result = await self._ranked(session, self._candidates(matches, **filters), query)
+        if text and result.total == 0:  # a typo, perhaps: what the fuzzy match finds instead
             await self.prepare(session)
             fuzzy = self.fuzzy(text)
             if fuzzy is not None:
-                found = self._candidates(fuzzy, **filters).limit(MAX_RESULTS + 1).cte("found")
-                hits, count = await self._page(session, found, query.page)
-        facets = await self._facets(session, found, query.facets) if count else {}
-        return SearchResult(
-            hits,
-            min(count, MAX_RESULTS),
-            query.page,
-            {name: facets.get(name, []) for name in query.facets},
-            total_exact=count <= MAX_RESULTS,
+                result = await self._ranked(session, self._candidates(fuzzy, **filters), query)
+        return result
+
+    async def _ranked(
+        self, session: AsyncSession, candidates: Select[Any], query: SearchQuery
+    ) -> SearchResult:
+        """One statement: the first MAX_RESULTS + 1 candidates (`found`), the page of them
+        best first, how many they are, and each requested facet's counts over them; rows
+        told apart by their first column (`hit`, `total`, or the facet's name)."""
+        found = candidates.limit(MAX_RESULTS + 1).cte("found")
+        page = query.page
+        limit = max(0, min(page.limit, MAX_RESULTS - page.offset))
+        order = (found.c.score.desc(), found.c.title, found.c.doc)
+        ranked = (
+            select(found, func.row_number().over(order_by=order).label("position"))
+            .order_by(*order)
+            .limit(limit)
+            .offset(page.offset)
+            .subquery("ranked")
         )
-
-    async def _page(
-        self, session: AsyncSession, found: CTE, page: PageRequest
-    ) -> tuple[list[Hit], int]:
-        """The page of the ranked candidates, and how many candidates there are."""
-        limit = min(page.limit, MAX_RESULTS - page.offset)
-        if limit > 0:
-            rows = (
-                await session.execute(
-                    select(
-                        found.c.entity_id,
-                        found.c.type,
-                        found.c.status,
-                        found.c.slug,
-                        found.c.title,
-                        found.c.score,
-                        func.count().over().label("count"),
-                    )
-                    .order_by(found.c.score.desc(), found.c.title, found.c.doc)
-                    .limit(limit)
-                    .offset(page.offset)
-                )
-            ).all()
-            if rows or page.offset == 0:
-                count = int(rows[0][6]) if rows else 0
-                return [_hit(row) for row in rows], count
-        # Past the last page: no row to carry the count.
-        return [], int(await session.scalar(select(func.count()).select_from(found)) or 0)
-
-    async def _facets(
-        self, session: AsyncSession, found: CTE, names: tuple[str, ...]
-    ) -> dict[str, list[FacetValue]]:
-        """Counts per value of each facet over the candidates, most first: one statement."""
-        if not names:
-            return {}
-        count = func.count().label("count")
-        parts: list[Any] = []
-        for name in names:
+        nothing = literal(None, String)
+        hits = select(
+            literal("hit", String).label("kind"),
+            ranked.c.entity_id,
+            ranked.c.type,
+            ranked.c.status,
+            ranked.c.slug,
+            ranked.c.title,
+            ranked.c.score,
+            ranked.c.position,
+        )
+        empty: tuple[Any, ...] = (literal(None, Uuid),)
+        parts: list[Any] = [
+            hits,
+            select(literal("total", String), *empty, nothing, nothing, nothing, nothing)
+            .add_columns(literal(None, Float), func.count())
+            .select_from(found),
+        ]
+        for name in query.facets:
+            value: Any
+            label: Any
+            source: Any
             if name in ("type", "status"):
-                column = found.c[name]
-                parts.append(
-                    select(literal(name).label("facet"), column, column, count).group_by(column)
+                value, label, source = found.c[name], found.c[name], found
+                grouped: tuple[Any, ...] = (found.c[name],)
+            else:
+                model, link, key = (
+                    (Category, entity_categories, "category_id")
+                    if name == "category"
+                    else (Brand, entity_brands, "brand_id")
                 )
-                continue
-            model, link, key = (
-                (Category, entity_categories, "category_id")
-                if name == "category"
-                else (Brand, entity_brands, "brand_id")
-            )
+                value, label, grouped = model.slug, model.name, (model.id, model.slug, model.name)
+                source = found.join(link, link.c.entity_id == found.c.entity_id).join(
+                    model, model.id == getattr(link.c, key)
+                )
             parts.append(
-                select(literal(name).label("facet"), model.slug, model.name, count)
-                .select_from(found)
-                .join(link, link.c.entity_id == found.c.entity_id)
-                .join(model, model.id == getattr(link.c, key))
-                .group_by(model.id, model.slug, model.name)
+                select(literal(name, String), *empty, value, label, nothing, nothing)
+                .add_columns(literal(None, Float), func.count())
+                .select_from(source)
+                .group_by(*grouped)
             )
-        statement: Any = parts[0]
-        if len(parts) > 1:
-            statement = union_all(*parts)
-        facets: dict[str, list[FacetValue]] = {name: [] for name in names}
-        for facet, value, label, n in await session.execute(statement):
-            facets[str(facet)].append(FacetValue(str(value), str(label), int(n)))
+        rows = (await session.execute(union_all(*parts))).all()
+        total = 0
+        found_hits: list[Hit] = []
+        facets: dict[str, list[FacetValue]] = {name: [] for name in query.facets}
+        positions: list[int] = []
+        for kind, entity_id, first, second, slug, title, score, count in rows:
+            if kind == "hit":
+                found_hits.append(Hit(entity_id, first, second, slug, title, float(score)))
+                positions.append(count)
+            elif kind == "total":
+                total = int(count)
+            else:
+                facets[kind].append(FacetValue(str(first), str(second), int(count)))
+        # A UNION keeps no order: the hits carry their rank (in the count column).
+        found_hits = [
+            hit
+            for _, hit in sorted(zip(positions, found_hits, strict=True), key=lambda pair: pair[0])
+        ]
         for values in facets.values():
             values.sort(key=lambda value: (-value.count, value.value))
-        return facets
+        return SearchResult(
+            found_hits,
+            min(total, MAX_RESULTS),
+            page,
+            facets,
+            total_exact=total <= MAX_RESULTS,
+        )
 
     async def suggest(
         self,

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Collection, Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, insert, literal, select, text, update
+from sqlalchemy import ColumnElement, delete, func, insert, literal, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.base import utcnow
@@ -91,7 +91,11 @@ async def reindex(session: AsyncSession, entity_ids: Collection[uuid.UUID]) -> N
         .limit(1)
         .scalar_subquery()
     )
-    rows = select(
+    columns = [
+        "entity_id", "type", "status", "slug", "title", "titles", "description", "skus",
+        "brands", "categories", "updated_at",
+    ]  # fmt: skip
+    values: list[Any] = [
         CatalogEntity.id,
         CatalogEntity.type,
         CatalogEntity.status,
@@ -109,26 +113,25 @@ async def reindex(session: AsyncSession, entity_ids: Collection[uuid.UUID]) -> N
             entity_categories.c.category_id == Category.id,
         ),
         literal(utcnow()),
-    ).where(CatalogEntity.id.in_(ids))
-    columns = [
-        "entity_id", "type", "status", "slug", "title", "titles", "description", "skus",
-        "brands", "categories", "updated_at",
-    ]  # fmt: skip
-    written = insert(SearchDocument).from_select(columns, rows)
+    ]
+    labelled = [value.label(name) for value, name in zip(values, columns, strict=True)]
+    rows = select(*labelled).where(CatalogEntity.id.in_(ids))
     if session.get_bind().dialect.name != "postgresql":
-        await session.execute(written)
+        await session.execute(insert(SearchDocument).from_select(columns, rows))
         return
-    # PostgreSQL: the tsvector, and the title's words for suggestions (the old ones went
-    # with their documents, ON DELETE CASCADE).
+    # PostgreSQL: the tsvector computed from the texts in the same INSERT (an UPDATE after
+    # it would leave every row's first version dead), and the title's words for
+    # suggestions (the old ones went with their documents, ON DELETE CASCADE).
+    texts = rows.subquery("texts")
     documents = await session.execute(
-        written.returning(
+        insert(SearchDocument)
+        .from_select(
+            [*columns, "document"],
+            select(*texts.c, literal_column(DOCUMENT_SQL)).select_from(texts),
+        )
+        .returning(
             SearchDocument.id, SearchDocument.title, SearchDocument.type, SearchDocument.status
         )
-    )
-    await session.execute(
-        update(SearchDocument)
-        .where(SearchDocument.entity_id.in_(ids))
-        .values(document=text(DOCUMENT_SQL))
     )
     words = word_rows(documents.all())
     if words:
