@@ -8,6 +8,7 @@ OpenSearch backend would implement the same `SearchBackend` (fed by the outbox's
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import (
     Float,
+    Integer,
     Select,
     String,
     Uuid,
@@ -138,15 +140,43 @@ def fts_query(text: str) -> str | None:
     return " ".join(parts) or None
 
 
-def _node(model: Any, link: Any, column: str, value: str) -> Any:
-    """`value` (an id or a slug) names a category or brand the document's entity is in."""
-    parsed = parse_uuid(value)
-    named = model.id == parsed if parsed else model.slug == value
+def _reference(value: str | None) -> str | None:
+    """How a category or brand filter names its node: by `id` or `slug` (None: no filter)."""
+    if value is None:
+        return None
+    return "id" if parse_uuid(value) else "slug"
+
+
+def _node(model: Any, link: Any, column: str, name: str, by: str) -> Any:
+    """The document's entity is in the category or brand whose id or slug (`by`) is the
+    bound `name`."""
+    named = (
+        model.id == bindparam(name, type_=Uuid)
+        if by == "id"
+        else model.slug == bindparam(name, type_=String)
+    )
     return exists(
         select(1)
         .select_from(link.join(model, model.id == getattr(link.c, column)))
         .where(link.c.entity_id == SearchDocument.entity_id, named)
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """What a search statement is built from; the values it binds vary within a shape."""
+
+    kind: str  # "all" (no text), "match", "fuzzy" (or, not cached, "prefix")
+    type: bool
+    statuses: bool
+    category: str | None  # "id", "slug" or None
+    brand: str | None
+    facets: tuple[str, ...]
+
+
+# Search statements by backend and shape; a few dozen in practice, cleared past the bound.
+STATEMENTS: dict[tuple[Any, ...], Any] = {}
+MAX_STATEMENTS = 512
 
 
 class SqlBackend:
@@ -162,27 +192,32 @@ class SqlBackend:
     end there (as a search engine's result window does).
     """
 
-    def match(self, text: str) -> Select[Any] | None:
+    def match(self) -> Select[Any]:
+        """What matches the query `:q` (the value `match_value` gives)."""
         raise NotImplementedError
 
-    def fuzzy(self, text: str) -> Select[Any] | None:
+    def match_value(self, text: str) -> str | None:
+        """`:q` for `match`; None when the text holds nothing to match."""
+        raise NotImplementedError
+
+    def fuzzy(self) -> Select[Any]:
+        """What a misspelt `:q` (the value `fuzzy_value` gives) nearly matches."""
+        raise NotImplementedError
+
+    def fuzzy_value(self, text: str) -> str | None:
         raise NotImplementedError
 
     def prefix(self, text: str) -> Select[Any] | None:
         raise NotImplementedError
 
+    def shape(self) -> tuple[str, ...]:
+        """What, besides the query's shape, the backend's statements are built from."""
+        return (type(self).__name__,)
+
     async def prepare(self, session: AsyncSession) -> None:
         """Look up what the fuzzy statement needs (PostgreSQL: where pg_trgm lives)."""
 
-    def _candidates(
-        self,
-        matches: Select[Any] | None,
-        *,
-        type: str | None,
-        statuses: tuple[str, ...] | None,
-        category: str | None = None,
-        brand: str | None = None,
-    ) -> Select[Any]:
+    def _candidates(self, matches: Select[Any] | None, shape: Shape) -> Select[Any]:
         """The matches the filters let through, with the columns a hit shows, unlimited.
         Without a text, every document, in title order (`ix_search_documents_title`)."""
         if matches is None:
@@ -196,52 +231,109 @@ class SqlBackend:
             SearchDocument.slug,
             SearchDocument.title,
         )
-        if type is not None:
-            query = query.where(SearchDocument.type == type)
-        if statuses is not None:
-            query = query.where(SearchDocument.status.in_(statuses))
-        if category is not None:
-            query = query.where(_node(Category, entity_categories, "category_id", category))
-        if brand is not None:
-            query = query.where(_node(Brand, entity_brands, "brand_id", brand))
+        if shape.type:
+            query = query.where(SearchDocument.type == bindparam("type", type_=String))
+        if shape.statuses:
+            query = query.where(
+                SearchDocument.status.in_(bindparam("statuses", expanding=True, type_=String))
+            )
+        if shape.category:
+            query = query.where(
+                _node(Category, entity_categories, "category_id", "category", shape.category)
+            )
+        if shape.brand:
+            query = query.where(_node(Brand, entity_brands, "brand_id", "brand", shape.brand))
         return query
 
     async def search(self, session: AsyncSession, query: SearchQuery) -> SearchResult:
         text = query.text.strip()
-        matches = self.match(text) if text else None
-        filters: dict[str, Any] = {
-            "type": query.type,
-            "statuses": query.statuses,
-            "category": query.category,
-            "brand": query.brand,
+        params: dict[str, Any] = {
+            "page_limit": max(0, min(query.page.limit, MAX_RESULTS - query.page.offset)),
+            "page_offset": query.page.offset,
         }
-        # No word to find (punctuation, or only exclusions): nothing matches, on both
-        # databases alike (PostgreSQL would find everything without the excluded words).
-        if text and (matches is None or fts_query(text) is None):
-            return SearchResult([], 0, query.page, {name: [] for name in query.facets})
-        result = await self._ranked(session, self._candidates(matches, **filters), query)
+        if query.type is not None:
+            params["type"] = query.type
+        if query.statuses is not None:
+            params["statuses"] = list(query.statuses)
+        for name, value in (("category", query.category), ("brand", query.brand)):
+            if value is not None:
+                params[name] = parse_uuid(value) or value
+        shape = Shape(
+            kind="match" if text else "all",
+            type=query.type is not None,
+            statuses=query.statuses is not None,
+            category=_reference(query.category),
+            brand=_reference(query.brand),
+            facets=query.facets,
+        )
+        if text:
+            value = self.match_value(text)
+            # No word to find (punctuation, or only exclusions): nothing matches, on both
+            # databases alike (PostgreSQL would find everything without the excluded words).
+            if value is None or fts_query(text) is None:
+                return SearchResult([], 0, query.page, {name: [] for name in query.facets})
+            params["q"] = value
+        result = await self._ranked(session, shape, params, query)
         if text and result.total == 0:  # a typo, perhaps: what the fuzzy match finds instead
             await self.prepare(session)
-            fuzzy = self.fuzzy(text)
-            if fuzzy is not None:
-                result = await self._ranked(session, self._candidates(fuzzy, **filters), query)
+            value = self.fuzzy_value(text)
+            if value is not None:
+                params["q"] = value
+                fuzzy = dataclasses.replace(shape, kind="fuzzy")
+                result = await self._ranked(session, fuzzy, params, query)
         return result
 
     async def _ranked(
-        self, session: AsyncSession, candidates: Select[Any], query: SearchQuery
+        self, session: AsyncSession, shape: Shape, params: dict[str, Any], query: SearchQuery
     ) -> SearchResult:
+        key = (*self.shape(), shape)
+        statement = STATEMENTS.get(key)
+        if statement is None:
+            if len(STATEMENTS) >= MAX_STATEMENTS:
+                STATEMENTS.clear()
+            statement = STATEMENTS[key] = self._statement(shape)
+        rows = (await session.execute(statement, params)).all()
+        total = 0
+        found_hits: list[Hit] = []
+        facets: dict[str, list[FacetValue]] = {name: [] for name in query.facets}
+        positions: list[int] = []
+        for kind, entity_id, first, second, slug, title, score, count in rows:
+            if kind == "hit":
+                found_hits.append(Hit(entity_id, first, second, slug, title, float(score)))
+                positions.append(count)
+            elif kind == "total":
+                total = int(count)
+            else:
+                facets[kind].append(FacetValue(str(first), str(second), int(count)))
+        # A UNION keeps no order: the hits carry their rank (in the count column).
+        found_hits = [
+            hit for _, hit in sorted(zip(positions, found_hits, strict=True), key=lambda p: p[0])
+        ]
+        for values in facets.values():
+            values.sort(key=lambda value: (-value.count, value.value))
+        return SearchResult(
+            found_hits,
+            min(total, MAX_RESULTS),
+            query.page,
+            facets,
+            total_exact=total <= MAX_RESULTS,
+        )
+
+    def _statement(self, shape: Shape) -> Any:
         """One statement: the first MAX_RESULTS + 1 candidates (`found`), the page of them
         best first, how many they are, and each requested facet's counts over them; rows
-        told apart by their first column (`hit`, `total`, or the facet's name)."""
+        told apart by their first column (`hit`, `total`, or the facet's name). Built once
+        per shape (`STATEMENTS`) with every value bound: SQLAlchemy then reuses its
+        compiled form, and building the statement anew cost more than running it."""
+        matches = {"all": None, "match": self.match, "fuzzy": self.fuzzy}[shape.kind]
+        candidates = self._candidates(matches() if matches else None, shape)
         found = candidates.limit(MAX_RESULTS + 1).cte("found")
-        page = query.page
-        limit = max(0, min(page.limit, MAX_RESULTS - page.offset))
         order = (found.c.score.desc(), found.c.title, found.c.doc)
         ranked = (
             select(found, func.row_number().over(order_by=order).label("position"))
             .order_by(*order)
-            .limit(limit)
-            .offset(page.offset)
+            .limit(bindparam("page_limit", type_=Integer))
+            .offset(bindparam("page_offset", type_=Integer))
             .subquery("ranked")
         )
         nothing = literal(None, String)
@@ -262,7 +354,7 @@ class SqlBackend:
             .add_columns(literal(None, Float), func.count())
             .select_from(found),
         ]
-        for name in query.facets:
+        for name in shape.facets:
             value: Any
             label: Any
             source: Any
@@ -285,33 +377,7 @@ class SqlBackend:
                 .select_from(source)
                 .group_by(*grouped)
             )
-        rows = (await session.execute(union_all(*parts))).all()
-        total = 0
-        found_hits: list[Hit] = []
-        facets: dict[str, list[FacetValue]] = {name: [] for name in query.facets}
-        positions: list[int] = []
-        for kind, entity_id, first, second, slug, title, score, count in rows:
-            if kind == "hit":
-                found_hits.append(Hit(entity_id, first, second, slug, title, float(score)))
-                positions.append(count)
-            elif kind == "total":
-                total = int(count)
-            else:
-                facets[kind].append(FacetValue(str(first), str(second), int(count)))
-        # A UNION keeps no order: the hits carry their rank (in the count column).
-        found_hits = [
-            hit
-            for _, hit in sorted(zip(positions, found_hits, strict=True), key=lambda pair: pair[0])
-        ]
-        for values in facets.values():
-            values.sort(key=lambda value: (-value.count, value.value))
-        return SearchResult(
-            found_hits,
-            min(total, MAX_RESULTS),
-            page,
-            facets,
-            total_exact=total <= MAX_RESULTS,
-        )
+        return union_all(*parts)
 
     async def suggest(
         self,
@@ -325,7 +391,9 @@ class SqlBackend:
         matches = self.prefix(prefix.strip())
         if matches is None:
             return []
-        found = self._candidates(matches, type=type, statuses=statuses).subquery()
+        shape = Shape("prefix", type is not None, statuses is not None, None, None, ())
+        params: dict[str, Any] = {"type": type, "statuses": list(statuses or ())}
+        found = self._candidates(matches, shape).subquery()
         rows = await session.execute(
             select(
                 found.c.entity_id,
@@ -336,7 +404,8 @@ class SqlBackend:
                 found.c.score,
             )
             .order_by(found.c.score.desc(), func.length(found.c.title), found.c.title)
-            .limit(limit)
+            .limit(limit),
+            {name: value for name, value in params.items() if getattr(shape, name)},
         )
         return [_hit(row) for row in rows]
 
@@ -359,25 +428,28 @@ class PostgresSearch(SqlBackend):
     def _trigram(self, name: str, *args: Any) -> Any:
         return Function(name, *args, packagenames=(self.trigram_schema,), type_=Float)
 
-    def match(self, text: str) -> Select[Any] | None:
-        if not terms(text):
-            return None
-        query = func.websearch_to_tsquery("english", text)
+    def shape(self) -> tuple[str, ...]:
+        return (type(self).__name__, self.trigram_schema)
+
+    def match(self) -> Select[Any]:
+        query = func.websearch_to_tsquery("english", bindparam("q", type_=String))
         return select(
             SearchDocument.id.label("doc"),
             func.ts_rank(SearchDocument.document, query, 32).label("score"),
         ).where(SearchDocument.document.op("@@")(query))
 
-    def fuzzy(self, text: str) -> Select[Any] | None:
-        words = " ".join(terms(text))
-        if not words:
-            return None
+    def match_value(self, text: str) -> str | None:
+        return text if terms(text) else None
+
+    def fuzzy(self) -> Select[Any]:
+        words = bindparam("q", type_=String)
         schema = self.trigram_schema.replace('"', "")
-        near = literal(words).op(f'OPERATOR("{schema}".<%)', is_comparison=True)(
-            SearchDocument.title
-        )
-        score = self._trigram("word_similarity", literal(words), SearchDocument.title)
+        near = words.op(f'OPERATOR("{schema}".<%)', is_comparison=True)(SearchDocument.title)
+        score = self._trigram("word_similarity", words, SearchDocument.title)
         return select(SearchDocument.id.label("doc"), score.label("score")).where(near)
+
+    def fuzzy_value(self, text: str) -> str | None:
+        return " ".join(terms(text)) or None
 
     async def suggest(
         self,
@@ -470,34 +542,37 @@ class SqliteSearch(SqlBackend):
     tolerance is weaker than PostgreSQL's: when nothing matches, titles holding any word's
     first three letters are found, so a typo within those is not forgiven."""
 
-    def _fts(self, expression: str) -> Select[Any]:
+    def _fts(self, expression: Any) -> Select[Any]:
         bm25: Any = func.bm25(literal_column("search_fts"), *BM25)
         score = -bm25 / (1.0 - bm25)  # bm25 is negative, better lower: to 0..1, higher better
         return (
             select(SearchDocument.id.label("doc"), score.label("score"))
             .select_from(FTS)
             .join(SearchDocument, SearchDocument.id == literal_column("search_fts.rowid"))
-            .where(literal_column("search_fts").op("MATCH")(literal(expression)))
+            .where(literal_column("search_fts").op("MATCH")(expression))
             # bm25 works only in the statement that does the MATCH; LIMIT -1 (no limit)
-            # keeps SQLite from flattening this into the grouping query around it.
+            # keeps SQLite from flattening this into a query around it.
             .limit(-1)
         )
 
-    def match(self, text: str) -> Select[Any] | None:
-        expression = fts_query(text)
-        return self._fts(expression) if expression else None
+    def match(self) -> Select[Any]:
+        return self._fts(bindparam("q", type_=String))
 
-    def fuzzy(self, text: str) -> Select[Any] | None:
+    def match_value(self, text: str) -> str | None:
+        return fts_query(text)
+
+    def fuzzy(self) -> Select[Any]:
+        return self._fts(bindparam("q", type_=String))
+
+    def fuzzy_value(self, text: str) -> str | None:
         stems = {word[:3] for word in terms(text) if len(word) >= 3}
-        if not stems:
-            return None
-        return self._fts(" OR ".join(f'titles : "{stem}"*' for stem in sorted(stems)))
+        return " OR ".join(f'titles : "{stem}"*' for stem in sorted(stems)) or None
 
     def prefix(self, text: str) -> Select[Any] | None:
         words = terms(text)
         if not words:
             return None
-        return self._fts(" AND ".join(f'titles : "{word}"*' for word in words))
+        return self._fts(literal(" AND ".join(f'titles : "{word}"*' for word in words)))
 
 
 def backend_for(session: AsyncSession) -> SearchBackend:
