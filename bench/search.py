@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import random
 import statistics
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import func, select, text
 
@@ -96,6 +98,49 @@ async def vacuum(database: Database) -> None:
             await autocommit.execute(text(f"VACUUM (ANALYZE) {name}"))
 
 
+async def _worker_process(
+    url: str, words: list[str], kind: str, tasks: int, duration: float, barrier: Any
+) -> list[float]:
+    database = Database(url, pool_size=tasks)
+    try:
+        await measure(database, words, kind=kind, concurrency=tasks, duration=2)
+        await asyncio.to_thread(barrier.wait)
+        return await measure(database, words, kind=kind, concurrency=tasks, duration=duration)
+    finally:
+        await database.dispose()
+
+
+def worker_process(
+    url: str, words: list[str], kind: str, tasks: int, duration: float, barrier: Any, out: Any
+) -> None:
+    """One of --processes: its share of the concurrent callers, in its own event loop."""
+    out.put(asyncio.run(_worker_process(url, words, kind, tasks, duration, barrier)))
+
+
+def measure_in_processes(
+    url: str, words: list[str], *, kind: str, concurrency: int, processes: int, duration: float
+) -> list[float]:
+    """`concurrency` callers spread over `processes` processes, as a server's workers
+    spread requests: one Python process runs one call's Python code at a time, so with
+    every caller in one process the bench's own interpreter queues them."""
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(processes)
+    out = context.Queue()
+    shares = [concurrency // processes + (i < concurrency % processes) for i in range(processes)]
+    children = [
+        context.Process(
+            target=worker_process, args=(url, words, kind, share, duration, barrier, out)
+        )
+        for share in shares
+    ]
+    for child in children:
+        child.start()
+    timings = [timing for _ in children for timing in out.get()]
+    for child in children:
+        child.join()
+    return timings
+
+
 async def run(args: argparse.Namespace, url: str) -> None:
     database = Database(url, pool_size=args.concurrency)
     try:
@@ -110,12 +155,21 @@ async def run(args: argparse.Namespace, url: str) -> None:
         print(f"vacuumed in {time.perf_counter() - started:.0f} s")
         words = await words_of(database)
         for kind in ("search", "suggest"):
-            await measure(database, words, kind=kind, concurrency=args.concurrency, duration=2)
-            timings = await measure(
-                database, words, kind=kind, concurrency=args.concurrency, duration=args.duration
-            )
+            if args.processes > 1:
+                timings = await asyncio.to_thread(
+                    measure_in_processes, url, words, kind=kind,
+                    concurrency=args.concurrency, processes=args.processes,
+                    duration=args.duration,
+                )  # fmt: skip
+            else:
+                await measure(database, words, kind=kind, concurrency=args.concurrency, duration=2)
+                timings = await measure(
+                    database, words, kind=kind, concurrency=args.concurrency,
+                    duration=args.duration,
+                )  # fmt: skip
             print(
-                f"{kind}: {len(timings)} calls, p50 {statistics.median(timings):.1f} ms, "
+                f"{kind}: {len(timings)} calls in {args.processes} process(es), "
+                f"p50 {statistics.median(timings):.1f} ms, "
                 f"p95 {percentile(timings, 0.95):.1f} ms, max {max(timings):.1f} ms"
             )
     finally:
@@ -128,6 +182,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--products", type=int, default=100_000)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--duration", type=float, default=15.0)
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="spread the concurrent callers over this many processes (a server's workers)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the schema afterwards")
     parser.add_argument(
         "--reuse",
