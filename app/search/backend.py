@@ -40,7 +40,7 @@ from app.pagination import PageRequest
 
 FACETS = ("type", "category", "brand", "status")
 # The most matches a search ranks, counts and pages through (see `SqlBackend`).
-MAX_RESULTS = 1000
+MAX_RESULTS = 500
 # Words of a query that count; the rest of a very long query is ignored.
 MAX_TERMS = 16
 WORD = re.compile(r"\w+")
@@ -234,9 +234,11 @@ class SqlBackend:
         if shape.type:
             query = query.where(SearchDocument.type == bindparam("type", type_=String))
         if shape.statuses:
-            query = query.where(
-                SearchDocument.status.in_(bindparam("statuses", expanding=True, type_=String))
-            )
+            # Written into the SQL, not bound: a prepared statement's generic plan then knows
+            # that `active` is most documents (PostgreSQL would otherwise AND in a bitmap of
+            # the status index, which costs more than checking each candidate).
+            statuses = bindparam("statuses", expanding=True, literal_execute=True, type_=String)
+            query = query.where(SearchDocument.status.in_(statuses))
         if shape.category:
             query = query.where(
                 _node(Category, entity_categories, "category_id", "category", shape.category)
@@ -327,7 +329,8 @@ class SqlBackend:
         compiled form, and building the statement anew cost more than running it."""
         matches = {"all": None, "match": self.match, "fuzzy": self.fuzzy}[shape.kind]
         candidates = self._candidates(matches() if matches else None, shape)
-        found = candidates.limit(MAX_RESULTS + 1).cte("found")
+        cap = bindparam("cap", MAX_RESULTS + 1, literal_execute=True, type_=Integer)
+        found = candidates.limit(cap).cte("found")
         order = (found.c.score.desc(), found.c.title, found.c.doc)
         ranked = (
             select(found, func.row_number().over(order_by=order).label("position"))
