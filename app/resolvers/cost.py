@@ -9,7 +9,8 @@ the coerced variables, before anything executes:
   `items`, `nodes` and `edges` times its page size: `first` or `limit`, capped at 100 as the
   resolvers cap it, else the list's default page size (20; the audit list's 50);
 - a list without paging costs its items times its size: the length of the argument it answers
-  for (`inventoryCheck(entityIds:)`), else the typical size in `LIST_SIZES`;
+  for (`inventoryCheck(entityIds:)`), the count an argument asks for (`suggest(limit:)`,
+  capped as the resolver caps it), else the typical size in `LIST_SIZES`;
 - fields skipped by `@skip`/`@include` cost nothing; introspection (`__schema`, `__type`)
   costs nothing: its size is the schema's, bounded by the introspection depth rule.
 
@@ -70,6 +71,7 @@ from app.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from app.resolvers.audit import AUDIT_DEFAULT_LIMIT
 from app.services.apikeys import MAX_PERMISSIONS
 from app.services.inventory.levels import MAX_BULK
+from app.services.search import SUGGEST_DEFAULT, SUGGEST_MAX
 
 OBJECT_COST = 1
 CONNECTION_COST = 2
@@ -83,9 +85,21 @@ CONNECTION_ITEMS = frozenset({"items", "nodes", "edges"})
 # Connections whose default page is not DEFAULT_LIMIT.
 DEFAULT_PAGE_SIZES: Mapping[str, int] = {"Query.auditEntries": AUDIT_DEFAULT_LIMIT}
 
+
+@dataclass(frozen=True, slots=True)
+class ByCount:
+    """A list priced at the count an integer argument asks for: `default` when it is not
+    given, at most `maximum` (as the resolver caps it)."""
+
+    argument: str
+    default: int
+    maximum: int
+
+
 # How many items a list without paging is priced at: an argument's length (its name, dotted
-# into an input object), or a typical size. `test_cost.py` fails for a list missing here.
-LIST_SIZES: Mapping[str, int | str] = {
+# into an input object), the count an argument asks for (`ByCount`), or a typical size.
+# `test_cost.py` fails for a list missing here.
+LIST_SIZES: Mapping[str, int | str | ByCount] = {
     "Query.inventoryCheck": "entityIds",
     "Query.categoryTree": 10,
     "Query.fulfillments": 3,
@@ -118,7 +132,7 @@ LIST_SIZES: Mapping[str, int | str] = {
     "AnalyticsMeta.models": 4,
     "AnalyticsModel.measures": 3,
     "AnalyticsModel.dimensions": 7,
-    "Query.suggest": 10,  # the default; at most 50
+    "Query.suggest": ByCount("limit", SUGGEST_DEFAULT, SUGGEST_MAX),
     "SearchResults.facets": 4,  # type, category, brand, status
     "SearchFacet.values": 10,
 }
@@ -253,6 +267,10 @@ class Pricer:
         sized_by = LIST_SIZES.get(coordinate, DEFAULT_LIST_SIZE)
         if isinstance(sized_by, int):
             return sized_by
+        if isinstance(sized_by, ByCount):
+            asked = arguments.get(sized_by.argument)
+            count = sized_by.default if asked is None else asked
+            return max(0, min(count, sized_by.maximum))
         value: Any = arguments
         for part in sized_by.split("."):
             value = value.get(part) if isinstance(value, dict) else None

@@ -15,7 +15,7 @@ from app.pagination import PageRequest
 from app.resolvers.arguments import LimitArg, PageArg
 from app.resolvers.enums import Described, EntityStatus, EntityType, graphql_enum
 from app.resolvers.pagination import PageInfo
-from app.search.backend import FACETS, FacetValue, Hit, SearchResult
+from app.search.backend import FACETS, MAX_RESULTS, FacetValue, Hit, SearchResult
 from app.services import search as service
 
 
@@ -74,10 +74,19 @@ class SearchFacet:
 @strawberry.type(description="A page of search hits, best first, with facet counts.")
 class SearchResults:
     items: list[SearchHitType] = strawberry.field(description="The page's hits, best first.")
-    total_count: int = strawberry.field(description="How many entities matched in all.")
+    total_count: int = strawberry.field(
+        description=f"How many entities matched, counted up to {MAX_RESULTS:,}: when more "
+        f"match, this is {MAX_RESULTS:,} (and `totalCountExact` false), pages end there and "
+        f"the facets count those first {MAX_RESULTS:,}."
+    )
+    total_count_exact: bool = strawberry.field(
+        description="False when more entities matched than `totalCount` says (it is then "
+        f"the cap, {MAX_RESULTS:,})."
+    )
     page_info: PageInfo = strawberry.field(description="Where the page stands.")
     facets: list[SearchFacet] = strawberry.field(
-        description="The requested facets, counted over every match (not only this page)."
+        description="The requested facets, counted over every match (not only this page; "
+        "over the first ones when `totalCountExact` is false)."
     )
 
     @classmethod
@@ -88,6 +97,7 @@ class SearchResults:
         return cls(
             items=[SearchHitType.of(hit) for hit in result.hits],
             total_count=result.total,
+            total_count_exact=result.total_exact,
             page_info=PageInfo(
                 has_next_page=has_next,
                 has_previous_page=request.offset > 0,

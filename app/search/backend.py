@@ -56,6 +56,8 @@ class SearchQuery:
     # None: every status; else only these.
     statuses: tuple[str, ...] | None = None
     facets: tuple[str, ...] = ()
+    # The most matches ranked, counted and paged through (see `SqlBackend`).
+    max_results: int = MAX_RESULTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +80,8 @@ class FacetValue:
 @dataclass(slots=True)
 class SearchResult:
     hits: list[Hit]
-    # How many entities matched, at most MAX_RESULTS; `total_exact` False when more did.
+    # How many entities matched, at most the query's `max_results`; `total_exact` False
+    # when more did.
     total: int
     page: PageRequest
     facets: dict[str, list[FacetValue]] = field(default_factory=dict)
@@ -184,12 +187,14 @@ class SqlBackend:
     text (`match`, `fuzzy`) or a prefix (`prefix`) as selects of (document id, score) over
     `search_documents`, one row per document.
 
-    A search ranks at most MAX_RESULTS + 1 candidates: the matches the index yields first
-    (the whole result when it is smaller), filtered in the same statement. Their page comes
-    with their count in one statement, and every requested facet counts them in one more.
-    So `total` and the facets are exact up to MAX_RESULTS matches; beyond that, `total` is
-    MAX_RESULTS and `total_exact` False, the facets count the MAX_RESULTS ranked, and pages
-    end there (as a search engine's result window does).
+    A search ranks at most `max_results` (MAX_RESULTS) + 1 candidates: the matches the
+    index yields first (the whole result when it is smaller; PostgreSQL's GIN index yields
+    them in table order, not by rank), filtered in the same statement that ranks them,
+    pages them, counts them and counts each requested facet over them. So `total` and the
+    facets are exact up to `max_results` matches; beyond that, `total` is `max_results` and
+    `total_exact` False, the facets count the first ones, and pages end there (as a search
+    engine's result window does). Ranking every match of a common word cost seconds at
+    100,000 entities (bench/RESULTS.md).
     """
 
     def match(self) -> Select[Any]:
@@ -250,8 +255,10 @@ class SqlBackend:
     async def search(self, session: AsyncSession, query: SearchQuery) -> SearchResult:
         text = query.text.strip()
         params: dict[str, Any] = {
-            "page_limit": max(0, min(query.page.limit, MAX_RESULTS - query.page.offset)),
+            "page_limit": max(0, min(query.page.limit, query.max_results - query.page.offset)),
             "page_offset": query.page.offset,
+            "cap": query.max_results + 1,
+            "max_results": query.max_results,
         }
         if query.type is not None:
             params["type"] = query.type
@@ -315,21 +322,21 @@ class SqlBackend:
             values.sort(key=lambda value: (-value.count, value.value))
         return SearchResult(
             found_hits,
-            min(total, MAX_RESULTS),
+            min(total, query.max_results),
             query.page,
             facets,
-            total_exact=total <= MAX_RESULTS,
+            total_exact=total <= query.max_results,
         )
 
     def _statement(self, shape: Shape) -> Any:
-        """One statement: the first MAX_RESULTS + 1 candidates (`found`), the page of them
+        """One statement: the first `max_results` + 1 candidates (`found`), the page of them
         best first, how many they are, and each requested facet's counts over them; rows
         told apart by their first column (`hit`, `total`, or the facet's name). Built once
         per shape (`STATEMENTS`) with every value bound: SQLAlchemy then reuses its
         compiled form, and building the statement anew cost more than running it."""
         matches = {"all": None, "match": self.match, "fuzzy": self.fuzzy}[shape.kind]
         candidates = self._candidates(matches() if matches else None, shape)
-        cap = bindparam("cap", MAX_RESULTS + 1, literal_execute=True, type_=Integer)
+        cap = bindparam("cap", literal_execute=True, type_=Integer)
         found = candidates.limit(cap).cte("found")
         order = (found.c.score.desc(), found.c.title, found.c.doc)
         ranked = (
@@ -357,13 +364,19 @@ class SqlBackend:
             .add_columns(literal(None, Float), func.count())
             .select_from(found),
         ]
+        # The facets count the candidates up to the cap (`found` holds one more, to tell).
+        counted = (
+            select(found.c.entity_id, found.c.type, found.c.status)
+            .limit(bindparam("max_results", literal_execute=True, type_=Integer))
+            .cte("counted")
+        )
         for name in shape.facets:
             value: Any
             label: Any
             source: Any
             if name in ("type", "status"):
-                value, label, source = found.c[name], found.c[name], found
-                grouped: tuple[Any, ...] = (found.c[name],)
+                value, label, source = counted.c[name], counted.c[name], counted
+                grouped: tuple[Any, ...] = (counted.c[name],)
             else:
                 model, link, key = (
                     (Category, entity_categories, "category_id")
@@ -371,7 +384,7 @@ class SqlBackend:
                     else (Brand, entity_brands, "brand_id")
                 )
                 value, label, grouped = model.slug, model.name, (model.id, model.slug, model.name)
-                source = found.join(link, link.c.entity_id == found.c.entity_id).join(
+                source = counted.join(link, link.c.entity_id == counted.c.entity_id).join(
                     model, model.id == getattr(link.c, key)
                 )
             parts.append(

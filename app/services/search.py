@@ -11,7 +11,14 @@ from app.auth.actor import Actor
 from app.errors import ValidationFailed
 from app.models.catalog import ENTITY_STATUSES, ENTITY_TYPES
 from app.pagination import PageRequest
-from app.search.backend import FACETS, Hit, SearchQuery, SearchResult, backend_for
+from app.search.backend import (
+    FACETS,
+    MAX_RESULTS,
+    Hit,
+    SearchQuery,
+    SearchResult,
+    backend_for,
+)
 from app.services.catalog.entities import visible_statuses
 
 # Longer queries are refused: nobody types them, and each word costs the database work.
@@ -65,8 +72,11 @@ async def search(
     status: str | None,
     facets: Sequence[str],
     page: PageRequest,
+    max_results: int = MAX_RESULTS,
 ) -> SearchResult:
-    """Entities matching `q` (all when empty), best first; facets count the whole result."""
+    """Entities matching `q` (all when empty), best first; facets count the whole result.
+    At most `max_results` are ranked and counted: past them, `total` is `max_results`,
+    `total_exact` False, and the facets count the first `max_results` the index found."""
     query = SearchQuery(
         text=_text("q", q),
         page=page,
@@ -75,6 +85,7 @@ async def search(
         brand=brand or None,
         statuses=_statuses(actor, status),
         facets=_facets(facets),
+        max_results=max_results,
     )
     return await backend_for(session).search(session, query)
 

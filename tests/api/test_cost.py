@@ -528,6 +528,15 @@ def test_a_list_sized_by_its_argument_costs_its_length() -> None:
     assert priced(query, ids=["a"] * 7) == 7 * (1 + 3)
 
 
+def test_suggestions_cost_the_count_asked_for() -> None:
+    """`suggest` is priced at its `limit` (default 10), capped at the 50 it returns at most."""
+    query = "query($n: Int) { suggest(prefix: \"a\", limit: $n) { slug } }"
+    assert priced(query, n=3) == 3
+    assert priced(query) == 10
+    assert priced('{ suggest(prefix: "a") { slug } }') == 10
+    assert priced(query, n=10_000) == 50
+
+
 def test_fragments_spread_many_times_are_priced_once() -> None:
     # Each level spreads the next twice: 2^20 fields if walked naively.
     levels = 20

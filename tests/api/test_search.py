@@ -10,12 +10,16 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 
-from app.auth.actor import SYSTEM
+from app.auth.actor import ANONYMOUS, SYSTEM, Actor
 from app.db import Database
+from app.models.search import SearchDocument, SearchTitleWord
 from app.pagination import PageRequest
+from app.search.backend import SearchResult
 from app.services import search as search_service
 from app.services.catalog import attributes, entities, taxonomy, variants
+from tests.support.queries import count_queries
 
 SEARCH = "/api/search"
 SUGGEST = "/api/search/suggest"
@@ -112,7 +116,9 @@ async def test_a_title_match_ranks_above_a_description_match(
         "title": "Trail Running Shoe",
         "score": body["data"][0]["score"],
     }
-    assert body["meta"] == {"total": 2, "page": 1, "limit": 20, "totalPages": 1, "facets": {}}
+    assert body["meta"] == {
+        "total": 2, "totalExact": True, "page": 1, "limit": 20, "totalPages": 1, "facets": {},
+    }  # fmt: skip
 
 
 async def test_skus_brands_and_categories_are_searched(
@@ -160,6 +166,68 @@ async def test_filters_narrow_the_result_and_its_facets(
     assert slugs(body) == ["running-guide"]
 
 
+async def _search(
+    database: Database,
+    q: str,
+    *,
+    actor: Actor = ANONYMOUS,
+    facets: tuple[str, ...] = (),
+    page: PageRequest | None = None,
+    **options: Any,
+) -> SearchResult:
+    async with database.read_session() as session:
+        return await search_service.search(
+            session, actor, q=q, type=None, category=None, brand=None, status=None,
+            facets=facets, page=page or PageRequest(), **options,
+        )  # fmt: skip
+
+
+async def test_past_the_cap_the_total_is_the_cap_and_pages_end_there(
+    database: Database, shop: Shop
+) -> None:
+    """A search ranks and counts at most `max_results` matches (500 unless told): the
+    shop's 4 public entities with a cap of 3 count as 3, not exactly; with a cap of 4,
+    exactly 4."""
+    capped = await _search(database, "", facets=("type",), max_results=3)
+    assert (len(capped.hits), capped.total, capped.total_exact) == (3, 3, False)
+    assert sum(value.count for value in capped.facets["type"]) == 3
+    second = await _search(database, "", page=PageRequest(offset=2, limit=2), max_results=3)
+    assert (len(second.hits), second.total, second.total_exact) == (1, 3, False)
+    past = await _search(database, "", page=PageRequest(offset=4, limit=2), max_results=3)
+    assert (past.hits, past.total, past.total_exact) == ([], 3, False)
+    exact = await _search(database, "", facets=("type",), max_results=4)
+    assert (len(exact.hits), exact.total, exact.total_exact) == (4, 4, True)
+    assert sum(value.count for value in exact.facets["type"]) == 4
+    assert search_service.MAX_RESULTS == 500
+
+
+async def test_a_search_is_one_statement_and_a_typo_one_more(
+    database: Database, shop: Shop
+) -> None:
+    """Page, count and every facet come from one statement; the fuzzy fallback (only when
+    nothing matched) adds its own, and on PostgreSQL a look-up of where pg_trgm lives."""
+    everything = ("type", "category", "brand", "status")
+    with count_queries(database) as queries:
+        found = await _search(database, "shoe", facets=everything)
+    assert [hit.slug for hit in found.hits] == ["trail-shoe", "wool-sock"]
+    assert queries.count == 1, queries.statements
+    with count_queries(database) as queries:
+        found = await _search(database, "ketle", facets=everything)
+    assert [hit.slug for hit in found.hits][:1] == ["steel-kettle"]
+    assert queries.count == (2 if database.is_sqlite else 3), queries.statements
+    with count_queries(database) as queries:
+        found = await _search(database, "", facets=everything, page=PageRequest(offset=8))
+    assert (found.hits, found.total) == ([], 4)  # past the last page, still counted
+    assert queries.count == 1, queries.statements
+    with count_queries(database) as queries:
+        async with database.read_session() as session:
+            suggested = await search_service.suggest(
+                session, ANONYMOUS, prefix="run", type=None, limit=None
+            )
+    assert len(suggested) == 2
+    assert queries.count == 1, queries.statements
+
+
 async def test_pages_hold_disjoint_hits_in_rank_order(
     client: httpx.AsyncClient, shop: Shop
 ) -> None:
@@ -189,7 +257,7 @@ async def test_suggest_completes_a_prefix_of_public_titles(
     assert response.status_code == 200
     body = response.json()
     titles = [item["title"] for item in body["data"]]
-    assert sorted(titles) == ["Running Guide", "Trail Running Shoe"]
+    assert titles == ["Running Guide", "Trail Running Shoe"]  # starting with it first
     assert set(body["data"][0]) == {"id", "type", "slug", "title"}
     limited = (await admin.get(SUGGEST, params={"prefix": "runn", "limit": "5"})).json()
     assert len(limited["data"]) == 3  # the draft too, for a caller with catalog:read
@@ -221,6 +289,38 @@ async def test_a_changed_title_is_found_in_its_own_transaction_and_after_it(
         await uow.commit()
     assert slugs((await client.get(SEARCH, params={"q": "northwind"})).json()) == ["wool-sock"]
     assert slugs((await client.get(SEARCH, params={"q": "SHOE-001"})).json()) == []
+
+
+async def test_suggestions_follow_a_changed_title_in_its_transaction(
+    client: httpx.AsyncClient, database: Database, shop: Shop
+) -> None:
+    async def suggested(prefix: str) -> list[str]:
+        response = await client.get(SUGGEST, params={"prefix": prefix})
+        return [item["slug"] for item in response.json()["data"]]
+
+    assert await suggested("stee") == ["steel-kettle"]
+    async with database.unit_of_work() as uow:
+        await attributes.set_attributes(
+            uow, SYSTEM, entity_id=shop.ids["kettle"], locale="en", title="Copper Teapot"
+        )
+        await entities.update_entity(uow, SYSTEM, id=shop.ids["sock"], status="archived")
+        await uow.commit()
+    assert await suggested("copp") == ["steel-kettle"]
+    assert await suggested("stee") == []
+    assert await suggested("wool") == []  # archived: not public any more
+    assert await suggested("tea") == ["steel-kettle"]
+    assert await suggested("copper tea") == ["steel-kettle"]
+    assert await suggested("trail tea") == []
+    async with database.unit_of_work() as uow:
+        await entities.delete_entity(uow, SYSTEM, id=shop.ids["kettle"])
+        await uow.commit()
+    assert await suggested("copp") == []
+    async with database.read_session() as session:
+        words = await session.scalar(select(func.count()).select_from(SearchTitleWord))
+        documents = await session.scalar(select(func.count()).select_from(SearchDocument))
+    # PostgreSQL keeps each title's distinct words ("Trail Running Shoe", "Wool Sock",
+    # "Running Guide", "Prototype Running Shoe"); SQLite's FTS5 table needs none.
+    assert (documents, words) == (4, 0 if database.is_sqlite else 3 + 2 + 2 + 3)
 
 
 HOSTILE = [
@@ -267,6 +367,7 @@ async def test_graphql_search_and_suggest(client: httpx.AsyncClient, shop: Shop)
       search(q: $q, facets: $f, limit: 1) {
         items { slug type status }
         totalCount
+        totalCountExact
         pageInfo { page limit totalPages hasNextPage }
         facets { field values { value label count } }
       }
@@ -279,7 +380,7 @@ async def test_graphql_search_and_suggest(client: httpx.AsyncClient, shop: Shop)
     assert "errors" not in body, body
     found = body["data"]["search"]
     assert found["items"] == [{"slug": "trail-shoe", "type": "PRODUCT", "status": "ACTIVE"}]
-    assert found["totalCount"] == 2
+    assert (found["totalCount"], found["totalCountExact"]) == (2, True)
     assert found["pageInfo"] == {"page": 1, "limit": 1, "totalPages": 2, "hasNextPage": True}
     assert found["facets"] == [
         {"field": "TYPE", "values": [{"value": "product", "label": "product", "count": 2}]}

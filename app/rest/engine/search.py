@@ -8,6 +8,7 @@ from app.rest.dialects import ENGINE
 from app.rest.jsonschema import all_required
 from app.rest.jsonschema import string as _string
 from app.rest.table import Param, RestRoute
+from app.search.backend import MAX_RESULTS
 
 SEARCH = """
 query Search($q: String, $type: EntityType, $category: String, $brand: String,
@@ -16,6 +17,7 @@ query Search($q: String, $type: EntityType, $category: String, $brand: String,
          facets: $facets, page: $page, limit: $limit) {
     items { id type status slug title score }
     totalCount
+    totalCountExact
     pageInfo { page limit totalPages }
     facets { field values { value label count } }
   }
@@ -50,10 +52,12 @@ def _hits(data: dict[str, Any]) -> Any:
 
 def _meta(data: dict[str, Any]) -> dict[str, Any]:
     """As documented: meta with total, page, limit and the requested facets' counts
-    (`{"brand": [{"value", "label", "count"}]}`), plus totalPages."""
+    (`{"brand": [{"value", "label", "count"}]}`), plus totalPages and totalExact (false
+    when more matched than `total`, the cap, says)."""
     info = data["pageInfo"]
     return {
         "total": data["totalCount"],
+        "totalExact": data["totalCountExact"],
         "page": info["page"],
         "limit": info["limit"],
         "totalPages": info["totalPages"],
@@ -95,7 +99,9 @@ ROUTES = [
         description="Hits best first (title and SKU matches above brand and category, above "
         "description); a misspelt word still finds. `meta` holds total, page, limit, "
         "totalPages and `facets`: per requested field, its values with their counts over the "
-        "whole result, not the page. Anonymous callers find active entities only.",
+        f"whole result, not the page. Results are counted up to {MAX_RESULTS:,}: when more "
+        f"match, `total` is {MAX_RESULTS:,} with `totalExact` false, pages end there and the "
+        "facets count those first ones. Anonymous callers find active entities only.",
     ),
     RestRoute(
         "GET",
