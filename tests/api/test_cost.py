@@ -530,7 +530,7 @@ def test_a_list_sized_by_its_argument_costs_its_length() -> None:
 
 def test_suggestions_cost_the_count_asked_for() -> None:
     """`suggest` is priced at its `limit` (default 10), capped at the 50 it returns at most."""
-    query = "query($n: Int) { suggest(prefix: \"a\", limit: $n) { slug } }"
+    query = 'query($n: Int) { suggest(prefix: "a", limit: $n) { slug } }'
     assert priced(query, n=3) == 3
     assert priced(query) == 10
     assert priced('{ suggest(prefix: "a") { slug } }') == 10
