@@ -256,7 +256,9 @@ class SqlBackend:
         text = query.text.strip()
         params: dict[str, Any] = {
             "page_limit": max(0, min(query.page.limit, query.max_results - query.page.offset)),
-            "page_offset": query.page.offset,
+            # Past the cap a page is empty (its limit 0) whatever its offset: clamped, an
+            # offset of billions stays within the database's integer.
+            "page_offset": min(query.page.offset, query.max_results),
             "cap": query.max_results + 1,
             "max_results": query.max_results,
         }

@@ -236,6 +236,10 @@ async def test_pages_hold_disjoint_hits_in_rank_order(
     assert len(first["data"]) == 3 and len(second["data"]) == 1
     assert not set(slugs(first)) & set(slugs(second))
     assert second["meta"]["page"] == 2 and second["meta"]["total"] == 4
+    # Found by the OpenAPI fuzzer: a page far past the end is empty, and still counted.
+    far = await client.get(SEARCH, params={"q": "shoe", "page": "1000000000"})
+    assert far.status_code == 200, far.text
+    assert (far.json()["data"], far.json()["meta"]["total"]) == ([], 2)
 
 
 async def test_anonymous_callers_find_active_entities_only(
