@@ -17,6 +17,7 @@ from app.models.customers import Address, Customer
 from app.models.inventory import InventoryLevel, InventoryMovement, Reservation, Warehouse
 from app.models.jobs import Job
 from app.models.logs import AccessLogEntry
+from app.models.marketplace import SubOrder, Vendor
 from app.models.notifications import Notification
 from app.models.oauth import OAuthAuthorizationCode, OAuthClient, OAuthToken
 from app.models.orders import (
@@ -71,9 +72,11 @@ __all__ = [
     "Reservation",
     "Role",
     "SearchDocument",
+    "SubOrder",
     "User",
     "UserSession",
     "Variant",
+    "Vendor",
     "Warehouse",
     "WebhookDelivery",
     "WebhookEndpoint",
