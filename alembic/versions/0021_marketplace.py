@@ -63,6 +63,8 @@ def upgrade() -> None:
     op.create_table(
         "sub_orders",
         sa.Column("order_id", sa.Uuid(), nullable=False),
+        sa.Column("order_number", sa.String(length=20), nullable=False),
+        sa.Column("shipping_address", json, nullable=True),
         sa.Column("vendor_id", sa.Uuid(), nullable=True),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("currency", sa.String(length=3), nullable=False),

@@ -38,8 +38,10 @@ class Actor:
 
     def is_vendor(self, vendor_id: object) -> bool:
         """Whether this is a user of that vendor (its records are theirs)."""
-        return self.vendor_id is not None and vendor_id is not None and self.vendor_id == str(
-            vendor_id
+        return (
+            self.vendor_id is not None
+            and vendor_id is not None
+            and self.vendor_id == str(vendor_id)
         )
 
     def can(self, permission: str) -> bool:

@@ -77,6 +77,9 @@ class SubOrder(IdMixin, Base):
     )
 
     order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
+    # Copied from the order, so that the vendor, who cannot read the order, can ship it.
+    order_number: Mapped[str] = mapped_column(String(20))
+    shipping_address: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     vendor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("vendors.id"))
     status: Mapped[str] = mapped_column(String(20), default="pending")
     currency: Mapped[str] = mapped_column(String(3))

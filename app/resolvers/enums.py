@@ -23,6 +23,7 @@ from app.models.catalog import ENTITY_STATUSES, ENTITY_TYPES
 from app.models.inventory import MOVEMENT_TYPES, RESERVATION_STATUSES
 from app.models.jobs import JOB_STATUSES
 from app.models.logs import LOG_LEVELS
+from app.models.marketplace import SUB_ORDER_STATUSES, VENDOR_STATUSES
 from app.models.notifications import CHANNELS, NOTIFICATION_KINDS, NOTIFICATION_STATUSES
 from app.models.oauth import GRANT_TYPES as OAUTH_GRANT_TYPES
 from app.models.orders import ORDER_STATUSES, PAYMENT_STATUSES
@@ -376,3 +377,24 @@ class AnalyticsMemberKind(Described):
     STRING = "string", "A dimension of words: a status, a code, a slug or a name."
     ID = "id", "A dimension of ids (UUIDs)."
     TIME = "time", "A time dimension: bucketed by granularity, bounded by a date range."
+
+
+@graphql_enum(matches=VENDOR_STATUSES)
+class VendorStatus(Described):
+    """Where a marketplace vendor stands; only an active vendor sells."""
+
+    PENDING = "pending", "Registered; waiting for approval."
+    ACTIVE = "active", "Approved (or reinstated): it sells and fulfils its sub-orders."
+    REJECTED = "rejected", "Not approved; `statusReason` says why. Final."
+    SUSPENDED = "suspended", "Stopped from selling; `statusReason` says why. May be reinstated."
+
+
+@graphql_enum(matches=SUB_ORDER_STATUSES)
+class SubOrderStatus(Described):
+    """Where one vendor's part of an order stands."""
+
+    PENDING = "pending", "Placed; the vendor has not confirmed it yet."
+    CONFIRMED = "confirmed", "Accepted by the vendor."
+    SHIPPED = "shipped", "Handed to a carrier, with a tracking number."
+    DELIVERED = "delivered", "Delivered to the buyer."
+    CANCELLED = "cancelled", "Cancelled before shipping; its stock was given back."

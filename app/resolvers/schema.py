@@ -34,6 +34,7 @@ from app.resolvers.inventory import InventoryMutations, InventoryQueries
 from app.resolvers.jobs import JobMutations, JobQueries
 from app.resolvers.limits import document_limits
 from app.resolvers.logs import LogQueries
+from app.resolvers.marketplace import MarketplaceMutations, MarketplaceQueries
 from app.resolvers.me import MeMutations, MeQueries
 from app.resolvers.notifications import NotificationMutations, NotificationQueries
 from app.resolvers.oauth import OAuthClientMutations, OAuthClientQueries
@@ -71,6 +72,7 @@ class Query(
     NotificationQueries,
     AnalyticsQueries,
     SearchQueries,
+    MarketplaceQueries,
 ):
     pass
 
@@ -92,6 +94,7 @@ class Mutation(
     JobMutations,
     WebhookMutations,
     NotificationMutations,
+    MarketplaceMutations,
 ):
     pass
 

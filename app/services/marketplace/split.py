@@ -46,6 +46,8 @@ async def split_order(uow: UnitOfWork, order: Order, lines: Sequence[OrderLine])
         part = by_vendor[vendor_id]
         sub_order = SubOrder(
             order_id=order.id,
+            order_number=order.number,
+            shipping_address=order.shipping_address,
             vendor_id=vendor_id,
             status="pending",
             currency=order.currency,
@@ -72,5 +74,3 @@ async def record_split(uow: UnitOfWork, actor: Actor, order: Order) -> None:
             uow, actor, event="subOrders.create", entity_type=ENTITY,
             entity_id=str(sub_order.id), after=sub_order.snapshot(),
         )  # fmt: skip
-
-
