@@ -7,6 +7,7 @@ from app.rest.engine import carts as engine_carts
 from app.rest.engine import catalog as engine_catalog
 from app.rest.engine import inventory as engine_inventory
 from app.rest.engine import jobs as engine_jobs
+from app.rest.engine import marketplace as engine_marketplace
 from app.rest.engine import me as engine_me
 from app.rest.engine import orders as engine_orders
 from app.rest.engine import pricing as engine_pricing
@@ -31,6 +32,7 @@ ROUTES: list[RestRoute] = [
     *engine_catalog.ROUTES,
     *engine_inventory.ROUTES,
     *engine_jobs.ROUTES,
+    *engine_marketplace.ROUTES,
     *engine_me.ROUTES,
     *engine_orders.ROUTES,
     *engine_pricing.ROUTES,

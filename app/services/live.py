@@ -42,6 +42,8 @@ READ_PERMISSIONS: dict[str, str] = {
     "session": "users:read",
     "api_key": "apiKeys:manage",
     "oauth_client": "oauthClients:manage",
+    "vendor": "marketplace:admin",
+    "sub_order": "marketplace:admin",
 }
 
 # The entities a customer owns (their `customer_id`).

@@ -27,7 +27,8 @@ from app.pagination import Page, PageRequest, SortKey, paginate
 from app.services.audit import record_change
 from app.webhooks.targets import Target, UnsafeTarget, check
 
-# The events an endpoint may subscribe to: seed 003's list, and stock falling low.
+# The events an endpoint may subscribe to: seed 003's list, stock falling low, and the
+# marketplace's vendor lifecycle and sub-orders.
 WEBHOOK_EVENTS = (
     "orders.create",
     "orders.statusChange",
@@ -44,6 +45,11 @@ WEBHOOK_EVENTS = (
     "promotions.update",
     "fulfillment.create",
     "cart.afterAddItem",
+    "vendors.create",
+    "vendors.update",
+    "vendors.statusChange",
+    "subOrders.create",
+    "subOrders.statusChange",
 )
 # Subscribes to every event above, and to those added later.
 ALL_EVENTS = "*"
