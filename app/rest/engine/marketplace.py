@@ -9,7 +9,9 @@ are later parts of issue 14: none of their routes is served yet.
 from typing import Any
 
 from app.rest.dialects import ENGINE
-from app.rest.engine.orders import LINE_MONEY
+from app.rest.engine.orders import LINE_MONEY, LINE_SCHEMA
+from app.rest.jsonschema import all_required
+from app.rest.jsonschema import json_type as _t
 from app.rest.table import Param, RestRoute, mutation
 
 BASE = "/api/marketplace"
@@ -39,6 +41,17 @@ MACHINE = (
     "ledger's). Any other move is 409 naming the allowed next states."
 )
 CONFLICT = {409: "Transition not allowed"}
+SUB_ORDER_SCHEMA = all_required({"title": "SubOrder", "type": "object", "properties": {
+    "id": _t("string"), "orderId": _t("string"), "orderNumber": _t("string"),
+    "vendorId": _t("string", True), "status": _t("string"), "total": _t("integer"),
+    "shippingAddress": _t("object", True, additionalProperties=True),
+    "trackingNumber": _t("string", True), "carrier": _t("string", True),
+    "cancelReason": _t("string", True),
+    **{name: _t("string", True, format="date-time")
+       for name in ("confirmedAt", "shippedAt", "deliveredAt", "cancelledAt")},
+    "createdAt": _t("string", format="date-time"), "updatedAt": _t("string", format="date-time"),
+    "lines": {"type": "array", "items": LINE_SCHEMA},
+}})  # fmt: skip
 
 
 def sub_order(data: dict[str, Any]) -> dict[str, Any]:
@@ -81,6 +94,7 @@ def _move(action: str, field: str, input_type: str, summary: str, body: bool) ->
         optional_body=not body,
         path_params=(Param("id", "input.id", description="The sub-order's id"),),
         shape=sub_order,
+        shaped_schema=SUB_ORDER_SCHEMA,
         description=f"{VENDOR_MOVES} {MACHINE}",
         extra_responses=CONFLICT,
     )
@@ -194,6 +208,7 @@ ROUTES = [
         paginated=True,
         query=(Param("status", description="pending, confirmed, shipped, delivered, cancelled"),),
         shape=sub_order,
+        shaped_schema=SUB_ORDER_SCHEMA,
         session=True,
         description=SELF,
     ),
@@ -222,6 +237,7 @@ ROUTES = [
             Param("orderId", description="Only this order's"),
         ),
         shape=sub_order,
+        shaped_schema=SUB_ORDER_SCHEMA,
         permission=ADMIN,
     ),
     RestRoute(
@@ -234,6 +250,7 @@ ROUTES = [
         tag=TAG,
         path_params=(Param("id", description="The sub-order's id"),),
         shape=sub_order,
+        shaped_schema=SUB_ORDER_SCHEMA,
         description="marketplace:admin reads any; a vendor's user its own, any other is 404.",
     ),
     RestRoute(
@@ -247,6 +264,7 @@ ROUTES = [
         body="input",
         path_params=(Param("id", "input.id", description="The sub-order's id"),),
         shape=sub_order,
+        shaped_schema=SUB_ORDER_SCHEMA,
         permission=ADMIN,
         description=MACHINE,
         extra_responses=CONFLICT,
