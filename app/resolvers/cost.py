@@ -109,6 +109,8 @@ LIST_SIZES: Mapping[str, int | str] = {
     "Order.lines": 10,
     "Order.payments": 3,
     "Order.fulfillments": 3,
+    "Order.subOrders": 3,  # a few vendors per order
+    "SubOrder.lines": 5,
     "Fulfillment.lines": 10,
     "GenerateVariantsResult.created": 10,
     "PromotionValidation.lines": "input.lineItems",

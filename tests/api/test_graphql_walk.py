@@ -20,22 +20,24 @@ from graphql import (
     GraphQLUnionType,
     Undefined,
 )
-from sqlalchemy import update
+from sqlalchemy import select, update
 from starlette.applications import Starlette
 
 from app.auth.actor import SYSTEM
 from app.config import Settings
 from app.db import Database
 from app.jobs import enqueue
+from app.models.marketplace import SubOrder
 from app.models.orders import Order
 from app.resolvers.schema import schema_for
 from app.services import fulfillments
 from app.services.addresses import NewAddress, add_address
 from app.services.inventory.levels import set_level
 from app.services.orders import change_status
-from tests.api.test_checkout import cart_with, post_checkout, warehouse
+from tests.api.test_checkout import add, cart_with, post_checkout, warehouse
 from tests.support.catalog import make_brand, make_category, make_entity
 from tests.support.factories import customer
+from tests.support.marketplace import make_vendor, vendor_product
 from tests.support.pricing import make_group, make_modifier, make_price, variants_of
 from tests.support.promotions import make_promotion
 from tests.support.users import COOKIE, cookie_client, make_user, session_token
@@ -95,7 +97,15 @@ CALLS: dict[str, str] = {
     # The customer's own records: asked with the session of the store's order's customer.
     "me": "me",
     "session": "session",
+    # The marketplace; `my...` are asked by the store's vendor's own session.
+    "vendors": "vendors",
+    "vendor": 'vendor(id: "{vendor}")',
+    "myVendor": "myVendor",
+    "subOrders": "subOrders",
+    "subOrder": 'subOrder(id: "{sub_order}")',
+    "mySubOrders": "mySubOrders",
 }
+VENDOR_ROOTS = ("myVendor", "mySubOrders")
 
 
 def _unwrap(kind: Any) -> Any:
@@ -171,6 +181,8 @@ async def store(client: httpx.AsyncClient, admin: httpx.AsyncClient, database: D
     sku = sorted(variants)[0]
     cart = await cart_with(client, (tee, 1), variantId=str(variants[sku].id))
     placed = await cart_with(client, (tee, 2), variantId=str(variants[sku].id))
+    seller = await make_vendor(database, "walk-vendor")
+    await add(client, placed, await vendor_product(database, "walk-saw", seller))
     order = (await post_checkout(client, placed)).json()["data"]
     for status in ("confirmed", "processing"):
         await change_status(database, SYSTEM, id=order["id"], status=status)
@@ -189,7 +201,10 @@ async def store(client: httpx.AsyncClient, admin: httpx.AsyncClient, database: D
         await uow.commit()
     hook = await make_endpoint(database)
     await make_delivery(database, hook, await make_event(database))
+    async with database.read_session() as session:
+        sub_order = await session.scalar(select(SubOrder.id).where(SubOrder.vendor_id.is_not(None)))
     return {
+        "vendor": seller.id, "vendor_session": seller.token, "sub_order": str(sub_order),
         "job": str(job.id),
         "user": str(walker.id),
         "session": await session_token(database, staff),
@@ -226,6 +241,8 @@ async def test_every_field_below_a_root_field_resolves(
     ids = await store(client, admin, database)
     field = SCHEMA.query_type.fields[root]  # type: ignore[union-attr]
     http = await shopper(app, database, ids["order"]) if root == "me" else admin
+    if root in VENDOR_ROOTS:
+        http = cookie_client(app, ids["vendor_session"])
     for way in WAYS:
         below = selection(field.type, ("Query",), way)
         query = "{ " + CALLS[root].format(**ids) + " " + below + " }"
