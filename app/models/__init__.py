@@ -16,6 +16,7 @@ from app.models.catalog import (
 from app.models.customers import Address, Customer
 from app.models.inventory import InventoryLevel, InventoryMovement, Reservation, Warehouse
 from app.models.jobs import Job
+from app.models.ledger import BalanceEntry, Commission, CommissionRule, Payout
 from app.models.logs import AccessLogEntry
 from app.models.marketplace import SubOrder, Vendor
 from app.models.notifications import Notification
@@ -39,6 +40,7 @@ __all__ = [
     "Address",
     "ApiKey",
     "AuditEntry",
+    "BalanceEntry",
     "Base",
     "Brand",
     "Cart",
@@ -46,6 +48,8 @@ __all__ = [
     "CatalogAttributes",
     "CatalogEntity",
     "Category",
+    "Commission",
+    "CommissionRule",
     "Customer",
     "CustomerGroup",
     "Event",
@@ -64,6 +68,7 @@ __all__ = [
     "OrderLine",
     "OrderSequence",
     "Payment",
+    "Payout",
     "PaymentWebhookEvent",
     "Price",
     "PriceModifier",

@@ -7,8 +7,8 @@ the vendor is active; `marketplace:admin` moves any (the house's part included).
 
 Cancelling a sub-order gives its stock back as cancelling an order does: its units held for
 the order are released, those sold are returned to where they were sold from. The money
-side (refunding the cancelled part of a paid order) belongs to the ledger (issue 14, part 3):
-nothing is refunded here.
+side (refunding the cancelled part of a paid order) is not done here. Delivery credits the
+vendor's balance and takes the commission, in the same transaction (`ledger.record_delivery`).
 
 The parent order follows its sub-orders, only ever forward along the order machine, and
 records `orders.statusChange` when it moves: every live (not cancelled) sub-order delivered
@@ -43,7 +43,7 @@ from app.pagination import Page, PageRequest, SortKey, paginate
 from app.services import settlement
 from app.services.audit import record_change
 from app.services.inventory.levels import apply_change, give_back
-from app.services.marketplace import ADMIN
+from app.services.marketplace import ADMIN, ledger
 from app.services.marketplace.split import ENTITY
 from app.services.marketplace.vendors import require_selling, require_vendor_user
 
@@ -221,6 +221,9 @@ async def move_sub_order(
         uow, actor, event="subOrders.statusChange", entity_type=ENTITY,
         entity_id=str(sub_order.id), before=before, after=sub_order.snapshot(), reason=reason,
     )  # fmt: skip
+    if status == "delivered":
+        # The vendor earns at delivery, in this transaction (the ledger's rules).
+        await ledger.record_delivery(uow, actor, sub_order)
     await _follow(uow, actor, order)
     return sub_order
 
