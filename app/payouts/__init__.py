@@ -15,6 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from app.money import currency_problem
+
+ANY_CURRENCY = "*"
+
 
 @dataclass(frozen=True, slots=True)
 class Transfer:
@@ -76,6 +80,35 @@ class TestPayoutProvider:
             str(entry["reference"]),
             str(message) if message is not None else None,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Minimums:
+    """The least balance a run pays out, per currency (minor units); `default` for the rest."""
+
+    by_currency: dict[str, int]
+    default: int
+
+    def of(self, currency: str) -> int:
+        return max(1, self.by_currency.get(currency, self.default))
+
+    @classmethod
+    def parse(cls, text: str) -> Minimums:
+        """`USD=5000,EUR=4000,*=1000`: a currency's minimum in minor units; `*` any other's
+        (default 1000). ValueError naming what is wrong."""
+        found: dict[str, int] = {}
+        for part in (p.strip() for p in text.split(",")):
+            if not part:
+                continue
+            code, _, amount = part.partition("=")
+            code = code.strip()
+            if code != ANY_CURRENCY and (problem := currency_problem(code)) is not None:
+                raise ValueError(f"{part!r}: {problem}")
+            if not amount.strip().isdigit():
+                raise ValueError(f"{part!r}: CODE=minor units, e.g. USD=5000.")
+            found[code] = int(amount)
+        default = found.pop(ANY_CURRENCY, 1000)
+        return cls(found, default)
 
 
 _provider: PayoutProvider = TestPayoutProvider()

@@ -37,6 +37,8 @@ class Context:
     priced: bool = True
     # The process's live event fan-out, which subscriptions listen to.
     live: LiveEvents | None = None
+    # The payout run's minimum balance per currency (a setting); None: the default.
+    payout_minimum: str | None = None
 
     @classmethod
     def for_connection(
@@ -56,6 +58,7 @@ class Context:
             request_id=state.get("request_id"),
             cost_budget=getattr(getattr(app, "state", None), "cost_budget", None),
             live=getattr(getattr(app, "state", None), "live", None),
+            payout_minimum=settings.payout_minimum if settings else None,
         )
 
     @contextlib.asynccontextmanager

@@ -22,6 +22,13 @@ from app.auth.actor import ActorKind
 from app.models.catalog import ENTITY_STATUSES, ENTITY_TYPES
 from app.models.inventory import MOVEMENT_TYPES, RESERVATION_STATUSES
 from app.models.jobs import JOB_STATUSES
+from app.models.ledger import (
+    COMMISSION_STATUSES,
+    ENTRY_KINDS,
+    PAYOUT_STATUSES,
+    RULE_KINDS,
+    RULE_SCOPES,
+)
 from app.models.logs import LOG_LEVELS
 from app.models.marketplace import SUB_ORDER_STATUSES, VENDOR_STATUSES
 from app.models.notifications import CHANNELS, NOTIFICATION_KINDS, NOTIFICATION_STATUSES
@@ -398,3 +405,51 @@ class SubOrderStatus(Described):
     SHIPPED = "shipped", "Handed to a carrier, with a tracking number."
     DELIVERED = "delivered", "Delivered to the buyer."
     CANCELLED = "cancelled", "Cancelled before shipping; its stock was given back."
+
+
+@graphql_enum(matches=RULE_KINDS)
+class CommissionRuleKind(Described):
+    """How a commission rule takes its share of a sale."""
+
+    PERCENTAGE = "percentage", "A share of the line's total, in basis points (1000 = 10 %)."
+    FLAT = "flat", "A fixed amount per unit sold, in the rule's currency."
+
+
+@graphql_enum(matches=RULE_SCOPES)
+class CommissionRuleScope(Described):
+    """Which sales a commission rule covers."""
+
+    GLOBAL = "global", "Every vendor's sales."
+    CATEGORY = "category", "Sales of products in one category."
+    VENDOR = "vendor", "One vendor's sales."
+
+
+@graphql_enum(matches=COMMISSION_STATUSES)
+class CommissionStatus(Described):
+    """Where a commission stands."""
+
+    ACCRUED = "accrued", "Taken when its sub-order was delivered."
+    REVERSED = "reversed", "Given back: its sub-order was refunded in full."
+
+
+@graphql_enum(matches=ENTRY_KINDS)
+class BalanceEntryKind(Described):
+    """What moved a vendor's balance (amounts are signed)."""
+
+    SALE_CREDIT = "sale_credit", "A delivered line's total, credited."
+    COMMISSION_DEBIT = (
+        "commission_debit",
+        ("The marketplace's commission on a sale; positive when given back on a refund."),
+    )
+    REFUND_DEBIT = "refund_debit", "Money given back to the shopper out of a delivered sale."
+    PAYOUT_DEBIT = "payout_debit", "A payout sent or in flight; positive when one failed."
+    ADJUSTMENT = "adjustment", "A correction by marketplace:admin, with a reason."
+
+
+@graphql_enum(matches=PAYOUT_STATUSES)
+class PayoutStatus(Described):
+    """Where a payout stands."""
+
+    PENDING = "pending", "Debited; the payout provider is being asked."
+    PAID = "paid", "The provider sent the money."
+    FAILED = "failed", "The provider refused; the debit was reversed. It may be retried."

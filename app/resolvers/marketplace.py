@@ -23,6 +23,7 @@ from strawberry.dataloader import DataLoader
 from app.models.marketplace import SubOrder, Vendor
 from app.resolvers.arguments import AfterArg, FirstArg, LimitArg, OffsetArg, PageArg, page_request
 from app.resolvers.enums import SubOrderStatus, VendorStatus
+from app.resolvers.ledger import vendor_balance
 from app.resolvers.money import Money
 from app.resolvers.orders import AddressInput, OrderLineType, address_of
 from app.resolvers.pagination import Connection
@@ -65,6 +66,17 @@ class VendorType:
     def status_reason(self, info: Info) -> str | None:
         actor = info.context.actor
         return self.reason if actor.can(ADMIN) or actor.is_vendor(self.id) else None
+
+    @strawberry.field(
+        description="Its balance per currency (the sum of its balance entries): shown to "
+        "marketplace:admin and to the vendor's own users only (null to anyone else).",
+        graphql_type=list[Money] | None,
+    )
+    def balance(self, info: Info) -> Awaitable[list[Money]] | None:
+        actor = info.context.actor
+        if not (actor.can(ADMIN) or actor.is_vendor(self.id)):
+            return None
+        return vendor_balance(info.context, uuid.UUID(self.id))
 
     @classmethod
     def from_row(cls, row: Vendor) -> VendorType:

@@ -32,6 +32,7 @@ from app.resolvers.errors import ErrorCodes
 from app.resolvers.events import EventSubscriptions
 from app.resolvers.inventory import InventoryMutations, InventoryQueries
 from app.resolvers.jobs import JobMutations, JobQueries
+from app.resolvers.ledger import LedgerMutations, LedgerQueries
 from app.resolvers.limits import document_limits
 from app.resolvers.logs import LogQueries
 from app.resolvers.marketplace import MarketplaceMutations, MarketplaceQueries
@@ -73,6 +74,7 @@ class Query(
     AnalyticsQueries,
     SearchQueries,
     MarketplaceQueries,
+    LedgerQueries,
 ):
     pass
 
@@ -95,6 +97,7 @@ class Mutation(
     WebhookMutations,
     NotificationMutations,
     MarketplaceMutations,
+    LedgerMutations,
 ):
     pass
 

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -45,6 +44,7 @@ from app.models.ledger import MESSAGE_LENGTH, PAYOUT_STATUSES, BalanceEntry, Pay
 from app.models.marketplace import Vendor
 from app.money import currency_problem
 from app.pagination import Page, PageRequest, SortKey, paginate
+from app.payouts import Minimums
 from app.services.audit import record_change
 from app.services.marketplace import ADMIN
 from app.services.marketplace.ledger import add_entry, balance_of, scope_of
@@ -56,36 +56,6 @@ ENTITY = "payout"
 PAYOUT_ORDER = (SortKey(Payout.id, descending=True),)
 # A pending payout older than this was left by a process that died: the next run resumes it.
 RESUME_AFTER = timedelta(minutes=2)
-ANY_CURRENCY = "*"
-
-
-@dataclass(frozen=True, slots=True)
-class Minimums:
-    """The least balance a run pays out, per currency (minor units); `default` for the rest."""
-
-    by_currency: dict[str, int]
-    default: int
-
-    def of(self, currency: str) -> int:
-        return max(1, self.by_currency.get(currency, self.default))
-
-    @classmethod
-    def parse(cls, text: str) -> Minimums:
-        """`USD=5000,EUR=4000,*=1000`: a currency's minimum in minor units; `*` any other's
-        (default 1000). ValueError naming what is wrong."""
-        found: dict[str, int] = {}
-        for part in (p.strip() for p in text.split(",")):
-            if not part:
-                continue
-            code, _, amount = part.partition("=")
-            code = code.strip()
-            if code != ANY_CURRENCY and (problem := currency_problem(code)) is not None:
-                raise ValueError(f"{part!r}: {problem}")
-            if not amount.strip().isdigit():
-                raise ValueError(f"{part!r}: CODE=minor units, e.g. USD=5000.")
-            found[code] = int(amount)
-        default = found.pop(ANY_CURRENCY, 1000)
-        return cls(found, default)
 
 
 def _key(payout: Payout) -> str:
