@@ -44,6 +44,10 @@ READ_PERMISSIONS: dict[str, str] = {
     "oauth_client": "oauthClients:manage",
     "vendor": "marketplace:admin",
     "sub_order": "marketplace:admin",
+    "commission_rule": "marketplace:admin",
+    "commission": "marketplace:admin",
+    "balance_entry": "marketplace:admin",
+    "payout": "marketplace:admin",
 }
 
 # The entities a customer owns (their `customer_id`).

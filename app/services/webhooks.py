@@ -28,7 +28,7 @@ from app.services.audit import record_change
 from app.webhooks.targets import Target, UnsafeTarget, check
 
 # The events an endpoint may subscribe to: seed 003's list, stock falling low, and the
-# marketplace's vendor lifecycle and sub-orders.
+# marketplace's vendor lifecycle, sub-orders, commissions, balance entries and payouts.
 WEBHOOK_EVENTS = (
     "orders.create",
     "orders.statusChange",
@@ -50,6 +50,15 @@ WEBHOOK_EVENTS = (
     "vendors.statusChange",
     "subOrders.create",
     "subOrders.statusChange",
+    "commissionRules.create",
+    "commissionRules.update",
+    "commissionRules.delete",
+    "commissions.create",
+    "balanceEntries.create",
+    "payouts.create",
+    "payouts.paid",
+    "payouts.failed",
+    "payouts.retry",
 )
 # Subscribes to every event above, and to those added later.
 ALL_EVENTS = "*"

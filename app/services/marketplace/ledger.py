@@ -123,7 +123,7 @@ async def record_delivery(uow: UnitOfWork, actor: Actor, sub_order: SubOrder) ->
         )  # fmt: skip
         amount = commission_of(rule, basis=line.total, quantity=line.quantity)
         commission = Commission(
-            id=uuid.uuid4(), sub_order_id=sub_order.id, order_line_id=line.id,
+            sub_order_id=sub_order.id, order_line_id=line.id,
             vendor_id=vendor_id, rule_id=rule.id if rule else None, basis=line.total,
             amount=amount, currency=sub_order.currency, status="accrued",
         )  # fmt: skip
