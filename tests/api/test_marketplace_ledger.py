@@ -69,15 +69,25 @@ async def test_commission_rules_are_created_listed_changed_and_deleted(
     assert created.status_code == 201, created.text
     rule = created.json()["data"]
     assert {k: rule[k] for k in ("name", "kind", "scope", "rateBps", "amount", "priority")} == {
-        "name": "Standard", "kind": "percentage", "scope": "global", "rateBps": 1000,
-        "amount": None, "priority": 3,
-    }  # fmt: skip
+        "name": "Standard",
+        "kind": "percentage",
+        "scope": "global",
+        "rateBps": 1000,
+        "amount": None,
+        "priority": 3,
+    }
     vendor = await make_vendor(database, "acme")
     flat = await admin.post(
         RULES,
-        json={"name": "Acme", "kind": "flat", "scope": "vendor", "amount": 50,
-              "currency": "USD", "vendorId": vendor.id},
-    )  # fmt: skip
+        json={
+            "name": "Acme",
+            "kind": "flat",
+            "scope": "vendor",
+            "amount": 50,
+            "currency": "USD",
+            "vendorId": vendor.id,
+        },
+    )
     assert flat.status_code == 201, flat.text
     assert (flat.json()["data"]["amount"], flat.json()["data"]["currency"]) == (50, "USD")
 
@@ -97,8 +107,9 @@ async def test_commission_rules_are_created_listed_changed_and_deleted(
     assert deleted.json()["data"]["id"] == rule["id"]
     error(await admin.delete(f"{RULES}/{rule['id']}"), 404, "NOT_FOUND")
     error(await admin.patch(f"{RULES}/nope", json={"priority": 1}), 404, "NOT_FOUND")
-    assert [await event_count(database, f"commissionRules.{e}")
-            for e in ("create", "update", "delete")] == [2, 1, 1]  # fmt: skip
+    assert [
+        await event_count(database, f"commissionRules.{e}") for e in ("create", "update", "delete")
+    ] == [2, 1, 1]
 
 
 @pytest.mark.parametrize(
@@ -108,17 +119,25 @@ async def test_commission_rules_are_created_listed_changed_and_deleted(
         ({**GLOBAL_10, "rateBps": 10001}, "rateBps"),
         ({**GLOBAL_10, "name": " "}, "name"),
         ({"name": "f", "kind": "flat", "scope": "global", "amount": 5}, "currency"),
-        ({"name": "f", "kind": "flat", "scope": "global", "amount": 5, "currency": "usd"},
-         "currency"),
+        (
+            {"name": "f", "kind": "flat", "scope": "global", "amount": 5, "currency": "usd"},
+            "currency",
+        ),
         ({"name": "f", "kind": "flat", "scope": "global", "currency": "USD"}, "amount"),
         ({**GLOBAL_10, "scope": "category"}, "categoryId"),
         ({**GLOBAL_10, "scope": "category", "categoryId": str(uuid.uuid4())}, "categoryId"),
         ({**GLOBAL_10, "scope": "vendor"}, "vendorId"),
         ({**GLOBAL_10, "scope": "vendor", "vendorId": str(uuid.uuid4())}, "vendorId"),
-        ({**GLOBAL_10, "validFrom": "2026-02-01T00:00:00Z", "validUntil": "2026-01-01T00:00:00Z"},
-         "validUntil"),
+        (
+            {
+                **GLOBAL_10,
+                "validFrom": "2026-02-01T00:00:00Z",
+                "validUntil": "2026-01-01T00:00:00Z",
+            },
+            "validUntil",
+        ),
     ],
-)  # fmt: skip
+)
 async def test_a_bad_rule_is_refused_naming_the_field(
     admin: httpx.AsyncClient, database: Database, body: dict[str, Any], field: str
 ) -> None:
@@ -137,9 +156,17 @@ async def test_commission_rules_through_graphql(
         admin,
         """mutation C($input: CreateCommissionRuleInput!) { createCommissionRule(input: $input) {
           id kind scope categoryId rateBps amount { amount currency formatted } } }""",
-        {"input": {"name": "Tools", "kind": "FLAT", "scope": "CATEGORY", "amount": 125,
-                   "currency": "EUR", "categoryId": str(category.id)}},
-    )  # fmt: skip
+        {
+            "input": {
+                "name": "Tools",
+                "kind": "FLAT",
+                "scope": "CATEGORY",
+                "amount": 125,
+                "currency": "EUR",
+                "categoryId": str(category.id),
+            }
+        },
+    )
     rule = made["data"]["createCommissionRule"]
     assert rule["kind"] == "FLAT" and rule["categoryId"] == str(category.id)
     assert rule["amount"] == {"amount": 125, "currency": "EUR", "formatted": "1.25 EUR"}
@@ -153,8 +180,10 @@ async def test_commission_rules_through_graphql(
         {"input": {"id": rule["id"], "kind": "PERCENTAGE", "rateBps": 250}},
     )
     assert changed["data"]["updateCommissionRule"] == {
-        "kind": "PERCENTAGE", "rateBps": 250, "amount": None,
-    }  # fmt: skip
+        "kind": "PERCENTAGE",
+        "rateBps": 250,
+        "amount": None,
+    }
 
 
 async def test_a_vendor_user_cannot_touch_commission_rules(
@@ -173,8 +202,13 @@ async def test_a_vendor_user_cannot_touch_commission_rules(
             from tests.support.marketplace import _user_actor
 
             actor = await _user_actor(database, uuid.UUID(vendor.user_id))
-            await rule_service.create_rule(uow, actor, input=rule_service.RuleInput(**{
-                "name": "x", "kind": "percentage", "scope": "global", "rate_bps": 1}))  # fmt: skip
+            await rule_service.create_rule(
+                uow,
+                actor,
+                input=rule_service.RuleInput(
+                    **{"name": "x", "kind": "percentage", "scope": "global", "rate_bps": 1}
+                ),
+            )
 
 
 # --- resolution --------------------------------------------------------------------------------
@@ -182,10 +216,20 @@ async def test_a_vendor_user_cannot_touch_commission_rules(
 
 def _rule(**given: Any) -> CommissionRule:
     values: dict[str, Any] = {
-        "id": uuid.uuid4(), "name": "r", "kind": "percentage", "rate_bps": 100, "scope": "global",
-        "priority": 0, "valid_from": None, "valid_until": None, "amount": None, "currency": None,
-        "vendor_id": None, "category_id": None, "created_at": datetime(2026, 1, 1, tzinfo=UTC),
-    }  # fmt: skip
+        "id": uuid.uuid4(),
+        "name": "r",
+        "kind": "percentage",
+        "rate_bps": 100,
+        "scope": "global",
+        "priority": 0,
+        "valid_from": None,
+        "valid_until": None,
+        "amount": None,
+        "currency": None,
+        "vendor_id": None,
+        "category_id": None,
+        "created_at": datetime(2026, 1, 1, tzinfo=UTC),
+    }
     values.update(given)
     return CommissionRule(**values)
 
@@ -242,8 +286,15 @@ async def test_delivering_a_sub_order_credits_the_sale_and_takes_the_commission(
     await make_rule(database, kind="percentage", scope="global", rate_bps=1000)
     a = await make_vendor(database, "acme")
     b = await make_vendor(database, "bolt")
-    await make_rule(database, kind="flat", scope="vendor", vendor_id=a.id, amount=25,
-                    currency="USD", name="acme")  # fmt: skip
+    await make_rule(
+        database,
+        kind="flat",
+        scope="vendor",
+        vendor_id=a.id,
+        amount=25,
+        currency="USD",
+        name="acme",
+    )
     saw = await vendor_product(database, "acme-saw", a, 1500)
     drill = await vendor_product(database, "acme-drill", a, 4000)
     hammer = await vendor_product(database, "bolt-hammer", b, 900)
@@ -265,12 +316,17 @@ async def test_delivering_a_sub_order_credits_the_sale_and_takes_the_commission(
     commissions = await commissions_of(database, ours)
     # The vendor's flat rule (25 per unit) is more specific than the global 10 %.
     assert [(c.basis, c.amount, c.status) for c in commissions] == [
-        (3000, 50, "accrued"), (4000, 25, "accrued"),
-    ]  # fmt: skip
-    assert sorted(await entries(database, a.id)) == sorted([
-        ("sale_credit", 3000), ("commission_debit", -50),
-        ("sale_credit", 4000), ("commission_debit", -25),
-    ])  # fmt: skip
+        (3000, 50, "accrued"),
+        (4000, 25, "accrued"),
+    ]
+    assert sorted(await entries(database, a.id)) == sorted(
+        [
+            ("sale_credit", 3000),
+            ("commission_debit", -50),
+            ("sale_credit", 4000),
+            ("commission_debit", -25),
+        ]
+    )
     assert await balance(database, a.id) == 7000 - 75 == await entry_sum(database, a.id)
     assert await entries(database, b.id) == []
     assert await event_count(database, "commissions.create") == 2
@@ -281,11 +337,14 @@ async def test_delivering_a_sub_order_credits_the_sale_and_takes_the_commission(
     assert body["balances"] == [{"amount": 6925, "currency": "USD"}]
     assert body["entriesTotal"] == 4
     assert {(e["kind"], e["amount"], e["currency"]) for e in body["entries"]} == {
-        ("sale_credit", 3000, "USD"), ("commission_debit", -50, "USD"),
-        ("sale_credit", 4000, "USD"), ("commission_debit", -25, "USD"),
-    }  # fmt: skip
-    sales = await admin.get(f"{MARKET}/vendors/{a.id}/balance", params={"kind": "sale_credit",
-                                                                         "limit": 1})  # fmt: skip
+        ("sale_credit", 3000, "USD"),
+        ("commission_debit", -50, "USD"),
+        ("sale_credit", 4000, "USD"),
+        ("commission_debit", -25, "USD"),
+    }
+    sales = await admin.get(
+        f"{MARKET}/vendors/{a.id}/balance", params={"kind": "sale_credit", "limit": 1}
+    )
     assert sales.json()["data"]["entriesTotal"] == 2 and len(sales.json()["data"]["entries"]) == 1
 
 
@@ -310,8 +369,9 @@ async def test_a_category_rule_applies_to_products_in_that_category(
     mug = await vendor_product(database, "acme-mug", vendor)
     await in_category(database, saw.id, tools.id)
     await make_rule(database, kind="percentage", scope="global", rate_bps=1000)
-    await make_rule(database, kind="percentage", scope="category", category_id=str(tools.id),
-                    rate_bps=300)  # fmt: skip
+    await make_rule(
+        database, kind="percentage", scope="category", category_id=str(tools.id), rate_bps=300
+    )
     made = await sale(database, vendor.id, (1000, 1), (1000, 1), entity_ids=[saw.id, mug.id])
     by_entity = {c.basis: c.amount for c in await commissions_of(database, made)}
     assert sorted(c.amount for c in await commissions_of(database, made)) == [30, 100]
@@ -349,15 +409,17 @@ async def test_a_refund_debits_the_vendor_and_gives_the_commission_back(
     too_much = await gql(admin, REFUND, {"input": {"id": made, "amount": 2001, "reason": "x"}})
     assert too_much["errors"][0]["extensions"]["code"] == "CONFLICT"
     assert too_much["errors"][0]["extensions"]["details"] == {"refundable": "2000"}
-    rest = await gql(admin, REFUND, {"input": {"id": made, "amount": 2000, "reason": "all",
-                                               "key": "return-1"}})  # fmt: skip
+    rest = await gql(
+        admin, REFUND, {"input": {"id": made, "amount": 2000, "reason": "all", "key": "return-1"}}
+    )
     assert [e["amount"]["amount"] for e in rest["data"]["refundSubOrder"]] == [-2000, 200]
     # Refunded in full: every cent of commission is back, and the commissions are reversed.
     assert await balance(database, vendor.id) == 0 == await entry_sum(database, vendor.id)
     assert {c.status for c in await commissions_of(database, made)} == {"reversed"}
     # The same key again records nothing more.
-    again = await gql(admin, REFUND, {"input": {"id": made, "amount": 2000, "reason": "all",
-                                                "key": "return-1"}})  # fmt: skip
+    again = await gql(
+        admin, REFUND, {"input": {"id": made, "amount": 2000, "reason": "all", "key": "return-1"}}
+    )
     assert again["data"]["refundSubOrder"] == rest["data"]["refundSubOrder"]
     assert await balance(database, vendor.id) == 0
 
@@ -384,18 +446,37 @@ async def test_an_adjustment_moves_the_balance_with_a_reason(
     admin: httpx.AsyncClient, database: Database
 ) -> None:
     vendor = await make_vendor(database, "acme")
-    made = await gql(admin, ADJUST, {"input": {"vendorId": vendor.id, "amount": -500,
-                                               "currency": "EUR", "reason": "fee"}})  # fmt: skip
+    made = await gql(
+        admin,
+        ADJUST,
+        {"input": {"vendorId": vendor.id, "amount": -500, "currency": "EUR", "reason": "fee"}},
+    )
     assert made["data"]["adjustVendorBalance"] == {
-        "kind": "ADJUSTMENT", "reason": "fee", "amount": {"amount": -500, "currency": "EUR"},
-    }  # fmt: skip
+        "kind": "ADJUSTMENT",
+        "reason": "fee",
+        "amount": {"amount": -500, "currency": "EUR"},
+    }
     assert await balance(database, vendor.id, "EUR") == -500
     for bad in ({"amount": 0}, {"reason": " "}, {"currency": "eur"}):
-        refused = await gql(admin, ADJUST, {"input": {
-            "vendorId": vendor.id, "amount": 5, "currency": "EUR", "reason": "x", **bad}})  # fmt: skip
+        refused = await gql(
+            admin,
+            ADJUST,
+            {
+                "input": {
+                    "vendorId": vendor.id,
+                    "amount": 5,
+                    "currency": "EUR",
+                    "reason": "x",
+                    **bad,
+                }
+            },
+        )
         assert refused["errors"][0]["extensions"]["code"] == "VALIDATION_FAILED", bad
-    unknown = await gql(admin, ADJUST, {"input": {
-        "vendorId": str(uuid.uuid4()), "amount": 5, "currency": "EUR", "reason": "x"}})  # fmt: skip
+    unknown = await gql(
+        admin,
+        ADJUST,
+        {"input": {"vendorId": str(uuid.uuid4()), "amount": 5, "currency": "EUR", "reason": "x"}},
+    )
     assert unknown["errors"][0]["extensions"]["code"] == "NOT_FOUND"
     assert await event_count(database, "balanceEntries.create") == 1
 
@@ -418,14 +499,16 @@ async def test_a_vendor_reads_its_own_balance_and_no_one_elses(
         assert (await http.get(f"{MARKET}/vendors/{a.id}/balance")).status_code == 200
         error(await http.get(f"{MARKET}/vendors/{b.id}/balance"), 404, "NOT_FOUND")
         graph = await gql(
-            http, "query Q($id: ID!) { vendorBalanceEntries(vendorId: $id) { totalCount } }",
+            http,
+            "query Q($id: ID!) { vendorBalanceEntries(vendorId: $id) { totalCount } }",
             {"id": b.id},
-        )  # fmt: skip
+        )
         assert graph["errors"][0]["extensions"]["code"] == "NOT_FOUND"
         mine_ = await gql(http, "{ myBalance { balances { amount } entries { totalCount } } }")
         assert mine_["data"]["myBalance"] == {
-            "balances": [{"amount": 1000}], "entries": {"totalCount": 1},
-        }  # fmt: skip
+            "balances": [{"amount": 1000}],
+            "entries": {"totalCount": 1},
+        }
         assert (await gql(http, "{ myVendor { balance { amount } } }"))["data"] == {
             "myVendor": {"balance": [{"amount": 1000}]}
         }
@@ -449,9 +532,11 @@ async def test_vendor_balance_is_hidden_from_everyone_but_the_admin_and_the_vend
     saw = await vendor_product(database, "acme-saw", vendor)
     await sale(database, vendor.id, (1000, 1))
     got = await gql(
-        client, "query Q($id: String!) { catalogEntity(idOrSlug: $id) { vendor { name balance { amount } } } }",
+        client,
+        """query Q($id: String!) {
+          catalogEntity(idOrSlug: $id) { vendor { name balance { amount } } } }""",
         {"id": str(saw.id)},
-    )  # fmt: skip
+    )
     assert got.get("errors") is None, got
     assert got["data"]["catalogEntity"]["vendor"] == {"name": "Acme", "balance": None}
 
@@ -494,11 +579,16 @@ async def test_gateway_lists_commissions_in_its_envelope_with_decimals(
     assert body["success"] is True and body["pagination"]["total"] == 1
     assert response.headers["X-Total-Count"] == "1"
     [item] = body["data"]
-    assert {k: item[k] for k in ("vendorId", "subOrderId", "basis", "amount", "currency",
-                                 "status")} == {
-        "vendorId": a.id, "subOrderId": first, "basis": 19.99, "amount": 2.0,
-        "currency": "USD", "status": "accrued",
-    }  # fmt: skip
+    assert {
+        k: item[k] for k in ("vendorId", "subOrderId", "basis", "amount", "currency", "status")
+    } == {
+        "vendorId": a.id,
+        "subOrderId": first,
+        "basis": 19.99,
+        "amount": 2.0,
+        "currency": "USD",
+        "status": "accrued",
+    }
     everyone = await admin.get("/api/v1/commissions", params={"limit": 1, "page": 2})
     assert everyone.json()["pagination"] == {"page": 2, "limit": 1, "total": 2, "pages": 2}
     reversed_ = await admin.get("/api/v1/commissions", params={"status": "reversed"})
@@ -524,10 +614,17 @@ async def test_entries_are_never_recorded_twice_for_one_fact(database: Database)
     assert len(keys) == len(set(keys)) == 1
     from app.services.marketplace import ledger
 
-    with pytest.raises(Exception, match="(?i)unique|duplicate"):
+    with pytest.raises(Exception, match=r"(?i)unique|duplicate"):
         async with database.unit_of_work() as uow:
-            ledger.add_entry(uow, SYSTEM, vendor_id=uuid.UUID(vendor.id), kind="sale_credit",
-                             amount=1, currency="USD", key=keys[0])  # fmt: skip
+            ledger.add_entry(
+                uow,
+                SYSTEM,
+                vendor_id=uuid.UUID(vendor.id),
+                kind="sale_credit",
+                amount=1,
+                currency="USD",
+                key=keys[0],
+            )
             await uow.commit()
     assert await entry_sum(database, vendor.id) == 1000
     assert made

@@ -50,16 +50,25 @@ async def shipped_sub_order(
     number = f"L{uuid.uuid4().hex[:8]}{next(_numbers)}"
     async with database.unit_of_work() as uow:
         order = Order(
-            number=number, status="partially_fulfilled", payment_status="paid",
-            currency=currency, subtotal=total, total=total,
-        )  # fmt: skip
+            number=number,
+            status="partially_fulfilled",
+            payment_status="paid",
+            currency=currency,
+            subtotal=total,
+            total=total,
+        )
         uow.session.add(order)
         await uow.session.flush()
         sub_order = SubOrder(
-            order_id=order.id, order_number=number, vendor_id=uuid.UUID(vendor_id),
-            status="shipped", currency=currency, total=total, tracking_number="1Z",
+            order_id=order.id,
+            order_number=number,
+            vendor_id=uuid.UUID(vendor_id),
+            status="shipped",
+            currency=currency,
+            total=total,
+            tracking_number="1Z",
             carrier="UPS",
-        )  # fmt: skip
+        )
         uow.session.add(sub_order)
         await uow.session.flush()
         for (line_total, quantity), entity_id in zip(lines, entity_ids, strict=True):
@@ -72,7 +81,7 @@ async def shipped_sub_order(
                     total=line_total,
                     sub_order_id=sub_order.id,
                     title="thing",
-                )  # fmt: skip
+                )
             )
         await uow.commit()
     return str(sub_order.id)
