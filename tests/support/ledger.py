@@ -27,7 +27,7 @@ _numbers = itertools.count(1)
 
 
 @contextmanager
-def test_provider() -> Iterator[payouts.TestPayoutProvider]:
+def fresh_payout_provider() -> Iterator[payouts.TestPayoutProvider]:
     """A fresh test payout provider for the block (the process's is put back after)."""
     fresh = payouts.TestPayoutProvider()
     previous = payouts.use(fresh)

@@ -222,7 +222,8 @@ async def record_refund(
             .where(Commission.sub_order_id == sub_order.id)
         )
     ).one()  # fmt: skip
-    refunded_before = -(
+    earned, taken = int(earned), int(taken)  # PostgreSQL sums to NUMERIC
+    refunded_before = -int(
         await uow.session.scalar(
             select(func.coalesce(func.sum(BalanceEntry.amount), 0)).where(
                 BalanceEntry.sub_order_id == sub_order.id, BalanceEntry.kind == "refund_debit"
