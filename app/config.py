@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     # The least balance a payout run pays a vendor, per currency, in minor units:
     # `USD=5000,EUR=4000,*=1000` (`*`: any other currency; default 1000 minor units).
     payout_minimum: str = "*=1000"
+    # A vendor ships on time when a sub-order is shipped within this many hours of checkout
+    # (the vendor performance's on-time shipping rate).
+    vendor_ship_within_hours: int = Field(48, ge=1, le=24 * 365)
     # PostgreSQL cancels any statement of the server's sessions that runs longer (0: never);
     # the request answers 503 SERVICE_UNAVAILABLE with Retry-After.
     statement_timeout_ms: int = 5000

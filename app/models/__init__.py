@@ -1,5 +1,6 @@
 """Every model module is imported here so that the metadata (and Alembic) sees all tables."""
 
+from app.models.aftercare import Dispute, Return, ReturnLine, Review
 from app.models.apikeys import ApiKey
 from app.models.audit import AuditEntry, Event
 from app.models.base import Base
@@ -52,6 +53,7 @@ __all__ = [
     "CommissionRule",
     "Customer",
     "CustomerGroup",
+    "Dispute",
     "Event",
     "Fulfillment",
     "InventoryLevel",
@@ -75,6 +77,9 @@ __all__ = [
     "Promotion",
     "PromotionRedemption",
     "Reservation",
+    "Return",
+    "ReturnLine",
+    "Review",
     "Role",
     "SearchDocument",
     "SubOrder",

@@ -88,6 +88,9 @@ class SubOrder(IdMixin, Base):
     tracking_number: Mapped[str | None] = mapped_column(String(TRACKING_LENGTH))
     carrier: Mapped[str | None] = mapped_column(String(CARRIER_LENGTH))
     cancel_reason: Mapped[str | None] = mapped_column(String(REASON_LENGTH))
+    # Who cancelled it: `vendor` (its own user), `marketplace` (marketplace:admin) or `order`
+    # (cancelled with its parent order); null while not cancelled. Performance counts `vendor`.
+    cancelled_by: Mapped[str | None] = mapped_column(String(20))
     confirmed_at: Mapped[datetime | None]
     shipped_at: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]

@@ -19,6 +19,12 @@ import strawberry
 
 from app.analytics.members import MEMBER_TYPES
 from app.auth.actor import ActorKind
+from app.models.aftercare import (
+    DISPUTE_OUTCOMES,
+    DISPUTE_REASONS,
+    DISPUTE_STATUSES,
+    RETURN_STATUSES,
+)
 from app.models.catalog import ENTITY_STATUSES, ENTITY_TYPES
 from app.models.inventory import MOVEMENT_TYPES, RESERVATION_STATUSES
 from app.models.jobs import JOB_STATUSES
@@ -453,3 +459,49 @@ class PayoutStatus(Described):
     PENDING = "pending", "Debited; the payout provider is being asked."
     PAID = "paid", "The provider sent the money."
     FAILED = "failed", "The provider refused; the debit was reversed. It may be retried."
+
+
+@graphql_enum(matches=DISPUTE_STATUSES)
+class DisputeStatus(Described):
+    """Where a dispute about a delivered sub-order stands."""
+
+    OPEN = "open", "Opened by the customer; the vendor has not answered."
+    RESPONDED = "responded", "The vendor has answered."
+    ESCALATED = "escalated", "The customer or the vendor asked the marketplace to decide."
+    RESOLVED = "resolved", "Decided by marketplace:admin, with an outcome."
+
+
+@graphql_enum(matches=DISPUTE_REASONS)
+class DisputeReason(Described):
+    """What a dispute is about."""
+
+    NOT_RECEIVED = "not_received", "The customer says the goods never arrived."
+    NOT_AS_DESCRIBED = "not_as_described", "The goods are not what the listing said."
+    DAMAGED = "damaged", "The goods arrived damaged."
+    OTHER = "other", "Anything else (the message says what)."
+
+
+@graphql_enum(matches=DISPUTE_OUTCOMES)
+class DisputeOutcome(Described):
+    """How marketplace:admin settled a dispute."""
+
+    REFUND_FULL = "refund_full", "Everything left to refund on the sub-order was refunded."
+    REFUND_PARTIAL = "refund_partial", "An amount was refunded."
+    NO_REFUND = "no_refund", "Nothing was refunded."
+
+
+@graphql_enum(matches=("customer", "vendor"))
+class DisputeParty(Described):
+    """Which side of a dispute acted."""
+
+    CUSTOMER = "customer", "The customer who opened it."
+    VENDOR = "vendor", "The vendor of the sub-order."
+
+
+@graphql_enum(matches=RETURN_STATUSES)
+class ReturnStatus(Described):
+    """Where a return of delivered units stands."""
+
+    REQUESTED = "requested", "Asked for by the customer."
+    SHIPPED_BACK = "shipped_back", "Sent back by the customer, with a tracking number."
+    RECEIVED = "received", "Received by the vendor: restocked and refunded."

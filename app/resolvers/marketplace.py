@@ -21,6 +21,7 @@ from strawberry import Info
 from strawberry.dataloader import DataLoader
 
 from app.models.marketplace import SubOrder, Vendor
+from app.resolvers.aftercare import VendorPerformanceType, vendor_performance
 from app.resolvers.arguments import AfterArg, FirstArg, LimitArg, OffsetArg, PageArg, page_request
 from app.resolvers.enums import SubOrderStatus, VendorStatus
 from app.resolvers.ledger import vendor_balance
@@ -77,6 +78,18 @@ class VendorType:
         if not (actor.can(ADMIN) or actor.is_vendor(self.id)):
             return None
         return vendor_balance(info.context, uuid.UUID(self.id))
+
+    @strawberry.field(
+        description="Its performance (ratings, fulfilment, on-time shipping, cancellations, "
+        "disputes): shown to marketplace:admin and to the vendor's own users only (null to "
+        "anyone else).",
+        graphql_type=VendorPerformanceType | None,
+    )
+    def performance(self, info: Info) -> Awaitable[VendorPerformanceType] | None:
+        actor = info.context.actor
+        if not (actor.can(ADMIN) or actor.is_vendor(self.id)):
+            return None
+        return vendor_performance(info.context, uuid.UUID(self.id))
 
     @classmethod
     def from_row(cls, row: Vendor) -> VendorType:

@@ -19,6 +19,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 
 from app.config import Settings
+from app.resolvers.aftercare import AftercareMutations, AftercareQueries
 from app.resolvers.analytics import AnalyticsQueries
 from app.resolvers.apikeys import ApiKeyMutations, ApiKeyQueries
 from app.resolvers.audit import AuditQueries
@@ -75,6 +76,7 @@ class Query(
     SearchQueries,
     MarketplaceQueries,
     LedgerQueries,
+    AftercareQueries,
 ):
     pass
 
@@ -98,6 +100,7 @@ class Mutation(
     NotificationMutations,
     MarketplaceMutations,
     LedgerMutations,
+    AftercareMutations,
 ):
     pass
 

@@ -1,5 +1,6 @@
 """The route table: every documented REST route, one domain module each."""
 
+from app.rest.engine import aftercare as engine_aftercare
 from app.rest.engine import analytics as engine_analytics
 from app.rest.engine import audit as engine_audit
 from app.rest.engine import auth as engine_auth
@@ -27,6 +28,7 @@ from app.rest.gateway import webhooks as gateway_webhooks
 from app.rest.table import RestRoute
 
 ROUTES: list[RestRoute] = [
+    *engine_aftercare.ROUTES,
     *engine_analytics.ROUTES,
     *engine_audit.ROUTES,
     *engine_auth.ROUTES,

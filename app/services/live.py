@@ -48,6 +48,9 @@ READ_PERMISSIONS: dict[str, str] = {
     "commission": "marketplace:admin",
     "balance_entry": "marketplace:admin",
     "payout": "marketplace:admin",
+    "dispute": "marketplace:admin",
+    "return": "marketplace:admin",
+    "review": "marketplace:admin",
 }
 
 # The entities a customer owns (their `customer_id`).

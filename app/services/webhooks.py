@@ -28,7 +28,8 @@ from app.services.audit import record_change
 from app.webhooks.targets import Target, UnsafeTarget, check
 
 # The events an endpoint may subscribe to: seed 003's list, stock falling low, and the
-# marketplace's vendor lifecycle, sub-orders, commissions, balance entries and payouts.
+# marketplace's vendor lifecycle, sub-orders, commissions, balance entries, payouts,
+# disputes, returns and reviews.
 WEBHOOK_EVENTS = (
     "orders.create",
     "orders.statusChange",
@@ -59,6 +60,12 @@ WEBHOOK_EVENTS = (
     "payouts.paid",
     "payouts.failed",
     "payouts.retry",
+    "disputes.create",
+    "disputes.statusChange",
+    "returns.create",
+    "returns.statusChange",
+    "reviews.create",
+    "reviews.update",
 )
 # Subscribes to every event above, and to those added later.
 ALL_EVENTS = "*"

@@ -212,6 +212,8 @@ async def move_sub_order(
         sub_order.tracking_number, sub_order.carrier = tracking_number, carrier
     if status == "cancelled":
         sub_order.cancel_reason = reason
+        # Performance counts a vendor's own cancellations against it, not the marketplace's.
+        sub_order.cancelled_by = "marketplace" if actor.can(ADMIN) else "vendor"
         await _give_back_stock(uow, actor, order, sub_order)
     sub_order.status = status
     setattr(sub_order, STAMPS[status], now)
@@ -344,6 +346,7 @@ async def cancel_with_parent(
         before = sub_order.snapshot()
         sub_order.status = "cancelled"
         sub_order.cancel_reason = reason or "order cancelled"
+        sub_order.cancelled_by = "order"
         sub_order.cancelled_at = sub_order.updated_at = now
         await uow.session.flush()
         record_change(
