@@ -1,6 +1,6 @@
 """Reviews: a signed-in customer rates a vendor (1-5, a title and a body) for one of their
 delivered sub-orders of that vendor, once per sub-order (a second is a CONFLICT), and may
-edit it afterwards; no one else may (NOT_FOUND, as a missing one).
+edit it afterwards; to anyone else signed in the review is NOT_FOUND, as a missing one.
 
 An active vendor's reviews are public; a vendor in any other status shows its reviews to
 marketplace:admin and its own users only (NOT_FOUND to anyone else). The vendor reads those
@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.actor import Actor
 from app.db import UnitOfWork
-from app.errors import Conflict, NotFound, ValidationFailed
+from app.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from app.ids import parse_uuid
 from app.models.aftercare import BODY_LENGTH, TITLE_LENGTH, Review
 from app.models.base import utcnow
@@ -107,7 +107,8 @@ async def update_review(
     _rating(rating)
     title_value = text_field(title, "title", TITLE_LENGTH, required=False)
     body_value = text_field(body, "body", BODY_LENGTH, required=False)
-    require_customer(actor)
+    if actor.is_anonymous:
+        raise Unauthorized("Authentication required.")
     parsed, vendor = parse_uuid(id), parse_uuid(vendor_id)
     review = None
     if parsed is not None:
