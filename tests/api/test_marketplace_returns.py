@@ -18,7 +18,6 @@ from app.db import Database
 from app.models.aftercare import Return
 from app.models.audit import Event
 from app.models.catalog import CatalogEntity
-from app.models.ledger import BalanceEntry
 from app.models.orders import OrderLine, Payment
 from tests.api.test_checkout import available
 from tests.api.test_marketplace_vendors import error, gql
