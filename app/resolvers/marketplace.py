@@ -96,7 +96,8 @@ class VendorType:
         return cls(
             id=strawberry.ID(str(row.id)), name=row.name, slug=row.slug, email=row.email,
             description=row.description, phone=row.phone, website=row.website,
-            address=JSON(row.address) if row.address is not None else None, status=row.status,
+            address=JSON(row.address) if row.address is not None else None,
+            status=VendorStatus.of(row.status),
             approved_at=row.approved_at, created_at=row.created_at, updated_at=row.updated_at,
             reason=row.status_reason,
         )  # fmt: skip
@@ -151,7 +152,8 @@ class SubOrderType:
     )
     def vendor(self) -> VendorType | Awaitable[VendorType | None] | None:
         if self.prefetched_vendor is not UNSET:
-            return self.prefetched_vendor  # type: ignore[no-any-return]
+            planned: VendorType | None = self.prefetched_vendor
+            return planned
         if self.vendor_id is None:
             return None
         return _loaders(self.loaders).vendor(uuid.UUID(self.vendor_id))
@@ -162,7 +164,8 @@ class SubOrderType:
             id=strawberry.ID(str(row.id)), order_id=strawberry.ID(str(row.order_id)),
             order_number=row.order_number,
             vendor_id=strawberry.ID(str(row.vendor_id)) if row.vendor_id else None,
-            status=row.status, total=Money(amount=row.total, currency=row.currency),
+            status=SubOrderStatus.of(row.status),
+            total=Money(amount=row.total, currency=row.currency),
             shipping_address=JSON(row.shipping_address) if row.shipping_address else None,
             tracking_number=row.tracking_number, carrier=row.carrier,
             cancel_reason=row.cancel_reason, confirmed_at=row.confirmed_at,
@@ -226,7 +229,7 @@ class MarketplaceLoaders:
             return [[OrderLineType.from_row(x, currency) for x in found[k]] for k, currency in keys]
 
         key = (uuid.UUID(sub_order.id), sub_order.currency)
-        return self._loader("lines", batch).load(key)  # type: ignore[no-any-return]
+        return self._loader("lines", batch).load(key)
 
     def vendor(self, id: uuid.UUID) -> Awaitable[VendorType | None]:
         async def batch(keys: list[uuid.UUID]) -> list[VendorType | None]:
@@ -234,7 +237,7 @@ class MarketplaceLoaders:
                 found = await service.vendors_by_id(session, keys)
             return [VendorType.from_row(found[k]) if k in found else None for k in keys]
 
-        return self._loader("vendor", batch).load(id)  # type: ignore[no-any-return]
+        return self._loader("vendor", batch).load(id)
 
     def of_order(self, id: uuid.UUID) -> Awaitable[list[SubOrderType]]:
         async def batch(keys: list[uuid.UUID]) -> list[list[SubOrderType]]:
@@ -242,14 +245,14 @@ class MarketplaceLoaders:
                 found = await sub_order_service.sub_orders_by_order(session, keys)
             return [[SubOrderType.from_row(row, self) for row in found[k]] for k in keys]
 
-        return self._loader("of_order", batch).load(id)  # type: ignore[no-any-return]
+        return self._loader("of_order", batch).load(id)
 
 
 def marketplace_loaders(context: Context) -> MarketplaceLoaders:
     loaders = context.loaders.get("marketplace")
     if loaders is None:
         loaders = context.loaders["marketplace"] = MarketplaceLoaders(context)
-    return loaders  # type: ignore[no-any-return]
+    return loaders
 
 
 def _loaders(loaders: MarketplaceLoaders | None) -> MarketplaceLoaders:

@@ -54,12 +54,14 @@ from app.services.addresses import NewAddress, add_address
 from app.services.apikeys import authenticate
 from app.services.customers import create_customer
 from app.services.inventory import reservations
+from app.services.marketplace.sub_orders import move_sub_order
 from app.services.users import create_role
 from tests.api.test_checkout import product
 from tests.api.test_subscriptions import graphql_ws, receive, send, websocket_url
 from tests.conftest import client_for
 from tests.support.catalog import make_brand, make_category, make_entity
 from tests.support.factories import make_api_key
+from tests.support.marketplace import MadeVendor, make_vendor, vendor_product
 from tests.support.oauth import make_client
 from tests.support.pricing import make_group, make_modifier, make_price
 from tests.support.promotions import make_promotion
@@ -70,6 +72,11 @@ from tests.support.webhooks import make_endpoint, make_event
 CALLERS = ("anonymous", "narrow", "wrong", "admin")
 # The extra callers of a customer-session row: cookies, not keys.
 SESSION_CALLERS = ("customer", "staff")
+# The extra callers of a marketplace row: a key holding exactly marketplace:admin, and the
+# signed-in users of two active vendors (the row's resources are vendor A's).
+MARKET = "marketplace:admin"
+VENDOR_CALLERS = ("vendor_a", "vendor_b")
+MARKET_CALLERS = ("market_admin", *VENDOR_CALLERS)
 UNRELATED = "nothing:read"  # what the narrow key holds for a public row
 CODE_STATUS = {
     "UNAUTHORIZED": 401,
@@ -121,6 +128,7 @@ class World:
         self.counter = itertools.count()
         self.sessions: dict[str, str] = {}
         self.customer_id: str | None = None
+        self.vendors: dict[str, MadeVendor] = {}
 
     async def session(self, who: str) -> str:
         """The session token of the world's customer (`customer`) or of a staff user without
@@ -160,6 +168,41 @@ class World:
             )  # fmt: skip
             await uow.commit()
         return str(made.id)
+
+    async def vendor(self, who: str = "vendor_a") -> MadeVendor:
+        """The active vendor of `vendor_a` or `vendor_b` (its user signed in), made on first
+        use."""
+        if who not in self.vendors:
+            self.vendors[who] = await make_vendor(self.database, who.replace("_", "-"))
+        return self.vendors[who]
+
+    async def vendor_in(self, status: str) -> str:
+        """A fresh vendor (of no user) in `status`."""
+        made = await make_vendor(self.database, self.unique("seller"), status=status)
+        return made.id
+
+    async def sub_order(self, status: str = "pending") -> str:
+        """A fresh sub-order of vendor A (its order: one line of a new product of A's, paid),
+        moved by the admin to `status`."""
+        vendor = await self.vendor("vendor_a")
+        made = await vendor_product(self.database, self.unique("a-goods"), vendor)
+        cart = await self.data("POST", "/api/carts", {"currency": "USD"}, "id")
+        await self.data(
+            "POST", f"/api/carts/{cart}/items", {"entityId": str(made.id), "quantity": 1}
+        )
+        order = await self.data(
+            "POST", "/api/checkout", {"cartId": cart, "paymentMethodId": "pm_card_visa"}
+        )
+        [sub_order] = await self.data("GET", f"/api/marketplace/sub-orders?orderId={order['id']}")
+        path = ["confirmed", "shipped", "delivered"]
+        for step in path[: path.index(status) + 1] if status in path else []:
+            async with self.database.unit_of_work() as uow:
+                await move_sub_order(
+                    uow, SYSTEM, id=sub_order["id"], status=step, tracking_number="T",
+                    carrier="C",
+                )  # fmt: skip
+                await uow.commit()
+        return str(sub_order["id"])
 
     def unique(self, prefix: str) -> str:
         return f"{prefix}-{next(self.counter)}"
@@ -304,9 +347,13 @@ class Row:
     expect: dict[str, int] = field(default_factory=dict)
     # Needs a signed-in customer's session, not a permission (see the module's docstring).
     session: bool = False
+    # A marketplace row: also tried as the marketplace admin and vendors A and B.
+    market: bool = False
 
     @property
     def callers(self) -> tuple[str, ...]:
+        if self.market:
+            return CALLERS + MARKET_CALLERS
         return CALLERS + SESSION_CALLERS if self.session else CALLERS
 
     def expected(self, caller: str) -> int:
@@ -349,6 +396,24 @@ def session_row(prepare: Prepare, ok: int = 200) -> Row:
 
 def made(build: Callable[[World], Awaitable[Call]]) -> Prepare:
     return build
+
+
+def market_row(
+    prepare: Prepare, *, vendor_a: int, vendor_b: int, ok: int = 200, **expect: int
+) -> Row:
+    """A marketplace row needing marketplace:admin (or, where vendor A's answer says so,
+    vendor A's own user): the narrow key is the marketplace admin; the vendors' answers are
+    given (403 for an admin route, 404 for B on A's record)."""
+    answers = {"market_admin": ok, "vendor_a": vendor_a, "vendor_b": vendor_b, **expect}
+    return Row((MARKET,), prepare, ok, answers, market=True)
+
+
+def vendor_self_row(prepare: Prepare, ok: int = 200) -> Row:
+    """A row of the vendor's own API (/vendor/me): a vendor's signed-in user, no permission;
+    every key is 403 (a key is no one's vendor), anonymous 401."""
+    refused = {caller: 403 for caller in ("narrow", "wrong", "admin", "market_admin")}
+    refused["anonymous"] = 401
+    return Row((), prepare, ok, {**refused, "vendor_a": ok, "vendor_b": ok}, market=True)
 
 
 UNKNOWN = "5b0c6f0e-0000-4000-8000-000000000000"
@@ -1408,6 +1473,159 @@ EVENTS = {
 }
 
 
+# ---- the marketplace (/api/marketplace): vendors A and B, the marketplace admin ---------------
+
+MP = "/api/marketplace"
+SHIP = {"trackingNumber": "1Z", "carrier": "UPS"}
+
+
+def on_vendor_a(call: Callable[[str], Call]) -> Prepare:
+    async def prepare(w: World) -> Call:
+        return call((await w.vendor("vendor_a")).id)
+
+    return prepare
+
+
+def on_vendor_in(status: str, call: Callable[[str], Call]) -> Prepare:
+    async def prepare(w: World) -> Call:
+        return call(await w.vendor_in(status))
+
+    return prepare
+
+
+def on_sub_order(status: str, call: Callable[[str], Call]) -> Prepare:
+    async def prepare(w: World) -> Call:
+        return call(await w.sub_order(status))
+
+    return prepare
+
+
+def _new_vendor(w: World) -> dict[str, str]:
+    name = w.unique("shop")
+    return {"name": name, "slug": name, "email": f"{name}@example.com"}
+
+
+ADMIN_ONLY = {"vendor_a": 403, "vendor_b": 403}
+A_ONLY = {"vendor_a": 200, "vendor_b": 404}
+# A vendor's user belongs to a vendor already: registering another is a conflict.
+HAS_ONE = {"vendor_a": 409, "vendor_b": 409}
+MARKETPLACE = {
+    "GET /api/marketplace/vendors": market_row(rest("GET", f"{MP}/vendors"), **ADMIN_ONLY),
+    "POST /api/marketplace/vendors": market_row(
+        made(lambda w: _async(Rest("POST", f"{MP}/vendors", json=_new_vendor(w)))),
+        ok=201,
+        **HAS_ONE,
+    ),
+    "GET /api/marketplace/vendors/{id}": market_row(
+        on_vendor_a(lambda id: Rest("GET", f"{MP}/vendors/{id}")), **A_ONLY
+    ),
+    "PATCH /api/marketplace/vendors/{id}": market_row(
+        on_vendor_a(lambda id: Rest("PATCH", f"{MP}/vendors/{id}", json={"phone": "1"})),
+        **A_ONLY,
+    ),
+    "POST /api/marketplace/vendors/{id}/approve": market_row(
+        on_vendor_in("pending", lambda id: Rest("POST", f"{MP}/vendors/{id}/approve")),
+        **ADMIN_ONLY,
+    ),
+    "POST /api/marketplace/vendors/{id}/reject": market_row(
+        on_vendor_in(
+            "pending", lambda id: Rest("POST", f"{MP}/vendors/{id}/reject", json={"reason": "r"})
+        ),
+        **ADMIN_ONLY,
+    ),
+    "POST /api/marketplace/vendors/{id}/suspend": market_row(
+        on_vendor_in(
+            "active", lambda id: Rest("POST", f"{MP}/vendors/{id}/suspend", json={"reason": "r"})
+        ),
+        **ADMIN_ONLY,
+    ),
+    "POST /api/marketplace/vendors/{id}/reinstate": market_row(
+        on_vendor_in("suspended", lambda id: Rest("POST", f"{MP}/vendors/{id}/reinstate")),
+        **ADMIN_ONLY,
+    ),
+    "GET /api/marketplace/vendor/me": vendor_self_row(rest("GET", f"{MP}/vendor/me")),
+    "PATCH /api/marketplace/vendor/me": vendor_self_row(
+        rest("PATCH", f"{MP}/vendor/me", json={"description": "d"})
+    ),
+    "GET /api/marketplace/vendor/me/orders": vendor_self_row(rest("GET", f"{MP}/vendor/me/orders")),
+    "POST /api/marketplace/vendor/me/orders/{id}/confirm": market_row(
+        on_sub_order("pending", lambda id: Rest("POST", f"{MP}/vendor/me/orders/{id}/confirm")),
+        **A_ONLY,
+    ),
+    "POST /api/marketplace/vendor/me/orders/{id}/ship": market_row(
+        on_sub_order(
+            "confirmed", lambda id: Rest("POST", f"{MP}/vendor/me/orders/{id}/ship", json=SHIP)
+        ),
+        **A_ONLY,
+    ),
+    "POST /api/marketplace/vendor/me/orders/{id}/deliver": market_row(
+        on_sub_order("shipped", lambda id: Rest("POST", f"{MP}/vendor/me/orders/{id}/deliver")),
+        **A_ONLY,
+    ),
+    "POST /api/marketplace/vendor/me/orders/{id}/cancel": market_row(
+        on_sub_order(
+            "pending",
+            lambda id: Rest("POST", f"{MP}/vendor/me/orders/{id}/cancel", json={"reason": "r"}),
+        ),
+        **A_ONLY,
+    ),
+    "GET /api/marketplace/sub-orders": market_row(rest("GET", f"{MP}/sub-orders"), **ADMIN_ONLY),
+    "GET /api/marketplace/sub-orders/{id}": market_row(
+        on_sub_order("pending", lambda id: Rest("GET", f"{MP}/sub-orders/{id}")), **A_ONLY
+    ),
+    "PATCH /api/marketplace/sub-orders/{id}/status": market_row(
+        on_sub_order(
+            "pending",
+            lambda id: Rest("PATCH", f"{MP}/sub-orders/{id}/status", json={"status": "confirmed"}),
+        ),
+        **ADMIN_ONLY,
+    ),
+    "Query.vendors": market_row(graph(), **ADMIN_ONLY),
+    "Query.vendor": market_row(on_vendor_a(lambda id: Graph({"id": id})), **A_ONLY),
+    "Query.myVendor": vendor_self_row(graph()),
+    "Query.subOrders": market_row(graph(), **ADMIN_ONLY),
+    "Query.subOrder": market_row(on_sub_order("pending", lambda id: Graph({"id": id})), **A_ONLY),
+    "Query.mySubOrders": vendor_self_row(graph()),
+    "Mutation.registerVendor": market_row(
+        made(lambda w: _async(Graph({"input": _new_vendor(w)}))), **HAS_ONE
+    ),
+    "Mutation.updateVendor": market_row(
+        on_vendor_a(lambda id: Graph({"input": {"id": id, "phone": "1"}})), **A_ONLY
+    ),
+    "Mutation.approveVendor": market_row(
+        on_vendor_in("pending", lambda id: Graph({"input": {"id": id}})), **ADMIN_ONLY
+    ),
+    "Mutation.rejectVendor": market_row(
+        on_vendor_in("pending", lambda id: Graph({"input": {"id": id, "reason": "r"}})),
+        **ADMIN_ONLY,
+    ),
+    "Mutation.suspendVendor": market_row(
+        on_vendor_in("active", lambda id: Graph({"input": {"id": id, "reason": "r"}})),
+        **ADMIN_ONLY,
+    ),
+    "Mutation.reinstateVendor": market_row(
+        on_vendor_in("suspended", lambda id: Graph({"input": {"id": id}})), **ADMIN_ONLY
+    ),
+    "Mutation.confirmSubOrder": market_row(
+        on_sub_order("pending", lambda id: Graph({"input": {"id": id}})), **A_ONLY
+    ),
+    "Mutation.shipSubOrder": market_row(
+        on_sub_order("confirmed", lambda id: Graph({"input": {"id": id, **SHIP}})), **A_ONLY
+    ),
+    "Mutation.deliverSubOrder": market_row(
+        on_sub_order("shipped", lambda id: Graph({"input": {"id": id}})), **A_ONLY
+    ),
+    "Mutation.cancelSubOrder": market_row(
+        on_sub_order("pending", lambda id: Graph({"input": {"id": id, "reason": "r"}})),
+        **A_ONLY,
+    ),
+    "Mutation.setSubOrderStatus": market_row(
+        on_sub_order("pending", lambda id: Graph({"input": {"id": id, "status": "CONFIRMED"}})),
+        **ADMIN_ONLY,
+    ),
+}
+
+
 MATRIX: dict[str, Row] = {
     **PLATFORM,
     **EVENTS,
@@ -1427,6 +1645,7 @@ MATRIX: dict[str, Row] = {
     **AUTH,
     **ME,
     **OAUTH,
+    **MARKETPLACE,
 }
 # Every permission the rows name but `*:*`, which covers all of them: the wrong-scope key
 # holds these (the cron runner's row needs `*:*` itself, and every narrower grant is wrong).
@@ -1471,7 +1690,13 @@ def keys_for(row: Row) -> dict[str, tuple[str, ...] | None]:
         wrong = (
             tuple(p for p in KNOWN_PERMISSIONS if p not in row.needs) if row.needs else (UNRELATED,)
         )
-    return {"anonymous": None, "narrow": narrow, "wrong": wrong, "admin": ("*:*",)}
+    return {
+        "anonymous": None,
+        "narrow": narrow,
+        "wrong": wrong,
+        "admin": ("*:*",),
+        "market_admin": (MARKET,),
+    }
 
 
 def document(schema: GraphQLSchema, entry: str, args: dict[str, Any]) -> str:
@@ -1581,6 +1806,8 @@ async def test_each_caller_gets_the_rows_answer(
         key = cookie = None
         if caller in SESSION_CALLERS:
             cookie = await world.session(caller)
+        elif caller in VENDOR_CALLERS:
+            cookie = (await world.vendor(caller)).token
         elif (permissions := keys[caller]) is not None:
             _, key = await make_api_key(database, name=caller, permissions=permissions)
         # A refused call changed nothing: the next caller may make it again. One that went

@@ -613,16 +613,16 @@ def checkout_statements(*, postgres: bool) -> int:
     First (17 + 1 on PostgreSQL): the cart (locked), its items, prices, price modifiers;
     the order number (SQLite: the year's counter insert + increment; PostgreSQL: one
     nextval); the order, its lines (one executemany), their entities' vendors (the
-    marketplace split: no sub-order for an order of the house's own lines); the stock held (`hold_lines`: every
-    candidate level, their expired holds, on PostgreSQL the rows locked in id order, one
-    guarded UPDATE, the reservations, the movements); the inventory audit entries and
-    events; the cart closed; the pending charge.
+    marketplace split: no sub-order for an order of the house's own lines); the stock held
+    (`hold_lines`: every candidate level, their expired holds, on PostgreSQL the rows locked
+    in id order, one guarded UPDATE, the reservations, the movements); the inventory audit
+    entries and events; the cart closed; the pending charge.
 
     Second (13 + 1 on PostgreSQL): the order and the charge (both locked), the order's
     lines, its holds (`consume_holds`: the live reservations, on PostgreSQL the levels
     locked in id order, one UPDATE of the levels, one of the reservations, the movements);
-    the charge, the order; its sub-orders (announced with it: none here); and the audit entries and events of the sale and the order, one
-    insert per table.
+    the charge, the order; its sub-orders (announced with it: none here); and the audit
+    entries and events of the sale and the order, one insert per table.
     """
     return 31 if postgres else 30
 

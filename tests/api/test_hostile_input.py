@@ -166,6 +166,12 @@ def succeeded(world: World, *, event_id: str = "evt_1", **intent: Any) -> dict[s
     return {"id": event_id, "type": "payment_intent.succeeded", "data": {"object": obj}}
 
 
+MARKET = "/api/marketplace"
+VENDORS = f"{MARKET}/vendors"
+REGISTER_VENDOR = "mutation($i: RegisterVendorInput!) { registerVendor(input: $i) { id } }"
+SET_SUB_ORDER = "mutation($i: SetSubOrderStatusInput!) { setSubOrderStatus(input: $i) { id } }"
+
+
 # --- hostile values --------------------------------------------------------------------------
 
 
@@ -602,6 +608,30 @@ CASES: list[Case] = [
          VF, rest("GET", "/api/search/suggest?prefix=" + "x" * 10_000)),
     Case("suggest-limit-zero", "engine", "GET /api/search/suggest?prefix=a&limit=0", 422, VF,
          rest("GET", "/api/search/suggest?prefix=a&limit=0")),
+    # The marketplace: profiles are checked field by field, statuses are closed sets, and an id
+    # that is not a UUID names nothing.
+    Case("vendor-name-10k", "engine", "POST /api/marketplace/vendors, name of 10,000 chars", 422,
+         VF, rest("POST", VENDORS, {"name": "x" * 10_000, "email": "v@example.com"})),
+    Case("vendor-website-script", "engine", 'POST /api/marketplace/vendors, website '
+         '"javascript:alert(1)"', 422, VF,
+         rest("POST", VENDORS, {"name": "V", "email": "v@example.com",
+                                "website": "javascript:alert(1)"})),
+    Case("vendor-address-unknown", "engine", "POST /api/marketplace/vendors, address with "
+         "unknown fields", 422, VF,
+         rest("POST", VENDORS, {"name": "V", "email": "v@example.com",
+                                "address": {"line1": "1 St", "evil": "x"}})),
+    Case("vendor-email-invalid", "graphql", 'registerVendor(email: "<script>")', 200, VF,
+         graphql(REGISTER_VENDOR, {"i": {"name": "V", "email": "<script>"}})),
+    Case("vendor-status-unknown", "engine", "GET /api/marketplace/vendors?status=deleted", 422,
+         VF, rest("GET", f"{VENDORS}?status=deleted")),
+    Case("vendor-id-not-uuid", "engine", "POST /api/marketplace/vendors/<script>/approve", 404,
+         "NOT_FOUND", rest("POST", f"{VENDORS}/%3Cscript%3E/approve", {})),
+    Case("sub-order-status-unknown", "engine", "PATCH /api/marketplace/sub-orders/:id/status, "
+         'status "lost"', 422, VF, rest("PATCH", f"{MARKET}/sub-orders/{{order}}/status",
+                                         {"status": "lost"})),
+    Case("sub-order-reason-10k", "graphql", "setSubOrderStatus(reason of 10,000 chars)", 200, VF,
+         graphql(SET_SUB_ORDER, {"i": {"id": "00000000-0000-4000-8000-000000000000",
+                                       "status": "CANCELLED", "reason": "x" * 10_000}})),
 ]  # fmt: skip
 
 

@@ -24,6 +24,7 @@ from app.models.audit import Event
 from app.models.base import utcnow
 from app.models.ledger import Payout
 from app.services.marketplace import payouts as payout_service
+from app.services.marketplace.ledger import adjust_balance
 from app.services.marketplace.payouts import Minimums
 from tests.api.test_marketplace_vendors import error, gql
 from tests.conftest import client_for
@@ -186,8 +187,17 @@ async def test_a_refused_transfer_reverses_its_debit_and_a_retry_pays_it_once(
     [payout] = await all_payouts(database)
     assert (payout.status, payout.attempt) == ("paid", 3)
     assert await balance(database, vendor.id) == 0 == await entry_sum(database, vendor.id)
+
+    # A paid payout is never sent again, even when the balance would cover it once more.
+    async with database.unit_of_work() as uow:
+        await adjust_balance(
+            uow, SYSTEM, vendor_id=vendor.id, amount=4000, currency="USD", reason="test"
+        )
+        await uow.commit()
     with pytest.raises(Conflict):
         await payout_service.retry_payout(database, SYSTEM, id=str(payout.id))
+    assert [t["amount"] for t in provider.paid()] == [4000]
+    assert await balance(database, vendor.id) == 4000
     assert await event_types(database) == {
         "payouts.create": 1,
         "payouts.failed": 2,

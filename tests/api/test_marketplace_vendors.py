@@ -467,3 +467,16 @@ async def test_every_vendor_change_is_audited(admin: httpx.AsyncClient, database
     assert [(e.event, e.reason) for e in entries] == [
         ("vendors.create", None), ("vendors.statusChange", "incomplete"),
     ]  # fmt: skip
+
+
+def test_marketplace_events_are_heard_with_marketplace_admin_only() -> None:
+    from app.auth.actor import Actor
+    from app.services.live import hears_by_permission
+
+    market = Actor(kind="api_key", id="k", permissions=frozenset({"marketplace:admin"}))
+    catalog = Actor(kind="api_key", id="c", permissions=frozenset({"catalog:read"}))
+    vendor = Actor(kind="user", id="u", vendor_id="v")
+    for entity_type in ("vendor", "sub_order"):
+        assert hears_by_permission(market, entity_type)
+        assert not hears_by_permission(catalog, entity_type)
+        assert not hears_by_permission(vendor, entity_type)

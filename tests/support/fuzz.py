@@ -60,6 +60,8 @@ PATH_KINDS: dict[tuple[str, str], str] = {
     ("inventory", "sku"): "skus",
     ("products", "id"): "entities",
     ("jobs", "id"): "jobs",
+    ("vendors", "id"): "vendors",
+    ("sub-orders", "id"): "sub_orders",
 }
 # A DELETE of the resource itself draws from ids kept for it, so that the rest of the run
 # still finds the others.
@@ -98,6 +100,7 @@ BODY_KINDS: dict[str, str] = {
     "paymentMethodId": "payment_methods",
     "promotionCodes[*]": "promotion_codes",
     "currency": "currencies",
+    "vendorId": "vendors",
 }
 # Bindings for one operation only, where the general ones are too loose: adding to a cart
 # takes a product for sale and one of its own variants (a product no other route touches),
@@ -109,6 +112,11 @@ OPERATION_KINDS: dict[tuple[str, str], dict[str, str]] = {
     },
     ("post", "/api/catalog/entities/{id}/variants"): {"path.id": "plain_entities"},
     ("post", "/api/catalog/entities/{id}/variants/generate"): {"path.id": "optioned_entities"},
+    # The vendor's moves name sub-orders under `.../orders/{id}`, not orders.
+    **{
+        ("post", f"/api/marketplace/vendor/me/orders/{{id}}/{action}"): {"path.id": "sub_orders"}
+        for action in ("confirm", "ship", "deliver", "cancel")
+    },
 }
 # Query parameters that name a resource.
 QUERY_KINDS: dict[str, str] = {
@@ -119,6 +127,9 @@ QUERY_KINDS: dict[str, str] = {
     "variantId": "variants",
     "customerGroupId": "groups",
     "parentId": "categories",
+    "vendorId": "vendors",
+    "vendor": "vendors",
+    "orderId": "orders",
 }
 PATH_PROBABILITY = 0.8
 SPECIAL_EXAMPLES = 15
@@ -323,6 +334,7 @@ async def known_ids(base_url: str, key: str) -> dict[str, list[str]]:
         modifier = await post(
             "/api/pricing/modifiers", {"name": "Fuzz", "kind": "percentage", "value": 5}
         )
+        vendors, sub_orders = await _marketplace(http, post, cart_product)
         held = products[-1]
         reservations = await post(
             "/api/inventory/reserve",
@@ -379,6 +391,8 @@ async def known_ids(base_url: str, key: str) -> dict[str, list[str]]:
         or ["01a22d40-0000-7000-8000-000000000000"],
         "doomed_roles": roles[3:],
         "reservations": [r["id"] for r in reservations],
+        "vendors": vendors,
+        "sub_orders": sub_orders,
         "locales": ["en", "de", "fr"],
         "currencies": ["USD", "EUR", "JPY"],
         "emails": ["fuzz.one@example.com", "fuzz.two@example.com"],
@@ -388,6 +402,44 @@ async def known_ids(base_url: str, key: str) -> dict[str, list[str]]:
     empty = [kind for kind, values in ids.items() if not values]
     assert not empty, f"the seeded shop has no ids for {empty}"
     return ids
+
+
+async def _marketplace(
+    http: httpx.AsyncClient, post: Any, cart_product: dict[str, Any]
+) -> tuple[list[str], list[str]]:
+    """Vendors in each status (registered for no one, then moved), and sub-orders of orders
+    split between two of them and the house."""
+    vendors = []
+    for n, action in enumerate(("approve", "approve", "approve", None, "reject", "suspend")):
+        made = await post("/api/marketplace/vendors", {"name": f"Fuzz {n}", "email": f"v{n}@x.io"})
+        if action == "suspend":
+            await post(f"/api/marketplace/vendors/{made['id']}/approve", {})
+        if action is not None:
+            await post(f"/api/marketplace/vendors/{made['id']}/{action}", {"reason": "fuzz"})
+        vendors.append(made["id"])
+    sold = []
+    for n, vendor in enumerate(vendors[:2]):
+        product = await post(
+            "/api/v1/products",
+            {"name": f"Fuzz vendor product {n}", "sku": f"FUZZ-V{n}", "price": 5,
+             "currency": "USD", "stock": 1_000, "status": "active"},
+        )  # fmt: skip
+        patched = await http.patch(
+            f"/api/catalog/entities/{product['id']}", json={"vendorId": vendor}
+        )
+        assert patched.status_code == 200, patched.text
+        sold.append(product["id"])
+    orders = []
+    for _ in range(3):
+        cart = await post("/api/carts", {"currency": "USD"})
+        for entity in (*sold, cart_product["id"]):
+            await post(f"/api/carts/{cart['id']}/items", {"entityId": entity, "quantity": 1})
+        orders.append(
+            await post("/api/checkout", {"cartId": cart["id"], "paymentMethodId": "pm_card_visa"})
+        )
+    listed = await http.get("/api/marketplace/sub-orders", params={"limit": 100})
+    assert listed.status_code == 200, listed.text
+    return vendors, [s["id"] for s in listed.json()["data"]]
 
 
 def _toml(value: Any) -> str:
@@ -502,6 +554,8 @@ GRAPHQL_RESOURCES: dict[str, str] = {
     "User": "users",
     "Role": "roles",
     "Job": "jobs",
+    "Vendor": "vendors",
+    "SubOrder": "sub_orders",
 }
 # ...and the other arguments and input fields that name one, wherever they are.
 GRAPHQL_FIELDS: dict[str, str] = {

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, exists, or_, select
+from sqlalchemy import ColumnElement, Select, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -311,7 +311,7 @@ def filtered(actor: Actor, filter: EntityFilter) -> Select[Any]:
     statement = select(*columns(CatalogEntity))
     statuses = visible_statuses(actor)
     if statuses is not None:
-        visible = CatalogEntity.status.in_(statuses)
+        visible: ColumnElement[bool] = CatalogEntity.status.in_(statuses)
         if actor.vendor_id is not None:  # a vendor's user sees its own in every status
             visible = or_(visible, CatalogEntity.vendor_id == uuid.UUID(actor.vendor_id))
         statement = statement.where(visible)

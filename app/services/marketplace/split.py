@@ -37,7 +37,8 @@ async def split_order(uow: UnitOfWork, order: Order, lines: Sequence[OrderLine])
     ) if entity_ids else {}  # fmt: skip
     by_vendor: dict[uuid.UUID | None, list[OrderLine]] = defaultdict(list)
     for line in lines:
-        by_vendor[owners.get(line.entity_id)].append(line)
+        owner = owners.get(line.entity_id) if line.entity_id is not None else None
+        by_vendor[owner].append(line)
     if set(by_vendor) == {None}:
         return []
     made = []

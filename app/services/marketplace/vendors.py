@@ -215,8 +215,6 @@ async def change_vendor_status(
     """approve, reject, suspend or reinstate (needs marketplace:admin; the caller checks)."""
     sources, target, needs_reason = ACTIONS[action]
     reason = (reason or "").strip() or None
-    if needs_reason and reason is None:
-        raise ValidationFailed.field("reason", f"Say why the vendor is {target}.")
     if reason is not None and len(reason) > REASON_LENGTH:
         raise ValidationFailed.field("reason", f"At most {REASON_LENGTH} characters.")
     vendor = await get_vendor(uow.session, actor, id, lock=True)
@@ -227,6 +225,9 @@ async def change_vendor_status(
             f"allowed actions: {', '.join(allowed) or 'none'}.",
             details={"status": vendor.status, "allowed": ", ".join(allowed)},
         )
+    # After the move is known to be allowed: a missing reason is then the one thing wrong.
+    if needs_reason and reason is None:
+        raise ValidationFailed.field("reason", f"Say why the vendor is {target}.")
     before = vendor.snapshot()
     vendor.status = target
     vendor.status_reason = reason if target in ("rejected", "suspended") else None
