@@ -42,11 +42,12 @@ from sqlalchemy import func, select, update
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route, WebSocketRoute
 
-from app.auth.actor import ANONYMOUS, SYSTEM
+from app.auth.actor import ANONYMOUS, SYSTEM, Actor
 from app.db import Database
 from app.models.audit import Event
 from app.models.jobs import Job
-from app.models.orders import Order
+from app.models.marketplace import SubOrder
+from app.models.orders import Order, OrderLine
 from app.models.users import User
 from app.resolvers.context import Context
 from app.services import auth as auth_service
@@ -54,7 +55,11 @@ from app.services.addresses import NewAddress, add_address
 from app.services.apikeys import authenticate
 from app.services.customers import create_customer
 from app.services.inventory import reservations
+from app.services.marketplace import disputes as dispute_service
+from app.services.marketplace import returns as return_service
+from app.services.marketplace import reviews as review_service
 from app.services.marketplace.sub_orders import move_sub_order
+from app.services.sessions import user_actor
 from app.services.users import create_role
 from tests.api.test_checkout import product
 from tests.api.test_subscriptions import graphql_ws, receive, send, websocket_url
@@ -204,6 +209,68 @@ class World:
                 await uow.commit()
         return str(sub_order["id"])
 
+    async def my_sub_order(self) -> str:
+        """A fresh delivered sub-order of vendor A, of an order of the world's customer."""
+        await self.session("customer")
+        made = await self.sub_order("delivered")
+        async with self.database.unit_of_work() as uow:
+            row = await uow.session.get(SubOrder, uuid.UUID(made))
+            assert row is not None
+            await uow.session.execute(
+                update(Order).where(Order.id == row.order_id).values(customer_id=self.customer_id)
+            )
+            await uow.commit()
+        return made
+
+    async def customer_actor(self) -> Actor:
+        async with self.database.read_session() as session:
+            user = await session.scalar(select(User).where(User.email == "customer@example.com"))
+            assert user is not None
+            return await user_actor(session, user)
+
+    async def dispute(self, status: str = "open") -> str:
+        """A fresh dispute of the world's customer on vendor A's sub-order, in `status`."""
+        sub_order = await self.my_sub_order()
+        customer = await self.customer_actor()
+        async with self.database.unit_of_work() as uow:
+            row = await dispute_service.open_dispute(
+                uow, customer, sub_order_id=sub_order, reason="damaged", message="m"
+            )
+            if status == "escalated":
+                await dispute_service.escalate_dispute(uow, customer, id=str(row.id))
+            await uow.commit()
+        return str(row.id)
+
+    async def return_(self, status: str = "requested") -> str:
+        """A fresh return (one unit) of the world's customer on vendor A's sub-order."""
+        sub_order = await self.my_sub_order()
+        customer = await self.customer_actor()
+        async with self.database.unit_of_work() as uow:
+            [line] = await uow.session.scalars(
+                select(OrderLine.id).where(OrderLine.sub_order_id == uuid.UUID(sub_order))
+            )
+            row = await return_service.create_return(
+                uow, customer, sub_order_id=sub_order, lines=[(str(line), 1)], reason="r"
+            )
+            if status == "shipped_back":
+                await return_service.ship_back(
+                    uow, customer, id=str(row.id), tracking_number="T", carrier="C"
+                )
+            await uow.commit()
+        return str(row.id)
+
+    async def review(self) -> tuple[str, str]:
+        """A fresh review by the world's customer of vendor A: the vendor's id and its id."""
+        sub_order = await self.my_sub_order()
+        vendor = await self.vendor("vendor_a")
+        async with self.database.unit_of_work() as uow:
+            row = await review_service.create_review(
+                uow, await self.customer_actor(), vendor_id=vendor.id, sub_order_id=sub_order,
+                rating=5, title=None, body=None,
+            )  # fmt: skip
+            await uow.commit()
+        return vendor.id, str(row.id)
+
     def unique(self, prefix: str) -> str:
         return f"{prefix}-{next(self.counter)}"
 
@@ -349,9 +416,14 @@ class Row:
     session: bool = False
     # A marketplace row: also tried as the marketplace admin and vendors A and B.
     market: bool = False
+    # An aftercare row: also tried as the marketplace's callers and the session callers (the
+    # world's customer, whose sub-order it is, and a staff user with no customer record).
+    aftercare: bool = False
 
     @property
     def callers(self) -> tuple[str, ...]:
+        if self.aftercare:
+            return CALLERS + MARKET_CALLERS + SESSION_CALLERS
         if self.market:
             return CALLERS + MARKET_CALLERS
         return CALLERS + SESSION_CALLERS if self.session else CALLERS
@@ -414,6 +486,16 @@ def vendor_self_row(prepare: Prepare, ok: int = 200) -> Row:
     refused = {caller: 403 for caller in ("narrow", "wrong", "admin", "market_admin")}
     refused["anonymous"] = 401
     return Row((), prepare, ok, {**refused, "vendor_a": ok, "vendor_b": ok}, market=True)
+
+
+def aftercare_row(prepare: Prepare, needs: tuple[str, ...], answers: str, ok: int = 200) -> Row:
+    """A row tried as every caller: `answers` gives, in order, the statuses of anonymous,
+    narrow, wrong, admin, market_admin, vendor_a, vendor_b, customer and staff (`ok` for the
+    row's success status)."""
+    callers = CALLERS + MARKET_CALLERS + SESSION_CALLERS
+    statuses = [ok if word == "ok" else int(word) for word in answers.split()]
+    assert len(statuses) == len(callers)
+    return Row(needs, prepare, ok, dict(zip(callers, statuses, strict=True)), aftercare=True)
 
 
 UNKNOWN = "5b0c6f0e-0000-4000-8000-000000000000"
@@ -1626,6 +1708,179 @@ MARKETPLACE = {
 }
 
 
+# ---- marketplace aftercare: disputes, returns, reviews, performance --------------------------
+# Callers in order: anonymous narrow wrong admin market_admin vendor_a vendor_b customer staff.
+# The records are the world customer's, on vendor A's sub-orders. Keys are no one's customer
+# or vendor: a customer's action refuses them (403), as it refuses the vendors and staff.
+CUSTOMER_ONLY = "401 403 403 403 403 403 403 ok 403"
+# Anyone reading a scoped list: marketplace:admin all, a vendor its own, a customer theirs.
+SCOPED_LIST = "401 ok 403 ok ok ok ok ok ok"
+SCOPED_ONE = "401 ok 403 ok ok ok 404 ok ok"
+VENDOR_ANSWERS = "401 403 403 403 403 ok 404 403 403"
+EITHER_SIDE = "401 403 403 403 403 ok 404 ok 403"
+ADMIN_DECIDES = "401 ok 403 ok ok 403 403 403 ok"
+RECEIVER = "401 ok 403 ok ok ok 404 403 ok"
+AUTHOR_ONLY = "401 404 404 404 404 404 404 ok 404"
+PUBLIC = "ok ok ok ok ok ok ok ok ok"
+
+
+def on_dispute(status: str, call: Callable[[str], Call]) -> Prepare:
+    async def prepare(w: World) -> Call:
+        return call(await w.dispute(status))
+
+    return prepare
+
+
+def on_return(status: str, call: Callable[[str], Call]) -> Prepare:
+    async def prepare(w: World) -> Call:
+        return call(await w.return_(status))
+
+    return prepare
+
+
+def on_my_sub_order(call: Callable[[str, str], Call]) -> Prepare:
+    async def prepare(w: World) -> Call:
+        sub_order = await w.my_sub_order()
+        return call((await w.vendor("vendor_a")).id, sub_order)
+
+    return prepare
+
+
+def on_review(call: Callable[[str, str], Call]) -> Prepare:
+    async def prepare(w: World) -> Call:
+        return call(*await w.review())
+
+    return prepare
+
+
+def _open(sub_order: str) -> dict[str, str]:
+    return {"subOrderId": sub_order, "reason": "damaged", "message": "m"}
+
+
+async def _return_body(w: World) -> dict[str, Any]:
+    sub_order = await w.my_sub_order()
+    async with w.database.read_session() as session:
+        [line] = await session.scalars(
+            select(OrderLine.id).where(OrderLine.sub_order_id == uuid.UUID(sub_order))
+        )
+    return {"subOrderId": sub_order, "lines": [{"lineId": str(line), "quantity": 1}], "reason": "r"}
+
+
+async def _return_rest(w: World) -> Call:
+    return Rest("POST", f"{MP}/returns", json=await _return_body(w))
+
+
+async def _return_graph(w: World) -> Call:
+    return Graph({"input": await _return_body(w)})
+
+
+RESOLVE = {"outcome": "no_refund", "note": "n"}
+RESOLVE_GRAPH = {"outcome": "NO_REFUND", "note": "n"}
+NO = ()
+AFTERCARE = {
+    "POST /api/marketplace/disputes": aftercare_row(
+        on_my_sub_order(lambda _, s: Rest("POST", f"{MP}/disputes", json=_open(s))),
+        NO, CUSTOMER_ONLY, ok=201,
+    ),
+    "GET /api/marketplace/disputes": aftercare_row(
+        rest("GET", f"{MP}/disputes"), (MARKET,), SCOPED_LIST
+    ),
+    "POST /api/marketplace/disputes/{id}/respond": aftercare_row(
+        on_dispute("open", lambda id: Rest("POST", f"{MP}/disputes/{id}/respond",
+                                           json={"message": "m"})),
+        NO, VENDOR_ANSWERS,
+    ),
+    "POST /api/marketplace/disputes/{id}/escalate": aftercare_row(
+        on_dispute("open", lambda id: Rest("POST", f"{MP}/disputes/{id}/escalate")),
+        NO, EITHER_SIDE,
+    ),
+    "POST /api/marketplace/disputes/{id}/resolve": aftercare_row(
+        on_dispute("escalated", lambda id: Rest("POST", f"{MP}/disputes/{id}/resolve",
+                                                json=RESOLVE)),
+        (MARKET,), ADMIN_DECIDES,
+    ),
+    "POST /api/marketplace/returns": aftercare_row(
+        made(_return_rest), NO, CUSTOMER_ONLY, ok=201
+    ),
+    "POST /api/marketplace/returns/{id}/ship-back": aftercare_row(
+        on_return("requested", lambda id: Rest("POST", f"{MP}/returns/{id}/ship-back",
+                                               json={"trackingNumber": "T", "carrier": "C"})),
+        NO, CUSTOMER_ONLY,
+    ),
+    "POST /api/marketplace/returns/{id}/receive": aftercare_row(
+        on_return("shipped_back", lambda id: Rest("POST", f"{MP}/returns/{id}/receive")),
+        (MARKET,), RECEIVER,
+    ),
+    "POST /api/marketplace/vendors/{id}/reviews": aftercare_row(
+        on_my_sub_order(lambda v, s: Rest("POST", f"{MP}/vendors/{v}/reviews",
+                                          json={"subOrderId": s, "rating": 4})),
+        NO, CUSTOMER_ONLY, ok=201,
+    ),
+    "GET /api/marketplace/vendors/{id}/reviews": aftercare_row(
+        on_vendor_a(lambda id: Rest("GET", f"{MP}/vendors/{id}/reviews")), NO, PUBLIC
+    ),
+    "PATCH /api/marketplace/vendors/{id}/reviews/{reviewId}": aftercare_row(
+        on_review(lambda v, r: Rest("PATCH", f"{MP}/vendors/{v}/reviews/{r}",
+                                    json={"rating": 3})),
+        NO, AUTHOR_ONLY,
+    ),
+    "GET /api/marketplace/vendor/me/reviews": vendor_self_row(
+        rest("GET", f"{MP}/vendor/me/reviews")
+    ),
+    "GET /api/marketplace/vendors/{id}/performance": market_row(
+        on_vendor_a(lambda id: Rest("GET", f"{MP}/vendors/{id}/performance")), **A_ONLY
+    ),
+    "Query.vendorReviews": aftercare_row(
+        on_vendor_a(lambda id: Graph({"vendorId": id})), NO, PUBLIC
+    ),
+    "Query.myReviews": vendor_self_row(graph()),
+    "Query.disputes": aftercare_row(graph(), (MARKET,), SCOPED_LIST),
+    "Query.dispute": aftercare_row(
+        on_dispute("open", lambda id: Graph({"id": id})), (MARKET,), SCOPED_ONE
+    ),
+    "Query.returns": aftercare_row(graph(), (MARKET,), SCOPED_LIST),
+    "Query.return": aftercare_row(
+        on_return("requested", lambda id: Graph({"id": id})), (MARKET,), SCOPED_ONE
+    ),
+    "Query.vendorPerformance": market_row(
+        on_vendor_a(lambda id: Graph({"vendorId": id})), **A_ONLY
+    ),
+    "Mutation.createReview": aftercare_row(
+        on_my_sub_order(lambda v, s: Graph({"input": {"vendorId": v, "subOrderId": s,
+                                                      "rating": 4}})),
+        NO, CUSTOMER_ONLY,
+    ),
+    "Mutation.updateReview": aftercare_row(
+        on_review(lambda v, r: Graph({"input": {"vendorId": v, "id": r, "rating": 3}})),
+        NO, AUTHOR_ONLY,
+    ),
+    "Mutation.openDispute": aftercare_row(
+        on_my_sub_order(lambda _, s: Graph({"input": {**_open(s), "reason": "DAMAGED"}})),
+        NO, CUSTOMER_ONLY,
+    ),
+    "Mutation.respondToDispute": aftercare_row(
+        on_dispute("open", lambda id: Graph({"input": {"id": id, "message": "m"}})),
+        NO, VENDOR_ANSWERS,
+    ),
+    "Mutation.escalateDispute": aftercare_row(
+        on_dispute("open", lambda id: Graph({"input": {"id": id}})), NO, EITHER_SIDE
+    ),
+    "Mutation.resolveDispute": aftercare_row(
+        on_dispute("escalated", lambda id: Graph({"input": {"id": id, **RESOLVE_GRAPH}})),
+        (MARKET,), ADMIN_DECIDES,
+    ),
+    "Mutation.createReturn": aftercare_row(made(_return_graph), NO, CUSTOMER_ONLY),
+    "Mutation.shipBackReturn": aftercare_row(
+        on_return("requested", lambda id: Graph({"input": {"id": id, "trackingNumber": "T",
+                                                           "carrier": "C"}})),
+        NO, CUSTOMER_ONLY,
+    ),
+    "Mutation.receiveReturn": aftercare_row(
+        on_return("shipped_back", lambda id: Graph({"input": {"id": id}})), (MARKET,), RECEIVER
+    ),
+}  # fmt: skip
+
+
 MATRIX: dict[str, Row] = {
     **PLATFORM,
     **EVENTS,
@@ -1646,6 +1901,7 @@ MATRIX: dict[str, Row] = {
     **ME,
     **OAUTH,
     **MARKETPLACE,
+    **AFTERCARE,
 }
 # Every permission the rows name but `*:*`, which covers all of them: the wrong-scope key
 # holds these (the cron runner's row needs `*:*` itself, and every narrower grant is wrong).
