@@ -111,6 +111,10 @@ LIST_SIZES: Mapping[str, int | str] = {
     "Order.fulfillments": 3,
     "Order.subOrders": 3,  # a few vendors per order
     "SubOrder.lines": 5,
+    "Vendor.balance": 2,  # a currency or two
+    "VendorBalance.balances": 2,
+    "Mutation.refundSubOrder": 2,  # the refund, and the commission given back
+    "Mutation.runPayouts": 20,  # a payout per vendor and currency due
     "Fulfillment.lines": 10,
     "GenerateVariantsResult.created": 10,
     "PromotionValidation.lines": "input.lineItems",

@@ -42,6 +42,7 @@ from sqlalchemy import func, select, update
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route, WebSocketRoute
 
+from app import payouts
 from app.auth.actor import ANONYMOUS, SYSTEM, Actor
 from app.db import Database
 from app.models.audit import Event
@@ -58,6 +59,9 @@ from app.services.inventory import reservations
 from app.services.marketplace import disputes as dispute_service
 from app.services.marketplace import returns as return_service
 from app.services.marketplace import reviews as review_service
+from app.services.marketplace.commissions import RuleInput, create_rule
+from app.services.marketplace.ledger import adjust_balance
+from app.services.marketplace.payouts import schedule_payout
 from app.services.marketplace.sub_orders import move_sub_order
 from app.services.sessions import user_actor
 from app.services.users import create_role
@@ -208,6 +212,36 @@ class World:
                 )  # fmt: skip
                 await uow.commit()
         return str(sub_order["id"])
+
+    async def funded_vendor_a(self, amount: int = 1000) -> str:
+        """Vendor A, with `amount` (USD) more in its balance (an adjustment)."""
+        vendor = await self.vendor("vendor_a")
+        async with self.database.unit_of_work() as uow:
+            await adjust_balance(uow, SYSTEM, vendor_id=vendor.id, amount=amount,
+                                 currency="USD", reason="matrix")  # fmt: skip
+            await uow.commit()
+        return vendor.id
+
+    async def failed_payout(self) -> str:
+        """A fresh payout of vendor A that the payout provider refused (its debit reversed)."""
+        vendor_id = await self.funded_vendor_a()
+        provider = payouts.provider()
+        assert isinstance(provider, payouts.TestPayoutProvider)
+        provider.failing.add(vendor_id)
+        try:
+            made = await schedule_payout(self.database, SYSTEM, vendor_id=vendor_id,
+                                         currency="USD", amount=1000)  # fmt: skip
+        finally:
+            provider.failing.discard(vendor_id)
+        assert made.status == "failed"
+        return str(made.id)
+
+    async def commission_rule(self) -> str:
+        async with self.database.unit_of_work() as uow:
+            rule = await create_rule(uow, SYSTEM, input=RuleInput(
+                name="matrix", kind="percentage", scope="global", rate_bps=100))  # fmt: skip
+            await uow.commit()
+        return str(rule.id)
 
     async def my_sub_order(self) -> str:
         """A fresh delivered sub-order of vendor A, of an order of the world's customer."""
@@ -416,6 +450,7 @@ class Row:
     session: bool = False
     # A marketplace row: also tried as the marketplace admin and vendors A and B.
     market: bool = False
+
     # An aftercare row: also tried as the marketplace's callers and the session callers (the
     # world's customer, whose sub-order it is, and a staff user with no customer record).
     aftercare: bool = False
@@ -1708,6 +1743,119 @@ MARKETPLACE = {
 }
 
 
+# ---- the marketplace's money: commission rules, balances, payouts, gateway commissions -------
+
+NEW_RULE = {"name": "r", "kind": "percentage", "scope": "global", "rateBps": 100}
+NEW_RULE_GRAPH = {"name": "r", "kind": "PERCENTAGE", "scope": "GLOBAL", "rateBps": 100}
+# Both vendors read their own commissions (B's list is empty): no one's is refused.
+OWN_LIST = {"vendor_a": 200, "vendor_b": 200}
+
+
+def on_rule(call: Callable[[str], Call]) -> Prepare:
+    async def prepare(w: World) -> Call:
+        return call(await w.commission_rule())
+
+    return prepare
+
+
+def on_failed_payout(call: Callable[[str], Call]) -> Prepare:
+    async def prepare(w: World) -> Call:
+        return call(await w.failed_payout())
+
+    return prepare
+
+
+def funded_a(call: Callable[[str], Call]) -> Prepare:
+    async def prepare(w: World) -> Call:
+        return call(await w.funded_vendor_a())
+
+    return prepare
+
+
+LEDGER = {
+    "GET /api/marketplace/commission-rules": market_row(
+        rest("GET", f"{MP}/commission-rules"), **ADMIN_ONLY
+    ),
+    "POST /api/marketplace/commission-rules": market_row(
+        rest("POST", f"{MP}/commission-rules", json=NEW_RULE), ok=201, **ADMIN_ONLY
+    ),
+    "PATCH /api/marketplace/commission-rules/{id}": market_row(
+        on_rule(lambda id: Rest("PATCH", f"{MP}/commission-rules/{id}", json={"priority": 2})),
+        **ADMIN_ONLY,
+    ),
+    "DELETE /api/marketplace/commission-rules/{id}": market_row(
+        on_rule(lambda id: Rest("DELETE", f"{MP}/commission-rules/{id}")), **ADMIN_ONLY
+    ),
+    "GET /api/marketplace/payouts": market_row(rest("GET", f"{MP}/payouts"), **ADMIN_ONLY),
+    "POST /api/marketplace/payouts/run": market_row(
+        funded_a(lambda _: Rest("POST", f"{MP}/payouts/run")), **ADMIN_ONLY
+    ),
+    "POST /api/marketplace/payouts/{id}/retry": market_row(
+        on_failed_payout(lambda id: Rest("POST", f"{MP}/payouts/{id}/retry")), **ADMIN_ONLY
+    ),
+    "GET /api/marketplace/vendor/me/payouts": vendor_self_row(
+        rest("GET", f"{MP}/vendor/me/payouts")
+    ),
+    "GET /api/marketplace/vendors/{id}/balance": market_row(
+        on_vendor_a(lambda id: Rest("GET", f"{MP}/vendors/{id}/balance")), **A_ONLY
+    ),
+    "GET /api/marketplace/vendor/me/balance": vendor_self_row(
+        rest("GET", f"{MP}/vendor/me/balance")
+    ),
+    "GET /api/v1/commissions": market_row(rest("GET", "/api/v1/commissions"), **OWN_LIST),
+    "POST /api/v1/commissions": market_row(
+        funded_a(
+            lambda id: Rest(
+                "POST",
+                "/api/v1/commissions",
+                json={"vendorId": id, "currency": "USD", "amount": 10},
+            )
+        ),
+        ok=201,
+        **ADMIN_ONLY,
+    ),
+    "Query.commissionRules": market_row(graph(), **ADMIN_ONLY),
+    "Query.commissions": market_row(graph(), **OWN_LIST),
+    "Query.vendorBalance": market_row(on_vendor_a(lambda id: Graph({"vendorId": id})), **A_ONLY),
+    "Query.myBalance": vendor_self_row(graph()),
+    "Query.vendorBalanceEntries": market_row(
+        on_vendor_a(lambda id: Graph({"vendorId": id})), **A_ONLY
+    ),
+    "Query.myBalanceEntries": vendor_self_row(graph()),
+    "Query.payouts": market_row(graph(), **ADMIN_ONLY),
+    "Query.payout": market_row(on_failed_payout(lambda id: Graph({"id": id})), **A_ONLY),
+    "Query.myPayouts": vendor_self_row(graph()),
+    "Mutation.createCommissionRule": market_row(graph(input=NEW_RULE_GRAPH), **ADMIN_ONLY),
+    "Mutation.updateCommissionRule": market_row(
+        on_rule(lambda id: Graph({"input": {"id": id, "priority": 2}})), **ADMIN_ONLY
+    ),
+    "Mutation.deleteCommissionRule": market_row(
+        on_rule(lambda id: Graph({"input": {"id": id}})), **ADMIN_ONLY
+    ),
+    "Mutation.adjustVendorBalance": market_row(
+        on_vendor_a(
+            lambda id: Graph(
+                {"input": {"vendorId": id, "amount": 5, "currency": "USD", "reason": "r"}}
+            )
+        ),
+        **ADMIN_ONLY,
+    ),
+    "Mutation.refundSubOrder": market_row(
+        on_sub_order(
+            "delivered", lambda id: Graph({"input": {"id": id, "amount": 1, "reason": "r"}})
+        ),
+        **ADMIN_ONLY,
+    ),
+    "Mutation.runPayouts": market_row(funded_a(lambda _: Graph()), **ADMIN_ONLY),
+    "Mutation.schedulePayout": market_row(
+        funded_a(lambda id: Graph({"input": {"vendorId": id, "currency": "USD", "amount": 1000}})),
+        **ADMIN_ONLY,
+    ),
+    "Mutation.retryPayout": market_row(
+        on_failed_payout(lambda id: Graph({"input": {"id": id}})), **ADMIN_ONLY
+    ),
+}
+
 # ---- marketplace aftercare: disputes, returns, reviews, performance --------------------------
 # Callers in order: anonymous narrow wrong admin market_admin vendor_a vendor_b customer staff.
 # The records are the world customer's, on vendor A's sub-orders. Keys are no one's customer
@@ -1763,7 +1911,8 @@ async def _return_body(w: World) -> dict[str, Any]:
         [line] = await session.scalars(
             select(OrderLine.id).where(OrderLine.sub_order_id == uuid.UUID(sub_order))
         )
-    return {"subOrderId": sub_order, "lines": [{"lineId": str(line), "quantity": 1}], "reason": "r"}
+    lines = [{"lineId": str(line), "quantity": 1}]
+    return {"subOrderId": sub_order, "lines": lines, "reason": "r"}
 
 
 async def _return_rest(w: World) -> Call:
@@ -1901,6 +2050,7 @@ MATRIX: dict[str, Row] = {
     **ME,
     **OAUTH,
     **MARKETPLACE,
+    **LEDGER,
     **AFTERCARE,
 }
 # Every permission the rows name but `*:*`, which covers all of them: the wrong-scope key

@@ -33,10 +33,13 @@ from app.resolvers.schema import schema_for
 from app.services import fulfillments
 from app.services.addresses import NewAddress, add_address
 from app.services.inventory.levels import set_level
+from app.services.marketplace.payouts import schedule_payout
+from app.services.marketplace.sub_orders import move_sub_order
 from app.services.orders import change_status
 from tests.api.test_checkout import add, cart_with, post_checkout, warehouse
 from tests.support.catalog import make_brand, make_category, make_entity
 from tests.support.factories import customer
+from tests.support.ledger import make_rule
 from tests.support.marketplace import make_vendor, vendor_product
 from tests.support.pricing import make_group, make_modifier, make_price, variants_of
 from tests.support.promotions import make_promotion
@@ -104,8 +107,17 @@ CALLS: dict[str, str] = {
     "subOrders": "subOrders",
     "subOrder": 'subOrder(id: "{sub_order}")',
     "mySubOrders": "mySubOrders",
+    "commissionRules": "commissionRules",
+    "commissions": "commissions",
+    "vendorBalance": 'vendorBalance(vendorId: "{vendor}")',
+    "vendorBalanceEntries": 'vendorBalanceEntries(vendorId: "{vendor}")',
+    "myBalance": "myBalance",
+    "myBalanceEntries": "myBalanceEntries",
+    "payouts": "payouts",
+    "payout": 'payout(id: "{payout}")',
+    "myPayouts": "myPayouts",
 }
-VENDOR_ROOTS = ("myVendor", "mySubOrders")
+VENDOR_ROOTS = ("myVendor", "mySubOrders", "myBalance", "myBalanceEntries", "myPayouts")
 
 
 def _unwrap(kind: Any) -> Any:
@@ -203,8 +215,17 @@ async def store(client: httpx.AsyncClient, admin: httpx.AsyncClient, database: D
     await make_delivery(database, hook, await make_event(database))
     async with database.read_session() as session:
         sub_order = await session.scalar(select(SubOrder.id).where(SubOrder.vendor_id.is_not(None)))
+    # The vendor's part delivered under a commission rule, and its balance paid out.
+    await make_rule(database, kind="percentage", scope="global", rate_bps=1000)
+    for step in ("confirmed", "shipped", "delivered"):
+        async with database.unit_of_work() as uow:
+            await move_sub_order(uow, SYSTEM, id=str(sub_order), status=step,
+                                 tracking_number="1Z", carrier="UPS")  # fmt: skip
+            await uow.commit()
+    payout = await schedule_payout(database, SYSTEM, vendor_id=seller.id, currency="USD")
     return {
         "vendor": seller.id, "vendor_session": seller.token, "sub_order": str(sub_order),
+        "payout": str(payout.id),
         "job": str(job.id),
         "user": str(walker.id),
         "session": await session_token(database, staff),

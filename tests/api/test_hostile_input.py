@@ -170,6 +170,11 @@ MARKET = "/api/marketplace"
 VENDORS = f"{MARKET}/vendors"
 REGISTER_VENDOR = "mutation($i: RegisterVendorInput!) { registerVendor(input: $i) { id } }"
 SET_SUB_ORDER = "mutation($i: SetSubOrderStatusInput!) { setSubOrderStatus(input: $i) { id } }"
+RULES = f"{MARKET}/commission-rules"
+RULE = {"name": "R", "kind": "percentage", "scope": "global", "rateBps": 100}
+UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
+ADJUST = "mutation($i: AdjustVendorBalanceInput!) { adjustVendorBalance(input: $i) { id } }"
+REFUND = "mutation($i: RefundSubOrderInput!) { refundSubOrder(input: $i) { id } }"
 
 
 # --- hostile values --------------------------------------------------------------------------
@@ -632,6 +637,32 @@ CASES: list[Case] = [
     Case("sub-order-reason-10k", "graphql", "setSubOrderStatus(reason of 10,000 chars)", 200, VF,
          graphql(SET_SUB_ORDER, {"i": {"id": "00000000-0000-4000-8000-000000000000",
                                        "status": "CANCELLED", "reason": "x" * 10_000}})),
+    # The marketplace's money: rules are checked whole, amounts are whole minor units (or the
+    # gateway's exact decimals), reasons are bounded, and a payout id that is no UUID is none.
+    Case("commission-rule-rate-over-100", "engine", "POST /api/marketplace/commission-rules, "
+         "rateBps 10001", 422, VF, rest("POST", RULES, {**RULE, "rateBps": 10_001})),
+    Case("commission-rule-name-10k", "engine", "POST /api/marketplace/commission-rules, name "
+         "of 10,000 chars", 422, VF, rest("POST", RULES, {**RULE, "name": "x" * 10_000})),
+    Case("commission-rule-scope-unknown", "engine", 'POST /api/marketplace/commission-rules, '
+         'scope "galaxy"', 422, VF, rest("POST", RULES, {**RULE, "scope": "galaxy"})),
+    Case("commission-rule-window-backwards", "engine", "POST /api/marketplace/commission-rules,"
+         " validUntil before validFrom", 422, VF,
+         rest("POST", RULES, {**RULE, "validFrom": "2026-02-01T00:00:00Z",
+                              "validUntil": "2026-01-01T00:00:00Z"})),
+    Case("payout-status-unknown", "engine", "GET /api/marketplace/payouts?status=lost", 422, VF,
+         rest("GET", f"{MARKET}/payouts?status=lost")),
+    Case("payout-id-not-uuid", "engine", "POST /api/marketplace/payouts/<script>/retry", 404,
+         "NOT_FOUND", rest("POST", f"{MARKET}/payouts/%3Cscript%3E/retry")),
+    Case("payout-amount-finer-than-cents", "gateway", "POST /api/v1/commissions, amount "
+         "1.001 USD", 400, GW, rest("POST", "/api/v1/commissions",
+                                   {"vendorId": UNKNOWN_ID, "currency": "USD", "amount": 1.001})),
+    Case("commission-status-unknown", "gateway", "GET /api/v1/commissions?status=gone", 400, GW,
+         rest("GET", "/api/v1/commissions?status=gone")),
+    Case("adjustment-reason-10k", "graphql", "adjustVendorBalance(reason of 10,000 chars)", 200,
+         VF, graphql(ADJUST, {"i": {"vendorId": UNKNOWN_ID, "amount": 1, "currency": "USD",
+                                    "reason": "x" * 10_000}})),
+    Case("refund-amount-negative", "graphql", "refundSubOrder(amount: -100)", 200, VF,
+         graphql(REFUND, {"i": {"id": UNKNOWN_ID, "amount": -100, "reason": "r"}})),
 ]  # fmt: skip
 
 

@@ -62,6 +62,8 @@ PATH_KINDS: dict[tuple[str, str], str] = {
     ("jobs", "id"): "jobs",
     ("vendors", "id"): "vendors",
     ("sub-orders", "id"): "sub_orders",
+    ("commission-rules", "id"): "commission_rules",
+    ("payouts", "id"): "payouts",
 }
 # A DELETE of the resource itself draws from ids kept for it, so that the rest of the run
 # still finds the others.
@@ -71,6 +73,7 @@ DOOMED = {
     "brands": "doomed_brands",
     "roles": "doomed_roles",
     "webhooks": "doomed_webhooks",
+    "commission_rules": "doomed_commission_rules",
 }
 
 # Body fields (REST) that name a resource, and how often they draw from its ids.
@@ -335,6 +338,7 @@ async def known_ids(base_url: str, key: str) -> dict[str, list[str]]:
             "/api/pricing/modifiers", {"name": "Fuzz", "kind": "percentage", "value": 5}
         )
         vendors, sub_orders = await _marketplace(http, post, cart_product)
+        rules, payouts = await _ledger(http, post, vendors[0])
         held = products[-1]
         reservations = await post(
             "/api/inventory/reserve",
@@ -393,6 +397,9 @@ async def known_ids(base_url: str, key: str) -> dict[str, list[str]]:
         "reservations": [r["id"] for r in reservations],
         "vendors": vendors,
         "sub_orders": sub_orders,
+        "commission_rules": rules[:2],
+        "doomed_commission_rules": rules[2:],
+        "payouts": payouts,
         "locales": ["en", "de", "fr"],
         "currencies": ["USD", "EUR", "JPY"],
         "emails": ["fuzz.one@example.com", "fuzz.two@example.com"],
@@ -440,6 +447,29 @@ async def _marketplace(
     listed = await http.get("/api/marketplace/sub-orders", params={"limit": 100})
     assert listed.status_code == 200, listed.text
     return vendors, [s["id"] for s in listed.json()["data"]]
+
+
+async def _ledger(http: httpx.AsyncClient, post: Any, vendor: str) -> tuple[list[str], list[str]]:
+    """Commission rules (the last two for DELETE), and a paid payout of an active vendor
+    (credited by an adjustment, paid through the gateway's POST /commissions)."""
+    rules = [
+        (await post("/api/marketplace/commission-rules",
+                    {"name": f"Fuzz {n}", "kind": "percentage", "scope": "global",
+                     "rateBps": 100 * n}))["id"]
+        for n in range(4)
+    ]  # fmt: skip
+    adjusted = await http.post(
+        "/graphql",
+        json={
+            "query": "mutation($i: AdjustVendorBalanceInput!) { adjustVendorBalance(input: $i)"
+            " { id } }",
+            "variables": {"i": {"vendorId": vendor, "amount": 5000, "currency": "USD",
+                                "reason": "fuzz"}},
+        },
+    )  # fmt: skip
+    assert "errors" not in adjusted.json(), adjusted.text
+    paid = await post("/api/v1/commissions", {"vendorId": vendor, "currency": "USD", "amount": 10})
+    return rules, [paid["id"]]
 
 
 def _toml(value: Any) -> str:
@@ -556,6 +586,8 @@ GRAPHQL_RESOURCES: dict[str, str] = {
     "Job": "jobs",
     "Vendor": "vendors",
     "SubOrder": "sub_orders",
+    "CommissionRule": "commission_rules",
+    "Payout": "payouts",
 }
 # ...and the other arguments and input fields that name one, wherever they are.
 GRAPHQL_FIELDS: dict[str, str] = {
