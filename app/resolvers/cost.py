@@ -111,6 +111,7 @@ LIST_SIZES: Mapping[str, int | str] = {
     "Order.fulfillments": 3,
     "Order.subOrders": 3,  # a few vendors per order
     "SubOrder.lines": 5,
+    "Return.lines": 3,  # a few lines of one sub-order
     "Vendor.balance": 2,  # a currency or two
     "VendorBalance.balances": 2,
     "Mutation.refundSubOrder": 2,  # the refund, and the commission given back

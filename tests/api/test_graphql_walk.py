@@ -28,14 +28,16 @@ from app.config import Settings
 from app.db import Database
 from app.jobs import enqueue
 from app.models.marketplace import SubOrder
-from app.models.orders import Order
+from app.models.orders import Order, OrderLine
 from app.resolvers.schema import schema_for
 from app.services import fulfillments
 from app.services.addresses import NewAddress, add_address
 from app.services.inventory.levels import set_level
+from app.services.marketplace import disputes, returns, reviews
 from app.services.marketplace.payouts import schedule_payout
 from app.services.marketplace.sub_orders import move_sub_order
 from app.services.orders import change_status
+from app.services.sessions import user_actor
 from tests.api.test_checkout import add, cart_with, post_checkout, warehouse
 from tests.support.catalog import make_brand, make_category, make_entity
 from tests.support.factories import customer
@@ -116,8 +118,17 @@ CALLS: dict[str, str] = {
     "payouts": "payouts",
     "payout": 'payout(id: "{payout}")',
     "myPayouts": "myPayouts",
+    "vendorReviews": 'vendorReviews(vendorId: "{vendor}")',
+    "myReviews": "myReviews",
+    "disputes": "disputes",
+    "dispute": 'dispute(id: "{dispute}")',
+    "returns": "returns",
+    "return": 'return(id: "{return}")',
+    "vendorPerformance": 'vendorPerformance(vendorId: "{vendor}")',
 }
-VENDOR_ROOTS = ("myVendor", "mySubOrders", "myBalance", "myBalanceEntries", "myPayouts")
+VENDOR_ROOTS = (
+    "myVendor", "mySubOrders", "myBalance", "myBalanceEntries", "myPayouts", "myReviews",
+)  # fmt: skip
 
 
 def _unwrap(kind: Any) -> Any:
@@ -223,15 +234,48 @@ async def store(client: httpx.AsyncClient, admin: httpx.AsyncClient, database: D
                                  tracking_number="1Z", carrier="UPS")  # fmt: skip
             await uow.commit()
     payout = await schedule_payout(database, SYSTEM, vendor_id=seller.id, currency="USD")
+    aftercare = await aftercare_records(database, order["id"], str(sub_order), seller.id)
     return {
         "vendor": seller.id, "vendor_session": seller.token, "sub_order": str(sub_order),
-        "payout": str(payout.id),
+        "payout": str(payout.id), **aftercare,
         "job": str(job.id),
         "user": str(walker.id),
         "session": await session_token(database, staff),
         "api_key": keys[0]["id"], "sku": sku, "entity": str(tee.id), "group": str(group.id),
         "customer": str(buyer.id), "cart": cart, "order": order["id"], "webhook": str(hook.id),
     }  # fmt: skip
+
+
+async def aftercare_records(
+    database: Database, order_id: str, sub_order_id: str, vendor_id: str
+) -> dict[str, str]:
+    """A review, a dispute and a return of the delivered vendor sub-order, by its buyer."""
+    buyer = await make_user(database, email="aftercare.walker@example.com")
+    async with database.unit_of_work() as uow:
+        await uow.session.execute(
+            update(Order)
+            .where(Order.id == uuid.UUID(order_id))
+            .values(customer_id=str(buyer.customer_id))
+        )
+        await uow.commit()
+    async with database.read_session() as session:
+        actor = await user_actor(session, buyer)
+        line = await session.scalar(
+            select(OrderLine.id).where(OrderLine.sub_order_id == uuid.UUID(sub_order_id))
+        )
+    async with database.unit_of_work() as uow:
+        await reviews.create_review(
+            uow, actor, vendor_id=vendor_id, sub_order_id=sub_order_id, rating=4, title="t",
+            body="b",
+        )  # fmt: skip
+        dispute = await disputes.open_dispute(
+            uow, actor, sub_order_id=sub_order_id, reason="damaged", message="m"
+        )
+        made = await returns.create_return(
+            uow, actor, sub_order_id=sub_order_id, lines=[(str(line), 1)], reason="r"
+        )
+        await uow.commit()
+    return {"dispute": str(dispute.id), "return": str(made.id)}
 
 
 async def shopper(app: Starlette, database: Database, order_id: str) -> httpx.AsyncClient:

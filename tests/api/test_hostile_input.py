@@ -175,6 +175,9 @@ RULE = {"name": "R", "kind": "percentage", "scope": "global", "rateBps": 100}
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
 ADJUST = "mutation($i: AdjustVendorBalanceInput!) { adjustVendorBalance(input: $i) { id } }"
 REFUND = "mutation($i: RefundSubOrderInput!) { refundSubOrder(input: $i) { id } }"
+DISPUTES = f"{MARKET}/disputes"
+RESOLVE = "mutation($i: ResolveDisputeInput!) { resolveDispute(input: $i) { id } }"
+RETURN_LINE = {"lineId": UNKNOWN_ID, "quantity": 1}
 
 
 # --- hostile values --------------------------------------------------------------------------
@@ -663,6 +666,39 @@ CASES: list[Case] = [
                                     "reason": "x" * 10_000}})),
     Case("refund-amount-negative", "graphql", "refundSubOrder(amount: -100)", 200, VF,
          graphql(REFUND, {"i": {"id": UNKNOWN_ID, "amount": -100, "reason": "r"}})),
+    # Aftercare: messages, reasons and titles are bounded, reasons, statuses and outcomes are
+    # closed sets, ratings run 1 to 5, a return names at most 100 lines; all checked before
+    # anything is looked up.
+    Case("dispute-message-10k", "engine", "POST /api/marketplace/disputes, message of 10,000 "
+         "chars", 422, VF, as_customer(rest("POST", DISPUTES, {
+             "subOrderId": UNKNOWN_ID, "reason": "damaged", "message": "x" * 10_000}))),
+    Case("dispute-reason-unknown", "engine", 'POST /api/marketplace/disputes, reason '
+         '"<script>"', 422, VF, as_customer(rest("POST", DISPUTES, {
+             "subOrderId": UNKNOWN_ID, "reason": "<script>", "message": "m"}))),
+    Case("dispute-status-unknown", "engine", "GET /api/marketplace/disputes?status=lost", 422,
+         VF, rest("GET", f"{DISPUTES}?status=lost")),
+    Case("dispute-refund-negative", "graphql", "resolveDispute(REFUND_PARTIAL, amount: -100)",
+         200, VF, graphql(RESOLVE, {"i": {"id": UNKNOWN_ID, "outcome": "REFUND_PARTIAL",
+                                          "amount": -100, "note": "n"}})),
+    Case("dispute-id-not-uuid", "engine", "POST /api/marketplace/disputes/<script>/resolve", 404,
+         "NOT_FOUND", rest("POST", f"{DISPUTES}/%3Cscript%3E/resolve",
+                           {"outcome": "no_refund", "note": "n"})),
+    Case("return-101-lines", "engine", "POST /api/marketplace/returns, 101 lines", 422, VF,
+         as_customer(rest("POST", f"{MARKET}/returns", {
+             "subOrderId": UNKNOWN_ID, "lines": [RETURN_LINE] * 101, "reason": "r"}))),
+    Case("return-reason-10k", "engine", "POST /api/marketplace/returns, reason of 10,000 chars",
+         422, VF, as_customer(rest("POST", f"{MARKET}/returns", {
+             "subOrderId": UNKNOWN_ID, "lines": [RETURN_LINE], "reason": "x" * 10_000}))),
+    Case("return-id-not-uuid", "engine", "POST /api/marketplace/returns/<script>/receive", 404,
+         "NOT_FOUND", rest("POST", f"{MARKET}/returns/%3Cscript%3E/receive")),
+    Case("review-rating-9", "engine", "POST /api/marketplace/vendors/:id/reviews, rating 9", 422,
+         VF, as_customer(rest("POST", f"{VENDORS}/{UNKNOWN_ID}/reviews",
+                              {"subOrderId": UNKNOWN_ID, "rating": 9}))),
+    Case("review-title-10k", "engine", "POST /api/marketplace/vendors/:id/reviews, title of "
+         "10,000 chars", 422, VF, as_customer(rest("POST", f"{VENDORS}/{UNKNOWN_ID}/reviews", {
+             "subOrderId": UNKNOWN_ID, "rating": 5, "title": "x" * 10_000}))),
+    Case("reviews-rating-filter-0", "engine", "GET /api/marketplace/vendors/:id/reviews?rating=0",
+         422, VF, rest("GET", f"{VENDORS}/{UNKNOWN_ID}/reviews?rating=0")),
 ]  # fmt: skip
 
 
