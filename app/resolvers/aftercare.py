@@ -276,8 +276,10 @@ class CreateReviewInput:
 
 @strawberry.input(description="What to change on your review; what is left out stays.")
 class UpdateReviewInput:
-    vendor_id: strawberry.ID = strawberry.field(description="The vendor reviewed.")
     id: strawberry.ID = strawberry.field(description="The review's id.")
+    vendor_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The vendor reviewed: when given, it must be the review's."
+    )
     rating: int | None = strawberry.field(default=None, description="From 1 to 5.")
     title: str | None = strawberry.field(
         default=None, description="At most 200 characters; empty clears it."

@@ -64,6 +64,9 @@ PATH_KINDS: dict[tuple[str, str], str] = {
     ("sub-orders", "id"): "sub_orders",
     ("commission-rules", "id"): "commission_rules",
     ("payouts", "id"): "payouts",
+    ("disputes", "id"): "disputes",
+    ("returns", "id"): "returns",
+    ("reviews", "reviewId"): "reviews",
 }
 # A DELETE of the resource itself draws from ids kept for it, so that the rest of the run
 # still finds the others.
@@ -104,6 +107,7 @@ BODY_KINDS: dict[str, str] = {
     "promotionCodes[*]": "promotion_codes",
     "currency": "currencies",
     "vendorId": "vendors",
+    "subOrderId": "sub_orders",
 }
 # Bindings for one operation only, where the general ones are too loose: adding to a cart
 # takes a product for sale and one of its own variants (a product no other route touches),
@@ -120,7 +124,28 @@ OPERATION_KINDS: dict[tuple[str, str], dict[str, str]] = {
         ("post", f"/api/marketplace/vendor/me/orders/{{id}}/{action}"): {"path.id": "sub_orders"}
         for action in ("confirm", "ship", "deliver", "cancel")
     },
+    # A review names the vendor of the customer's reviewed sub-orders (see `aftercare`).
+    ("post", "/api/marketplace/vendors/{id}/reviews"): {
+        "path.id": "review_vendors",
+        "body.subOrderId": "reviewed_sub_orders",
+    },
+    ("patch", "/api/marketplace/vendors/{id}/reviews/{reviewId}"): {"path.id": "review_vendors"},
 }
+# Aftercare operations that only the fuzz customer (also vendor A's user: see `aftercare`)
+# may carry out: they send its session, as the customer's own API does.
+SESSION_OPERATIONS = {
+    ("post", "/api/marketplace/disputes/{id}/respond"),
+    ("post", "/api/marketplace/disputes/{id}/escalate"),
+    ("post", "/api/marketplace/returns/{id}/ship-back"),
+    ("post", "/api/marketplace/vendors/{id}/reviews"),
+    ("patch", "/api/marketplace/vendors/{id}/reviews/{reviewId}"),
+}
+SESSION_FIELDS = (
+    "Mutation.respondToDispute",
+    "Mutation.escalateDispute",
+    "Mutation.shipBackReturn",
+    "Mutation.updateReview",
+)
 # Query parameters that name a resource.
 QUERY_KINDS: dict[str, str] = {
     "currency": "currencies",
@@ -162,7 +187,9 @@ def rest_operations(
             params = [p["name"] for p in operation.get("parameters", []) if p["in"] == "path"]
             # The customer's own API answers a customer's session only (an API key is 401):
             # its operations send `session_headers` (the cookie, an empty key) instead.
-            mine = path.startswith("/api/me/") and session_headers is not None
+            mine = (
+                path.startswith("/api/me/") or (method, path) in SESSION_OPERATIONS
+            ) and session_headers is not None
             if not params and not mine:
                 continue
             bindings = {}
@@ -227,6 +254,79 @@ async def customer_session(
         "origin": base_url,
     }
     return headers, [str(a.id) for a in addresses]
+
+
+async def aftercare(database: Any, ids: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Disputes, returns and reviews to fuzz: the fuzz customer (`customer_session`'s) is made
+    vendor A's user too; vendor A's sub-orders are delivered and made the customer's; each
+    gets a review, an open dispute and a return (the first two shipped back)."""
+    import uuid
+
+    from sqlalchemy import select, update
+
+    from app.auth.actor import SYSTEM
+    from app.models.marketplace import SubOrder
+    from app.models.orders import Order, OrderLine
+    from app.models.users import User
+    from app.services.marketplace import disputes, returns, reviews
+    from app.services.marketplace.sub_orders import move_sub_order
+    from app.services.sessions import user_actor
+
+    vendor_id = uuid.UUID(ids["vendors"][0])
+    async with database.unit_of_work() as uow:
+        user = await uow.session.scalar(
+            select(User).where(User.email == "fuzz.customer@example.com")
+        )
+        assert user is not None
+        user.vendor_id = vendor_id
+        subs = list(
+            await uow.session.scalars(
+                select(SubOrder).where(SubOrder.vendor_id == vendor_id).order_by(SubOrder.id)
+            )
+        )
+        await uow.session.execute(
+            update(Order)
+            .where(Order.id.in_([s.order_id for s in subs]))
+            .values(customer_id=str(user.customer_id))
+        )
+        for sub_order in subs:
+            for step in ("confirmed", "shipped", "delivered"):
+                await move_sub_order(
+                    uow, SYSTEM, id=str(sub_order.id), status=step, tracking_number="1Z",
+                    carrier="UPS",
+                )  # fmt: skip
+        await uow.commit()
+    made: dict[str, list[str]] = {"disputes": [], "returns": [], "reviews": []}
+    async with database.read_session() as session:
+        actor = await user_actor(session, user)
+    for n, sub_order in enumerate(subs):
+        async with database.unit_of_work() as uow:
+            line = await uow.session.scalar(
+                select(OrderLine.id).where(OrderLine.sub_order_id == sub_order.id)
+            )
+            review = await reviews.create_review(
+                uow, actor, vendor_id=str(vendor_id), sub_order_id=str(sub_order.id), rating=4,
+                title="Fuzz", body=None,
+            )  # fmt: skip
+            dispute = await disputes.open_dispute(
+                uow, actor, sub_order_id=str(sub_order.id), reason="damaged", message="fuzz"
+            )
+            back = await returns.create_return(
+                uow, actor, sub_order_id=str(sub_order.id), lines=[(str(line), 1)], reason="fuzz"
+            )
+            if n < 2:
+                await returns.ship_back(
+                    uow, actor, id=str(back.id), tracking_number="RT", carrier="DHL"
+                )
+            await uow.commit()
+        made["reviews"].append(str(review.id))
+        made["disputes"].append(str(dispute.id))
+        made["returns"].append(str(back.id))
+    return {
+        **made,
+        "review_vendors": [str(vendor_id)],
+        "reviewed_sub_orders": [str(s.id) for s in subs],
+    }
 
 
 def path_kind(path: str, param: str) -> str:
@@ -400,6 +500,13 @@ async def known_ids(base_url: str, key: str) -> dict[str, list[str]]:
         "commission_rules": rules[:2],
         "doomed_commission_rules": rules[2:],
         "payouts": payouts,
+        # Disputes, returns and reviews are a signed-in customer's: `aftercare` makes them
+        # once the customer is there (these name none until then).
+        "disputes": ["01a22d40-0000-7000-8000-000000000001"],
+        "returns": ["01a22d40-0000-7000-8000-000000000002"],
+        "reviews": ["01a22d40-0000-7000-8000-000000000003"],
+        "review_vendors": vendors[:1],
+        "reviewed_sub_orders": sub_orders[:1],
         "locales": ["en", "de", "fr"],
         "currencies": ["USD", "EUR", "JPY"],
         "emails": ["fuzz.one@example.com", "fuzz.two@example.com"],
@@ -588,6 +695,9 @@ GRAPHQL_RESOURCES: dict[str, str] = {
     "SubOrder": "sub_orders",
     "CommissionRule": "commission_rules",
     "Payout": "payouts",
+    "Dispute": "disputes",
+    "Return": "returns",
+    "Review": "reviews",
 }
 # ...and the other arguments and input fields that name one, wherever they are.
 GRAPHQL_FIELDS: dict[str, str] = {
@@ -639,17 +749,25 @@ def graphql_parameters(schema: graphql.GraphQLSchema) -> dict[str, dict[str, Any
     return bindings
 
 
-def graphql_operations(schema: graphql.GraphQLSchema, examples: int) -> list[dict[str, Any]]:
+def graphql_operations(
+    schema: graphql.GraphQLSchema, examples: int, session_headers: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
     """More cases for the root fields that name a resource by its id among other checked
-    input fields (`updateCustomer`): most generated inputs fail a check, and one must pass."""
+    input fields (`updateCustomer`): most generated inputs fail a check, and one must pass.
+    The fields of `SESSION_FIELDS` are sent with the fuzz customer's session."""
     sections = []
     for name in sorted(graphql_fields_naming_one(schema)):
         type_name, field_name = name.split(".")
         root = schema.get_type(type_name)
         assert isinstance(root, graphql.GraphQLObjectType)
         leaves = list(_argument_leaves(root.fields[field_name].args))
+        section: dict[str, Any] = {"include-name": name}
         if len(leaves) > 2:
-            sections.append({"include-name": name, "generation": {"max-examples": examples}})
+            section["generation"] = {"max-examples": examples}
+        if name in SESSION_FIELDS and session_headers is not None:
+            section["headers"] = session_headers
+        if len(section) > 1:
+            sections.append(section)
     return sections
 
 

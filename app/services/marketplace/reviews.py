@@ -97,7 +97,7 @@ async def update_review(
     uow: UnitOfWork,
     actor: Actor,
     *,
-    vendor_id: str,
+    vendor_id: str | None,
     id: str,
     rating: int | None = None,
     title: str | None = None,
@@ -109,13 +109,18 @@ async def update_review(
     body_value = text_field(body, "body", BODY_LENGTH, required=False)
     if actor.is_anonymous:
         raise Unauthorized("Authentication required.")
-    parsed, vendor = parse_uuid(id), parse_uuid(vendor_id)
+    parsed = parse_uuid(id)
+    vendor = parse_uuid(vendor_id) if vendor_id is not None else None
     review = None
     if parsed is not None:
         review = await uow.session.scalar(
             select(Review).where(Review.id == parsed).with_for_update()
         )
-    if review is None or review.vendor_id != vendor or not actor.is_customer(review.customer_id):
+    if (
+        review is None
+        or (vendor_id is not None and review.vendor_id != vendor)
+        or not actor.is_customer(review.customer_id)
+    ):
         raise NotFound(NOT_FOUND)
     before = review.snapshot()
     if rating is not None:
