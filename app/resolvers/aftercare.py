@@ -296,12 +296,17 @@ class OpenDisputeInput:
     message: str = strawberry.field(description="What happened (at most 2000 characters).")
 
 
-@strawberry.input(description="A dispute, by id, and a message.")
-class DisputeMessageInput:
+@strawberry.input(description="The vendor's answer to a dispute.")
+class RespondToDisputeInput:
+    id: strawberry.ID = strawberry.field(description="The dispute's id.")
+    message: str = strawberry.field(description="The answer (at most 2000 characters).")
+
+
+@strawberry.input(description="A dispute to escalate, and why.")
+class EscalateDisputeInput:
     id: strawberry.ID = strawberry.field(description="The dispute's id.")
     message: str | None = strawberry.field(
-        default=None,
-        description="At most 2000 characters: required to respond, optional to escalate.",
+        default=None, description="Why (optional, at most 2000 characters)."
     )
 
 
@@ -559,7 +564,7 @@ class AftercareMutations:
     async def respond_to_dispute(
         self,
         info: Info,
-        input: Annotated[DisputeMessageInput, strawberry.argument(description="The answer.")],
+        input: Annotated[RespondToDisputeInput, strawberry.argument(description="The answer.")],
     ) -> DisputeType:
         async with info.context.command() as uow:
             row = await dispute_service.respond_to_dispute(
@@ -574,7 +579,7 @@ class AftercareMutations:
     async def escalate_dispute(
         self,
         info: Info,
-        input: Annotated[DisputeMessageInput, strawberry.argument(description="The dispute.")],
+        input: Annotated[EscalateDisputeInput, strawberry.argument(description="The dispute.")],
     ) -> DisputeType:
         async with info.context.command() as uow:
             row = await dispute_service.escalate_dispute(

@@ -319,7 +319,7 @@ async def test_disputes_through_graphql(
     async with cookie_client(app, vendor.token) as http:
         escalated = await gql(
             http,
-            """mutation($input: DisputeMessageInput!) { escalateDispute(input: $input) {
+            """mutation($input: EscalateDisputeInput!) { escalateDispute(input: $input) {
               status escalatedBy } }""",
             {"input": {"id": dispute["id"]}},
         )

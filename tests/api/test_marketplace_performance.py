@@ -160,3 +160,21 @@ async def test_vendor_performance_in_graphql_is_shown_to_the_admin_and_the_vendo
         {"id": acme.id},
     )  # fmt: skip
     assert direct["data"]["vendorPerformance"] == {"cancelledCount": 2}
+
+
+async def test_vendor_performance_is_null_to_the_public_and_other_vendors(
+    app: Starlette, client: httpx.AsyncClient, database: Database
+) -> None:
+    acme = await make_vendor(database, "acme")
+    bolt = await make_vendor(database, "bolt")
+    await vendor_product(database, "acme-saw", acme)
+    query = """{ catalogEntity(idOrSlug: "acme-saw") { vendor { slug performance {
+      subOrderCount } } } }"""
+    public = await gql(client, query)
+    assert public["data"]["catalogEntity"]["vendor"] == {"slug": "acme", "performance": None}
+    async with cookie_client(app, bolt.token) as http:
+        other = await gql(http, query)
+    assert other["data"]["catalogEntity"]["vendor"]["performance"] is None
+    async with cookie_client(app, acme.token) as http:
+        own = await gql(http, query)
+    assert own["data"]["catalogEntity"]["vendor"]["performance"] == {"subOrderCount": 0}

@@ -128,7 +128,11 @@ OPERATION_KINDS: dict[tuple[str, str], dict[str, str]] = {
     ("post", "/api/marketplace/vendors/{id}/reviews"): {
         "path.id": "review_vendors",
         "body.subOrderId": "reviewed_sub_orders",
+        "body.rating": "ratings",
     },
+    ("post", "/api/marketplace/disputes/{id}/respond"): {"path.id": "disputes"},
+    # Most generated refunds ask for more than is left: more cases, so that one fits.
+    ("post", "/api/orders/{id}/refunds"): {"path.id": "orders"},
     ("patch", "/api/marketplace/vendors/{id}/reviews/{reviewId}"): {"path.id": "review_vendors"},
 }
 # Aftercare operations that only the fuzz customer (also vendor A's user: see `aftercare`)
@@ -326,6 +330,7 @@ async def aftercare(database: Any, ids: dict[str, list[str]]) -> dict[str, list[
         **made,
         "review_vendors": [str(vendor_id)],
         "reviewed_sub_orders": [str(s.id) for s in subs],
+        "ratings": [1, 3, 5],  # type: ignore[list-item]
     }
 
 
@@ -507,6 +512,7 @@ async def known_ids(base_url: str, key: str) -> dict[str, list[str]]:
         "reviews": ["01a22d40-0000-7000-8000-000000000003"],
         "review_vendors": vendors[:1],
         "reviewed_sub_orders": sub_orders[:1],
+        "ratings": [5],  # type: ignore[list-item]
         "locales": ["en", "de", "fr"],
         "currencies": ["USD", "EUR", "JPY"],
         "emails": ["fuzz.one@example.com", "fuzz.two@example.com"],

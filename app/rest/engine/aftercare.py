@@ -163,7 +163,7 @@ ROUTES = [
     _dispute_move(
         "respond",
         "respondToDispute",
-        "DisputeMessageInput",
+        "RespondToDisputeInput",
         "Respond to a dispute (the vendor)",
         description=f"The vendor's user of the disputed sub-order, with a `message` (another "
         f"vendor's dispute is 404). {DISPUTE_MACHINE} Emits disputes.statusChange.",
@@ -171,7 +171,7 @@ ROUTES = [
     _dispute_move(
         "escalate",
         "escalateDispute",
-        "DisputeMessageInput",
+        "EscalateDisputeInput",
         "Escalate a dispute",
         optional_body=True,
         description=f"The dispute's customer or vendor (others 404; marketplace:admin 403: it "
