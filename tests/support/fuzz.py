@@ -132,7 +132,11 @@ OPERATION_KINDS: dict[tuple[str, str], dict[str, str]] = {
     },
     ("post", "/api/marketplace/disputes/{id}/respond"): {"path.id": "disputes"},
     # Most generated refunds ask for more than is left: more cases, so that one fits.
-    ("post", "/api/orders/{id}/refunds"): {"path.id": "orders"},
+    ("post", "/api/orders/{id}/refunds"): {
+        "path.id": "orders",
+        "body.currency": "order_currencies",
+        "body.amount": "refund_amounts",
+    },
     ("patch", "/api/marketplace/vendors/{id}/reviews/{reviewId}"): {"path.id": "review_vendors"},
 }
 # Aftercare operations that only the fuzz customer (also vendor A's user: see `aftercare`)
@@ -513,6 +517,8 @@ async def known_ids(base_url: str, key: str) -> dict[str, list[str]]:
         "review_vendors": vendors[:1],
         "reviewed_sub_orders": sub_orders[:1],
         "ratings": [5],  # type: ignore[list-item]
+        "order_currencies": sorted({o["currency"] for o in orders if o.get("currency")}) or ["USD"],
+        "refund_amounts": [1, 50],  # type: ignore[list-item]
         "locales": ["en", "de", "fr"],
         "currencies": ["USD", "EUR", "JPY"],
         "emails": ["fuzz.one@example.com", "fuzz.two@example.com"],
