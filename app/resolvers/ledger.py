@@ -77,7 +77,8 @@ class CommissionRuleType:
             id=strawberry.ID(str(row.id)), name=row.name, kind=CommissionRuleKind.of(row.kind),
             rate_bps=row.rate_bps, amount=amount, scope=CommissionRuleScope.of(row.scope),
             category_id=_id(row.category_id), vendor_id=_id(row.vendor_id),
-            priority=row.priority, valid_from=row.valid_from, valid_until=row.valid_until, created_at=row.created_at, updated_at=row.updated_at,
+            priority=row.priority, valid_from=row.valid_from, valid_until=row.valid_until,
+            created_at=row.created_at, updated_at=row.updated_at,
         )  # fmt: skip
 
 
