@@ -75,16 +75,13 @@ def _scope(actor: Actor) -> uuid.UUID | None:
     return uuid.UUID(require_vendor_user(actor))
 
 
-async def get_sub_order(
-    session: AsyncSession, actor: Actor, id: str, *, lock: bool = False
-) -> SubOrder:
+async def get_sub_order(session: AsyncSession, actor: Actor, id: str) -> SubOrder:
     """`marketplace:admin` reads any; a vendor's user its own vendor's, another's is NOT_FOUND."""
     vendor_id = _scope(actor)
     parsed = parse_uuid(id)
     found = None
     if parsed is not None:
-        query = select(SubOrder).where(SubOrder.id == parsed)
-        found = await session.scalar(query.with_for_update() if lock else query)
+        found = await session.scalar(select(SubOrder).where(SubOrder.id == parsed))
     if found is None or (vendor_id is not None and found.vendor_id != vendor_id):
         raise NotFound("Sub-order not found.")
     return found
