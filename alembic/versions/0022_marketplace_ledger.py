@@ -134,7 +134,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=20), nullable=False),
         sa.Column("amount", sa.BigInteger(), nullable=False),
         sa.Column("currency", sa.String(length=3), nullable=False),
-        sa.Column("key", sa.String(length=120), nullable=False),
+        sa.Column("key", sa.String(length=200), nullable=False),
         sa.Column("sub_order_id", sa.Uuid(), nullable=True),
         sa.Column("commission_id", sa.Uuid(), nullable=True),
         sa.Column("payout_id", sa.Uuid(), nullable=True),

@@ -24,7 +24,7 @@ ENTRY_KINDS = ("sale_credit", "commission_debit", "refund_debit", "payout_debit"
 PAYOUT_STATUSES = ("pending", "paid", "failed")
 NAME_LENGTH = 200
 REASON_LENGTH = 500
-KEY_LENGTH = 120
+KEY_LENGTH = 200
 MESSAGE_LENGTH = 500
 REFERENCE_LENGTH = 200
 

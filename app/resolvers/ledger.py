@@ -74,10 +74,11 @@ class CommissionRuleType:
         if row.amount is not None and row.currency is not None:
             amount = Money(amount=row.amount, currency=row.currency)
         return cls(
-            id=strawberry.ID(str(row.id)), name=row.name, kind=row.kind, rate_bps=row.rate_bps,
-            amount=amount, scope=row.scope, category_id=_id(row.category_id),
-            vendor_id=_id(row.vendor_id), priority=row.priority, valid_from=row.valid_from,
-            valid_until=row.valid_until, created_at=row.created_at, updated_at=row.updated_at,
+            id=strawberry.ID(str(row.id)), name=row.name, kind=CommissionRuleKind.of(row.kind),
+            rate_bps=row.rate_bps, amount=amount, scope=CommissionRuleScope.of(row.scope),
+            category_id=_id(row.category_id), vendor_id=_id(row.vendor_id),
+            priority=row.priority, valid_from=row.valid_from, valid_until=row.valid_until,
+            created_at=row.created_at, updated_at=row.updated_at,
         )  # fmt: skip
 
 
@@ -105,8 +106,8 @@ class CommissionType:
             order_line_id=strawberry.ID(str(row.order_line_id)),
             vendor_id=strawberry.ID(str(row.vendor_id)), rule_id=_id(row.rule_id),
             basis=Money(amount=row.basis, currency=row.currency),
-            amount=Money(amount=row.amount, currency=row.currency), status=row.status,
-            created_at=row.created_at,
+            amount=Money(amount=row.amount, currency=row.currency),
+            status=CommissionStatus.of(row.status), created_at=row.created_at,
         )  # fmt: skip
 
 
@@ -130,7 +131,8 @@ class BalanceEntryType:
     def from_row(cls, row: BalanceEntry) -> BalanceEntryType:
         return cls(
             id=strawberry.ID(str(row.id)), vendor_id=strawberry.ID(str(row.vendor_id)),
-            kind=row.kind, amount=Money(amount=row.amount, currency=row.currency),
+            kind=BalanceEntryKind.of(row.kind),
+            amount=Money(amount=row.amount, currency=row.currency),
             sub_order_id=_id(row.sub_order_id), commission_id=_id(row.commission_id),
             payout_id=_id(row.payout_id), reason=row.reason, created_at=row.created_at,
         )  # fmt: skip
@@ -160,8 +162,8 @@ class PayoutType:
     def from_row(cls, row: Payout) -> PayoutType:
         return cls(
             id=strawberry.ID(str(row.id)), vendor_id=strawberry.ID(str(row.vendor_id)),
-            amount=Money(amount=row.amount, currency=row.currency), status=row.status,
-            attempt=row.attempt, provider=row.provider,
+            amount=Money(amount=row.amount, currency=row.currency),
+            status=PayoutStatus.of(row.status), attempt=row.attempt, provider=row.provider,
             provider_reference=row.provider_reference, failure_message=row.failure_message,
             created_at=row.created_at, updated_at=row.updated_at, paid_at=row.paid_at,
             failed_at=row.failed_at,
@@ -183,7 +185,7 @@ def vendor_balance(context: Context, vendor_id: uuid.UUID) -> Awaitable[list[Mon
             return [_money(found[key]) for key in keys]
 
         loader = context.loaders["vendor_balance"] = DataLoader(batch)
-    return loader.load(vendor_id)  # type: ignore[no-any-return]
+    return loader.load(vendor_id)
 
 
 @strawberry.type(name="VendorBalance", description="A vendor's balance: the sum of its entries.")

@@ -18,6 +18,13 @@ no permission but a signed-in customer: all four key callers get 401 (an API key
 session, `*:*` included), and two more callers are tried: the world's customer (its session
 cookie) gets the row's success status, a signed-in staff user without a customer record 403.
 
+A marketplace row (`market_row`, `vendor_self_row`) is tried as three more callers: a key
+holding exactly `marketplace:admin`, and the signed-in users (session cookies) of two active
+vendors, A and B. The row's records are vendor A's: B must find them 404 (never 403, which
+would tell they exist), and both vendors get 403 from the admin's routes. The vendor's own API
+(`/vendor/me`, `myVendor`, `mySubOrders`) answers the vendors' sessions only: every key is 403
+(a key is no one's vendor), anonymous 401.
+
 A call that went through is prepared afresh for the next caller (a fresh entity to publish,
 a fresh order to refund), so the answers do not depend on each other; a refused one (401, 403)
 must have changed nothing (no event recorded). One app per backend, in-process (httpx's ASGI

@@ -628,3 +628,18 @@ async def test_entries_are_never_recorded_twice_for_one_fact(database: Database)
             await uow.commit()
     assert await entry_sum(database, vendor.id) == 1000
     assert made
+
+
+async def test_a_refund_key_names_a_refund_of_one_sub_order(
+    admin: httpx.AsyncClient, database: Database
+) -> None:
+    """A return's id used as the key on two sub-orders makes two refunds, each once."""
+    vendor = await make_vendor(database, "acme")
+    first = await sale(database, vendor.id, (1000, 1))
+    second = await sale(database, vendor.id, (1000, 1))
+    for made in (first, second, first, second):
+        body = await gql(
+            admin, REFUND, {"input": {"id": made, "amount": 300, "reason": "r", "key": "ret-7"}}
+        )
+        assert body.get("errors") is None, body
+    assert await balance(database, vendor.id) == 1400

@@ -473,3 +473,41 @@ async def test_sub_orders_reached_without_a_plan_load_through_the_loaders(
     assert body["data"]["confirmSubOrder"] == {
         "status": "CONFIRMED", "vendor": {"slug": "acme"}, "lines": [{"quantity": 2}],
     }  # fmt: skip
+
+
+# --- concurrency (PostgreSQL: SQLite serialises writers) ---------------------------------------
+
+
+@pytest.mark.parametrize("round", range(3))
+async def test_two_vendors_delivering_at_once_fulfil_the_order(
+    client: httpx.AsyncClient, database: Database, round: int
+) -> None:
+    """Each move locks the order before reading its sub-orders: the second waits for the
+    first and sees it delivered, so the parent ends fulfilled, never stuck part-way."""
+    import asyncio
+
+    from app.auth.actor import SYSTEM
+    from app.services.marketplace.sub_orders import move_sub_order
+    from tests.api.test_inventory_concurrency import require_concurrent_database
+
+    require_concurrent_database(database)
+    _, _, order, subs = await two_vendor_order(client, database)
+    for step in ("confirmed", "shipped"):
+        for sub in subs:
+            async with database.unit_of_work() as uow:
+                await move_sub_order(
+                    uow, SYSTEM, id=str(sub.id), status=step, tracking_number="T", carrier="C"
+                )
+                await uow.commit()
+    barrier = asyncio.Barrier(2)
+
+    async def deliver(id: str) -> None:
+        async with database.unit_of_work() as uow:
+            await barrier.wait()
+            await move_sub_order(uow, SYSTEM, id=id, status="delivered")
+            await uow.commit()
+
+    await asyncio.gather(*(deliver(str(sub.id)) for sub in subs))
+    assert await order_status(database, order["id"]) == "fulfilled"
+    moves = [e.data["after"]["status"] for e in await events_of(database, "orders.statusChange")]
+    assert moves[-1] == "fulfilled" and moves.count("fulfilled") == 1

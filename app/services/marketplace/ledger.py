@@ -196,11 +196,13 @@ async def record_refund(
         )
     if sub_order is None:
         raise NotFound("Sub-order not found.")
+    # Keys are the sub-order's: the same caller key on another sub-order is another refund.
+    name = f"{sub_order.id}:{key or uuid.uuid4()}"
     if key is not None:
         done = list(
             await uow.session.scalars(
                 select(BalanceEntry)
-                .where(BalanceEntry.key.in_((f"refund:{key}", f"refund-commission:{key}")))
+                .where(BalanceEntry.key.in_((f"refund:{name}", f"refund-commission:{name}")))
                 .order_by(BalanceEntry.id)
             )
         )
@@ -240,7 +242,6 @@ async def record_refund(
     # so the steps add up to exactly `taken` at a full refund.
     returned_before = taken * refunded_before // earned if earned else 0
     returned_after = taken * (refunded_before + amount) // earned if earned else 0
-    name = key or str(uuid.uuid4())
     entries = [
         add_entry(
             uow,

@@ -75,16 +75,13 @@ def _scope(actor: Actor) -> uuid.UUID | None:
     return uuid.UUID(require_vendor_user(actor))
 
 
-async def get_sub_order(
-    session: AsyncSession, actor: Actor, id: str, *, lock: bool = False
-) -> SubOrder:
+async def get_sub_order(session: AsyncSession, actor: Actor, id: str) -> SubOrder:
     """`marketplace:admin` reads any; a vendor's user its own vendor's, another's is NOT_FOUND."""
     vendor_id = _scope(actor)
     parsed = parse_uuid(id)
     found = None
     if parsed is not None:
-        query = select(SubOrder).where(SubOrder.id == parsed)
-        found = await session.scalar(query.with_for_update() if lock else query)
+        found = await session.scalar(select(SubOrder).where(SubOrder.id == parsed))
     if found is None or (vendor_id is not None and found.vendor_id != vendor_id):
         raise NotFound("Sub-order not found.")
     return found
@@ -190,13 +187,21 @@ async def move_sub_order(
                                    details=problems)  # fmt: skip
     if status == "cancelled" and reason is None:
         raise ValidationFailed.field("reason", "Say why the sub-order is cancelled.")
-    sub_order = await get_sub_order(uow.session, actor, id, lock=True)
+    found = await get_sub_order(uow.session, actor, id)
     if not actor.can(ADMIN):
         await require_selling(uow.session, actor)
+    # The order's lock first, then the sub-order's: the order's own commands (cancelling it
+    # cancels its sub-orders) take them in that order too.
     order = await uow.session.scalar(
-        select(Order).where(Order.id == sub_order.order_id).with_for_update()
+        select(Order).where(Order.id == found.order_id).with_for_update()
     )
-    assert order is not None
+    sub_order = await uow.session.scalar(
+        select(SubOrder)
+        .where(SubOrder.id == found.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    assert order is not None and sub_order is not None
     allowed = TRANSITIONS[sub_order.status]
     if status not in allowed:
         raise Conflict(
