@@ -40,7 +40,8 @@ async def vendor_row(database: Database, id: str) -> Vendor:
 
 async def events_of(database: Database, type: str) -> list[Event]:
     async with database.read_session() as session:
-        return list(await session.scalars(select(Event).where(Event.type == type)))
+        query = select(Event).where(Event.type == type).order_by(Event.id)
+        return list(await session.scalars(query))
 
 
 def error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
