@@ -10,6 +10,7 @@ from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.money import currency_problem
+from app.payouts import Minimums
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/cartograph.db"
 
@@ -47,6 +48,12 @@ class Settings(BaseSettings):
     # record of charges and refunds across restarts (as a real provider's would be kept).
     test_provider_latency_ms: int = 0
     test_provider_ledger: Path | None = None
+    # The least balance a payout run pays a vendor, per currency, in minor units:
+    # `USD=5000,EUR=4000,*=1000` (`*`: any other currency; default 1000 minor units).
+    payout_minimum: str = "*=1000"
+    # A vendor ships on time when a sub-order is shipped within this many hours of checkout
+    # (the vendor performance's on-time shipping rate).
+    vendor_ship_within_hours: int = Field(48, ge=1, le=24 * 365)
     # PostgreSQL cancels any statement of the server's sessions that runs longer (0: never);
     # the request answers 503 SERVICE_UNAVAILABLE with Retry-After.
     statement_timeout_ms: int = 5000
@@ -135,6 +142,16 @@ class Settings(BaseSettings):
         if (problem := currency_problem(value)) is not None:
             raise ValueError(problem)
         return value
+
+    @field_validator("payout_minimum")
+    @classmethod
+    def _payout_minimum(cls, value: str) -> str:
+        Minimums.parse(value)  # a ValueError names the bad part
+        return value
+
+    @cached_property
+    def payout_minimums(self) -> Minimums:
+        return Minimums.parse(self.payout_minimum)
 
     @model_validator(mode="after")
     def _budget_admits_the_largest_query(self) -> Settings:

@@ -25,6 +25,8 @@ class Actor:
     # A signed-in user's roles, and the customer record they own (None for staff).
     roles: frozenset[str] = field(default_factory=frozenset)
     customer_id: str | None = None
+    # A vendor's signed-in user: the vendor whose records are theirs (None for everyone else).
+    vendor_id: str | None = None
 
     @property
     def is_anonymous(self) -> bool:
@@ -33,6 +35,14 @@ class Actor:
     def is_customer(self, customer_id: str | None) -> bool:
         """Whether this is that customer, signed in (their own records are theirs)."""
         return self.customer_id is not None and self.customer_id == customer_id
+
+    def is_vendor(self, vendor_id: object) -> bool:
+        """Whether this is a user of that vendor (its records are theirs)."""
+        return (
+            self.vendor_id is not None
+            and vendor_id is not None
+            and self.vendor_id == str(vendor_id)
+        )
 
     def can(self, permission: str) -> bool:
         return grants(self.permissions, permission)

@@ -1,5 +1,6 @@
 """Every model module is imported here so that the metadata (and Alembic) sees all tables."""
 
+from app.models.aftercare import Dispute, Return, ReturnLine, Review
 from app.models.apikeys import ApiKey
 from app.models.audit import AuditEntry, Event
 from app.models.base import Base
@@ -16,7 +17,9 @@ from app.models.catalog import (
 from app.models.customers import Address, Customer
 from app.models.inventory import InventoryLevel, InventoryMovement, Reservation, Warehouse
 from app.models.jobs import Job
+from app.models.ledger import BalanceEntry, Commission, CommissionRule, Payout
 from app.models.logs import AccessLogEntry
+from app.models.marketplace import SubOrder, Vendor
 from app.models.notifications import Notification
 from app.models.oauth import OAuthAuthorizationCode, OAuthClient, OAuthToken
 from app.models.orders import (
@@ -38,6 +41,7 @@ __all__ = [
     "Address",
     "ApiKey",
     "AuditEntry",
+    "BalanceEntry",
     "Base",
     "Brand",
     "Cart",
@@ -45,8 +49,11 @@ __all__ = [
     "CatalogAttributes",
     "CatalogEntity",
     "Category",
+    "Commission",
+    "CommissionRule",
     "Customer",
     "CustomerGroup",
+    "Dispute",
     "Event",
     "Fulfillment",
     "InventoryLevel",
@@ -64,17 +71,23 @@ __all__ = [
     "OrderSequence",
     "Payment",
     "PaymentWebhookEvent",
+    "Payout",
     "Price",
     "PriceModifier",
     "Promotion",
     "PromotionRedemption",
     "Reservation",
+    "Return",
+    "ReturnLine",
+    "Review",
     "Role",
     "SearchDocument",
     "SearchTitleWord",
+    "SubOrder",
     "User",
     "UserSession",
     "Variant",
+    "Vendor",
     "Warehouse",
     "WebhookDelivery",
     "WebhookEndpoint",

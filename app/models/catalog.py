@@ -33,6 +33,7 @@ class CatalogEntity(IdMixin, Base):
         Index("ix_catalog_entities_type_id", "type", "id"),
         Index("ix_catalog_entities_created_at_id", "created_at", "id"),
         Index("ix_catalog_entities_updated_at_id", "updated_at", "id"),
+        Index("ix_catalog_entities_vendor_id_id", "vendor_id", "id"),
     )
 
     type: Mapped[str] = mapped_column(String(32))
@@ -42,6 +43,8 @@ class CatalogEntity(IdMixin, Base):
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSONType, default=dict)
     # Whether stock may be sold below zero (pre-orders, made to order).
     allow_backorder: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The marketplace vendor selling it; null for the house's own.
+    vendor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("vendors.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -91,6 +91,10 @@ class OrderLine(IdMixin, Base):
     total: Mapped[int] = mapped_column(Integer)
     fulfilled_quantity: Mapped[int] = mapped_column(Integer, default=0)
     refunded_quantity: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The marketplace sub-order the line belongs to (null in an order that was not split).
+    sub_order_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("sub_orders.id", ondelete="CASCADE"), index=True
+    )
 
 
 class Payment(IdMixin, Base):

@@ -1,7 +1,8 @@
 """Users: who signs in (customers, staff, vendors), their roles, sessions and one-time tokens.
 
 A user signs in with an e-mail address and a password (stored only as an argon2id hash).
-A customer's user links to the customer record (`customer_id`); staff have none. What a
+A customer's user links to the customer record (`customer_id`), a vendor's user to its
+vendor (`vendor_id`); staff have neither. What a
 signed-in user may do comes from their roles, each a bundle of `resource:action`
 permissions; ownership of a customer's own records comes from the link, not from a role.
 
@@ -38,6 +39,8 @@ class User(IdMixin, Base):
     email_verified: Mapped[bool] = mapped_column(default=False)
     status: Mapped[str] = mapped_column(String(20), default="active")
     customer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("customers.id"), unique=True)
+    # A vendor's user: every request of theirs is scoped to this vendor (its own records).
+    vendor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("vendors.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

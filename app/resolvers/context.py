@@ -37,6 +37,10 @@ class Context:
     priced: bool = True
     # The process's live event fan-out, which subscriptions listen to.
     live: LiveEvents | None = None
+    # The payout run's minimum balance per currency (a setting); None: the default.
+    payout_minimum: str | None = None
+    # On-time shipping for vendor performance: shipped within this many hours (a setting).
+    vendor_ship_within_hours: int = 48
 
     @classmethod
     def for_connection(
@@ -56,6 +60,8 @@ class Context:
             request_id=state.get("request_id"),
             cost_budget=getattr(getattr(app, "state", None), "cost_budget", None),
             live=getattr(getattr(app, "state", None), "live", None),
+            payout_minimum=settings.payout_minimum if settings else None,
+            vendor_ship_within_hours=settings.vendor_ship_within_hours if settings else 48,
         )
 
     @contextlib.asynccontextmanager

@@ -123,6 +123,13 @@ LIST_SIZES: Mapping[str, int | str | ByCount] = {
     "Order.lines": 10,
     "Order.payments": 3,
     "Order.fulfillments": 3,
+    "Order.subOrders": 3,  # a few vendors per order
+    "SubOrder.lines": 5,
+    "Return.lines": 3,  # a few lines of one sub-order
+    "Vendor.balance": 2,  # a currency or two
+    "VendorBalance.balances": 2,
+    "Mutation.refundSubOrder": 2,  # the refund, and the commission given back
+    "Mutation.runPayouts": 20,  # a payout per vendor and currency due
     "Fulfillment.lines": 10,
     "GenerateVariantsResult.created": 10,
     "PromotionValidation.lines": "input.lineItems",

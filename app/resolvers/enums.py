@@ -19,10 +19,24 @@ import strawberry
 
 from app.analytics.members import MEMBER_TYPES
 from app.auth.actor import ActorKind
+from app.models.aftercare import (
+    DISPUTE_OUTCOMES,
+    DISPUTE_REASONS,
+    DISPUTE_STATUSES,
+    RETURN_STATUSES,
+)
 from app.models.catalog import ENTITY_STATUSES, ENTITY_TYPES
 from app.models.inventory import MOVEMENT_TYPES, RESERVATION_STATUSES
 from app.models.jobs import JOB_STATUSES
+from app.models.ledger import (
+    COMMISSION_STATUSES,
+    ENTRY_KINDS,
+    PAYOUT_STATUSES,
+    RULE_KINDS,
+    RULE_SCOPES,
+)
 from app.models.logs import LOG_LEVELS
+from app.models.marketplace import SUB_ORDER_STATUSES, VENDOR_STATUSES
 from app.models.notifications import CHANNELS, NOTIFICATION_KINDS, NOTIFICATION_STATUSES
 from app.models.oauth import GRANT_TYPES as OAUTH_GRANT_TYPES
 from app.models.orders import ORDER_STATUSES, PAYMENT_STATUSES
@@ -376,3 +390,118 @@ class AnalyticsMemberKind(Described):
     STRING = "string", "A dimension of words: a status, a code, a slug or a name."
     ID = "id", "A dimension of ids (UUIDs)."
     TIME = "time", "A time dimension: bucketed by granularity, bounded by a date range."
+
+
+@graphql_enum(matches=VENDOR_STATUSES)
+class VendorStatus(Described):
+    """Where a marketplace vendor stands; only an active vendor sells."""
+
+    PENDING = "pending", "Registered; waiting for approval."
+    ACTIVE = "active", "Approved (or reinstated): it sells and fulfils its sub-orders."
+    REJECTED = "rejected", "Not approved; `statusReason` says why. Final."
+    SUSPENDED = "suspended", "Stopped from selling; `statusReason` says why. May be reinstated."
+
+
+@graphql_enum(matches=SUB_ORDER_STATUSES)
+class SubOrderStatus(Described):
+    """Where one vendor's part of an order stands."""
+
+    PENDING = "pending", "Placed; the vendor has not confirmed it yet."
+    CONFIRMED = "confirmed", "Accepted by the vendor."
+    SHIPPED = "shipped", "Handed to a carrier, with a tracking number."
+    DELIVERED = "delivered", "Delivered to the buyer."
+    CANCELLED = "cancelled", "Cancelled before shipping; its stock was given back."
+
+
+@graphql_enum(matches=RULE_KINDS)
+class CommissionRuleKind(Described):
+    """How a commission rule takes its share of a sale."""
+
+    PERCENTAGE = "percentage", "A share of the line's total, in basis points (1000 = 10 %)."
+    FLAT = "flat", "A fixed amount per unit sold, in the rule's currency."
+
+
+@graphql_enum(matches=RULE_SCOPES)
+class CommissionRuleScope(Described):
+    """Which sales a commission rule covers."""
+
+    GLOBAL = "global", "Every vendor's sales."
+    CATEGORY = "category", "Sales of products in one category."
+    VENDOR = "vendor", "One vendor's sales."
+
+
+@graphql_enum(matches=COMMISSION_STATUSES)
+class CommissionStatus(Described):
+    """Where a commission stands."""
+
+    ACCRUED = "accrued", "Taken when its sub-order was delivered."
+    REVERSED = "reversed", "Given back: its sub-order was refunded in full."
+
+
+@graphql_enum(matches=ENTRY_KINDS)
+class BalanceEntryKind(Described):
+    """What moved a vendor's balance (amounts are signed)."""
+
+    SALE_CREDIT = "sale_credit", "A delivered line's total, credited."
+    COMMISSION_DEBIT = (
+        "commission_debit",
+        ("The marketplace's commission on a sale; positive when given back on a refund."),
+    )
+    REFUND_DEBIT = "refund_debit", "Money given back to the shopper out of a delivered sale."
+    PAYOUT_DEBIT = "payout_debit", "A payout sent or in flight; positive when one failed."
+    ADJUSTMENT = "adjustment", "A correction by marketplace:admin, with a reason."
+
+
+@graphql_enum(matches=PAYOUT_STATUSES)
+class PayoutStatus(Described):
+    """Where a payout stands."""
+
+    PENDING = "pending", "Debited; the payout provider is being asked."
+    PAID = "paid", "The provider sent the money."
+    FAILED = "failed", "The provider refused; the debit was reversed. It may be retried."
+
+
+@graphql_enum(matches=DISPUTE_STATUSES)
+class DisputeStatus(Described):
+    """Where a dispute about a delivered sub-order stands."""
+
+    OPEN = "open", "Opened by the customer; the vendor has not answered."
+    RESPONDED = "responded", "The vendor has answered."
+    ESCALATED = "escalated", "The customer or the vendor asked the marketplace to decide."
+    RESOLVED = "resolved", "Decided by marketplace:admin, with an outcome."
+
+
+@graphql_enum(matches=DISPUTE_REASONS)
+class DisputeReason(Described):
+    """What a dispute is about."""
+
+    NOT_RECEIVED = "not_received", "The customer says the goods never arrived."
+    NOT_AS_DESCRIBED = "not_as_described", "The goods are not what the listing said."
+    DAMAGED = "damaged", "The goods arrived damaged."
+    OTHER = "other", "Anything else (the message says what)."
+
+
+@graphql_enum(matches=DISPUTE_OUTCOMES)
+class DisputeOutcome(Described):
+    """How marketplace:admin settled a dispute."""
+
+    REFUND_FULL = "refund_full", "Everything left to refund on the sub-order was refunded."
+    REFUND_PARTIAL = "refund_partial", "An amount was refunded."
+    NO_REFUND = "no_refund", "Nothing was refunded."
+
+
+@graphql_enum(matches=("customer", "vendor"))
+class DisputeParty(Described):
+    """Which side of a dispute acted."""
+
+    CUSTOMER = "customer", "The customer who opened it."
+    VENDOR = "vendor", "The vendor of the sub-order."
+
+
+@graphql_enum(matches=RETURN_STATUSES)
+class ReturnStatus(Described):
+    """Where a return of delivered units stands."""
+
+    REQUESTED = "requested", "Asked for by the customer."
+    SHIPPED_BACK = "shipped_back", "Sent back by the customer, with a tracking number."
+    RECEIVED = "received", "Received by the vendor: restocked and refunded."

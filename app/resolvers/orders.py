@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Awaitable
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import Info
 
 from app.models.orders import Fulfillment, Order, OrderLine, Payment
@@ -22,6 +25,7 @@ from app.resolvers.pagination import Connection
 from app.resolvers.permissions import requires
 from app.resolvers.rows import from_row
 from app.resolvers.scalars import JSON
+from app.resolvers.selection import Selected
 from app.services import fulfillments as fulfillment_service
 from app.services import orders as service
 from app.services.catalog import variants as variant_service
@@ -33,6 +37,9 @@ from app.services.checkout import (
     run_after_hooks,
 )
 from app.services.orders import OrderView
+
+if TYPE_CHECKING:
+    from app.resolvers.marketplace import SubOrderType
 
 
 @strawberry.type(
@@ -175,6 +182,20 @@ class OrderType:
     fulfillments: list[FulfillmentType] = strawberry.field(description="The order's shipments.")
     created_at: datetime = strawberry.field(description="When the order was placed.")
     updated_at: datetime = strawberry.field(description="When the order last changed.")
+    # Order.subOrders as planned by the list (SubOrderType), or None: loaded when asked.
+    prefetched_sub_orders: strawberry.Private[list[Any] | None] = None
+
+    @strawberry.field(
+        description="The marketplace's split: one sub-order per vendor among its lines (and "
+        "the house's part beside them); empty for an order of the house's own lines only.",
+        graphql_type=list[Annotated["SubOrderType", strawberry.lazy("app.resolvers.marketplace")]],
+    )
+    def sub_orders(self, info: Info) -> list[SubOrderType] | Awaitable[list[SubOrderType]]:
+        if self.prefetched_sub_orders is not None:
+            return self.prefetched_sub_orders
+        from app.resolvers.marketplace import marketplace_loaders
+
+        return marketplace_loaders(info.context).of_order(uuid.UUID(self.id))
 
     @classmethod
     def from_view(cls, view: OrderView) -> OrderType:
@@ -363,13 +384,21 @@ class ChangeOrderStatusInput:
     )
 
 
+async def _plan_sub_orders(
+    info: Info, session: AsyncSession, orders: list[OrderType], selected: Selected
+) -> None:
+    from app.resolvers.marketplace import prefetch_order_sub_orders
+
+    await prefetch_order_sub_orders(info.context, session, orders, selected)
+
+
 async def _view(info: Info, order: Order) -> OrderType:
     async with info.context.read() as session:
         [view] = await service.views(session, [order])
     return OrderType.from_view(view)
 
 
-def _address(given: AddressInput | None) -> dict[str, str] | None:
+def address_of(given: AddressInput | None) -> dict[str, str] | None:
     if given is None:
         return None
     names = {"postal_code": "postalCode"}
@@ -408,7 +437,9 @@ class OrderQueries:
                 session, info.context.actor, id_or_number, access_token=access_token
             )
             [view] = await service.views(session, [row])
-        return OrderType.from_view(view)
+            built = OrderType.from_view(view)
+            await _plan_sub_orders(info, session, [built], Selected.of(info))
+        return built
 
     @strawberry.field(description="An order's fulfillments, oldest first.")
     async def fulfillments(
@@ -442,7 +473,9 @@ class OrderQueries:
                 session, info.context.actor, status=status, page=request
             )
             found = await service.views(session, result.items)
-        return Connection.of(result, [OrderType.from_view(v) for v in found])
+            built = [OrderType.from_view(v) for v in found]
+            await _plan_sub_orders(info, session, built, Selected.of(info).items())
+        return Connection.of(result, built)
 
 
 @strawberry.type
@@ -476,7 +509,7 @@ class OrderMutations:
             customer_id=input.customer_id,
             customer_group_ids=tuple(input.customer_group_ids),
             promotion_codes=tuple(input.promotion_codes),
-            shipping_address=_address(input.shipping_address),
+            shipping_address=address_of(input.shipping_address),
         )
         token = service.new_access_token()
         order, replayed = await checkout(
@@ -517,7 +550,7 @@ class OrderMutations:
             context.database, context.actor,
             currency=input.currency or context.default_currency, customer_id=input.customer_id,
             items=items,
-            shipping_address=_address(input.shipping_address), request_id=context.request_id,
+            shipping_address=address_of(input.shipping_address), request_id=context.request_id,
         )  # fmt: skip
         return await _view(info, order)
 

@@ -21,3 +21,21 @@ def requires(permission: str) -> type[BasePermission]:
 
     Requires.__name__ = f"Requires[{permission}]"
     return Requires
+
+
+@cache
+def requires_or_vendor(permission: str) -> type[BasePermission]:
+    """`permission`, or being a vendor's signed-in user: the service then scopes the call to
+    the user's own vendor (`app.services.marketplace.ownership`)."""
+
+    class RequiresOrVendor(BasePermission):
+        message = f"Missing permission {permission}."
+
+        def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+            actor = info.context.actor
+            if actor.vendor_id is None:
+                actor.require(permission)
+            return True
+
+    RequiresOrVendor.__name__ = f"RequiresOrVendor[{permission}]"
+    return RequiresOrVendor

@@ -19,6 +19,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 
 from app.config import Settings
+from app.resolvers.aftercare import AftercareMutations, AftercareQueries
 from app.resolvers.analytics import AnalyticsQueries
 from app.resolvers.apikeys import ApiKeyMutations, ApiKeyQueries
 from app.resolvers.audit import AuditQueries
@@ -32,8 +33,10 @@ from app.resolvers.errors import ErrorCodes
 from app.resolvers.events import EventSubscriptions
 from app.resolvers.inventory import InventoryMutations, InventoryQueries
 from app.resolvers.jobs import JobMutations, JobQueries
+from app.resolvers.ledger import LedgerMutations, LedgerQueries
 from app.resolvers.limits import document_limits
 from app.resolvers.logs import LogQueries
+from app.resolvers.marketplace import MarketplaceMutations, MarketplaceQueries
 from app.resolvers.me import MeMutations, MeQueries
 from app.resolvers.notifications import NotificationMutations, NotificationQueries
 from app.resolvers.oauth import OAuthClientMutations, OAuthClientQueries
@@ -71,6 +74,9 @@ class Query(
     NotificationQueries,
     AnalyticsQueries,
     SearchQueries,
+    MarketplaceQueries,
+    LedgerQueries,
+    AftercareQueries,
 ):
     pass
 
@@ -92,6 +98,9 @@ class Mutation(
     JobMutations,
     WebhookMutations,
     NotificationMutations,
+    MarketplaceMutations,
+    LedgerMutations,
+    AftercareMutations,
 ):
     pass
 

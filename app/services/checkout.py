@@ -47,6 +47,7 @@ from app.services.audit import record_change
 from app.services.catalog.rules import Problems, check_address
 from app.services.customers import require_customer
 from app.services.inventory.batch import hold_lines
+from app.services.marketplace.split import record_split, split_order
 from app.services.orders import access_token_hash, get_order, next_number
 from app.services.pricing.groups import READ_GROUP_PRICES, get_customer_group
 from app.services.promotions.evaluation import (
@@ -239,21 +240,24 @@ async def _open(
     uow.session.add(order)
     await uow.session.flush()  # claims the idempotency key: a duplicate waits here
     shares = allocate(discount, [line.unit_price * line.quantity for line in context.lines])
-    for line, view_line, share in zip(context.lines, view.lines, shares, strict=True):
-        uow.session.add(
-            OrderLine(
-                order_id=order.id,
-                entity_id=line.entity_id,
-                variant_id=line.variant_id,
-                sku=view_line.sku,
-                title=view_line.title,
-                quantity=line.quantity,
-                list_price=view_line.base_unit_price or 0,
-                unit_price=line.unit_price,
-                discount=share,
-                total=line.unit_price * line.quantity - share,
-            )
+    order_lines = [
+        OrderLine(
+            order_id=order.id,
+            entity_id=line.entity_id,
+            variant_id=line.variant_id,
+            sku=view_line.sku,
+            title=view_line.title,
+            quantity=line.quantity,
+            list_price=view_line.base_unit_price or 0,
+            unit_price=line.unit_price,
+            discount=share,
+            total=line.unit_price * line.quantity - share,
         )
+        for line, view_line, share in zip(context.lines, view.lines, shares, strict=True)
+    ]
+    uow.session.add_all(order_lines)
+    # The marketplace's split: one sub-order per vendor among the lines (same transaction).
+    await split_order(uow, order, order_lines)
     paying = request.payment_method_id is not None
     hold = settlement.SETTLE_HOLD if paying else UNPAID_HOLD
     try:
@@ -288,6 +292,7 @@ async def _open(
         entity_id=str(order.id),
         after=order.snapshot(),
     )
+    await record_split(uow, actor, order)
     return order, None, False
 
 

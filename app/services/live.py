@@ -2,7 +2,8 @@
 
 `audit:read` reads every change in the audit trail, so it hears every event. Otherwise the
 entity's read permission decides (`orders:read` for an order, `inventory:read` for a stock
-level, ...); a signed-in customer also hears the events of their own orders and carts. An
+level, ...); a signed-in customer also hears the events of their own orders and carts, a
+vendor's user those of its vendor and its vendor's sub-orders. An
 entity type with no rule here is heard with `audit:read` alone, so a new domain's events stay
 private until it states its rule. A cart's id is the credential of a customerless cart
 (DESIGN §4): its events are never broadcast to anyone without `carts:manage`, or an anonymous
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.actor import Actor
 from app.ids import parse_uuid
 from app.models.carts import Cart
+from app.models.marketplace import SubOrder
 from app.models.orders import Order
 
 HEARS_EVERYTHING = "audit:read"
@@ -42,10 +44,21 @@ READ_PERMISSIONS: dict[str, str] = {
     "session": "users:read",
     "api_key": "apiKeys:manage",
     "oauth_client": "oauthClients:manage",
+    "vendor": "marketplace:admin",
+    "sub_order": "marketplace:admin",
+    "commission_rule": "marketplace:admin",
+    "commission": "marketplace:admin",
+    "balance_entry": "marketplace:admin",
+    "payout": "marketplace:admin",
+    "dispute": "marketplace:admin",
+    "return": "marketplace:admin",
+    "review": "marketplace:admin",
 }
 
 # The entities a customer owns (their `customer_id`).
 OWNED_BY_CUSTOMER: dict[str, type[Order] | type[Cart]] = {"order": Order, "cart": Cart}
+# The entities a vendor's user owns: its vendor, and its vendor's sub-orders.
+OWNED_BY_VENDOR = ("vendor", "sub_order")
 
 
 def hears_by_permission(actor: Actor, entity_type: str) -> bool:
@@ -58,13 +71,21 @@ def hears_by_permission(actor: Actor, entity_type: str) -> bool:
 
 def may_own(actor: Actor, entity_type: str) -> bool:
     """Whether an event of `entity_type` may be `actor`'s own (a look-up tells)."""
+    if actor.vendor_id is not None and entity_type in OWNED_BY_VENDOR:
+        return True
     return actor.customer_id is not None and entity_type in OWNED_BY_CUSTOMER
 
 
 async def owns(session: AsyncSession, actor: Actor, entity_type: str, entity_id: str) -> bool:
-    """Whether the entity is the signed-in customer's own (one indexed look-up)."""
-    model = OWNED_BY_CUSTOMER.get(entity_type)
+    """Whether the entity is the signed-in customer's (or vendor user's) own (one indexed
+    look-up)."""
     parsed = parse_uuid(entity_id)
+    if actor.vendor_id is not None and entity_type in OWNED_BY_VENDOR and parsed is not None:
+        if entity_type == "vendor":
+            return actor.is_vendor(parsed)
+        vendor = await session.scalar(select(SubOrder.vendor_id).where(SubOrder.id == parsed))
+        return actor.is_vendor(vendor)
+    model = OWNED_BY_CUSTOMER.get(entity_type)
     if model is None or parsed is None or actor.customer_id is None:
         return False
     owner = await session.scalar(select(model.customer_id).where(model.id == parsed))

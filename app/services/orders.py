@@ -16,7 +16,7 @@ from app.db import Database, UnitOfWork, insert_ignoring_duplicates
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.ids import parse_uuid
 from app.models.base import utcnow
-from app.models.inventory import InventoryLevel, InventoryMovement
+from app.models.inventory import InventoryLevel
 from app.models.orders import (
     ORDER_STATUSES,
     Fulfillment,
@@ -30,6 +30,7 @@ from app.services import settlement
 from app.services.apikeys import hash_key
 from app.services.audit import record_change
 from app.services.inventory.levels import apply_change
+from app.services.marketplace import sub_orders
 
 # Exactly seed 003's machine: pending -> confirmed -> processing -> partially_fulfilled |
 # fulfilled -> refunded; cancel from pending, confirmed, processing, partially_fulfilled.
@@ -201,6 +202,7 @@ async def change_status(
         before = order.snapshot()
         refund = None
         if status == "cancelled":
+            await sub_orders.cancel_with_parent(uow, actor, order, reason)
             await _restock(uow, actor, order)
             await settlement.release_order_holds(uow, actor, order)
             await settlement.give_back_promotions(uow, order)
@@ -306,18 +308,9 @@ async def _reread(database: Database, order_id: uuid.UUID) -> Order:
 
 
 async def _restock(uow: UnitOfWork, actor: Actor, order: Order) -> None:
-    """Put a cancelled order's units back where they were sold from (its sale movements)."""
-    sold = (
-        await uow.session.execute(
-            select(InventoryMovement.level_id, InventoryMovement.delta)
-            .where(
-                InventoryMovement.reference_id == str(order.id),
-                InventoryMovement.type == "sale",
-            )
-            .order_by(InventoryMovement.level_id)
-        )
-    ).all()
-    for level_id, delta in sold:
+    """Put a cancelled order's units back where they were sold from (its sale movements),
+    less what was returned already (a cancelled marketplace sub-order's)."""
+    for level_id, units in await sub_orders.net_sold(uow.session, str(order.id)):
         level = await uow.session.get(InventoryLevel, level_id)
         assert level is not None
         await apply_change(
@@ -325,7 +318,7 @@ async def _restock(uow: UnitOfWork, actor: Actor, order: Order) -> None:
             actor,
             level,
             type="return",
-            delta=-delta,
+            delta=units,
             reason="order cancelled",
             reference_id=str(order.id),
             backorder=True,

@@ -134,6 +134,7 @@ async def user_actor(
         permissions=frozenset(p for _, permissions in rows for p in permissions),
         roles=frozenset(name for name, _ in rows),
         customer_id=str(user.customer_id) if user.customer_id else None,
+        vendor_id=str(user.vendor_id) if user.vendor_id else None,
         expires_at=expires_at,
     )
 

@@ -33,6 +33,7 @@ from app.models.promotions import Promotion, PromotionRedemption
 from app.services.audit import record_change
 from app.services.inventory.batch import consume_holds, hold_lines
 from app.services.inventory.reservations import release
+from app.services.marketplace.split import record_split
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +164,8 @@ async def record_paid(
             entity_type="order", entity_id=str(order.id),
             before=None if placed else before, after=order.snapshot(), reason=reason,
         )  # fmt: skip
+        if placed:
+            await record_split(uow, actor, order)
         return Settled(order, "paid")
     await release_order_holds(uow, actor, order)
     await give_back_promotions(uow, order)

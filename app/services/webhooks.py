@@ -27,7 +27,9 @@ from app.pagination import Page, PageRequest, SortKey, paginate
 from app.services.audit import record_change
 from app.webhooks.targets import Target, UnsafeTarget, check
 
-# The events an endpoint may subscribe to: seed 003's list, and stock falling low.
+# The events an endpoint may subscribe to: seed 003's list, stock falling low, and the
+# marketplace's vendor lifecycle, sub-orders, commissions, balance entries, payouts,
+# disputes, returns and reviews.
 WEBHOOK_EVENTS = (
     "orders.create",
     "orders.statusChange",
@@ -44,6 +46,26 @@ WEBHOOK_EVENTS = (
     "promotions.update",
     "fulfillment.create",
     "cart.afterAddItem",
+    "vendors.create",
+    "vendors.update",
+    "vendors.statusChange",
+    "subOrders.create",
+    "subOrders.statusChange",
+    "commissionRules.create",
+    "commissionRules.update",
+    "commissionRules.delete",
+    "commissions.create",
+    "balanceEntries.create",
+    "payouts.create",
+    "payouts.paid",
+    "payouts.failed",
+    "payouts.retry",
+    "disputes.create",
+    "disputes.statusChange",
+    "returns.create",
+    "returns.statusChange",
+    "reviews.create",
+    "reviews.update",
 )
 # Subscribes to every event above, and to those added later.
 ALL_EVENTS = "*"

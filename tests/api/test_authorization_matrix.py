@@ -18,6 +18,13 @@ no permission but a signed-in customer: all four key callers get 401 (an API key
 session, `*:*` included), and two more callers are tried: the world's customer (its session
 cookie) gets the row's success status, a signed-in staff user without a customer record 403.
 
+A marketplace row (`market_row`, `vendor_self_row`) is tried as three more callers: a key
+holding exactly `marketplace:admin`, and the signed-in users (session cookies) of two active
+vendors, A and B. The row's records are vendor A's: B must find them 404 (never 403, which
+would tell they exist), and both vendors get 403 from the admin's routes. The vendor's own API
+(`/vendor/me`, `myVendor`, `mySubOrders`) answers the vendors' sessions only: every key is 403
+(a key is no one's vendor), anonymous 401.
+
 A call that went through is prepared afresh for the next caller (a fresh entity to publish,
 a fresh order to refund), so the answers do not depend on each other; a refused one (401, 403)
 must have changed nothing (no event recorded). One app per backend, in-process (httpx's ASGI
@@ -42,11 +49,13 @@ from sqlalchemy import func, select, update
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route, WebSocketRoute
 
-from app.auth.actor import ANONYMOUS, SYSTEM
+from app import payouts
+from app.auth.actor import ANONYMOUS, SYSTEM, Actor
 from app.db import Database
 from app.models.audit import Event
 from app.models.jobs import Job
-from app.models.orders import Order
+from app.models.marketplace import SubOrder
+from app.models.orders import Order, OrderLine
 from app.models.users import User
 from app.resolvers.context import Context
 from app.services import auth as auth_service
@@ -54,12 +63,21 @@ from app.services.addresses import NewAddress, add_address
 from app.services.apikeys import authenticate
 from app.services.customers import create_customer
 from app.services.inventory import reservations
+from app.services.marketplace import disputes as dispute_service
+from app.services.marketplace import returns as return_service
+from app.services.marketplace import reviews as review_service
+from app.services.marketplace.commissions import RuleInput, create_rule
+from app.services.marketplace.ledger import adjust_balance
+from app.services.marketplace.payouts import schedule_payout
+from app.services.marketplace.sub_orders import move_sub_order
+from app.services.sessions import user_actor
 from app.services.users import create_role
 from tests.api.test_checkout import product
 from tests.api.test_subscriptions import graphql_ws, receive, send, websocket_url
 from tests.conftest import client_for
 from tests.support.catalog import make_brand, make_category, make_entity
 from tests.support.factories import make_api_key
+from tests.support.marketplace import MadeVendor, make_vendor, vendor_product
 from tests.support.oauth import make_client
 from tests.support.pricing import make_group, make_modifier, make_price
 from tests.support.promotions import make_promotion
@@ -70,6 +88,11 @@ from tests.support.webhooks import make_endpoint, make_event
 CALLERS = ("anonymous", "narrow", "wrong", "admin")
 # The extra callers of a customer-session row: cookies, not keys.
 SESSION_CALLERS = ("customer", "staff")
+# The extra callers of a marketplace row: a key holding exactly marketplace:admin, and the
+# signed-in users of two active vendors (the row's resources are vendor A's).
+MARKET = "marketplace:admin"
+VENDOR_CALLERS = ("vendor_a", "vendor_b")
+MARKET_CALLERS = ("market_admin", *VENDOR_CALLERS)
 UNRELATED = "nothing:read"  # what the narrow key holds for a public row
 CODE_STATUS = {
     "UNAUTHORIZED": 401,
@@ -121,6 +144,7 @@ class World:
         self.counter = itertools.count()
         self.sessions: dict[str, str] = {}
         self.customer_id: str | None = None
+        self.vendors: dict[str, MadeVendor] = {}
 
     async def session(self, who: str) -> str:
         """The session token of the world's customer (`customer`) or of a staff user without
@@ -160,6 +184,133 @@ class World:
             )  # fmt: skip
             await uow.commit()
         return str(made.id)
+
+    async def vendor(self, who: str = "vendor_a") -> MadeVendor:
+        """The active vendor of `vendor_a` or `vendor_b` (its user signed in), made on first
+        use."""
+        if who not in self.vendors:
+            self.vendors[who] = await make_vendor(self.database, who.replace("_", "-"))
+        return self.vendors[who]
+
+    async def vendor_in(self, status: str) -> str:
+        """A fresh vendor (of no user) in `status`."""
+        made = await make_vendor(self.database, self.unique("seller"), status=status)
+        return made.id
+
+    async def sub_order(self, status: str = "pending") -> str:
+        """A fresh sub-order of vendor A (its order: one line of a new product of A's, paid),
+        moved by the admin to `status`."""
+        vendor = await self.vendor("vendor_a")
+        made = await vendor_product(self.database, self.unique("a-goods"), vendor)
+        cart = await self.data("POST", "/api/carts", {"currency": "USD"}, "id")
+        await self.data(
+            "POST", f"/api/carts/{cart}/items", {"entityId": str(made.id), "quantity": 1}
+        )
+        order = await self.data(
+            "POST", "/api/checkout", {"cartId": cart, "paymentMethodId": "pm_card_visa"}
+        )
+        [sub_order] = await self.data("GET", f"/api/marketplace/sub-orders?orderId={order['id']}")
+        path = ["confirmed", "shipped", "delivered"]
+        for step in path[: path.index(status) + 1] if status in path else []:
+            async with self.database.unit_of_work() as uow:
+                await move_sub_order(
+                    uow, SYSTEM, id=sub_order["id"], status=step, tracking_number="T",
+                    carrier="C",
+                )  # fmt: skip
+                await uow.commit()
+        return str(sub_order["id"])
+
+    async def funded_vendor_a(self, amount: int = 1000) -> str:
+        """Vendor A, with `amount` (USD) more in its balance (an adjustment)."""
+        vendor = await self.vendor("vendor_a")
+        async with self.database.unit_of_work() as uow:
+            await adjust_balance(uow, SYSTEM, vendor_id=vendor.id, amount=amount,
+                                 currency="USD", reason="matrix")  # fmt: skip
+            await uow.commit()
+        return vendor.id
+
+    async def failed_payout(self) -> str:
+        """A fresh payout of vendor A that the payout provider refused (its debit reversed)."""
+        vendor_id = await self.funded_vendor_a()
+        provider = payouts.provider()
+        assert isinstance(provider, payouts.TestPayoutProvider)
+        provider.failing.add(vendor_id)
+        try:
+            made = await schedule_payout(self.database, SYSTEM, vendor_id=vendor_id,
+                                         currency="USD", amount=1000)  # fmt: skip
+        finally:
+            provider.failing.discard(vendor_id)
+        assert made.status == "failed"
+        return str(made.id)
+
+    async def commission_rule(self) -> str:
+        async with self.database.unit_of_work() as uow:
+            rule = await create_rule(uow, SYSTEM, input=RuleInput(
+                name="matrix", kind="percentage", scope="global", rate_bps=100))  # fmt: skip
+            await uow.commit()
+        return str(rule.id)
+
+    async def my_sub_order(self) -> str:
+        """A fresh delivered sub-order of vendor A, of an order of the world's customer."""
+        await self.session("customer")
+        made = await self.sub_order("delivered")
+        async with self.database.unit_of_work() as uow:
+            row = await uow.session.get(SubOrder, uuid.UUID(made))
+            assert row is not None
+            await uow.session.execute(
+                update(Order).where(Order.id == row.order_id).values(customer_id=self.customer_id)
+            )
+            await uow.commit()
+        return made
+
+    async def customer_actor(self) -> Actor:
+        async with self.database.read_session() as session:
+            user = await session.scalar(select(User).where(User.email == "customer@example.com"))
+            assert user is not None
+            return await user_actor(session, user)
+
+    async def dispute(self, status: str = "open") -> str:
+        """A fresh dispute of the world's customer on vendor A's sub-order, in `status`."""
+        sub_order = await self.my_sub_order()
+        customer = await self.customer_actor()
+        async with self.database.unit_of_work() as uow:
+            row = await dispute_service.open_dispute(
+                uow, customer, sub_order_id=sub_order, reason="damaged", message="m"
+            )
+            if status == "escalated":
+                await dispute_service.escalate_dispute(uow, customer, id=str(row.id))
+            await uow.commit()
+        return str(row.id)
+
+    async def return_(self, status: str = "requested") -> str:
+        """A fresh return (one unit) of the world's customer on vendor A's sub-order."""
+        sub_order = await self.my_sub_order()
+        customer = await self.customer_actor()
+        async with self.database.unit_of_work() as uow:
+            [line] = await uow.session.scalars(
+                select(OrderLine.id).where(OrderLine.sub_order_id == uuid.UUID(sub_order))
+            )
+            row = await return_service.create_return(
+                uow, customer, sub_order_id=sub_order, lines=[(str(line), 1)], reason="r"
+            )
+            if status == "shipped_back":
+                await return_service.ship_back(
+                    uow, customer, id=str(row.id), tracking_number="T", carrier="C"
+                )
+            await uow.commit()
+        return str(row.id)
+
+    async def review(self) -> tuple[str, str]:
+        """A fresh review by the world's customer of vendor A: the vendor's id and its id."""
+        sub_order = await self.my_sub_order()
+        vendor = await self.vendor("vendor_a")
+        async with self.database.unit_of_work() as uow:
+            row = await review_service.create_review(
+                uow, await self.customer_actor(), vendor_id=vendor.id, sub_order_id=sub_order,
+                rating=5, title=None, body=None,
+            )  # fmt: skip
+            await uow.commit()
+        return vendor.id, str(row.id)
 
     def unique(self, prefix: str) -> str:
         return f"{prefix}-{next(self.counter)}"
@@ -304,9 +455,19 @@ class Row:
     expect: dict[str, int] = field(default_factory=dict)
     # Needs a signed-in customer's session, not a permission (see the module's docstring).
     session: bool = False
+    # A marketplace row: also tried as the marketplace admin and vendors A and B.
+    market: bool = False
+
+    # An aftercare row: also tried as the marketplace's callers and the session callers (the
+    # world's customer, whose sub-order it is, and a staff user with no customer record).
+    aftercare: bool = False
 
     @property
     def callers(self) -> tuple[str, ...]:
+        if self.aftercare:
+            return CALLERS + MARKET_CALLERS + SESSION_CALLERS
+        if self.market:
+            return CALLERS + MARKET_CALLERS
         return CALLERS + SESSION_CALLERS if self.session else CALLERS
 
     def expected(self, caller: str) -> int:
@@ -349,6 +510,34 @@ def session_row(prepare: Prepare, ok: int = 200) -> Row:
 
 def made(build: Callable[[World], Awaitable[Call]]) -> Prepare:
     return build
+
+
+def market_row(
+    prepare: Prepare, *, vendor_a: int, vendor_b: int, ok: int = 200, **expect: int
+) -> Row:
+    """A marketplace row needing marketplace:admin (or, where vendor A's answer says so,
+    vendor A's own user): the narrow key is the marketplace admin; the vendors' answers are
+    given (403 for an admin route, 404 for B on A's record)."""
+    answers = {"market_admin": ok, "vendor_a": vendor_a, "vendor_b": vendor_b, **expect}
+    return Row((MARKET,), prepare, ok, answers, market=True)
+
+
+def vendor_self_row(prepare: Prepare, ok: int = 200) -> Row:
+    """A row of the vendor's own API (/vendor/me): a vendor's signed-in user, no permission;
+    every key is 403 (a key is no one's vendor), anonymous 401."""
+    refused = {caller: 403 for caller in ("narrow", "wrong", "admin", "market_admin")}
+    refused["anonymous"] = 401
+    return Row((), prepare, ok, {**refused, "vendor_a": ok, "vendor_b": ok}, market=True)
+
+
+def aftercare_row(prepare: Prepare, needs: tuple[str, ...], answers: str, ok: int = 200) -> Row:
+    """A row tried as every caller: `answers` gives, in order, the statuses of anonymous,
+    narrow, wrong, admin, market_admin, vendor_a, vendor_b, customer and staff (`ok` for the
+    row's success status)."""
+    callers = CALLERS + MARKET_CALLERS + SESSION_CALLERS
+    statuses = [ok if word == "ok" else int(word) for word in answers.split()]
+    assert len(statuses) == len(callers)
+    return Row(needs, prepare, ok, dict(zip(callers, statuses, strict=True)), aftercare=True)
 
 
 UNKNOWN = "5b0c6f0e-0000-4000-8000-000000000000"
@@ -1408,6 +1597,446 @@ EVENTS = {
 }
 
 
+# ---- the marketplace (/api/marketplace): vendors A and B, the marketplace admin ---------------
+
+MP = "/api/marketplace"
+SHIP = {"trackingNumber": "1Z", "carrier": "UPS"}
+
+
+def on_vendor_a(call: Callable[[str], Call]) -> Prepare:
+    async def prepare(w: World) -> Call:
+        return call((await w.vendor("vendor_a")).id)
+
+    return prepare
+
+
+def on_vendor_in(status: str, call: Callable[[str], Call]) -> Prepare:
+    async def prepare(w: World) -> Call:
+        return call(await w.vendor_in(status))
+
+    return prepare
+
+
+def on_sub_order(status: str, call: Callable[[str], Call]) -> Prepare:
+    async def prepare(w: World) -> Call:
+        return call(await w.sub_order(status))
+
+    return prepare
+
+
+def _new_vendor(w: World) -> dict[str, str]:
+    name = w.unique("shop")
+    return {"name": name, "slug": name, "email": f"{name}@example.com"}
+
+
+ADMIN_ONLY = {"vendor_a": 403, "vendor_b": 403}
+A_ONLY = {"vendor_a": 200, "vendor_b": 404}
+# A vendor's user belongs to a vendor already: registering another is a conflict.
+HAS_ONE = {"vendor_a": 409, "vendor_b": 409}
+MARKETPLACE = {
+    "GET /api/marketplace/vendors": market_row(rest("GET", f"{MP}/vendors"), **ADMIN_ONLY),
+    "POST /api/marketplace/vendors": market_row(
+        made(lambda w: _async(Rest("POST", f"{MP}/vendors", json=_new_vendor(w)))),
+        ok=201,
+        **HAS_ONE,
+    ),
+    "GET /api/marketplace/vendors/{id}": market_row(
+        on_vendor_a(lambda id: Rest("GET", f"{MP}/vendors/{id}")), **A_ONLY
+    ),
+    "PATCH /api/marketplace/vendors/{id}": market_row(
+        on_vendor_a(lambda id: Rest("PATCH", f"{MP}/vendors/{id}", json={"phone": "1"})),
+        **A_ONLY,
+    ),
+    "POST /api/marketplace/vendors/{id}/approve": market_row(
+        on_vendor_in("pending", lambda id: Rest("POST", f"{MP}/vendors/{id}/approve")),
+        **ADMIN_ONLY,
+    ),
+    "POST /api/marketplace/vendors/{id}/reject": market_row(
+        on_vendor_in(
+            "pending", lambda id: Rest("POST", f"{MP}/vendors/{id}/reject", json={"reason": "r"})
+        ),
+        **ADMIN_ONLY,
+    ),
+    "POST /api/marketplace/vendors/{id}/suspend": market_row(
+        on_vendor_in(
+            "active", lambda id: Rest("POST", f"{MP}/vendors/{id}/suspend", json={"reason": "r"})
+        ),
+        **ADMIN_ONLY,
+    ),
+    "POST /api/marketplace/vendors/{id}/reinstate": market_row(
+        on_vendor_in("suspended", lambda id: Rest("POST", f"{MP}/vendors/{id}/reinstate")),
+        **ADMIN_ONLY,
+    ),
+    "GET /api/marketplace/vendor/me": vendor_self_row(rest("GET", f"{MP}/vendor/me")),
+    "PATCH /api/marketplace/vendor/me": vendor_self_row(
+        rest("PATCH", f"{MP}/vendor/me", json={"description": "d"})
+    ),
+    "GET /api/marketplace/vendor/me/orders": vendor_self_row(rest("GET", f"{MP}/vendor/me/orders")),
+    "POST /api/marketplace/vendor/me/orders/{id}/confirm": market_row(
+        on_sub_order("pending", lambda id: Rest("POST", f"{MP}/vendor/me/orders/{id}/confirm")),
+        **A_ONLY,
+    ),
+    "POST /api/marketplace/vendor/me/orders/{id}/ship": market_row(
+        on_sub_order(
+            "confirmed", lambda id: Rest("POST", f"{MP}/vendor/me/orders/{id}/ship", json=SHIP)
+        ),
+        **A_ONLY,
+    ),
+    "POST /api/marketplace/vendor/me/orders/{id}/deliver": market_row(
+        on_sub_order("shipped", lambda id: Rest("POST", f"{MP}/vendor/me/orders/{id}/deliver")),
+        **A_ONLY,
+    ),
+    "POST /api/marketplace/vendor/me/orders/{id}/cancel": market_row(
+        on_sub_order(
+            "pending",
+            lambda id: Rest("POST", f"{MP}/vendor/me/orders/{id}/cancel", json={"reason": "r"}),
+        ),
+        **A_ONLY,
+    ),
+    "GET /api/marketplace/sub-orders": market_row(rest("GET", f"{MP}/sub-orders"), **ADMIN_ONLY),
+    "GET /api/marketplace/sub-orders/{id}": market_row(
+        on_sub_order("pending", lambda id: Rest("GET", f"{MP}/sub-orders/{id}")), **A_ONLY
+    ),
+    "PATCH /api/marketplace/sub-orders/{id}/status": market_row(
+        on_sub_order(
+            "pending",
+            lambda id: Rest("PATCH", f"{MP}/sub-orders/{id}/status", json={"status": "confirmed"}),
+        ),
+        **ADMIN_ONLY,
+    ),
+    "Query.vendors": market_row(graph(), **ADMIN_ONLY),
+    "Query.vendor": market_row(on_vendor_a(lambda id: Graph({"id": id})), **A_ONLY),
+    "Query.myVendor": vendor_self_row(graph()),
+    "Query.subOrders": market_row(graph(), **ADMIN_ONLY),
+    "Query.subOrder": market_row(on_sub_order("pending", lambda id: Graph({"id": id})), **A_ONLY),
+    "Query.mySubOrders": vendor_self_row(graph()),
+    "Mutation.registerVendor": market_row(
+        made(lambda w: _async(Graph({"input": _new_vendor(w)}))), **HAS_ONE
+    ),
+    "Mutation.updateVendor": market_row(
+        on_vendor_a(lambda id: Graph({"input": {"id": id, "phone": "1"}})), **A_ONLY
+    ),
+    "Mutation.approveVendor": market_row(
+        on_vendor_in("pending", lambda id: Graph({"input": {"id": id}})), **ADMIN_ONLY
+    ),
+    "Mutation.rejectVendor": market_row(
+        on_vendor_in("pending", lambda id: Graph({"input": {"id": id, "reason": "r"}})),
+        **ADMIN_ONLY,
+    ),
+    "Mutation.suspendVendor": market_row(
+        on_vendor_in("active", lambda id: Graph({"input": {"id": id, "reason": "r"}})),
+        **ADMIN_ONLY,
+    ),
+    "Mutation.reinstateVendor": market_row(
+        on_vendor_in("suspended", lambda id: Graph({"input": {"id": id}})), **ADMIN_ONLY
+    ),
+    "Mutation.confirmSubOrder": market_row(
+        on_sub_order("pending", lambda id: Graph({"input": {"id": id}})), **A_ONLY
+    ),
+    "Mutation.shipSubOrder": market_row(
+        on_sub_order("confirmed", lambda id: Graph({"input": {"id": id, **SHIP}})), **A_ONLY
+    ),
+    "Mutation.deliverSubOrder": market_row(
+        on_sub_order("shipped", lambda id: Graph({"input": {"id": id}})), **A_ONLY
+    ),
+    "Mutation.cancelSubOrder": market_row(
+        on_sub_order("pending", lambda id: Graph({"input": {"id": id, "reason": "r"}})),
+        **A_ONLY,
+    ),
+    "Mutation.setSubOrderStatus": market_row(
+        on_sub_order("pending", lambda id: Graph({"input": {"id": id, "status": "CONFIRMED"}})),
+        **ADMIN_ONLY,
+    ),
+}
+
+
+# ---- the marketplace's money: commission rules, balances, payouts, gateway commissions -------
+
+NEW_RULE = {"name": "r", "kind": "percentage", "scope": "global", "rateBps": 100}
+NEW_RULE_GRAPH = {"name": "r", "kind": "PERCENTAGE", "scope": "GLOBAL", "rateBps": 100}
+# Both vendors read their own commissions (B's list is empty): no one's is refused.
+OWN_LIST = {"vendor_a": 200, "vendor_b": 200}
+
+
+def on_rule(call: Callable[[str], Call]) -> Prepare:
+    async def prepare(w: World) -> Call:
+        return call(await w.commission_rule())
+
+    return prepare
+
+
+def on_failed_payout(call: Callable[[str], Call]) -> Prepare:
+    async def prepare(w: World) -> Call:
+        return call(await w.failed_payout())
+
+    return prepare
+
+
+def funded_a(call: Callable[[str], Call]) -> Prepare:
+    async def prepare(w: World) -> Call:
+        return call(await w.funded_vendor_a())
+
+    return prepare
+
+
+LEDGER = {
+    "GET /api/marketplace/commission-rules": market_row(
+        rest("GET", f"{MP}/commission-rules"), **ADMIN_ONLY
+    ),
+    "POST /api/marketplace/commission-rules": market_row(
+        rest("POST", f"{MP}/commission-rules", json=NEW_RULE), ok=201, **ADMIN_ONLY
+    ),
+    "PATCH /api/marketplace/commission-rules/{id}": market_row(
+        on_rule(lambda id: Rest("PATCH", f"{MP}/commission-rules/{id}", json={"priority": 2})),
+        **ADMIN_ONLY,
+    ),
+    "DELETE /api/marketplace/commission-rules/{id}": market_row(
+        on_rule(lambda id: Rest("DELETE", f"{MP}/commission-rules/{id}")), **ADMIN_ONLY
+    ),
+    "GET /api/marketplace/payouts": market_row(rest("GET", f"{MP}/payouts"), **ADMIN_ONLY),
+    "POST /api/marketplace/payouts/run": market_row(
+        funded_a(lambda _: Rest("POST", f"{MP}/payouts/run")), **ADMIN_ONLY
+    ),
+    "POST /api/marketplace/payouts/{id}/retry": market_row(
+        on_failed_payout(lambda id: Rest("POST", f"{MP}/payouts/{id}/retry")), **ADMIN_ONLY
+    ),
+    "GET /api/marketplace/vendor/me/payouts": vendor_self_row(
+        rest("GET", f"{MP}/vendor/me/payouts")
+    ),
+    "GET /api/marketplace/vendors/{id}/balance": market_row(
+        on_vendor_a(lambda id: Rest("GET", f"{MP}/vendors/{id}/balance")), **A_ONLY
+    ),
+    "GET /api/marketplace/vendor/me/balance": vendor_self_row(
+        rest("GET", f"{MP}/vendor/me/balance")
+    ),
+    "GET /api/v1/commissions": market_row(rest("GET", "/api/v1/commissions"), **OWN_LIST),
+    "POST /api/v1/commissions": market_row(
+        funded_a(
+            lambda id: Rest(
+                "POST",
+                "/api/v1/commissions",
+                json={"vendorId": id, "currency": "USD", "amount": 10},
+            )
+        ),
+        ok=201,
+        **ADMIN_ONLY,
+    ),
+    "Query.commissionRules": market_row(graph(), **ADMIN_ONLY),
+    "Query.commissions": market_row(graph(), **OWN_LIST),
+    "Query.vendorBalance": market_row(on_vendor_a(lambda id: Graph({"vendorId": id})), **A_ONLY),
+    "Query.myBalance": vendor_self_row(graph()),
+    "Query.vendorBalanceEntries": market_row(
+        on_vendor_a(lambda id: Graph({"vendorId": id})), **A_ONLY
+    ),
+    "Query.myBalanceEntries": vendor_self_row(graph()),
+    "Query.payouts": market_row(graph(), **ADMIN_ONLY),
+    "Query.payout": market_row(on_failed_payout(lambda id: Graph({"id": id})), **A_ONLY),
+    "Query.myPayouts": vendor_self_row(graph()),
+    "Mutation.createCommissionRule": market_row(graph(input=NEW_RULE_GRAPH), **ADMIN_ONLY),
+    "Mutation.updateCommissionRule": market_row(
+        on_rule(lambda id: Graph({"input": {"id": id, "priority": 2}})), **ADMIN_ONLY
+    ),
+    "Mutation.deleteCommissionRule": market_row(
+        on_rule(lambda id: Graph({"input": {"id": id}})), **ADMIN_ONLY
+    ),
+    "Mutation.adjustVendorBalance": market_row(
+        on_vendor_a(
+            lambda id: Graph(
+                {"input": {"vendorId": id, "amount": 5, "currency": "USD", "reason": "r"}}
+            )
+        ),
+        **ADMIN_ONLY,
+    ),
+    "Mutation.refundSubOrder": market_row(
+        on_sub_order(
+            "delivered", lambda id: Graph({"input": {"id": id, "amount": 1, "reason": "r"}})
+        ),
+        **ADMIN_ONLY,
+    ),
+    "Mutation.runPayouts": market_row(funded_a(lambda _: Graph()), **ADMIN_ONLY),
+    "Mutation.schedulePayout": market_row(
+        funded_a(lambda id: Graph({"input": {"vendorId": id, "currency": "USD", "amount": 1000}})),
+        **ADMIN_ONLY,
+    ),
+    "Mutation.retryPayout": market_row(
+        on_failed_payout(lambda id: Graph({"input": {"id": id}})), **ADMIN_ONLY
+    ),
+}
+
+# ---- marketplace aftercare: disputes, returns, reviews, performance --------------------------
+# Callers in order: anonymous narrow wrong admin market_admin vendor_a vendor_b customer staff.
+# The records are the world customer's, on vendor A's sub-orders. Keys are no one's customer
+# or vendor: a customer's action refuses them (403), as it refuses the vendors and staff.
+CUSTOMER_ONLY = "401 403 403 403 403 403 403 ok 403"
+# Anyone reading a scoped list: marketplace:admin all, a vendor its own, a customer theirs.
+SCOPED_LIST = "401 ok 403 ok ok ok ok ok ok"
+SCOPED_ONE = "401 ok 403 ok ok ok 404 ok ok"
+VENDOR_ANSWERS = "401 403 403 403 403 ok 404 403 403"
+EITHER_SIDE = "401 403 403 403 403 ok 404 ok 403"
+ADMIN_DECIDES = "401 ok 403 ok ok 403 403 403 ok"
+RECEIVER = "401 ok 403 ok ok ok 404 403 ok"
+AUTHOR_ONLY = "401 404 404 404 404 404 404 ok 404"
+PUBLIC = "ok ok ok ok ok ok ok ok ok"
+
+
+def on_dispute(status: str, call: Callable[[str], Call]) -> Prepare:
+    async def prepare(w: World) -> Call:
+        return call(await w.dispute(status))
+
+    return prepare
+
+
+def on_return(status: str, call: Callable[[str], Call]) -> Prepare:
+    async def prepare(w: World) -> Call:
+        return call(await w.return_(status))
+
+    return prepare
+
+
+def on_my_sub_order(call: Callable[[str, str], Call]) -> Prepare:
+    async def prepare(w: World) -> Call:
+        sub_order = await w.my_sub_order()
+        return call((await w.vendor("vendor_a")).id, sub_order)
+
+    return prepare
+
+
+def on_review(call: Callable[[str, str], Call]) -> Prepare:
+    async def prepare(w: World) -> Call:
+        return call(*await w.review())
+
+    return prepare
+
+
+def _open(sub_order: str) -> dict[str, str]:
+    return {"subOrderId": sub_order, "reason": "damaged", "message": "m"}
+
+
+async def _return_body(w: World) -> dict[str, Any]:
+    sub_order = await w.my_sub_order()
+    async with w.database.read_session() as session:
+        [line] = await session.scalars(
+            select(OrderLine.id).where(OrderLine.sub_order_id == uuid.UUID(sub_order))
+        )
+    lines = [{"lineId": str(line), "quantity": 1}]
+    return {"subOrderId": sub_order, "lines": lines, "reason": "r"}
+
+
+async def _return_rest(w: World) -> Call:
+    return Rest("POST", f"{MP}/returns", json=await _return_body(w))
+
+
+async def _return_graph(w: World) -> Call:
+    return Graph({"input": await _return_body(w)})
+
+
+RESOLVE = {"outcome": "no_refund", "note": "n"}
+RESOLVE_GRAPH = {"outcome": "NO_REFUND", "note": "n"}
+NO = ()
+AFTERCARE = {
+    "POST /api/marketplace/disputes": aftercare_row(
+        on_my_sub_order(lambda _, s: Rest("POST", f"{MP}/disputes", json=_open(s))),
+        NO, CUSTOMER_ONLY, ok=201,
+    ),
+    "GET /api/marketplace/disputes": aftercare_row(
+        rest("GET", f"{MP}/disputes"), (MARKET,), SCOPED_LIST
+    ),
+    "POST /api/marketplace/disputes/{id}/respond": aftercare_row(
+        on_dispute("open", lambda id: Rest("POST", f"{MP}/disputes/{id}/respond",
+                                           json={"message": "m"})),
+        NO, VENDOR_ANSWERS,
+    ),
+    "POST /api/marketplace/disputes/{id}/escalate": aftercare_row(
+        on_dispute("open", lambda id: Rest("POST", f"{MP}/disputes/{id}/escalate")),
+        NO, EITHER_SIDE,
+    ),
+    "POST /api/marketplace/disputes/{id}/resolve": aftercare_row(
+        on_dispute("escalated", lambda id: Rest("POST", f"{MP}/disputes/{id}/resolve",
+                                                json=RESOLVE)),
+        (MARKET,), ADMIN_DECIDES,
+    ),
+    "POST /api/marketplace/returns": aftercare_row(
+        made(_return_rest), NO, CUSTOMER_ONLY, ok=201
+    ),
+    "POST /api/marketplace/returns/{id}/ship-back": aftercare_row(
+        on_return("requested", lambda id: Rest("POST", f"{MP}/returns/{id}/ship-back",
+                                               json={"trackingNumber": "T", "carrier": "C"})),
+        NO, CUSTOMER_ONLY,
+    ),
+    "POST /api/marketplace/returns/{id}/receive": aftercare_row(
+        on_return("shipped_back", lambda id: Rest("POST", f"{MP}/returns/{id}/receive")),
+        (MARKET,), RECEIVER,
+    ),
+    "POST /api/marketplace/vendors/{id}/reviews": aftercare_row(
+        on_my_sub_order(lambda v, s: Rest("POST", f"{MP}/vendors/{v}/reviews",
+                                          json={"subOrderId": s, "rating": 4})),
+        NO, CUSTOMER_ONLY, ok=201,
+    ),
+    "GET /api/marketplace/vendors/{id}/reviews": aftercare_row(
+        on_vendor_a(lambda id: Rest("GET", f"{MP}/vendors/{id}/reviews")), NO, PUBLIC
+    ),
+    "PATCH /api/marketplace/vendors/{id}/reviews/{reviewId}": aftercare_row(
+        on_review(lambda v, r: Rest("PATCH", f"{MP}/vendors/{v}/reviews/{r}",
+                                    json={"rating": 3})),
+        NO, AUTHOR_ONLY,
+    ),
+    "GET /api/marketplace/vendor/me/reviews": vendor_self_row(
+        rest("GET", f"{MP}/vendor/me/reviews")
+    ),
+    "GET /api/marketplace/vendors/{id}/performance": market_row(
+        on_vendor_a(lambda id: Rest("GET", f"{MP}/vendors/{id}/performance")), **A_ONLY
+    ),
+    "Query.vendorReviews": aftercare_row(
+        on_vendor_a(lambda id: Graph({"vendorId": id})), NO, PUBLIC
+    ),
+    "Query.myReviews": vendor_self_row(graph()),
+    "Query.disputes": aftercare_row(graph(), (MARKET,), SCOPED_LIST),
+    "Query.dispute": aftercare_row(
+        on_dispute("open", lambda id: Graph({"id": id})), (MARKET,), SCOPED_ONE
+    ),
+    "Query.returns": aftercare_row(graph(), (MARKET,), SCOPED_LIST),
+    "Query.return": aftercare_row(
+        on_return("requested", lambda id: Graph({"id": id})), (MARKET,), SCOPED_ONE
+    ),
+    "Query.vendorPerformance": market_row(
+        on_vendor_a(lambda id: Graph({"vendorId": id})), **A_ONLY
+    ),
+    "Mutation.createReview": aftercare_row(
+        on_my_sub_order(lambda v, s: Graph({"input": {"vendorId": v, "subOrderId": s,
+                                                      "rating": 4}})),
+        NO, CUSTOMER_ONLY,
+    ),
+    "Mutation.updateReview": aftercare_row(
+        on_review(lambda v, r: Graph({"input": {"vendorId": v, "id": r, "rating": 3}})),
+        NO, AUTHOR_ONLY,
+    ),
+    "Mutation.openDispute": aftercare_row(
+        on_my_sub_order(lambda _, s: Graph({"input": {**_open(s), "reason": "DAMAGED"}})),
+        NO, CUSTOMER_ONLY,
+    ),
+    "Mutation.respondToDispute": aftercare_row(
+        on_dispute("open", lambda id: Graph({"input": {"id": id, "message": "m"}})),
+        NO, VENDOR_ANSWERS,
+    ),
+    "Mutation.escalateDispute": aftercare_row(
+        on_dispute("open", lambda id: Graph({"input": {"id": id}})), NO, EITHER_SIDE
+    ),
+    "Mutation.resolveDispute": aftercare_row(
+        on_dispute("escalated", lambda id: Graph({"input": {"id": id, **RESOLVE_GRAPH}})),
+        (MARKET,), ADMIN_DECIDES,
+    ),
+    "Mutation.createReturn": aftercare_row(made(_return_graph), NO, CUSTOMER_ONLY),
+    "Mutation.shipBackReturn": aftercare_row(
+        on_return("requested", lambda id: Graph({"input": {"id": id, "trackingNumber": "T",
+                                                           "carrier": "C"}})),
+        NO, CUSTOMER_ONLY,
+    ),
+    "Mutation.receiveReturn": aftercare_row(
+        on_return("shipped_back", lambda id: Graph({"input": {"id": id}})), (MARKET,), RECEIVER
+    ),
+}  # fmt: skip
+
+
 MATRIX: dict[str, Row] = {
     **PLATFORM,
     **EVENTS,
@@ -1427,6 +2056,9 @@ MATRIX: dict[str, Row] = {
     **AUTH,
     **ME,
     **OAUTH,
+    **MARKETPLACE,
+    **LEDGER,
+    **AFTERCARE,
 }
 # Every permission the rows name but `*:*`, which covers all of them: the wrong-scope key
 # holds these (the cron runner's row needs `*:*` itself, and every narrower grant is wrong).
@@ -1471,7 +2103,13 @@ def keys_for(row: Row) -> dict[str, tuple[str, ...] | None]:
         wrong = (
             tuple(p for p in KNOWN_PERMISSIONS if p not in row.needs) if row.needs else (UNRELATED,)
         )
-    return {"anonymous": None, "narrow": narrow, "wrong": wrong, "admin": ("*:*",)}
+    return {
+        "anonymous": None,
+        "narrow": narrow,
+        "wrong": wrong,
+        "admin": ("*:*",),
+        "market_admin": (MARKET,),
+    }
 
 
 def document(schema: GraphQLSchema, entry: str, args: dict[str, Any]) -> str:
@@ -1581,6 +2219,8 @@ async def test_each_caller_gets_the_rows_answer(
         key = cookie = None
         if caller in SESSION_CALLERS:
             cookie = await world.session(caller)
+        elif caller in VENDOR_CALLERS:
+            cookie = (await world.vendor(caller)).token
         elif (permissions := keys[caller]) is not None:
             _, key = await make_api_key(database, name=caller, permissions=permissions)
         # A refused call changed nothing: the next caller may make it again. One that went

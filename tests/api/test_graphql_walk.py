@@ -20,22 +20,29 @@ from graphql import (
     GraphQLUnionType,
     Undefined,
 )
-from sqlalchemy import update
+from sqlalchemy import select, update
 from starlette.applications import Starlette
 
 from app.auth.actor import SYSTEM
 from app.config import Settings
 from app.db import Database
 from app.jobs import enqueue
-from app.models.orders import Order
+from app.models.marketplace import SubOrder
+from app.models.orders import Order, OrderLine
 from app.resolvers.schema import schema_for
 from app.services import fulfillments
 from app.services.addresses import NewAddress, add_address
 from app.services.inventory.levels import set_level
+from app.services.marketplace import disputes, returns, reviews
+from app.services.marketplace.payouts import schedule_payout
+from app.services.marketplace.sub_orders import move_sub_order
 from app.services.orders import change_status
-from tests.api.test_checkout import cart_with, post_checkout, warehouse
+from app.services.sessions import user_actor
+from tests.api.test_checkout import add, cart_with, post_checkout, warehouse
 from tests.support.catalog import make_brand, make_category, make_entity
 from tests.support.factories import customer
+from tests.support.ledger import make_rule
+from tests.support.marketplace import make_vendor, vendor_product
 from tests.support.pricing import make_group, make_modifier, make_price, variants_of
 from tests.support.promotions import make_promotion
 from tests.support.users import COOKIE, cookie_client, make_user, session_token
@@ -95,7 +102,33 @@ CALLS: dict[str, str] = {
     # The customer's own records: asked with the session of the store's order's customer.
     "me": "me",
     "session": "session",
+    # The marketplace; `my...` are asked by the store's vendor's own session.
+    "vendors": "vendors",
+    "vendor": 'vendor(id: "{vendor}")',
+    "myVendor": "myVendor",
+    "subOrders": "subOrders",
+    "subOrder": 'subOrder(id: "{sub_order}")',
+    "mySubOrders": "mySubOrders",
+    "commissionRules": "commissionRules",
+    "commissions": "commissions",
+    "vendorBalance": 'vendorBalance(vendorId: "{vendor}")',
+    "vendorBalanceEntries": 'vendorBalanceEntries(vendorId: "{vendor}")',
+    "myBalance": "myBalance",
+    "myBalanceEntries": "myBalanceEntries",
+    "payouts": "payouts",
+    "payout": 'payout(id: "{payout}")',
+    "myPayouts": "myPayouts",
+    "vendorReviews": 'vendorReviews(vendorId: "{vendor}")',
+    "myReviews": "myReviews",
+    "disputes": "disputes",
+    "dispute": 'dispute(id: "{dispute}")',
+    "returns": "returns",
+    "return": 'return(id: "{return}")',
+    "vendorPerformance": 'vendorPerformance(vendorId: "{vendor}")',
 }
+VENDOR_ROOTS = (
+    "myVendor", "mySubOrders", "myBalance", "myBalanceEntries", "myPayouts", "myReviews",
+)  # fmt: skip
 
 
 def _unwrap(kind: Any) -> Any:
@@ -171,6 +204,8 @@ async def store(client: httpx.AsyncClient, admin: httpx.AsyncClient, database: D
     sku = sorted(variants)[0]
     cart = await cart_with(client, (tee, 1), variantId=str(variants[sku].id))
     placed = await cart_with(client, (tee, 2), variantId=str(variants[sku].id))
+    seller = await make_vendor(database, "walk-vendor")
+    await add(client, placed, await vendor_product(database, "walk-saw", seller))
     order = (await post_checkout(client, placed)).json()["data"]
     for status in ("confirmed", "processing"):
         await change_status(database, SYSTEM, id=order["id"], status=status)
@@ -189,13 +224,58 @@ async def store(client: httpx.AsyncClient, admin: httpx.AsyncClient, database: D
         await uow.commit()
     hook = await make_endpoint(database)
     await make_delivery(database, hook, await make_event(database))
+    async with database.read_session() as session:
+        sub_order = await session.scalar(select(SubOrder.id).where(SubOrder.vendor_id.is_not(None)))
+    # The vendor's part delivered under a commission rule, and its balance paid out.
+    await make_rule(database, kind="percentage", scope="global", rate_bps=1000)
+    for step in ("confirmed", "shipped", "delivered"):
+        async with database.unit_of_work() as uow:
+            await move_sub_order(uow, SYSTEM, id=str(sub_order), status=step,
+                                 tracking_number="1Z", carrier="UPS")  # fmt: skip
+            await uow.commit()
+    payout = await schedule_payout(database, SYSTEM, vendor_id=seller.id, currency="USD")
+    aftercare = await aftercare_records(database, order["id"], str(sub_order), seller.id)
     return {
+        "vendor": seller.id, "vendor_session": seller.token, "sub_order": str(sub_order),
+        "payout": str(payout.id), **aftercare,
         "job": str(job.id),
         "user": str(walker.id),
         "session": await session_token(database, staff),
         "api_key": keys[0]["id"], "sku": sku, "entity": str(tee.id), "group": str(group.id),
         "customer": str(buyer.id), "cart": cart, "order": order["id"], "webhook": str(hook.id),
     }  # fmt: skip
+
+
+async def aftercare_records(
+    database: Database, order_id: str, sub_order_id: str, vendor_id: str
+) -> dict[str, str]:
+    """A review, a dispute and a return of the delivered vendor sub-order, by its buyer."""
+    buyer = await make_user(database, email="aftercare.walker@example.com")
+    async with database.unit_of_work() as uow:
+        await uow.session.execute(
+            update(Order)
+            .where(Order.id == uuid.UUID(order_id))
+            .values(customer_id=str(buyer.customer_id))
+        )
+        await uow.commit()
+    async with database.read_session() as session:
+        actor = await user_actor(session, buyer)
+        line = await session.scalar(
+            select(OrderLine.id).where(OrderLine.sub_order_id == uuid.UUID(sub_order_id))
+        )
+    async with database.unit_of_work() as uow:
+        await reviews.create_review(
+            uow, actor, vendor_id=vendor_id, sub_order_id=sub_order_id, rating=4, title="t",
+            body="b",
+        )  # fmt: skip
+        dispute = await disputes.open_dispute(
+            uow, actor, sub_order_id=sub_order_id, reason="damaged", message="m"
+        )
+        made = await returns.create_return(
+            uow, actor, sub_order_id=sub_order_id, lines=[(str(line), 1)], reason="r"
+        )
+        await uow.commit()
+    return {"dispute": str(dispute.id), "return": str(made.id)}
 
 
 async def shopper(app: Starlette, database: Database, order_id: str) -> httpx.AsyncClient:
@@ -226,6 +306,8 @@ async def test_every_field_below_a_root_field_resolves(
     ids = await store(client, admin, database)
     field = SCHEMA.query_type.fields[root]  # type: ignore[union-attr]
     http = await shopper(app, database, ids["order"]) if root == "me" else admin
+    if root in VENDOR_ROOTS:
+        http = cookie_client(app, ids["vendor_session"])
     for way in WAYS:
         below = selection(field.type, ("Query",), way)
         query = "{ " + CALLS[root].format(**ids) + " " + below + " }"

@@ -166,6 +166,20 @@ def succeeded(world: World, *, event_id: str = "evt_1", **intent: Any) -> dict[s
     return {"id": event_id, "type": "payment_intent.succeeded", "data": {"object": obj}}
 
 
+MARKET = "/api/marketplace"
+VENDORS = f"{MARKET}/vendors"
+REGISTER_VENDOR = "mutation($i: RegisterVendorInput!) { registerVendor(input: $i) { id } }"
+SET_SUB_ORDER = "mutation($i: SetSubOrderStatusInput!) { setSubOrderStatus(input: $i) { id } }"
+RULES = f"{MARKET}/commission-rules"
+RULE = {"name": "R", "kind": "percentage", "scope": "global", "rateBps": 100}
+UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
+ADJUST = "mutation($i: AdjustVendorBalanceInput!) { adjustVendorBalance(input: $i) { id } }"
+REFUND = "mutation($i: RefundSubOrderInput!) { refundSubOrder(input: $i) { id } }"
+DISPUTES = f"{MARKET}/disputes"
+RESOLVE = "mutation($i: ResolveDisputeInput!) { resolveDispute(input: $i) { id } }"
+RETURN_LINE = {"lineId": UNKNOWN_ID, "quantity": 1}
+
+
 # --- hostile values --------------------------------------------------------------------------
 
 
@@ -602,6 +616,89 @@ CASES: list[Case] = [
          VF, rest("GET", "/api/search/suggest?prefix=" + "x" * 10_000)),
     Case("suggest-limit-zero", "engine", "GET /api/search/suggest?prefix=a&limit=0", 422, VF,
          rest("GET", "/api/search/suggest?prefix=a&limit=0")),
+    # The marketplace: profiles are checked field by field, statuses are closed sets, and an id
+    # that is not a UUID names nothing.
+    Case("vendor-name-10k", "engine", "POST /api/marketplace/vendors, name of 10,000 chars", 422,
+         VF, rest("POST", VENDORS, {"name": "x" * 10_000, "email": "v@example.com"})),
+    Case("vendor-website-script", "engine", 'POST /api/marketplace/vendors, website '
+         '"javascript:alert(1)"', 422, VF,
+         rest("POST", VENDORS, {"name": "V", "email": "v@example.com",
+                                "website": "javascript:alert(1)"})),
+    Case("vendor-address-unknown", "engine", "POST /api/marketplace/vendors, address with "
+         "unknown fields", 422, VF,
+         rest("POST", VENDORS, {"name": "V", "email": "v@example.com",
+                                "address": {"line1": "1 St", "evil": "x"}})),
+    Case("vendor-email-invalid", "graphql", 'registerVendor(email: "<script>")', 200, VF,
+         graphql(REGISTER_VENDOR, {"i": {"name": "V", "email": "<script>"}})),
+    Case("vendor-status-unknown", "engine", "GET /api/marketplace/vendors?status=deleted", 422,
+         VF, rest("GET", f"{VENDORS}?status=deleted")),
+    Case("vendor-id-not-uuid", "engine", "POST /api/marketplace/vendors/<script>/approve", 404,
+         "NOT_FOUND", rest("POST", f"{VENDORS}/%3Cscript%3E/approve", {})),
+    Case("sub-order-status-unknown", "engine", "PATCH /api/marketplace/sub-orders/:id/status, "
+         'status "lost"', 422, VF, rest("PATCH", f"{MARKET}/sub-orders/{{order}}/status",
+                                         {"status": "lost"})),
+    Case("sub-order-reason-10k", "graphql", "setSubOrderStatus(reason of 10,000 chars)", 200, VF,
+         graphql(SET_SUB_ORDER, {"i": {"id": "00000000-0000-4000-8000-000000000000",
+                                       "status": "CANCELLED", "reason": "x" * 10_000}})),
+    # The marketplace's money: rules are checked whole, amounts are whole minor units (or the
+    # gateway's exact decimals), reasons are bounded, and a payout id that is no UUID is none.
+    Case("commission-rule-rate-over-100", "engine", "POST /api/marketplace/commission-rules, "
+         "rateBps 10001", 422, VF, rest("POST", RULES, {**RULE, "rateBps": 10_001})),
+    Case("commission-rule-name-10k", "engine", "POST /api/marketplace/commission-rules, name "
+         "of 10,000 chars", 422, VF, rest("POST", RULES, {**RULE, "name": "x" * 10_000})),
+    Case("commission-rule-scope-unknown", "engine", 'POST /api/marketplace/commission-rules, '
+         'scope "galaxy"', 422, VF, rest("POST", RULES, {**RULE, "scope": "galaxy"})),
+    Case("commission-rule-window-backwards", "engine", "POST /api/marketplace/commission-rules,"
+         " validUntil before validFrom", 422, VF,
+         rest("POST", RULES, {**RULE, "validFrom": "2026-02-01T00:00:00Z",
+                              "validUntil": "2026-01-01T00:00:00Z"})),
+    Case("payout-status-unknown", "engine", "GET /api/marketplace/payouts?status=lost", 422, VF,
+         rest("GET", f"{MARKET}/payouts?status=lost")),
+    Case("payout-id-not-uuid", "engine", "POST /api/marketplace/payouts/<script>/retry", 404,
+         "NOT_FOUND", rest("POST", f"{MARKET}/payouts/%3Cscript%3E/retry")),
+    Case("payout-amount-finer-than-cents", "gateway", "POST /api/v1/commissions, amount "
+         "1.001 USD", 400, GW, rest("POST", "/api/v1/commissions",
+                                   {"vendorId": UNKNOWN_ID, "currency": "USD", "amount": 1.001})),
+    Case("commission-status-unknown", "gateway", "GET /api/v1/commissions?status=gone", 400, GW,
+         rest("GET", "/api/v1/commissions?status=gone")),
+    Case("adjustment-reason-10k", "graphql", "adjustVendorBalance(reason of 10,000 chars)", 200,
+         VF, graphql(ADJUST, {"i": {"vendorId": UNKNOWN_ID, "amount": 1, "currency": "USD",
+                                    "reason": "x" * 10_000}})),
+    Case("refund-amount-negative", "graphql", "refundSubOrder(amount: -100)", 200, VF,
+         graphql(REFUND, {"i": {"id": UNKNOWN_ID, "amount": -100, "reason": "r"}})),
+    # Aftercare: messages, reasons and titles are bounded, reasons, statuses and outcomes are
+    # closed sets, ratings run 1 to 5, a return names at most 100 lines; all checked before
+    # anything is looked up.
+    Case("dispute-message-10k", "engine", "POST /api/marketplace/disputes, message of 10,000 "
+         "chars", 422, VF, as_customer(rest("POST", DISPUTES, {
+             "subOrderId": UNKNOWN_ID, "reason": "damaged", "message": "x" * 10_000}))),
+    Case("dispute-reason-unknown", "engine", 'POST /api/marketplace/disputes, reason '
+         '"<script>"', 422, VF, as_customer(rest("POST", DISPUTES, {
+             "subOrderId": UNKNOWN_ID, "reason": "<script>", "message": "m"}))),
+    Case("dispute-status-unknown", "engine", "GET /api/marketplace/disputes?status=lost", 422,
+         VF, rest("GET", f"{DISPUTES}?status=lost")),
+    Case("dispute-refund-negative", "graphql", "resolveDispute(REFUND_PARTIAL, amount: -100)",
+         200, VF, graphql(RESOLVE, {"i": {"id": UNKNOWN_ID, "outcome": "REFUND_PARTIAL",
+                                          "amount": -100, "note": "n"}})),
+    Case("dispute-id-not-uuid", "engine", "POST /api/marketplace/disputes/<script>/resolve", 404,
+         "NOT_FOUND", rest("POST", f"{DISPUTES}/%3Cscript%3E/resolve",
+                           {"outcome": "no_refund", "note": "n"})),
+    Case("return-101-lines", "engine", "POST /api/marketplace/returns, 101 lines", 422, VF,
+         as_customer(rest("POST", f"{MARKET}/returns", {
+             "subOrderId": UNKNOWN_ID, "lines": [RETURN_LINE] * 101, "reason": "r"}))),
+    Case("return-reason-10k", "engine", "POST /api/marketplace/returns, reason of 10,000 chars",
+         422, VF, as_customer(rest("POST", f"{MARKET}/returns", {
+             "subOrderId": UNKNOWN_ID, "lines": [RETURN_LINE], "reason": "x" * 10_000}))),
+    Case("return-id-not-uuid", "engine", "POST /api/marketplace/returns/<script>/receive", 404,
+         "NOT_FOUND", rest("POST", f"{MARKET}/returns/%3Cscript%3E/receive")),
+    Case("review-rating-9", "engine", "POST /api/marketplace/vendors/:id/reviews, rating 9", 422,
+         VF, as_customer(rest("POST", f"{VENDORS}/{UNKNOWN_ID}/reviews",
+                              {"subOrderId": UNKNOWN_ID, "rating": 9}))),
+    Case("review-title-10k", "engine", "POST /api/marketplace/vendors/:id/reviews, title of "
+         "10,000 chars", 422, VF, as_customer(rest("POST", f"{VENDORS}/{UNKNOWN_ID}/reviews", {
+             "subOrderId": UNKNOWN_ID, "rating": 5, "title": "x" * 10_000}))),
+    Case("reviews-rating-filter-0", "engine", "GET /api/marketplace/vendors/:id/reviews?rating=0",
+         422, VF, rest("GET", f"{VENDORS}/{UNKNOWN_ID}/reviews?rating=0")),
 ]  # fmt: skip
 
 

@@ -434,3 +434,36 @@ async def test_a_typed_subscription_to_a_hostile_id_is_refused_as_a_query_would(
     nul_number = given == "\u0000" and field.startswith("order") and not database.is_sqlite
     expected = "VALIDATION_FAILED" if nul_number else "NOT_FOUND"
     assert codes == [expected]
+
+
+VENDOR_EVENTS = 'subscription { events(types: ["vendors.statusChange"]) { type entityId data } }'
+
+
+async def test_a_vendor_approval_is_heard_by_the_marketplace_admin_and_the_vendor_alone(
+    app: Starlette, base_url: str, database: Database, admin: httpx.AsyncClient
+) -> None:
+    from tests.support.marketplace import MARKET, make_vendor
+
+    mine = await make_vendor(database, "acme", status="pending")
+    other = await make_vendor(database, "bolt", status="pending")
+    await dispatch(app)
+    _, market_key = await make_api_key(database, name="m", permissions=["marketplace:admin"])
+    cookie = {"cookie": f"cartograph_session={other.token}", "origin": base_url}
+    async with (
+        gql_session(base_url, {"x-api-key": market_key}) as market,
+        gql_session(base_url, headers=cookie) as bolt,
+    ):
+        market_heard = await first_results(market, VENDOR_EVENTS, 2)
+        bolt_heard = await first_results(bolt, VENDOR_EVENTS, 1)
+        await until_subscribed(app.state.live, 2)
+        for vendor in (mine, other):
+            approved = await admin.post(f"{MARKET}/vendors/{vendor.id}/approve")
+            assert approved.status_code == 200
+        await dispatch(app)
+        heard = await market_heard
+        [own] = await bolt_heard
+
+    assert [r["events"]["entityId"] for r in heard] == [mine.id, other.id]
+    assert heard[0]["events"]["data"]["after"]["status"] == "active"
+    # Vendor B hears its own approval only (A's came first and was left out).
+    assert own["events"]["entityId"] == other.id

@@ -72,6 +72,7 @@ async def _fuzz(
             database, server.base_url, ids["orders"]
         )
         SESSIONS[server.base_url] = session
+        ids.update(await fuzz.aftercare(database, ids))
         config = tmp_path / "schemathesis.toml"
         config.write_text(configure(server.base_url, key, ids))
         answers = tmp_path / "answers.json"
@@ -150,7 +151,7 @@ async def test_graphql_fields_on_existing_data_never_answer_an_internal_error(
         return fuzz.config(
             ids,
             fuzz.graphql_parameters(schemas[0]),
-            fuzz.graphql_operations(schemas[0], GRAPHQL_UPDATE_EXAMPLES),
+            fuzz.graphql_operations(schemas[0], GRAPHQL_UPDATE_EXAMPLES, SESSIONS[base_url]),
             examples=GRAPHQL_EXAMPLES,
             scenarios=GRAPHQL_SCENARIOS,
         )

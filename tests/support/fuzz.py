@@ -60,6 +60,13 @@ PATH_KINDS: dict[tuple[str, str], str] = {
     ("inventory", "sku"): "skus",
     ("products", "id"): "entities",
     ("jobs", "id"): "jobs",
+    ("vendors", "id"): "vendors",
+    ("sub-orders", "id"): "sub_orders",
+    ("commission-rules", "id"): "commission_rules",
+    ("payouts", "id"): "payouts",
+    ("disputes", "id"): "disputes",
+    ("returns", "id"): "returns",
+    ("reviews", "reviewId"): "reviews",
 }
 # A DELETE of the resource itself draws from ids kept for it, so that the rest of the run
 # still finds the others.
@@ -69,6 +76,7 @@ DOOMED = {
     "brands": "doomed_brands",
     "roles": "doomed_roles",
     "webhooks": "doomed_webhooks",
+    "commission_rules": "doomed_commission_rules",
 }
 
 # Body fields (REST) that name a resource, and how often they draw from its ids.
@@ -98,6 +106,8 @@ BODY_KINDS: dict[str, str] = {
     "paymentMethodId": "payment_methods",
     "promotionCodes[*]": "promotion_codes",
     "currency": "currencies",
+    "vendorId": "vendors",
+    "subOrderId": "sub_orders",
 }
 # Bindings for one operation only, where the general ones are too loose: adding to a cart
 # takes a product for sale and one of its own variants (a product no other route touches),
@@ -109,7 +119,41 @@ OPERATION_KINDS: dict[tuple[str, str], dict[str, str]] = {
     },
     ("post", "/api/catalog/entities/{id}/variants"): {"path.id": "plain_entities"},
     ("post", "/api/catalog/entities/{id}/variants/generate"): {"path.id": "optioned_entities"},
+    # The vendor's moves name sub-orders under `.../orders/{id}`, not orders.
+    **{
+        ("post", f"/api/marketplace/vendor/me/orders/{{id}}/{action}"): {"path.id": "sub_orders"}
+        for action in ("confirm", "ship", "deliver", "cancel")
+    },
+    # A review names the vendor of the customer's reviewed sub-orders (see `aftercare`).
+    ("post", "/api/marketplace/vendors/{id}/reviews"): {
+        "path.id": "review_vendors",
+        "body.subOrderId": "reviewed_sub_orders",
+        "body.rating": "ratings",
+    },
+    ("post", "/api/marketplace/disputes/{id}/respond"): {"path.id": "disputes"},
+    # Most generated refunds ask for more than is left: more cases, so that one fits.
+    ("post", "/api/orders/{id}/refunds"): {
+        "path.id": "orders",
+        "body.currency": "order_currencies",
+        "body.amount": "refund_amounts",
+    },
+    ("patch", "/api/marketplace/vendors/{id}/reviews/{reviewId}"): {"path.id": "review_vendors"},
 }
+# Aftercare operations that only the fuzz customer (also vendor A's user: see `aftercare`)
+# may carry out: they send its session, as the customer's own API does.
+SESSION_OPERATIONS = {
+    ("post", "/api/marketplace/disputes/{id}/respond"),
+    ("post", "/api/marketplace/disputes/{id}/escalate"),
+    ("post", "/api/marketplace/returns/{id}/ship-back"),
+    ("post", "/api/marketplace/vendors/{id}/reviews"),
+    ("patch", "/api/marketplace/vendors/{id}/reviews/{reviewId}"),
+}
+SESSION_FIELDS = (
+    "Mutation.respondToDispute",
+    "Mutation.escalateDispute",
+    "Mutation.shipBackReturn",
+    "Mutation.updateReview",
+)
 # Query parameters that name a resource.
 QUERY_KINDS: dict[str, str] = {
     "currency": "currencies",
@@ -119,6 +163,9 @@ QUERY_KINDS: dict[str, str] = {
     "variantId": "variants",
     "customerGroupId": "groups",
     "parentId": "categories",
+    "vendorId": "vendors",
+    "vendor": "vendors",
+    "orderId": "orders",
 }
 PATH_PROBABILITY = 0.8
 SPECIAL_EXAMPLES = 15
@@ -148,7 +195,9 @@ def rest_operations(
             params = [p["name"] for p in operation.get("parameters", []) if p["in"] == "path"]
             # The customer's own API answers a customer's session only (an API key is 401):
             # its operations send `session_headers` (the cookie, an empty key) instead.
-            mine = path.startswith("/api/me/") and session_headers is not None
+            mine = (
+                path.startswith("/api/me/") or (method, path) in SESSION_OPERATIONS
+            ) and session_headers is not None
             if not params and not mine:
                 continue
             bindings = {}
@@ -213,6 +262,80 @@ async def customer_session(
         "origin": base_url,
     }
     return headers, [str(a.id) for a in addresses]
+
+
+async def aftercare(database: Any, ids: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Disputes, returns and reviews to fuzz: the fuzz customer (`customer_session`'s) is made
+    vendor A's user too; vendor A's sub-orders are delivered and made the customer's; each
+    gets a review, an open dispute and a return (the first two shipped back)."""
+    import uuid
+
+    from sqlalchemy import select, update
+
+    from app.auth.actor import SYSTEM
+    from app.models.marketplace import SubOrder
+    from app.models.orders import Order, OrderLine
+    from app.models.users import User
+    from app.services.marketplace import disputes, returns, reviews
+    from app.services.marketplace.sub_orders import move_sub_order
+    from app.services.sessions import user_actor
+
+    vendor_id = uuid.UUID(ids["vendors"][0])
+    async with database.unit_of_work() as uow:
+        user = await uow.session.scalar(
+            select(User).where(User.email == "fuzz.customer@example.com")
+        )
+        assert user is not None
+        user.vendor_id = vendor_id
+        subs = list(
+            await uow.session.scalars(
+                select(SubOrder).where(SubOrder.vendor_id == vendor_id).order_by(SubOrder.id)
+            )
+        )
+        await uow.session.execute(
+            update(Order)
+            .where(Order.id.in_([s.order_id for s in subs]))
+            .values(customer_id=str(user.customer_id))
+        )
+        for sub_order in subs:
+            for step in ("confirmed", "shipped", "delivered"):
+                await move_sub_order(
+                    uow, SYSTEM, id=str(sub_order.id), status=step, tracking_number="1Z",
+                    carrier="UPS",
+                )  # fmt: skip
+        await uow.commit()
+    made: dict[str, list[str]] = {"disputes": [], "returns": [], "reviews": []}
+    async with database.read_session() as session:
+        actor = await user_actor(session, user)
+    for n, sub_order in enumerate(subs):
+        async with database.unit_of_work() as uow:
+            line = await uow.session.scalar(
+                select(OrderLine.id).where(OrderLine.sub_order_id == sub_order.id)
+            )
+            review = await reviews.create_review(
+                uow, actor, vendor_id=str(vendor_id), sub_order_id=str(sub_order.id), rating=4,
+                title="Fuzz", body=None,
+            )  # fmt: skip
+            dispute = await disputes.open_dispute(
+                uow, actor, sub_order_id=str(sub_order.id), reason="damaged", message="fuzz"
+            )
+            back = await returns.create_return(
+                uow, actor, sub_order_id=str(sub_order.id), lines=[(str(line), 1)], reason="fuzz"
+            )
+            if n < 2:
+                await returns.ship_back(
+                    uow, actor, id=str(back.id), tracking_number="RT", carrier="DHL"
+                )
+            await uow.commit()
+        made["reviews"].append(str(review.id))
+        made["disputes"].append(str(dispute.id))
+        made["returns"].append(str(back.id))
+    return {
+        **made,
+        "review_vendors": [str(vendor_id)],
+        "reviewed_sub_orders": [str(s.id) for s in subs],
+        "ratings": [1, 3, 5],  # type: ignore[list-item]
+    }
 
 
 def path_kind(path: str, param: str) -> str:
@@ -323,6 +446,8 @@ async def known_ids(base_url: str, key: str) -> dict[str, list[str]]:
         modifier = await post(
             "/api/pricing/modifiers", {"name": "Fuzz", "kind": "percentage", "value": 5}
         )
+        vendors, sub_orders = await _marketplace(http, post, cart_product)
+        rules, payouts = await _ledger(http, post, vendors[0])
         held = products[-1]
         reservations = await post(
             "/api/inventory/reserve",
@@ -379,6 +504,21 @@ async def known_ids(base_url: str, key: str) -> dict[str, list[str]]:
         or ["01a22d40-0000-7000-8000-000000000000"],
         "doomed_roles": roles[3:],
         "reservations": [r["id"] for r in reservations],
+        "vendors": vendors,
+        "sub_orders": sub_orders,
+        "commission_rules": rules[:2],
+        "doomed_commission_rules": rules[2:],
+        "payouts": payouts,
+        # Disputes, returns and reviews are a signed-in customer's: `aftercare` makes them
+        # once the customer is there (these name none until then).
+        "disputes": ["01a22d40-0000-7000-8000-000000000001"],
+        "returns": ["01a22d40-0000-7000-8000-000000000002"],
+        "reviews": ["01a22d40-0000-7000-8000-000000000003"],
+        "review_vendors": vendors[:1],
+        "reviewed_sub_orders": sub_orders[:1],
+        "ratings": [5],  # type: ignore[list-item]
+        "order_currencies": sorted({o["currency"] for o in orders if o.get("currency")}) or ["USD"],
+        "refund_amounts": [1, 50],  # type: ignore[list-item]
         "locales": ["en", "de", "fr"],
         "currencies": ["USD", "EUR", "JPY"],
         "emails": ["fuzz.one@example.com", "fuzz.two@example.com"],
@@ -388,6 +528,67 @@ async def known_ids(base_url: str, key: str) -> dict[str, list[str]]:
     empty = [kind for kind, values in ids.items() if not values]
     assert not empty, f"the seeded shop has no ids for {empty}"
     return ids
+
+
+async def _marketplace(
+    http: httpx.AsyncClient, post: Any, cart_product: dict[str, Any]
+) -> tuple[list[str], list[str]]:
+    """Vendors in each status (registered for no one, then moved), and sub-orders of orders
+    split between two of them and the house."""
+    vendors = []
+    for n, action in enumerate(("approve", "approve", "approve", None, "reject", "suspend")):
+        made = await post("/api/marketplace/vendors", {"name": f"Fuzz {n}", "email": f"v{n}@x.io"})
+        if action == "suspend":
+            await post(f"/api/marketplace/vendors/{made['id']}/approve", {})
+        if action is not None:
+            await post(f"/api/marketplace/vendors/{made['id']}/{action}", {"reason": "fuzz"})
+        vendors.append(made["id"])
+    sold = []
+    for n, vendor in enumerate(vendors[:2]):
+        product = await post(
+            "/api/v1/products",
+            {"name": f"Fuzz vendor product {n}", "sku": f"FUZZ-V{n}", "price": 5,
+             "currency": "USD", "stock": 1_000, "status": "active"},
+        )  # fmt: skip
+        patched = await http.patch(
+            f"/api/catalog/entities/{product['id']}", json={"vendorId": vendor}
+        )
+        assert patched.status_code == 200, patched.text
+        sold.append(product["id"])
+    orders = []
+    for _ in range(3):
+        cart = await post("/api/carts", {"currency": "USD"})
+        for entity in (*sold, cart_product["id"]):
+            await post(f"/api/carts/{cart['id']}/items", {"entityId": entity, "quantity": 1})
+        orders.append(
+            await post("/api/checkout", {"cartId": cart["id"], "paymentMethodId": "pm_card_visa"})
+        )
+    listed = await http.get("/api/marketplace/sub-orders", params={"limit": 100})
+    assert listed.status_code == 200, listed.text
+    return vendors, [s["id"] for s in listed.json()["data"]]
+
+
+async def _ledger(http: httpx.AsyncClient, post: Any, vendor: str) -> tuple[list[str], list[str]]:
+    """Commission rules (the last two for DELETE), and a paid payout of an active vendor
+    (credited by an adjustment, paid through the gateway's POST /commissions)."""
+    rules = [
+        (await post("/api/marketplace/commission-rules",
+                    {"name": f"Fuzz {n}", "kind": "percentage", "scope": "global",
+                     "rateBps": 100 * n}))["id"]
+        for n in range(4)
+    ]  # fmt: skip
+    adjusted = await http.post(
+        "/graphql",
+        json={
+            "query": "mutation($i: AdjustVendorBalanceInput!) { adjustVendorBalance(input: $i)"
+            " { id } }",
+            "variables": {"i": {"vendorId": vendor, "amount": 5000, "currency": "USD",
+                                "reason": "fuzz"}},
+        },
+    )  # fmt: skip
+    assert "errors" not in adjusted.json(), adjusted.text
+    paid = await post("/api/v1/commissions", {"vendorId": vendor, "currency": "USD", "amount": 10})
+    return rules, [paid["id"]]
 
 
 def _toml(value: Any) -> str:
@@ -502,6 +703,13 @@ GRAPHQL_RESOURCES: dict[str, str] = {
     "User": "users",
     "Role": "roles",
     "Job": "jobs",
+    "Vendor": "vendors",
+    "SubOrder": "sub_orders",
+    "CommissionRule": "commission_rules",
+    "Payout": "payouts",
+    "Dispute": "disputes",
+    "Return": "returns",
+    "Review": "reviews",
 }
 # ...and the other arguments and input fields that name one, wherever they are.
 GRAPHQL_FIELDS: dict[str, str] = {
@@ -553,17 +761,25 @@ def graphql_parameters(schema: graphql.GraphQLSchema) -> dict[str, dict[str, Any
     return bindings
 
 
-def graphql_operations(schema: graphql.GraphQLSchema, examples: int) -> list[dict[str, Any]]:
+def graphql_operations(
+    schema: graphql.GraphQLSchema, examples: int, session_headers: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
     """More cases for the root fields that name a resource by its id among other checked
-    input fields (`updateCustomer`): most generated inputs fail a check, and one must pass."""
+    input fields (`updateCustomer`): most generated inputs fail a check, and one must pass.
+    The fields of `SESSION_FIELDS` are sent with the fuzz customer's session."""
     sections = []
     for name in sorted(graphql_fields_naming_one(schema)):
         type_name, field_name = name.split(".")
         root = schema.get_type(type_name)
         assert isinstance(root, graphql.GraphQLObjectType)
         leaves = list(_argument_leaves(root.fields[field_name].args))
+        section: dict[str, Any] = {"include-name": name}
         if len(leaves) > 2:
-            sections.append({"include-name": name, "generation": {"max-examples": examples}})
+            section["generation"] = {"max-examples": examples}
+        if name in SESSION_FIELDS and session_headers is not None:
+            section["headers"] = session_headers
+        if len(section) > 1:
+            sections.append(section)
     return sections
 
 

@@ -11,6 +11,9 @@ loaded by the `schemathesis` process, not by pytest.
 - `record_answers`: writes which status codes each operation answered in which phase to the
   JSON file `CARTOGRAPH_FUZZ_ANSWERS` names (with the first error's code of a GraphQL answer),
   for the test to assert that the fuzzer reached existing resources, not only their 404.
+- The `JSON` scalar (free-form values: metadata, an analytics `order`) is generated as small
+  JSON literals; schemathesis knows only the built-in scalars, and meeting an unknown one
+  while drawing an optional argument is an error of the run, not of the server.
 """
 
 from __future__ import annotations
@@ -20,6 +23,18 @@ import os
 from typing import Any
 
 import schemathesis
+from hypothesis import strategies as st
+from hypothesis_graphql import nodes
+
+schemathesis.graphql.scalar(
+    "JSON",
+    st.one_of(
+        st.just(nodes.Null),
+        st.integers(-1000, 1000).map(nodes.Int),
+        st.text(max_size=20).map(nodes.String),
+        st.booleans().map(nodes.Boolean),
+    ),
+)
 
 
 def _errors(response: Any) -> list[dict[str, Any]]:

@@ -19,7 +19,7 @@ from app.resolvers.catalog.types import (
     build_entities,
 )
 from app.resolvers.enums import EntityStatus, EntityType
-from app.resolvers.permissions import requires
+from app.resolvers.permissions import requires, requires_or_vendor
 from app.resolvers.scalars import JSON
 from app.resolvers.selection import Selected
 from app.services.catalog import attributes as attribute_service
@@ -64,6 +64,11 @@ class CreateCatalogEntityInput:
     allow_backorder: bool = strawberry.field(
         default=False, description="Whether stock may be sold below zero."
     )
+    vendor_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="The marketplace vendor selling it (staff only; a vendor's user always "
+        "creates its own vendor's). Default: the house's own.",
+    )
 
 
 @strawberry.input(description="Changes to a catalog entity; omitted fields stay as they are.")
@@ -87,6 +92,11 @@ class UpdateCatalogEntityInput:
     allow_backorder: bool | None = strawberry.field(
         default=UNSET,
         description="Whether it can be sold when out of stock. Omit or null to leave as is.",
+    )
+    vendor_id: strawberry.ID | None = strawberry.field(
+        default=UNSET,
+        description="Hand it to this marketplace vendor (staff with catalog:update only). "
+        "Omit or null to leave as is.",
     )
 
 
@@ -297,8 +307,9 @@ class UpdateProductInput:
 @strawberry.type
 class CatalogMutations:
     @strawberry.mutation(
-        description="Create a catalog entity. Needs catalog:create.",
-        permission_classes=[requires(CREATE)],
+        description="Create a catalog entity. Needs catalog:create, or a vendor's user (its "
+        "vendor active: the entity is its vendor's).",
+        permission_classes=[requires_or_vendor(CREATE)],
     )
     async def create_catalog_entity(
         self,
@@ -317,12 +328,14 @@ class CatalogMutations:
                 status=input.status,
                 metadata=input.metadata,
                 allow_backorder=input.allow_backorder,
+                vendor_id=input.vendor_id,
             )
         return await entity_result(info, row)
 
     @strawberry.mutation(
-        description="Change a catalog entity. Needs catalog:update.",
-        permission_classes=[requires(UPDATE)],
+        description="Change a catalog entity. Needs catalog:update, or a vendor's user (its "
+        "own vendor's entity, vendor active).",
+        permission_classes=[requires_or_vendor(UPDATE)],
     )
     async def update_catalog_entity(
         self,
@@ -345,6 +358,7 @@ class CatalogMutations:
                         status=input.status,
                         metadata=input.metadata,
                         allow_backorder=input.allow_backorder,
+                        vendor_id=input.vendor_id,
                     ).items()
                     if v is not None
                 },
@@ -355,7 +369,7 @@ class CatalogMutations:
         description=(
             "Make an entity active (public), from draft or archived. Needs catalog:update."
         ),
-        permission_classes=[requires(UPDATE)],
+        permission_classes=[requires_or_vendor(UPDATE)],
     )
     async def publish_catalog_entity(
         self,
@@ -368,7 +382,7 @@ class CatalogMutations:
 
     @strawberry.mutation(
         description="Archive an entity, from draft or active. Needs catalog:update.",
-        permission_classes=[requires(UPDATE)],
+        permission_classes=[requires_or_vendor(UPDATE)],
     )
     async def archive_catalog_entity(
         self,
@@ -383,7 +397,7 @@ class CatalogMutations:
         description=(
             "Discontinue an entity for good, from active or archived. Needs catalog:update."
         ),
-        permission_classes=[requires(UPDATE)],
+        permission_classes=[requires_or_vendor(UPDATE)],
     )
     async def discontinue_catalog_entity(
         self,
@@ -395,8 +409,9 @@ class CatalogMutations:
         return await _transition(info, input.id, "discontinue")
 
     @strawberry.mutation(
-        permission_classes=[requires(DELETE)],
-        description="Deletes the entity and returns it as it was.",
+        permission_classes=[requires_or_vendor(DELETE)],
+        description="Deletes the entity and returns it as it was. Needs catalog:delete, or a "
+        "vendor's user (its own vendor's entity, vendor active).",
     )
     async def delete_catalog_entity(
         self,

@@ -36,6 +36,9 @@ class CatalogEntityFilter:
     )
     category: strawberry.ID | None = strawberry.field(default=None, description="A category id.")
     brand: strawberry.ID | None = strawberry.field(default=None, description="A brand id.")
+    vendor: strawberry.ID | None = strawberry.field(
+        default=None, description="A marketplace vendor's id: only the entities it sells."
+    )
 
 
 def tree(rows: list[Category]) -> list[CategoryTreeNode]:
@@ -115,7 +118,11 @@ class CatalogQueries:
         request = page_request(page=page, limit=limit, offset=offset, first=first, after=after)
         given = filter or CatalogEntityFilter()
         criteria = entity_service.EntityFilter(
-            type=given.type, status=given.status, category=given.category, brand=given.brand
+            type=given.type,
+            status=given.status,
+            category=given.category,
+            brand=given.brand,
+            vendor=given.vendor,
         )
         context = info.context
         selected = Selected.of(info)

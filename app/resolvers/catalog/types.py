@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import Annotated, Any, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeAlias, TypeVar
 
 import strawberry
 from aiodataloader import DataLoader
@@ -40,6 +40,9 @@ from app.services.inventory import queries as inventory_queries
 from app.services.inventory.queries import LevelView
 from app.services.pricing.groups import groups_for
 from app.services.pricing.resolution import PriceQuery, resolve_prices
+
+if TYPE_CHECKING:
+    from app.resolvers.marketplace import VendorType
 
 T = TypeVar("T")
 # A field answered later: the awaitable Strawberry awaits when a relation was not prefetched
@@ -246,6 +249,8 @@ class Related:
     option_types: list[OptionTypeType] | None = None
     categories: list[CategoryType] | None = None
     brands: list[BrandType] | None = None
+    # The vendor's VendorType (app.resolvers.marketplace) when planned.
+    vendor: Any = None
     inventory: list[LevelView] | None = None
     prices: Prices | None = None
     # Where a relation that was not prefetched is loaded from (DESIGN §8's fallback).
@@ -286,6 +291,9 @@ class CatalogEntityType:
     metadata: JSON = strawberry.field(description="Free-form data stored with the entity.")
     allow_backorder: bool = strawberry.field(
         description="Whether it can be sold when out of stock."
+    )
+    vendor_id: strawberry.ID | None = strawberry.field(
+        description="The id of the marketplace vendor selling it; null for the house's own."
     )
     created_at: datetime = strawberry.field(description="When the entity was created.")
     updated_at: datetime = strawberry.field(description="When the entity last changed.")
@@ -338,6 +346,16 @@ class CatalogEntityType:
     @strawberry.field(description="The categories it is in.", graphql_type=list[CategoryType])
     def categories(self) -> list[CategoryType] | Later[list[CategoryType]] | None:
         return self._from("categories", lambda related: related.categories)
+
+    @strawberry.field(
+        description="The marketplace vendor selling it (its public profile); null for the "
+        "house's own.",
+        graphql_type=Annotated["VendorType", strawberry.lazy("app.resolvers.marketplace")] | None,
+    )
+    def vendor(self) -> Any:
+        if self.vendor_id is None:
+            return None
+        return self._from("vendor", lambda related: related.vendor)
 
     @strawberry.field(description="The brands it carries.", graphql_type=list[BrandType])
     def brands(self) -> list[BrandType] | Later[list[BrandType]] | None:
@@ -513,6 +531,8 @@ async def build_entities(
         brands = await loading.brands(session, ids)
         for id in ids:
             related[id].brands = [BrandType.from_row(b) for b in brands.get(id, [])]
+    if ids and "vendor" in selected:
+        await _vendors(session, rows, related)
     return [
         CatalogEntityType(
             id=strawberry.ID(str(row.id)),
@@ -521,12 +541,26 @@ async def build_entities(
             status=row.status,
             metadata=JSON(row.meta),
             allow_backorder=row.allow_backorder,
+            vendor_id=strawberry.ID(str(row.vendor_id)) if row.vendor_id else None,
             created_at=row.created_at,
             updated_at=row.updated_at,
             related=related[row.id],
         )
         for row in rows
     ]
+
+
+async def _vendors(
+    session: AsyncSession, rows: list[Any], related: dict[uuid.UUID, Related]
+) -> None:
+    """The vendors of a page of entities, in one statement."""
+    from app.resolvers.marketplace import VendorType
+    from app.services.marketplace.vendors import vendors_by_id
+
+    found = await vendors_by_id(session, [row.vendor_id for row in rows if row.vendor_id])
+    for row in rows:
+        vendor = found.get(row.vendor_id) if row.vendor_id else None
+        related[row.id].vendor = VendorType.from_row(vendor) if vendor else None
 
 
 def _selected(name: str, arguments: dict[str, Any] | None = None, *below: Any) -> SelectedField:
@@ -546,6 +580,7 @@ def _everything(locale: str | None, currency: str | None, quantity: int) -> Sele
             _selected("optionTypes"),
             _selected("categories"),
             _selected("brands"),
+            _selected("vendor"),
             _selected("inventory"),
             _selected("price", priced),
         ]

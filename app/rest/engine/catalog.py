@@ -91,6 +91,7 @@ ROUTES = [
             Param("status", "filter.status", description="draft, active, archived, discontinued"),
             Param("category", "filter.category", description="A category id"),
             Param("brand", "filter.brand", description="A brand id"),
+            Param("vendor", "filter.vendor", description="A marketplace vendor's id"),
             Param(
                 "sort",
                 description="field:direction, e.g. createdAt:desc (createdAt, "

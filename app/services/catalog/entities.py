@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, exists, select
+from sqlalchemy import ColumnElement, Select, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,6 +28,7 @@ from app.search.index import reindex
 from app.services.audit import record_change
 from app.services.catalog.loading import columns
 from app.services.catalog.rules import Problems, check_metadata, check_slug
+from app.services.marketplace import ownership
 
 # Which status each action leads to, and from where it may be taken.
 ACTIONS = {"publish": "active", "archive": "archived", "discontinue": "discontinued"}
@@ -47,6 +48,7 @@ SORT_FIELDS = {
 DEFAULT_SORT = "createdAt:desc"
 # Who may see entities that are not active (drafts, archived, discontinued).
 READ_ALL = "catalog:read"
+CREATE, UPDATE, DELETE = "catalog:create", "catalog:update", "catalog:delete"
 
 
 def visible_statuses(actor: Actor) -> tuple[str, ...] | None:
@@ -76,17 +78,25 @@ async def create_entity(
     status: str = "draft",
     metadata: object | None = None,
     allow_backorder: bool = False,
+    vendor_id: str | None = None,
 ) -> CatalogEntity:
-    """Create an entity; a slug in use is a CONFLICT."""
+    """Create an entity; a slug in use is a CONFLICT. A vendor's user creates its own
+    vendor's (`app.services.marketplace.ownership`); staff may name the vendor."""
     problems = Problems()
     _check(problems, type=type, status=status)
     check_slug(problems, slug)
     meta = check_metadata(problems, metadata if metadata is not None else {})
     problems.raise_if_any()
+    owner = await ownership.owner_for_create(uow.session, actor, vendor_id, CREATE)
     if await _slug_taken(uow.session, slug, other_than=None):
         raise Conflict(f"The slug {slug} is in use.", details={"slug": "Already in use."})
     entity = CatalogEntity(
-        type=type, slug=slug, status=status, meta=meta, allow_backorder=allow_backorder
+        type=type,
+        slug=slug,
+        status=status,
+        meta=meta,
+        allow_backorder=allow_backorder,
+        vendor_id=owner,
     )
     uow.session.add(entity)
     await _flush_unique(uow, slug)
@@ -129,16 +139,22 @@ async def get_entity(
         query = query.with_for_update()
     entity = await session.scalar(query)
     statuses = None if any_status else visible_statuses(actor)
-    if entity is None or (statuses is not None and entity.status not in statuses):
+    hidden = statuses is not None and entity is not None and entity.status not in statuses
+    if entity is None or (hidden and not actor.is_vendor(entity.vendor_id)):
         raise NotFound("Entity not found.")
     return entity
 
 
-async def get_entity_by_id(uow: UnitOfWork, actor: Actor, id: str) -> CatalogEntity:
-    """For writes: by UUID only (the documented `:id` routes), locked for the change."""
+async def get_entity_by_id(
+    uow: UnitOfWork, actor: Actor, id: str, *, permission: str = UPDATE
+) -> CatalogEntity:
+    """For writes: by UUID only (the documented `:id` routes), locked for the change. A
+    vendor's user (without `permission`) reaches its own vendor's entities only."""
     if parse_uuid(id) is None:
         raise NotFound("Entity not found.")
-    return await get_entity(uow.session, actor, id, for_update=True, any_status=True)
+    entity = await get_entity(uow.session, actor, id, for_update=True, any_status=True)
+    await ownership.check_owned(uow.session, actor, entity, permission)
+    return entity
 
 
 async def update_entity(
@@ -151,8 +167,10 @@ async def update_entity(
     status: str | None = None,
     metadata: object | None = None,
     allow_backorder: bool | None = None,
+    vendor_id: str | None = None,
 ) -> CatalogEntity:
-    """Change the given fields; a status change follows the same machine as the actions."""
+    """Change the given fields; a status change follows the same machine as the actions.
+    Only staff (catalog:update) may hand the entity to another vendor (`vendor_id`)."""
     problems = Problems()
     _check(problems, type=type, status=status)
     if slug is not None:
@@ -171,6 +189,8 @@ async def update_entity(
         entity.meta = meta
     if allow_backorder is not None:
         entity.allow_backorder = allow_backorder
+    if vendor_id is not None and vendor_id != str(entity.vendor_id):
+        entity.vendor_id = await ownership.owner_for_create(uow.session, actor, vendor_id, UPDATE)
     if status is not None and status != entity.status:
         _move(entity, status, verb=f"move to {status}")
     return await _save(uow, actor, entity, before)
@@ -235,7 +255,7 @@ async def transition(uow: UnitOfWork, actor: Actor, *, id: str, action: str) -> 
 
 async def delete_entity(uow: UnitOfWork, actor: Actor, *, id: str) -> CatalogEntity:
     """Delete an entity with its attributes, options, variants and links."""
-    entity = await get_entity_by_id(uow, actor, id)
+    entity = await get_entity_by_id(uow, actor, id, permission=DELETE)
     before = entity.snapshot()
     await uow.session.delete(entity)
     await uow.session.flush()
@@ -256,6 +276,7 @@ class EntityFilter:
     status: str | None = None
     category: str | None = None
     brand: str | None = None
+    vendor: str | None = None
 
 
 def parse_sort(sort: str | None) -> tuple[SortKey, SortKey]:
@@ -284,12 +305,18 @@ def filtered(actor: Actor, filter: EntityFilter) -> Select[Any]:
     _check(problems, type=filter.type, status=filter.status)
     category = _uuid_filter(problems, filter.category, "category")
     brand = _uuid_filter(problems, filter.brand, "brand")
+    vendor = _uuid_filter(problems, filter.vendor, "vendor")
     problems.raise_if_any()
     # Plain rows: listings never write, and skip the ORM's per-object bookkeeping.
     statement = select(*columns(CatalogEntity))
     statuses = visible_statuses(actor)
     if statuses is not None:
-        statement = statement.where(CatalogEntity.status.in_(statuses))
+        visible: ColumnElement[bool] = CatalogEntity.status.in_(statuses)
+        if actor.vendor_id is not None:  # a vendor's user sees its own in every status
+            visible = or_(visible, CatalogEntity.vendor_id == uuid.UUID(actor.vendor_id))
+        statement = statement.where(visible)
+    if vendor is not None:
+        statement = statement.where(CatalogEntity.vendor_id == vendor)
     if filter.status is not None:
         statement = statement.where(CatalogEntity.status == filter.status)
     if filter.type is not None:
