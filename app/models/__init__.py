@@ -17,6 +17,7 @@ from app.models.customers import Address, Customer
 from app.models.inventory import InventoryLevel, InventoryMovement, Reservation, Warehouse
 from app.models.jobs import Job
 from app.models.logs import AccessLogEntry
+from app.models.media import MediaAsset, MediaAttachment
 from app.models.notifications import Notification
 from app.models.oauth import OAuthAuthorizationCode, OAuthClient, OAuthToken
 from app.models.orders import (
@@ -52,6 +53,8 @@ __all__ = [
     "InventoryLevel",
     "InventoryMovement",
     "Job",
+    "MediaAsset",
+    "MediaAttachment",
     "Notification",
     "OAuthAuthorizationCode",
     "OAuthClient",

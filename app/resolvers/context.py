@@ -13,6 +13,7 @@ from starlette.requests import HTTPConnection
 from app.auth.actor import ANONYMOUS, Actor
 from app.db import Database, UnitOfWork
 from app.events.pubsub import LiveEvents
+from app.media import MediaSetup, media_for
 from app.resolvers.budget import CostBudget
 
 
@@ -37,6 +38,8 @@ class Context:
     priced: bool = True
     # The process's live event fan-out, which subscriptions listen to.
     live: LiveEvents | None = None
+    # Media storage and upload rules (None outside an app: no media fields work there).
+    media: MediaSetup | None = None
 
     @classmethod
     def for_connection(
@@ -56,6 +59,7 @@ class Context:
             request_id=state.get("request_id"),
             cost_budget=getattr(getattr(app, "state", None), "cost_budget", None),
             live=getattr(getattr(app, "state", None), "live", None),
+            media=media_for(settings) if settings else None,
         )
 
     @contextlib.asynccontextmanager
@@ -64,6 +68,11 @@ class Context:
         async with self.database.unit_of_work(request_id=self.request_id) as uow:
             yield uow
             await uow.commit()
+
+    def media_setup(self) -> MediaSetup:
+        if self.media is None:
+            raise RuntimeError("media is not set up for this context")
+        return self.media
 
     def read(self) -> contextlib.AbstractAsyncContextManager[AsyncSession]:
         """A short read session of the resolver's own (sibling resolvers run concurrently)."""

@@ -35,6 +35,7 @@ from app.resolvers.jobs import JobMutations, JobQueries
 from app.resolvers.limits import document_limits
 from app.resolvers.logs import LogQueries
 from app.resolvers.me import MeMutations, MeQueries
+from app.resolvers.media import MediaMutations, MediaQueries
 from app.resolvers.notifications import NotificationMutations, NotificationQueries
 from app.resolvers.oauth import OAuthClientMutations, OAuthClientQueries
 from app.resolvers.orders import OrderMutations, OrderQueries
@@ -71,6 +72,7 @@ class Query(
     NotificationQueries,
     AnalyticsQueries,
     SearchQueries,
+    MediaQueries,
 ):
     pass
 
@@ -92,6 +94,7 @@ class Mutation(
     JobMutations,
     WebhookMutations,
     NotificationMutations,
+    MediaMutations,
 ):
     pass
 

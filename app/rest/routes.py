@@ -8,6 +8,7 @@ from app.rest.engine import catalog as engine_catalog
 from app.rest.engine import inventory as engine_inventory
 from app.rest.engine import jobs as engine_jobs
 from app.rest.engine import me as engine_me
+from app.rest.engine import media as engine_media
 from app.rest.engine import orders as engine_orders
 from app.rest.engine import pricing as engine_pricing
 from app.rest.engine import promotions as engine_promotions
@@ -32,6 +33,7 @@ ROUTES: list[RestRoute] = [
     *engine_inventory.ROUTES,
     *engine_jobs.ROUTES,
     *engine_me.ROUTES,
+    *engine_media.ROUTES,
     *engine_orders.ROUTES,
     *engine_pricing.ROUTES,
     *engine_promotions.ROUTES,

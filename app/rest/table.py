@@ -107,6 +107,10 @@ class RestRoute:
     # Answers a signed-in customer's session cookie only, no key (`/api/me`): the OpenAPI
     # document says so in the operation's `security`.
     session: bool = False
+    # The body comes as multipart/form-data (its file parts become `Upload` values), not JSON.
+    form: bool = False
+    # The answer is a 302 to the URL in this field of the payload (`GET /api/media/{id}`).
+    redirect: str | None = None
 
     def parameters(self) -> list[Param]:
         """Path, query, include and the dialect's paging parameters, as the client sends them."""
