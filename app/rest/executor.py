@@ -263,7 +263,7 @@ class RouteExecutor:
         """`include=attributes,variants` -> the operation's `@include(if:)` variables."""
         names = [n.strip() for n in (raw or "").split(",") if n.strip()]
         known = self.route.include
-        unknown = [n for n in names if n not in known and n not in self.route.include_later]
+        unknown = [n for n in names if n not in known]
         if unknown:
             raise ValidationFailed.field(
                 "include", f"Unknown: {', '.join(unknown)}; choose from {', '.join(known)}."

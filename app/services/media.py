@@ -347,7 +347,7 @@ async def attached_to(
     if public_only:
         statement = statement.where(MediaAttachment.role.in_(PUBLIC_ROLES))
     found: dict[uuid.UUID, list[Attached]] = {id: [] for id in entity_ids}
-    for attachment, asset in (await session.execute(statement)).tuples():
+    for attachment, asset in await session.execute(statement):
         found[attachment.entity_id].append(
             Attached(attachment.entity_id, attachment.role, attachment.position, asset)
         )
