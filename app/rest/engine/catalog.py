@@ -48,7 +48,8 @@ INCLUDE = {
 CATEGORY = "id name slug description position parentId createdAt updatedAt"
 BRAND = "id name slug description createdAt updatedAt"
 ID = (Param("id", "input.id", description="The entity's UUID"),)
-ALL_ON = {variable: True for variable in INCLUDE.values()}
+# A changed entity is answered with all its own parts (its media are a domain of their own).
+ALL_ON = {variable: True for name, variable in INCLUDE.items() if name != "media"}
 PLURAL = {"category": "categories", "brand": "brands"}
 
 
