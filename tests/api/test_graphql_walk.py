@@ -26,7 +26,7 @@ from starlette.applications import Starlette
 from app.auth.actor import SYSTEM
 from app.config import Settings
 from app.db import Database
-from app.jobs import enqueue
+from app.jobs import enqueue, run_pending
 from app.models.orders import Order
 from app.resolvers.schema import schema_for
 from app.services import fulfillments
@@ -36,6 +36,7 @@ from app.services.orders import change_status
 from tests.api.test_checkout import cart_with, post_checkout, warehouse
 from tests.support.catalog import make_brand, make_category, make_entity
 from tests.support.factories import customer
+from tests.support.media import png, uploaded
 from tests.support.pricing import make_group, make_modifier, make_price, variants_of
 from tests.support.promotions import make_promotion
 from tests.support.users import COOKIE, cookie_client, make_user, session_token
@@ -89,6 +90,8 @@ CALLS: dict[str, str] = {
     "job": 'job(id: "{job}")',
     "webhookEndpoints": "webhookEndpoints",
     "webhookEndpoint": 'webhookEndpoint(id: "{webhook}")',
+    "mediaAssets": "mediaAssets",
+    "mediaAsset": 'mediaAsset(id: "{media}")',
     "notifications": "notifications",
     "search": 'search(q: "walk", facets: [TYPE, CATEGORY, BRAND, STATUS])',
     "suggest": 'suggest(prefix: "walk")',
@@ -189,13 +192,29 @@ async def store(client: httpx.AsyncClient, admin: httpx.AsyncClient, database: D
         await uow.commit()
     hook = await make_endpoint(database)
     await make_delivery(database, hook, await make_event(database))
+    picture = await uploaded(admin, png(300, 200))
+    for role in ("gallery", "download"):
+        attached = await admin.post(
+            "/api/media/attach",
+            json={"entityId": str(tee.id), "mediaAssetId": picture["id"], "role": role},
+        )
+        assert attached.status_code == 201, attached.text
+    await run_pending(database, admin_settings(admin), queue="media")
     return {
+        "media": picture["id"],
         "job": str(job.id),
         "user": str(walker.id),
         "session": await session_token(database, staff),
         "api_key": keys[0]["id"], "sku": sku, "entity": str(tee.id), "group": str(group.id),
         "customer": str(buyer.id), "cart": cart, "order": order["id"], "webhook": str(hook.id),
     }  # fmt: skip
+
+
+def admin_settings(admin: httpx.AsyncClient) -> Settings:
+    transport = admin._transport
+    assert isinstance(transport, httpx.ASGITransport)
+    settings: Settings = transport.app.state.settings  # type: ignore[attr-defined]
+    return settings
 
 
 async def shopper(app: Starlette, database: Database, order_id: str) -> httpx.AsyncClient:
