@@ -46,7 +46,7 @@ class MediaAsset(IdMixin, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
-    def keys(self) -> list[str]:
+    def stored_keys(self) -> list[str]:
         """Every stored file of the asset: the original and its variants."""
         return [self.storage_key, *(v["key"] for v in self.variants or [])]
 

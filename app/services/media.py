@@ -173,7 +173,7 @@ async def delete_media(
         if asset is None:
             raise NotFound("Media asset not found.")
         before = asset.snapshot()
-        keys = asset.keys()
+        keys = asset.stored_keys()
         await uow.session.delete(asset)
         await uow.session.flush()
         record_change(

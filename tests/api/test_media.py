@@ -39,6 +39,10 @@ def storage(app: Starlette) -> LocalStorage:
     return found
 
 
+def files_under(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file())
+
+
 def stored_path(app: Starlette, key: str) -> Path:
     return storage(app).path(key)
 
@@ -101,14 +105,14 @@ async def test_a_spoofed_type_that_is_not_allowed_is_refused_and_nothing_is_stor
     make_app: Any, database: Database, admin_key: str
 ) -> None:
     app = make_app(media_allowed="png,jpeg")
-    before = sorted(p for p in Path(storage(app).root).rglob("*") if p.is_file())
+    before = files_under(storage(app).root)
     async with client_for(app, headers={"x-api-key": admin_key}) as http:
         response = await upload(http, PDF, filename="photo.png", content_type="image/png")
     assert response.status_code == 422
     error = response.json()["error"]
     assert error["code"] == "VALIDATION_FAILED" and "pdf" in error["details"]["file"]
     assert await count(database, MediaAsset) == 0
-    assert sorted(p for p in Path(storage(app).root).rglob("*") if p.is_file()) == before
+    assert files_under(storage(app).root) == before
 
 
 @pytest.mark.parametrize(
@@ -256,9 +260,13 @@ async def test_tampered_and_expired_signed_urls_are_refused(
     row = await asset_row(database, asset["id"])
     other_row = await asset_row(database, other["id"])
     assert row is not None and other_row is not None
-    expires, expired_signature = storage(app).signer.sign(row.storage_key, 60, now=time.time() - 120)
+    expires, expired_signature = storage(app).signer.sign(
+        row.storage_key, 60, now=time.time() - 120
+    )
     tampered = {
-        "signature": _with(location, signature=("0" if signature[0] != "0" else "1") + signature[1:]),
+        "signature": _with(
+            location, signature=("0" if signature[0] != "0" else "1") + signature[1:]
+        ),
         "expiry": _with(location, expires=str(int(time.time()) + 10**6)),
         "key": location.replace(row.storage_key, other_row.storage_key),
         "unsigned-expiry": _with(location, expires="soon"),
@@ -285,9 +293,7 @@ async def test_get_of_an_unknown_asset_is_404(admin: httpx.AsyncClient) -> None:
 # ---- attach, detach, delete -------------------------------------------------------------------
 
 
-async def test_attach_and_detach(
-    admin: httpx.AsyncClient, database: Database
-) -> None:
+async def test_attach_and_detach(admin: httpx.AsyncClient, database: Database) -> None:
     entity = await make_entity(database, slug="shirt")
     first = await uploaded(admin, png())
     second = await uploaded(admin, jpeg())
@@ -346,7 +352,7 @@ async def test_delete_removes_the_row_the_attachments_and_the_stored_files(
     assert await run_pending(database, app.state.settings, queue="media") == 1
     row = await asset_row(database, asset["id"])
     assert row is not None and len(row.variants) == 2
-    paths = [stored_path(app, key) for key in row.keys()]
+    paths = [stored_path(app, key) for key in row.stored_keys()]
     assert all(path.is_file() for path in paths)
 
     response = await admin.delete(f"{MEDIA}/{asset['id']}")
@@ -477,9 +483,7 @@ async def test_a_string_in_place_of_the_file_is_a_validation_error(
 # ---- reading: lists, entity media, include=media ----------------------------------------------
 
 
-async def test_media_assets_lists_and_filters(
-    admin: httpx.AsyncClient, database: Database
-) -> None:
+async def test_media_assets_lists_and_filters(admin: httpx.AsyncClient, database: Database) -> None:
     entity = await make_entity(database, slug="shirt")
     picture = await uploaded(admin, png())
     manual = await uploaded(admin, PDF, filename="m.pdf")
@@ -549,9 +553,7 @@ async def test_anonymous_entity_media_leaves_out_download_files(
     assert sorted(m["role"] for m in staff.json()["data"]["media"]) == ["download", "thumbnail"]
 
 
-async def test_engine_catalog_include_media(
-    admin: httpx.AsyncClient, database: Database
-) -> None:
+async def test_engine_catalog_include_media(admin: httpx.AsyncClient, database: Database) -> None:
     entity = await make_entity(database, slug="shirt")
     asset = await uploaded(admin, png())
     await attach(admin, str(entity.id), asset["id"])

@@ -70,7 +70,9 @@ async def test_an_unpaid_order_has_no_links_yet(
         placed = await place(http, (goods, 1))
         async with database.unit_of_work() as uow:
             await uow.session.execute(
-                update(Order).where(Order.number == placed["number"]).values(payment_status="pending")
+                update(Order)
+                .where(Order.number == placed["number"])
+                .values(payment_status="pending")
             )
             await uow.commit()
         unpaid = await http.get(f"{ME}/orders/{placed['id']}/downloads")

@@ -104,8 +104,8 @@ async def test_s3_thumbnails_go_to_the_bucket_and_delete_removes_every_object(
         assert await run_pending(database, s3_app.state.settings, queue="media") == 1
         row = await asset_row(database, asset["id"])
         assert row is not None and (row.width, row.height) == (900, 300)
-        assert keys(s3_endpoint, storage.bucket) == sorted(row.keys())
-        assert len(row.keys()) == 3
+        assert keys(s3_endpoint, storage.bucket) == sorted(row.stored_keys())
+        assert len(row.stored_keys()) == 3
         deleted = await http.delete(f"/api/media/{asset['id']}")
     assert deleted.status_code == 200
     assert keys(s3_endpoint, storage.bucket) == []
