@@ -28,6 +28,7 @@ from app.models.jobs import Job
 from app.models.media import MediaAsset, MediaAttachment
 from tests.conftest import client_for, client_with
 from tests.support.catalog import make_entity
+from tests.support.factories import make_api_key
 from tests.support.media import PDF, SVG, ZIP, asset_row, jpeg, png, upload, uploaded
 
 MEDIA = "/api/media"
@@ -564,3 +565,28 @@ async def test_engine_catalog_include_media(admin: httpx.AsyncClient, database: 
     assert media[0]["role"] == "gallery" and media[0]["mediaAsset"]["id"] == asset["id"]
     assert media[0]["mediaAsset"]["url"].endswith(".png")
     assert "media" not in plain.json()["data"][0]
+
+
+# ---- a commit that fails leaves no file -------------------------------------------------------
+
+
+async def test_an_upload_whose_commit_fails_leaves_no_stored_file(
+    database: Database, database_url: str
+) -> None:
+    """SQLite's write lock held elsewhere: the row cannot be written (503), and the file,
+    stored before the transaction, is deleted again."""
+    from tests.api.test_database_faults import app_on, require_sqlite, write_locked
+
+    require_sqlite(database)
+    _, key = await make_api_key(database, name="faults")
+    async with app_on(database_url, busy_timeout_ms=100) as app:
+        async with client_for(app, headers={"x-api-key": key}) as http:
+            assert (await http.get("/api/audit")).is_success  # the key's first use, unlocked
+            root = storage(app).root
+            before = files_under(root) if root.exists() else []
+            with write_locked(database):
+                response = await upload(http, png())
+            after = files_under(root) if root.exists() else []
+    assert response.status_code == 503
+    assert after == before
+    assert await count(database, MediaAsset) == 0

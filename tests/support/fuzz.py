@@ -24,6 +24,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import graphql
 import httpx
@@ -60,6 +61,8 @@ PATH_KINDS: dict[tuple[str, str], str] = {
     ("inventory", "sku"): "skus",
     ("products", "id"): "entities",
     ("jobs", "id"): "jobs",
+    ("media", "id"): "media",
+    ("files", "key"): "media_files",
 }
 # A DELETE of the resource itself draws from ids kept for it, so that the rest of the run
 # still finds the others.
@@ -69,6 +72,7 @@ DOOMED = {
     "brands": "doomed_brands",
     "roles": "doomed_roles",
     "webhooks": "doomed_webhooks",
+    "media": "doomed_media",
 }
 
 # Body fields (REST) that name a resource, and how often they draw from its ids.
@@ -93,6 +97,7 @@ BODY_KINDS: dict[str, str] = {
     "lines[*].lineId": "order_lines",
     "optionValueIds[*]": "option_values",
     "reservationId": "reservations",
+    "mediaAssetId": "media",
     "sku": "skus",
     "updates[*].sku": "skus",
     "paymentMethodId": "payment_methods",
@@ -120,6 +125,11 @@ QUERY_KINDS: dict[str, str] = {
     "customerGroupId": "groups",
     "parentId": "categories",
 }
+# A 1x1 PNG for the fuzzer's uploads.
+FUZZ_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+    "0000000d49444154789c6360f8cfc0f01f0005000201a3b3c2f70000000049454e44ae426082"
+)
 PATH_PROBABILITY = 0.8
 SPECIAL_EXAMPLES = 15
 BODY_PROBABILITY = 0.5
@@ -323,6 +333,20 @@ async def known_ids(base_url: str, key: str) -> dict[str, list[str]]:
         modifier = await post(
             "/api/pricing/modifiers", {"name": "Fuzz", "kind": "percentage", "value": 5}
         )
+        # Pictures: the first three in an active entity's gallery (public), the rest for
+        # DELETE only.
+        media = []
+        for n in range(6):
+            response = await http.post(
+                "/api/media/upload", files={"file": (f"fuzz-{n}.png", FUZZ_PNG, "image/png")}
+            )
+            assert response.status_code == 201, response.text
+            media.append(response.json()["data"])
+        for made in media[:3]:
+            await post(
+                "/api/media/attach",
+                {"entityId": products[0]["id"], "mediaAssetId": made["id"], "role": "gallery"},
+            )
         held = products[-1]
         reservations = await post(
             "/api/inventory/reserve",
@@ -379,6 +403,9 @@ async def known_ids(base_url: str, key: str) -> dict[str, list[str]]:
         or ["01a22d40-0000-7000-8000-000000000000"],
         "doomed_roles": roles[3:],
         "reservations": [r["id"] for r in reservations],
+        "media": [m["id"] for m in media[:3]],
+        "doomed_media": [m["id"] for m in media[3:]],
+        "media_files": [urlsplit(m["url"]).path.split("/api/media/files/")[1] for m in media],
         "locales": ["en", "de", "fr"],
         "currencies": ["USD", "EUR", "JPY"],
         "emails": ["fuzz.one@example.com", "fuzz.two@example.com"],
@@ -502,6 +529,7 @@ GRAPHQL_RESOURCES: dict[str, str] = {
     "User": "users",
     "Role": "roles",
     "Job": "jobs",
+    "MediaAsset": "media",
 }
 # ...and the other arguments and input fields that name one, wherever they are.
 GRAPHQL_FIELDS: dict[str, str] = {
