@@ -579,14 +579,16 @@ async def test_an_upload_whose_commit_fails_leaves_no_stored_file(
 
     require_sqlite(database)
     _, key = await make_api_key(database, name="faults")
-    async with app_on(database_url, busy_timeout_ms=100) as app:
-        async with client_for(app, headers={"x-api-key": key}) as http:
-            assert (await http.get("/api/audit")).is_success  # the key's first use, unlocked
-            root = storage(app).root
-            before = files_under(root) if root.exists() else []
-            with write_locked(database):
-                response = await upload(http, png())
-            after = files_under(root) if root.exists() else []
+    async with (
+        app_on(database_url, busy_timeout_ms=100) as app,
+        client_for(app, headers={"x-api-key": key}) as http,
+    ):
+        assert (await http.get("/api/audit")).is_success  # the key's first use, unlocked
+        root = storage(app).root
+        before = files_under(root) if root.exists() else []
+        with write_locked(database):
+            response = await upload(http, png())
+        after = files_under(root) if root.exists() else []
     assert response.status_code == 503
     assert after == before
     assert await count(database, MediaAsset) == 0
