@@ -42,6 +42,7 @@ READ_PERMISSIONS: dict[str, str] = {
     "session": "users:read",
     "api_key": "apiKeys:manage",
     "oauth_client": "oauthClients:manage",
+    "media_asset": "media:read",
 }
 
 # The entities a customer owns (their `customer_id`).

@@ -27,7 +27,7 @@ from app.pagination import Page, PageRequest, SortKey, paginate
 from app.services.audit import record_change
 from app.webhooks.targets import Target, UnsafeTarget, check
 
-# The events an endpoint may subscribe to: seed 003's list, and stock falling low.
+# The events an endpoint may subscribe to: seed 003's list, stock falling low, and media.
 WEBHOOK_EVENTS = (
     "orders.create",
     "orders.statusChange",
@@ -44,6 +44,10 @@ WEBHOOK_EVENTS = (
     "promotions.update",
     "fulfillment.create",
     "cart.afterAddItem",
+    "media.create",
+    "media.delete",
+    "media.attach",
+    "media.detach",
 )
 # Subscribes to every event above, and to those added later.
 ALL_EVENTS = "*"
