@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import IO
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.actor import Actor
@@ -272,7 +272,7 @@ async def detach_media(
     return found
 
 
-def public_condition() -> object:
+def public_condition() -> ColumnElement[bool]:
     """SQL: the asset (MediaAsset) is attached to an active entity in a public role."""
     return exists(
         select(MediaAttachment.id)
@@ -289,7 +289,7 @@ async def get_media_asset(session: AsyncSession, actor: Actor, id: uuid.UUID) ->
     """An asset the actor may read (else NOT_FOUND: a private asset's existence is not told)."""
     statement = select(MediaAsset).where(MediaAsset.id == id)
     if not actor.can(READ):
-        statement = statement.where(public_condition())  # type: ignore[arg-type]
+        statement = statement.where(public_condition())
     asset = await session.scalar(statement)
     if asset is None:
         raise NotFound("Media asset not found.")

@@ -592,3 +592,17 @@ async def test_an_upload_whose_commit_fails_leaves_no_stored_file(
     assert response.status_code == 503
     assert after == before
     assert await count(database, MediaAsset) == 0
+
+
+async def test_a_decompression_bomb_is_refused_by_the_job_without_decoding_it(
+    app: Starlette, admin: httpx.AsyncClient, database: Database
+) -> None:
+    out = io.BytesIO()
+    Image.new("1", (10_000, 10_000)).save(out, "PNG")  # 100 megapixels in a few KB
+    bomb = out.getvalue()
+    assert len(bomb) < 100_000
+    asset = await uploaded(admin, bomb)
+    await run_pending(database, app.state.settings, queue="media")
+    row = await asset_row(database, asset["id"])
+    assert row is not None
+    assert (row.processing, row.width, row.variants) == ("failed", None, [])

@@ -154,7 +154,7 @@ def media_file_routes(settings: Settings, database: Database) -> list[BaseRoute]
                 public = await session.scalar(
                     select(MediaAsset.id).where(
                         MediaAsset.id == uuid.UUID(key.split("/", 1)[0]),
-                        public_condition(),  # type: ignore[arg-type]
+                        public_condition(),
                     )
                 )
             if public is None:
