@@ -486,74 +486,7 @@ def _slug(path: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in path).strip("_")
 
 
-# What a stored media file may be served as (`app.media.sniff.KINDS`, thumbnails webp).
-FILE_TYPES = (
-    "image/jpeg",
-    "image/png",
-    "image/gif",
-    "image/webp",
-    "application/pdf",
-    "application/zip",
-)
-
 PLATFORM_PATHS: dict[str, Any] = {
-    "/api/media/files/{key}": {
-        "get": {
-            "operationId": "media_file",
-            "summary": "A stored media file (local storage backend)",
-            "description": "Where `MediaAsset.url` points with the local backend. Without "
-            "`expires` and `signature`, served only for a public asset (attached to an active "
-            "entity in a public role); with them, the link must be signed by this server "
-            "(HMAC-SHA256 of key and expiry, CARTOGRAPH_SECRET_KEY) and unexpired.",
-            "tags": ["media"],
-            "security": [],
-            "parameters": [
-                {
-                    "name": "key",
-                    "in": "path",
-                    "required": True,
-                    "description": "The storage key: `<asset id>/<name>.<ext>`",
-                    "schema": {"type": "string"},
-                },
-                {
-                    "name": "expires",
-                    "in": "query",
-                    "description": "A signed link's expiry (Unix seconds)",
-                    "schema": {"type": "string"},
-                },
-                {
-                    "name": "signature",
-                    "in": "query",
-                    "description": "A signed link's signature (hex)",
-                    "schema": {"type": "string"},
-                },
-            ],
-            "responses": {
-                "200": {
-                    "description": "The file",
-                    "content": {
-                        media_type: {"schema": {"type": "string", "format": "binary"}}
-                        for media_type in (
-                            "image/jpeg",
-                            "image/png",
-                            "image/gif",
-                            "image/webp",
-                            "application/pdf",
-                            "application/zip",
-                        )
-                    },
-                },
-                "403": {
-                    "description": "A signed link that was changed or has expired",
-                    "content": {"application/json": {"schema": ref("EngineError")}},
-                },
-                "404": {
-                    "description": "No such file, or not public",
-                    "content": {"application/json": {"schema": ref("EngineError")}},
-                },
-            },
-        }
-    },
     "/api/health": {
         "get": {
             "operationId": "health",

@@ -24,7 +24,6 @@ import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import graphql
 import httpx
@@ -62,7 +61,6 @@ PATH_KINDS: dict[tuple[str, str], str] = {
     ("products", "id"): "entities",
     ("jobs", "id"): "jobs",
     ("media", "id"): "media",
-    ("files", "key"): "media_files",
 }
 # A DELETE of the resource itself draws from ids kept for it, so that the rest of the run
 # still finds the others.
@@ -405,7 +403,6 @@ async def known_ids(base_url: str, key: str) -> dict[str, list[str]]:
         "reservations": [r["id"] for r in reservations],
         "media": [m["id"] for m in media[:3]],
         "doomed_media": [m["id"] for m in media[3:]],
-        "media_files": [urlsplit(m["url"]).path.split("/api/media/files/")[1] for m in media],
         "locales": ["en", "de", "fr"],
         "currencies": ["USD", "EUR", "JPY"],
         "emails": ["fuzz.one@example.com", "fuzz.two@example.com"],
