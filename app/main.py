@@ -25,6 +25,7 @@ from app.errors import AppError, NotFound, ServiceUnavailable, ValidationFailed
 from app.events.dispatcher import Dispatcher
 from app.events.pubsub import LiveEvents
 from app.jobs import JobRunner
+from app.media import media_for
 
 # Registers the `media.variants` job handler (image dimensions and thumbnails).
 from app.media import variants as _media_variants  # noqa: F401
@@ -243,6 +244,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.access_log = access_log
     # Live events: the dispatcher publishes to it, subscriptions listen (app.events.pubsub).
     app.state.live = live
+    # Media storage and upload rules, read by each GraphQL context (`app.media`).
+    app.state.media = media_for(settings)
     # Sign-in's policy, throttle and notifier (read by `app.resolvers.auth`).
     app.state.auth = AuthSetup.from_settings(settings)
     # Read by each GraphQL context (HTTP and websocket): one bucket per principal.

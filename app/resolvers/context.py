@@ -13,7 +13,7 @@ from starlette.requests import HTTPConnection
 from app.auth.actor import ANONYMOUS, Actor
 from app.db import Database, UnitOfWork
 from app.events.pubsub import LiveEvents
-from app.media import MediaSetup, media_for
+from app.media import MediaSetup
 from app.resolvers.budget import CostBudget
 
 
@@ -59,7 +59,7 @@ class Context:
             request_id=state.get("request_id"),
             cost_budget=getattr(getattr(app, "state", None), "cost_budget", None),
             live=getattr(getattr(app, "state", None), "live", None),
-            media=media_for(settings) if settings else None,
+            media=getattr(getattr(app, "state", None), "media", None),
         )
 
     @contextlib.asynccontextmanager
