@@ -135,6 +135,27 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(10.0, gt=0)
     webhook_disable_after_days: float = Field(5.0, gt=0)
 
+    # Signs what the server hands out to be checked later (media links); unset, a random key
+    # is made at start-up, so signed links then last only as long as the process.
+    secret_key: str | None = None
+    # Media (`/api/media`): where files go (`local`: a directory, served by this server;
+    # `s3`: an S3-compatible bucket), the most one upload may hold, which types are accepted
+    # (detected from the bytes: jpeg, png, gif, webp, pdf, zip), how long a signed link works,
+    # the thumbnail widths made by the variants job, and the base of public links (default:
+    # this server's `/api/media/files/...` for local, the bucket's own URL for s3).
+    media_backend: Literal["local", "s3"] = "local"
+    media_dir: Path = Path("var/media")
+    media_max_bytes: int = Field(10 * 1024 * 1024, ge=1)
+    media_allowed: str = "jpeg,png,gif,webp,pdf"
+    media_signed_url_seconds: int = Field(3600, ge=1, le=7 * 86400)
+    media_thumbnail_sizes: str = "200,800"
+    media_public_url: str | None = None
+    s3_bucket: str = "cartograph-media"
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+
     @field_validator("default_currency")
     @classmethod
     def _known_currency(cls, value: str) -> str:
@@ -163,9 +184,39 @@ class Settings(BaseSettings):
             )
         return self
 
+    @field_validator("media_allowed")
+    @classmethod
+    def _known_media_types(cls, value: str) -> str:
+        from app.media.sniff import KNOWN_KINDS
+
+        unknown = [k for k in _words(value) if k not in KNOWN_KINDS]
+        if unknown:
+            raise ValueError(f"Unknown media types: {', '.join(unknown)}; known: {KNOWN_KINDS}.")
+        return value
+
+    @field_validator("media_thumbnail_sizes")
+    @classmethod
+    def _thumbnail_sizes(cls, value: str) -> str:
+        if not all(w.isdigit() and 0 < int(w) <= 4096 for w in _words(value)):
+            raise ValueError("Widths in pixels, 1 to 4096, comma-separated.")
+        return value
+
+    @cached_property
+    def media_kinds(self) -> frozenset[str]:
+        """The accepted upload types (`jpeg`, `pdf` ...), from the comma-separated setting."""
+        return frozenset(_words(self.media_allowed))
+
+    @cached_property
+    def thumbnail_widths(self) -> tuple[int, ...]:
+        return tuple(sorted({int(w) for w in _words(self.media_thumbnail_sizes)}))
+
     @cached_property
     def origins(self) -> frozenset[str]:
         """The allowed browser origins, from the comma-separated setting."""
         return frozenset(
             o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip()
         )
+
+
+def _words(value: str) -> list[str]:
+    return [w.strip().lower() for w in value.split(",") if w.strip()]

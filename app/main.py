@@ -25,6 +25,10 @@ from app.errors import AppError, NotFound, ServiceUnavailable, ValidationFailed
 from app.events.dispatcher import Dispatcher
 from app.events.pubsub import LiveEvents
 from app.jobs import JobRunner
+from app.media import media_for
+
+# Registers the `media.variants` job handler (image dimensions and thumbnails).
+from app.media import variants as _media_variants  # noqa: F401
 from app.middleware.access_log import AccessLogMiddleware
 from app.middleware.authentication import AuthenticationMiddleware
 from app.middleware.body_limit import BodyLimitMiddleware
@@ -41,6 +45,7 @@ from app.resolvers.schema import schema_for
 from app.resolvers.view import GraphQLApp
 from app.responses import JSONResponse
 from app.rest.dialects import ENGINE, dialect_for_path
+from app.rest.engine.media import media_file_routes
 from app.rest.executor import RouteExecutor
 from app.rest.oauth import oauth_routes
 from app.rest.openapi import build_openapi
@@ -161,6 +166,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
     routes += oauth_routes(settings, database)
+    routes += media_file_routes(settings, database)
     routes += [
         Route(r.path, RouteExecutor(r, schema, database).handle, methods=[r.method]) for r in ROUTES
     ]
@@ -216,7 +222,11 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             ),
             Middleware(ServiceUnavailableMiddleware),
             Middleware(RateLimitMiddleware, limiter=limiter, database=database),
-            Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
+            Middleware(
+                BodyLimitMiddleware,
+                max_bytes=settings.max_body_bytes,
+                upload_max_bytes=settings.media_max_bytes,
+            ),
             Middleware(
                 CsrfOriginMiddleware,
                 allowed_origins=settings.origins,
@@ -234,6 +244,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.access_log = access_log
     # Live events: the dispatcher publishes to it, subscriptions listen (app.events.pubsub).
     app.state.live = live
+    # Media storage and upload rules, read by each GraphQL context (`app.media`).
+    app.state.media = media_for(settings)
     # Sign-in's policy, throttle and notifier (read by `app.resolvers.auth`).
     app.state.auth = AuthSetup.from_settings(settings)
     # Read by each GraphQL context (HTTP and websocket): one bucket per principal.

@@ -8,6 +8,7 @@ PostgreSQL schema, so workers never see each other's rows.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
@@ -36,6 +37,8 @@ TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 # that the `cartograph user set-password` subprocess stores (tests/test_cli.py), and every
 # server that tests start in a subprocess hashes with them.
 passwords.HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+# Uploaded media of the test apps: one directory per test process, never the worktree's var/.
+MEDIA_DIR = tempfile.mkdtemp(prefix="cartograph-media-")
 BACKENDS = ["sqlite", *(["postgresql"] if TEST_DATABASE_URL else [])]
 
 
@@ -163,6 +166,7 @@ def settings_for(database_url: str, **overrides: Any) -> Settings:
         # Off unless a test turns it on: its writes would disturb tests that count statements
         # or compare the whole database (tests/api/test_access_logs.py turns it on).
         "access_log": False,
+        "media_dir": MEDIA_DIR,
     }
     values.update(overrides)
     return Settings(**values)

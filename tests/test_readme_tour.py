@@ -99,7 +99,8 @@ def test_every_command_of_the_tour_succeeds_on_a_fresh_demo_store(
     database: Database, tour_dir: Path
 ) -> None:
     log = tour_dir / "answers.jsonl"
-    with running_server(database.url) as server:
+    media = str(tour_dir / "media")
+    with running_server(database.url, names_itself=True, CARTOGRAPH_MEDIA_DIR=media) as server:
         seeded = server.cli("seed", "--demo", "--products", "50")
         assert seeded.returncode == 0, seeded.stderr
         script = PREAMBLE + "\n".join(tour_blocks(README.read_text()))

@@ -2,6 +2,11 @@
 session cookie must come from an allowed origin (or the server's own). Requests with an API
 key or Bearer token carry their credential explicitly and are exempt, as browsers never add
 those by themselves.
+
+GraphQL file uploads (multipart/form-data POSTs to /graphql) are a "simple" CORS request a
+page on any site can send without a preflight, so they must also carry a header no simple
+request can (Apollo's rule): `Apollo-Require-Preflight`, `X-Apollo-Operation-Name` or
+`GraphQL-Preflight`, whatever their credential.
 """
 
 from __future__ import annotations
@@ -12,6 +17,11 @@ from app.errors import Forbidden
 from app.middleware import cookie_values, header, send_error
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+PREFLIGHT_HEADERS = (b"apollo-require-preflight", b"x-apollo-operation-name", b"graphql-preflight")
+PREFLIGHT_REFUSAL = (
+    "A multipart GraphQL request must carry an Apollo-Require-Preflight header (or "
+    "X-Apollo-Operation-Name, or GraphQL-Preflight)."
+)
 
 
 class CsrfOriginMiddleware:
@@ -21,6 +31,9 @@ class CsrfOriginMiddleware:
         self.cookie_name = cookie_name
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if _unpreflighted_upload(scope):
+            await send_error(scope, receive, send, Forbidden(PREFLIGHT_REFUSAL))
+            return
         if (
             scope["type"] in ("http", "websocket")
             and self._needs_check(scope)
@@ -40,6 +53,15 @@ class CsrfOriginMiddleware:
 
     def _origin_ok(self, scope: Scope) -> bool:
         return origin_allowed(scope, self.allowed_origins)
+
+
+def _unpreflighted_upload(scope: Scope) -> bool:
+    if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != "/graphql":
+        return False
+    content_type = (header(scope, b"content-type") or "").lower()
+    if not content_type.startswith("multipart/form-data"):
+        return False
+    return not any(header(scope, name) for name in PREFLIGHT_HEADERS)
 
 
 WEB_SCHEMES = {"ws": "http", "wss": "https"}

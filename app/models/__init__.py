@@ -20,6 +20,7 @@ from app.models.jobs import Job
 from app.models.ledger import BalanceEntry, Commission, CommissionRule, Payout
 from app.models.logs import AccessLogEntry
 from app.models.marketplace import SubOrder, Vendor
+from app.models.media import MediaAsset, MediaAttachment
 from app.models.notifications import Notification
 from app.models.oauth import OAuthAuthorizationCode, OAuthClient, OAuthToken
 from app.models.orders import (
@@ -59,6 +60,8 @@ __all__ = [
     "InventoryLevel",
     "InventoryMovement",
     "Job",
+    "MediaAsset",
+    "MediaAttachment",
     "Notification",
     "OAuthAuthorizationCode",
     "OAuthClient",

@@ -13,6 +13,7 @@ from starlette.requests import HTTPConnection
 from app.auth.actor import ANONYMOUS, Actor
 from app.db import Database, UnitOfWork
 from app.events.pubsub import LiveEvents
+from app.media import MediaSetup
 from app.resolvers.budget import CostBudget
 
 
@@ -41,6 +42,8 @@ class Context:
     payout_minimum: str | None = None
     # On-time shipping for vendor performance: shipped within this many hours (a setting).
     vendor_ship_within_hours: int = 48
+    # Media storage and upload rules (None outside an app: no media fields work there).
+    media: MediaSetup | None = None
 
     @classmethod
     def for_connection(
@@ -62,6 +65,7 @@ class Context:
             live=getattr(getattr(app, "state", None), "live", None),
             payout_minimum=settings.payout_minimum if settings else None,
             vendor_ship_within_hours=settings.vendor_ship_within_hours if settings else 48,
+            media=getattr(getattr(app, "state", None), "media", None),
         )
 
     @contextlib.asynccontextmanager
@@ -70,6 +74,11 @@ class Context:
         async with self.database.unit_of_work(request_id=self.request_id) as uow:
             yield uow
             await uow.commit()
+
+    def media_setup(self) -> MediaSetup:
+        if self.media is None:
+            raise RuntimeError("media is not set up for this context")
+        return self.media
 
     def read(self) -> contextlib.AbstractAsyncContextManager[AsyncSession]:
         """A short read session of the resolver's own (sibling resolvers run concurrently)."""

@@ -113,6 +113,8 @@ LIST_SIZES: Mapping[str, int | str | ByCount] = {
     "CatalogEntity.categories": 3,
     "CatalogEntity.brands": 1,
     "CatalogEntity.inventory": 10,  # a level per variant and warehouse
+    "CatalogEntity.media": 5,  # a thumbnail, a few gallery pictures, a document
+    "MediaAsset.variants": 2,  # one thumbnail per CARTOGRAPH_MEDIA_THUMBNAIL_SIZES width
     "OptionType.values": 5,
     "Variant.optionValues": 3,
     "InventoryAvailability.warehouses": 3,

@@ -19,6 +19,7 @@ import strawberry
 
 from app.analytics.members import MEMBER_TYPES
 from app.auth.actor import ActorKind
+from app.media.sniff import KNOWN_KINDS
 from app.models.aftercare import (
     DISPUTE_OUTCOMES,
     DISPUTE_REASONS,
@@ -37,6 +38,7 @@ from app.models.ledger import (
 )
 from app.models.logs import LOG_LEVELS
 from app.models.marketplace import SUB_ORDER_STATUSES, VENDOR_STATUSES
+from app.models.media import MEDIA_ROLES, PROCESSING_STATES
 from app.models.notifications import CHANNELS, NOTIFICATION_KINDS, NOTIFICATION_STATUSES
 from app.models.oauth import GRANT_TYPES as OAUTH_GRANT_TYPES
 from app.models.orders import ORDER_STATUSES, PAYMENT_STATUSES
@@ -505,3 +507,34 @@ class ReturnStatus(Described):
     REQUESTED = "requested", "Asked for by the customer."
     SHIPPED_BACK = "shipped_back", "Sent back by the customer, with a tracking number."
     RECEIVED = "received", "Received by the vendor: restocked and refunded."
+
+
+@graphql_enum(matches=KNOWN_KINDS)
+class MediaKind(Described):
+    """What an uploaded file is, as detected from its bytes."""
+
+    JPEG = "jpeg", "A JPEG image."
+    PNG = "png", "A PNG image."
+    GIF = "gif", "A GIF image."
+    WEBP = "webp", "A WebP image."
+    PDF = "pdf", "A PDF document."
+    ZIP = "zip", "A ZIP archive."
+
+
+@graphql_enum(matches=MEDIA_ROLES)
+class MediaRole(Described):
+    """What a media asset is for on a catalog entity."""
+
+    THUMBNAIL = "thumbnail", "The picture shown in lists."
+    GALLERY = "gallery", "One of the entity's pictures."
+    DOWNLOAD = "download", "The file a buyer downloads (never public: signed links from /me)."
+    DOCUMENT = "document", "A document about the entity (a manual, a data sheet)."
+
+
+@graphql_enum(matches=PROCESSING_STATES)
+class MediaProcessing(Described):
+    """Where the job that measures an image and makes its thumbnails stands."""
+
+    PENDING = "pending", "Not run yet: no dimensions or thumbnails."
+    READY = "ready", "Done (for an image: dimensions and thumbnails recorded)."
+    FAILED = "failed", "The bytes did not decode as the image they looked like."

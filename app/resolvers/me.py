@@ -10,12 +10,13 @@ record. No permission is needed beyond that: these are the customer's own record
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 import strawberry
 from strawberry import UNSET, Info
 
+from app.models.base import utcnow
 from app.models.customers import (
     ADDRESS_LINE_LENGTH,
     CITY_LENGTH,
@@ -90,14 +91,20 @@ class DownloadType:
     )
     sku: str | None = strawberry.field(description="The SKU bought.")
     title: str | None = strawberry.field(description="The item's title as bought.")
-    url: str = strawberry.field(description="A signed link that expires.")
+    media_asset_id: strawberry.ID = strawberry.field(description="The file's media asset.")
+    filename: str = strawberry.field(description="The file's name.")
+    content_type: str = strawberry.field(description="The file's MIME type.")
+    byte_size: int = strawberry.field(description="The file's size in bytes.")
+    url: str = strawberry.field(description="A signed link to the file that expires.")
+    expires_at: datetime = strawberry.field(description="When the link stops working.")
 
 
 @strawberry.type(name="OrderDownloads", description="The download links of an order.")
 class OrderDownloadsType:
     order_id: strawberry.ID = strawberry.field(description="The order's id.")
     items: list[DownloadType] = strawberry.field(
-        description="One link per digital item; empty until media exists (see note)."
+        description="One link per file attached (role DOWNLOAD) to each item bought; empty "
+        "until the order is paid (see note)."
     )
     note: str | None = strawberry.field(description="Why the list is as it is, when it says.")
 
@@ -213,8 +220,16 @@ class MeType:
         info: Info,
         order_id: Annotated[str, strawberry.argument(description="The order's id or number.")],
     ) -> OrderDownloadsType:
+        setup = info.context.media_setup()
+        expires_at = utcnow() + timedelta(seconds=setup.signed_seconds)
+
+        def sign(key: str) -> str:
+            return str(setup.storage.signed_url(key, setup.signed_seconds))
+
         async with info.context.read() as session:
-            order, links, note = await service.downloads(session, info.context.actor, order_id)
+            order, links, note = await service.downloads(
+                session, info.context.actor, order_id, sign=sign
+            )
         return OrderDownloadsType(
             order_id=strawberry.ID(str(order.id)),
             items=[
@@ -223,7 +238,12 @@ class MeType:
                     entity_id=strawberry.ID(str(link.entity_id)) if link.entity_id else None,
                     sku=link.sku,
                     title=link.title,
+                    media_asset_id=strawberry.ID(str(link.media_asset_id)),
+                    filename=link.filename,
+                    content_type=link.content_type,
+                    byte_size=link.byte_size,
                     url=link.url,
+                    expires_at=expires_at,
                 )
                 for link in links
             ],

@@ -38,6 +38,7 @@ from app.resolvers.limits import document_limits
 from app.resolvers.logs import LogQueries
 from app.resolvers.marketplace import MarketplaceMutations, MarketplaceQueries
 from app.resolvers.me import MeMutations, MeQueries
+from app.resolvers.media import MediaMutations, MediaQueries
 from app.resolvers.notifications import NotificationMutations, NotificationQueries
 from app.resolvers.oauth import OAuthClientMutations, OAuthClientQueries
 from app.resolvers.orders import OrderMutations, OrderQueries
@@ -77,6 +78,7 @@ class Query(
     MarketplaceQueries,
     LedgerQueries,
     AftercareQueries,
+    MediaQueries,
 ):
     pass
 
@@ -101,6 +103,7 @@ class Mutation(
     MarketplaceMutations,
     LedgerMutations,
     AftercareMutations,
+    MediaMutations,
 ):
     pass
 

@@ -182,6 +182,9 @@ class GraphQLApp(GraphQL[Context, None]):
             keep_alive=keep_alive_seconds > 0,
             keep_alive_interval=keep_alive_seconds,
             max_subscriptions_per_connection=max_operations,
+            # File uploads (the GraphQL multipart request spec); the CSRF middleware makes
+            # them carry a preflight-forcing header.
+            multipart_uploads_enabled=True,
         )
         self.database = database
         self.limiter = limiter

@@ -27,8 +27,10 @@ from graphql import (
     type_from_ast,
 )
 from graphql.utilities import validate_input_value
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from app.db import Database
 from app.errors import ERRORS_BY_CODE, AppError, InternalError, ValidationFailed
@@ -121,6 +123,32 @@ def dig(data: Any, dotted: str) -> Any:
     return data
 
 
+# The most parts a form body may have (a file and a few fields).
+MAX_FORM_FIELDS = 20
+
+
+async def form_body(request: Request) -> dict[str, Any]:
+    """A multipart/form-data body as a dict: text fields as strings, one file per name."""
+    content_type = request.headers.get("content-type", "")
+    if not content_type.lower().startswith("multipart/form-data"):
+        raise ValidationFailed(
+            "Send the body as multipart/form-data.", details={"body": "Expected multipart."}
+        )
+    try:
+        form = await request.form(max_files=1, max_fields=MAX_FORM_FIELDS)
+    except (MultiPartException, HTTPException) as error:
+        detail = getattr(error, "message", None) or getattr(error, "detail", "Malformed.")
+        raise ValidationFailed(
+            f"Malformed multipart body: {detail}", details={"body": str(detail)}
+        ) from None
+    body: dict[str, Any] = {}
+    for name, value in form.multi_items():
+        if name in body:
+            raise ValidationFailed.field(name, "Given more than once.")
+        body[name] = value
+    return body
+
+
 class RouteExecutor:
     def __init__(self, route: RestRoute, schema: strawberry.Schema, database: Database):
         self.route = route
@@ -168,6 +196,9 @@ class RouteExecutor:
             response: Response = self.route.dialect.error_response(error, request_id)
         else:
             response = self.render(payload, variables, request_id)
+        finally:
+            if self.route.form:
+                await request.close()  # the uploaded files' temporary spools
         response.headers.raw.extend(sub_response.headers.raw)
         return response
 
@@ -187,7 +218,11 @@ class RouteExecutor:
             if raw is not None and raw != "":
                 sent[param.target] = param.name
                 set_path(variables, param.target, convert_param(param, raw))
-        if self.route.body is not None:
+        if self.route.form:
+            body: Any = await form_body(request)
+            self.refuse_path_fields(body)
+            variables[self.route.body or "input"] = body
+        elif self.route.body is not None:
             raw_body = await request.body()
             try:
                 body = (
@@ -228,7 +263,7 @@ class RouteExecutor:
         """`include=attributes,variants` -> the operation's `@include(if:)` variables."""
         names = [n.strip() for n in (raw or "").split(",") if n.strip()]
         known = self.route.include
-        unknown = [n for n in names if n not in known and n not in self.route.include_later]
+        unknown = [n for n in names if n not in known]
         if unknown:
             raise ValidationFailed.field(
                 "include", f"Unknown: {', '.join(unknown)}; choose from {', '.join(known)}."
@@ -307,6 +342,12 @@ class RouteExecutor:
 
     def render(self, payload: Any, variables: dict[str, Any], request_id: str | None) -> Response:
         dialect = self.route.dialect
+        if self.route.redirect is not None:
+            return RedirectResponse(
+                payload[self.route.redirect],
+                status_code=self.route.status,
+                headers={"Cache-Control": "no-store"},
+            )
         shape = self.route.shape or (lambda item: item)
         if self.route.paginated:
             request = PageRequest.build(

@@ -47,6 +47,7 @@ SCALARS: dict[str, Schema] = {
     "DateTime": {"type": "string", "format": "date-time"},
     "UUID": {"type": "string", "format": "uuid"},
     "JSON": {"type": "object", "additionalProperties": True},
+    "Upload": {"type": "string", "format": "binary"},
 }
 
 ERROR_DESCRIPTIONS = {
@@ -436,6 +437,15 @@ def _operation(route: RestRoute, schema: strawberry.Schema, components: Componen
             "content": {"application/json": {"schema": success}},
         }
     }
+    if route.redirect is not None:
+        responses = {
+            str(route.status): {
+                "description": "Found: the file is at the Location URL",
+                "headers": {
+                    "Location": {"description": "The file's URL", "schema": {"type": "string"}}
+                },
+            }
+        }
     for status in error_statuses:
         responses[str(status)] = {
             "description": route.extra_responses.get(
@@ -464,11 +474,10 @@ def _operation(route: RestRoute, schema: strawberry.Schema, components: Componen
         )
         body_type = type_from_ast(graphql_schema, variable.type)
         assert body_type is not None
+        media_type = "multipart/form-data" if route.form else "application/json"
         result["requestBody"] = {
             "required": not route.optional_body,
-            "content": {
-                "application/json": {"schema": _request_body(route, body_type, components)}
-            },
+            "content": {media_type: {"schema": _request_body(route, body_type, components)}},
         }
     return result
 

@@ -11,6 +11,7 @@ from app.rest.engine import jobs as engine_jobs
 from app.rest.engine import ledger as engine_ledger
 from app.rest.engine import marketplace as engine_marketplace
 from app.rest.engine import me as engine_me
+from app.rest.engine import media as engine_media
 from app.rest.engine import orders as engine_orders
 from app.rest.engine import pricing as engine_pricing
 from app.rest.engine import promotions as engine_promotions
@@ -39,6 +40,7 @@ ROUTES: list[RestRoute] = [
     *engine_ledger.ROUTES,
     *engine_marketplace.ROUTES,
     *engine_me.ROUTES,
+    *engine_media.ROUTES,
     *engine_orders.ROUTES,
     *engine_pricing.ROUTES,
     *engine_promotions.ROUTES,

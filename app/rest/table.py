@@ -79,8 +79,6 @@ class RestRoute:
     extra_responses: dict[int, str] = field(default_factory=dict)
     # `include=a,b` turns on the operation's `@include(if: $variable)` parts: name -> variable.
     include: dict[str, str] = field(default_factory=dict)
-    # Documented include names whose domains are not built yet: accepted, nothing added.
-    include_later: tuple[str, ...] = ()
     # Variables every call sets (e.g. a changed entity is answered with all its parts).
     defaults: dict[str, Any] = field(default_factory=dict)
     # The body may be empty (every field of its input type is optional).
@@ -107,12 +105,16 @@ class RestRoute:
     # Answers a signed-in customer's session cookie only, no key (`/api/me`): the OpenAPI
     # document says so in the operation's `security`.
     session: bool = False
+    # The body comes as multipart/form-data (its file parts become `Upload` values), not JSON.
+    form: bool = False
+    # The answer is a 302 to the URL in this field of the payload (`GET /api/media/{id}`).
+    redirect: str | None = None
 
     def parameters(self) -> list[Param]:
         """Path, query, include and the dialect's paging parameters, as the client sends them."""
         params = [*self.path_params, *self.query]
         if self.include:
-            choices = ", ".join([*self.include, *self.include_later])
+            choices = ", ".join(self.include)
             params.append(Param("include", description=f"Comma-separated: {choices}."))
         if self.paginated:
             params += PAGING_PARAMS[self.dialect.name]

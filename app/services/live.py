@@ -53,6 +53,7 @@ READ_PERMISSIONS: dict[str, str] = {
     "dispute": "marketplace:admin",
     "return": "marketplace:admin",
     "review": "marketplace:admin",
+    "media_asset": "media:read",
 }
 
 # The entities a customer owns (their `customer_id`).

@@ -10,6 +10,7 @@ customer id whatever the actor's permissions, so an order of another customer is
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -25,11 +26,14 @@ from app.pagination import Page, PageRequest, SortKey, paginate
 from app.services import carts as cart_service
 from app.services.carts import CartView
 from app.services.inventory.queries import availability, levels_for_entities
+from app.services.media import attached_to
 
 ORDER_ORDER = (SortKey(Order.id, descending=True),)
-DOWNLOADS_NOTE = (
-    "Download links for digital items come with media (issue 13); until then this list is empty."
-)
+# Downloads open once the money is in, and close when it went back.
+DOWNLOADABLE_PAYMENTS = ("paid", "partially_refunded")
+WITHDRAWN = ("cancelled", "refunded")
+NOT_PAID_NOTE = "Download links come once the order is paid (and not after it is cancelled)."
+NO_FILES_NOTE = "No item of this order has a file to download."
 
 
 def customer_of(actor: Actor) -> uuid.UUID:
@@ -88,22 +92,53 @@ async def tracking(
 
 @dataclass(frozen=True, slots=True)
 class Download:
-    """A digital item's download link (signed, expiring): made by the media domain."""
+    """A digital item's file: a signed link that expires."""
 
     line_id: uuid.UUID
     entity_id: uuid.UUID | None
     sku: str | None
     title: str | None
+    media_asset_id: uuid.UUID
+    filename: str
+    content_type: str
+    byte_size: int
     url: str
 
 
 async def downloads(
-    session: AsyncSession, actor: Actor, order_id: str
-) -> tuple[Order, list[Download], str]:
-    """The order's download links, and a note: there is no media yet (issue 13), so no line
-    has a file to sign a link to, and the list is empty; the order must still be theirs."""
+    session: AsyncSession, actor: Actor, order_id: str, *, sign: Callable[[str], str]
+) -> tuple[Order, list[Download], str | None]:
+    """The order's download links (`sign` turns a storage key into a signed, expiring URL),
+    and a note when the list is empty. One link per file attached with role `download` to
+    the catalog entity of each line, once the order is paid (payment `paid` or
+    `partially_refunded`) and neither cancelled nor refunded."""
     order = await my_order(session, actor, order_id)
-    return order, [], DOWNLOADS_NOTE
+    if order.payment_status not in DOWNLOADABLE_PAYMENTS or order.status in WITHDRAWN:
+        return order, [], NOT_PAID_NOTE
+    lines = list(
+        await session.scalars(
+            select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.id)
+        )
+    )
+    entity_ids = list({line.entity_id for line in lines if line.entity_id is not None})
+    files = await attached_to(session, entity_ids, roles=["download"]) if entity_ids else {}
+    links = [
+        Download(
+            line_id=line.id,
+            entity_id=line.entity_id,
+            sku=line.sku,
+            title=line.title,
+            media_asset_id=file.asset.id,
+            filename=file.asset.filename,
+            content_type=file.asset.content_type,
+            byte_size=file.asset.byte_size,
+            url=sign(file.asset.storage_key),
+        )
+        for line in lines
+        if line.entity_id is not None
+        for file in files.get(line.entity_id, [])
+    ]
+    return order, links, None if links else NO_FILES_NOTE
 
 
 @dataclass(frozen=True, slots=True)

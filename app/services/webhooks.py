@@ -27,7 +27,7 @@ from app.pagination import Page, PageRequest, SortKey, paginate
 from app.services.audit import record_change
 from app.webhooks.targets import Target, UnsafeTarget, check
 
-# The events an endpoint may subscribe to: seed 003's list, stock falling low, and the
+# The events an endpoint may subscribe to: seed 003's list, stock falling low, media, and the
 # marketplace's vendor lifecycle, sub-orders, commissions, balance entries, payouts,
 # disputes, returns and reviews.
 WEBHOOK_EVENTS = (
@@ -66,6 +66,10 @@ WEBHOOK_EVENTS = (
     "returns.statusChange",
     "reviews.create",
     "reviews.update",
+    "media.create",
+    "media.delete",
+    "media.attach",
+    "media.detach",
 )
 # Subscribes to every event above, and to those added later.
 ALL_EVENTS = "*"

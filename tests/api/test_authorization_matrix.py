@@ -41,8 +41,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
+import orjson
 import pytest
 from graphql import GraphQLSchema, get_named_type, is_composite_type
 from sqlalchemy import func, select, update
@@ -78,6 +80,7 @@ from tests.conftest import client_for
 from tests.support.catalog import make_brand, make_category, make_entity
 from tests.support.factories import make_api_key
 from tests.support.marketplace import MadeVendor, make_vendor, vendor_product
+from tests.support.media import png
 from tests.support.oauth import make_client
 from tests.support.pricing import make_group, make_modifier, make_price
 from tests.support.promotions import make_promotion
@@ -116,6 +119,8 @@ class Rest:
     json: Any = None
     params: dict[str, str] | None = None
     headers: dict[str, str] | None = None
+    # A multipart body: {name: (filename, bytes, content type)}.
+    files: dict[str, tuple[str, bytes, str]] | None = None
 
 
 @dataclass(frozen=True)
@@ -125,6 +130,8 @@ class Graph:
 
     args: dict[str, Any] = field(default_factory=dict)
     headers: dict[str, str] | None = None
+    # A file sent as `input.file` by the GraphQL multipart request spec.
+    upload: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -436,6 +443,24 @@ class World:
 
     async def webhook_endpoint(self) -> str:
         return str((await make_endpoint(self.database)).id)
+
+    async def media_asset(self) -> str:
+        """An uploaded picture, attached to nothing (private)."""
+        response = await self.admin.post(
+            "/api/media/upload", files={"file": ("p.png", png(), "image/png")}
+        )
+        assert response.status_code == 201, response.text
+        return str(response.json()["data"]["id"])
+
+    async def public_media(self) -> dict[str, str]:
+        """A picture in the gallery of an active entity: its id, and its file's path."""
+        asset, entity = await self.media_asset(), await self.entity()
+        attached = await self.data(
+            "POST",
+            "/api/media/attach",
+            {"entityId": entity, "mediaAssetId": asset, "role": "gallery"},
+        )
+        return {"id": asset, "entity": entity, "path": urlsplit(attached["mediaAsset"]["url"]).path}
 
     async def data(self, method: str, path: str, body: Any = None, key: str | None = None) -> Any:
         response = await self.admin.request(method, path, json=body)
@@ -1378,6 +1403,69 @@ WEBHOOKS = {
     "Mutation.redeliverWebhook": row(HOOKS, _redeliver),
 }
 
+# ---- media -----------------------------------------------------------------------------------
+
+
+async def _attach(w: World) -> Call:
+    asset, entity = await w.media_asset(), await w.entity()
+    return Rest(
+        "POST",
+        "/api/media/attach",
+        json={"entityId": entity, "mediaAssetId": asset, "role": "thumbnail"},
+    )
+
+
+async def _attach_graph(w: World) -> Call:
+    asset, entity = await w.media_asset(), await w.entity()
+    return Graph({"input": {"entityId": entity, "mediaAssetId": asset, "role": "THUMBNAIL"}})
+
+
+async def _detach(w: World) -> Call:
+    made = await w.public_media()
+    return Rest(
+        "POST", "/api/media/detach", json={"entityId": made["entity"], "mediaAssetId": made["id"]}
+    )
+
+
+async def _detach_graph(w: World) -> Call:
+    made = await w.public_media()
+    return Graph({"input": {"entityId": made["entity"], "mediaAssetId": made["id"]}})
+
+
+def _public_media(call: Callable[[dict[str, str]], Call]) -> Prepare:
+    async def prepare(w: World) -> Call:
+        return call(await w.public_media())
+
+    return prepare
+
+
+UPLOAD_FILE = {"file": ("p.png", png(), "image/png")}
+# Reading a public asset (attached to an active entity) is anyone's; the rest needs media:*.
+MEDIA = {
+    "POST /api/media/upload": row(
+        "media:create", rest("POST", "/api/media/upload", files=UPLOAD_FILE), 201
+    ),
+    "GET /api/media/{id}": row(
+        None, _public_media(lambda m: Rest("GET", f"/api/media/{m['id']}")), 302
+    ),
+    "GET /api/media/files/{key:path}": row(None, _public_media(lambda m: Rest("GET", m["path"]))),
+    "DELETE /api/media/{id}": row(
+        "media:delete", on("media_asset", lambda id: Rest("DELETE", f"/api/media/{id}"))
+    ),
+    "POST /api/media/attach": row("media:update", _attach, 201),
+    "POST /api/media/detach": row("media:update", _detach),
+    "Query.mediaAssets": row("media:read", graph()),
+    "Query.mediaAsset": row(None, _public_media(lambda m: Graph({"id": m["id"]}))),
+    "Mutation.uploadMedia": row(
+        "media:create", const(Graph({"input": {"file": None}}, upload=png()))
+    ),
+    "Mutation.deleteMedia": row(
+        "media:delete", on("media_asset", lambda id: Graph({"input": {"id": id}}))
+    ),
+    "Mutation.attachMedia": row("media:update", _attach_graph),
+    "Mutation.detachMedia": row("media:update", _detach_graph),
+}
+
 # ---- notifications ---------------------------------------------------------------------------
 
 
@@ -2052,6 +2140,7 @@ MATRIX: dict[str, Row] = {
     **SEARCH,
     **JOBS,
     **WEBHOOKS,
+    **MEDIA,
     **NOTIFICATIONS,
     **AUTH,
     **ME,
@@ -2174,7 +2263,12 @@ async def answer(
     if isinstance(call, Rest):
         async with client_for(app, headers=headers) as http:
             response = await http.request(
-                call.method, call.path, json=call.json, params=call.params, headers=call.headers
+                call.method,
+                call.path,
+                json=call.json,
+                params=call.params,
+                headers=call.headers,
+                files=call.files,
             )
         return response.status_code
     if isinstance(call, Socket):
@@ -2189,7 +2283,19 @@ async def answer(
     if entry.startswith("Subscription."):
         return await subscription_status(app, world, key, query, call.args, field_name)
     async with client_for(app, headers={**headers, **(call.headers or {})}) as http:
-        response = await http.post("/graphql", json={"query": query, "variables": call.args})
+        if call.upload is not None:
+            operations = {"query": query, "variables": call.args}
+            response = await http.post(
+                "/graphql",
+                headers={"apollo-require-preflight": "true"},
+                data={
+                    "operations": orjson.dumps(operations).decode(),
+                    "map": orjson.dumps({"0": ["variables.input.file"]}).decode(),
+                },
+                files={"0": ("p.png", call.upload, "image/png")},
+            )
+        else:
+            response = await http.post("/graphql", json={"query": query, "variables": call.args})
     assert response.status_code == 200, response.text
     return graph_status(response.json(), field_name)
 

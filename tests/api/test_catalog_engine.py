@@ -1482,16 +1482,12 @@ async def test_include_inventory_adds_stock_and_levels(admin: httpx.AsyncClient)
     assert one.json()["data"]["stock"] is None and one.json()["data"]["inventory"] == []
 
 
-@pytest.mark.parametrize("include", ["media"])
-async def test_documented_includes_of_later_domains_are_accepted_and_add_nothing(
-    admin: httpx.AsyncClient, include: str
-) -> None:
+async def test_include_media_adds_the_attached_assets(admin: httpx.AsyncClient) -> None:
     entity = await create_entity(admin, slug="blue-widget")
-    listed = await admin.get(ENTITIES, params={"include": include})
-    one = await admin.get(f"{ENTITIES}/{entity['id']}", params={"include": include})
-    assert listed.status_code == 200 and one.status_code == 200
-    assert set(listed.json()["data"][0]) == ENTITY_FIELDS
-    assert set(one.json()["data"]) == ENTITY_FIELDS
+    listed = await admin.get(ENTITIES, params={"include": "media"})
+    one = await admin.get(f"{ENTITIES}/{entity['id']}", params={"include": "media"})
+    assert set(listed.json()["data"][0]) == ENTITY_FIELDS | {"media"}
+    assert one.json()["data"]["media"] == []
 
 
 async def test_get_one_with_a_bogus_include_is_422(admin: httpx.AsyncClient) -> None:

@@ -363,5 +363,6 @@ async def test_relations_the_look_ahead_missed_are_loaded_in_batches_not_failed(
         unplanned = await gql(client, STOREFRONT)
     assert without_cost(unplanned) == without_cost(planned)
     # The page and the count, then two batches (one per set of arguments asked: `attributes`
-    # with a locale, and the rest), each the entities again and every relation once.
-    assert queries.count == 20, queries.statements
+    # with a locale, and the rest), each the entities again and every relation once (media
+    # included).
+    assert queries.count == 22, queries.statements

@@ -26,7 +26,7 @@ from starlette.applications import Starlette
 from app.auth.actor import SYSTEM
 from app.config import Settings
 from app.db import Database
-from app.jobs import enqueue
+from app.jobs import enqueue, run_pending
 from app.models.marketplace import SubOrder
 from app.models.orders import Order, OrderLine
 from app.resolvers.schema import schema_for
@@ -43,6 +43,7 @@ from tests.support.catalog import make_brand, make_category, make_entity
 from tests.support.factories import customer
 from tests.support.ledger import make_rule
 from tests.support.marketplace import make_vendor, vendor_product
+from tests.support.media import png, uploaded
 from tests.support.pricing import make_group, make_modifier, make_price, variants_of
 from tests.support.promotions import make_promotion
 from tests.support.users import COOKIE, cookie_client, make_user, session_token
@@ -96,6 +97,8 @@ CALLS: dict[str, str] = {
     "job": 'job(id: "{job}")',
     "webhookEndpoints": "webhookEndpoints",
     "webhookEndpoint": 'webhookEndpoint(id: "{webhook}")',
+    "mediaAssets": "mediaAssets",
+    "mediaAsset": 'mediaAsset(id: "{media}")',
     "notifications": "notifications",
     "search": 'search(q: "walk", facets: [TYPE, CATEGORY, BRAND, STATUS])',
     "suggest": 'suggest(prefix: "walk")',
@@ -235,9 +238,18 @@ async def store(client: httpx.AsyncClient, admin: httpx.AsyncClient, database: D
             await uow.commit()
     payout = await schedule_payout(database, SYSTEM, vendor_id=seller.id, currency="USD")
     aftercare = await aftercare_records(database, order["id"], str(sub_order), seller.id)
+    picture = await uploaded(admin, png(300, 200))
+    for role in ("gallery", "download"):
+        attached = await admin.post(
+            "/api/media/attach",
+            json={"entityId": str(tee.id), "mediaAssetId": picture["id"], "role": role},
+        )
+        assert attached.status_code == 201, attached.text
+    await run_pending(database, admin_settings(admin), queue="media")
     return {
         "vendor": seller.id, "vendor_session": seller.token, "sub_order": str(sub_order),
         "payout": str(payout.id), **aftercare,
+        "media": picture["id"],
         "job": str(job.id),
         "user": str(walker.id),
         "session": await session_token(database, staff),
@@ -276,6 +288,13 @@ async def aftercare_records(
         )
         await uow.commit()
     return {"dispute": str(dispute.id), "return": str(made.id)}
+
+
+def admin_settings(admin: httpx.AsyncClient) -> Settings:
+    transport = admin._transport
+    assert isinstance(transport, httpx.ASGITransport)
+    settings: Settings = transport.app.state.settings  # type: ignore[attr-defined]
+    return settings
 
 
 async def shopper(app: Starlette, database: Database, order_id: str) -> httpx.AsyncClient:

@@ -178,6 +178,48 @@ REFUND = "mutation($i: RefundSubOrderInput!) { refundSubOrder(input: $i) { id } 
 DISPUTES = f"{MARKET}/disputes"
 RESOLVE = "mutation($i: ResolveDisputeInput!) { resolveDispute(input: $i) { id } }"
 RETURN_LINE = {"lineId": UNKNOWN_ID, "quantity": 1}
+BOUNDARY = "hostile-boundary"
+
+
+def multipart_body(*parts: tuple[str, str | None, bytes, str | None]) -> bytes:
+    """A multipart/form-data body of (name, filename, bytes, content type) parts."""
+    out = b""
+    for name, filename, data, content_type in parts:
+        disposition = f'form-data; name="{name}"' + (
+            f'; filename="{filename}"' if filename is not None else ""
+        )
+        out += f"--{BOUNDARY}\r\nContent-Disposition: {disposition}\r\n".encode()
+        if content_type:
+            out += f"Content-Type: {content_type}\r\n".encode()
+        out += b"\r\n" + data + b"\r\n"
+    return out + f"--{BOUNDARY}--\r\n".encode()
+
+
+MULTIPART = {"content-type": f"multipart/form-data; boundary={BOUNDARY}"}
+
+
+def upload(*parts: tuple[str, str | None, bytes, str | None]) -> Callable[[World], Sent]:
+    return lambda world: Sent("POST", "/api/media/upload", multipart_body(*parts), MULTIPART)
+
+
+def graphql_upload(data: bytes, **headers: str) -> Callable[[World], Sent]:
+    operations = encode({
+        "query": "mutation($i: UploadMediaInput!) { uploadMedia(input: $i) { id } }",
+        "variables": {"i": {"file": None}},
+    })  # fmt: skip
+    body = multipart_body(
+        ("operations", None, operations, None),
+        ("map", None, b'{"0": ["variables.i.file"]}', None),
+        ("0", "x.png", data, "image/png"),
+    )
+    return lambda world: Sent(
+        "POST", "/graphql", body, {**MULTIPART, "accept": "application/json", **headers}
+    )
+
+
+SVG_SCRIPT = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
+HTML_AS_PNG = b"<!doctype html><script>alert(1)</script>"
+PNG_HEAD = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
 
 
 # --- hostile values --------------------------------------------------------------------------
@@ -699,6 +741,41 @@ CASES: list[Case] = [
              "subOrderId": UNKNOWN_ID, "rating": 5, "title": "x" * 10_000}))),
     Case("reviews-rating-filter-0", "engine", "GET /api/marketplace/vendors/:id/reviews?rating=0",
          422, VF, rest("GET", f"{VENDORS}/{UNKNOWN_ID}/reviews?rating=0")),
+    # Media: the type is the bytes' (never the name's or the declared one), SVG is refused,
+    # a form is one file; links are ours or nothing.
+    Case("svg-with-script", "engine", "POST /api/media/upload, an SVG with a <script>", 422, VF,
+         upload(("file", "logo.svg", SVG_SCRIPT, "image/svg+xml"))),
+    Case("html-named-png", "engine", "POST /api/media/upload, HTML named x.png (image/png)",
+         422, VF, upload(("file", "x.png", HTML_AS_PNG, "image/png"))),
+    Case("upload-two-files", "engine", "POST /api/media/upload, two file parts", 422, VF,
+         upload(("file", "a.png", PNG_HEAD, "image/png"), ("other", "b.png", PNG_HEAD, None))),
+    Case("upload-file-as-text", "engine", 'POST /api/media/upload, file = "text" (no file)',
+         422, VF, upload(("file", None, b"text", None))),
+    Case("upload-json", "engine", 'POST /api/media/upload {"file": "x"} as JSON', 422, VF,
+         rest("POST", "/api/media/upload", {"file": "x"})),
+    Case("upload-multipart-truncated", "engine", "POST /api/media/upload, no closing boundary",
+         422, VF, lambda world: Sent("POST", "/api/media/upload",
+                                     b"--hostile-boundary\r\nContent-Disposition: form",
+                                     MULTIPART)),
+    Case("media-id-garbage", "engine", "GET /api/media/<script>", 404, "NOT_FOUND",
+         rest("GET", "/api/media/%3Cscript%3E")),
+    Case("signed-not-boolean", "engine", "GET /api/media/{id}?signed=maybe", 422, VF,
+         rest("GET", "/api/media/{entity}?signed=maybe")),
+    Case("media-file-traversal", "engine", "GET /api/media/files/..%2F..%2Fetc%2Fpasswd", 404,
+         "NOT_FOUND", rest("GET", "/api/media/files/..%2F..%2Fetc%2Fpasswd")),
+    Case("media-link-forged", "engine", "GET /api/media/files/<key>?expires=...&signature=00",
+         403, "FORBIDDEN", rest("GET", "/api/media/files/" + ZERO_UUID_TEXT
+                                + "/original.png?expires=99999999999&signature=00")),
+    Case("attach-role-unknown", "engine", 'POST /api/media/attach {"role": "poster"}', 422, VF,
+         rest("POST", "/api/media/attach", {"entityId": "{entity}", "mediaAssetId": ZERO_UUID_TEXT,
+                                             "role": "poster"})),
+    Case("upload-string-file", "graphql", 'uploadMedia(input: {file: "x"}) (no multipart)', 200,
+         VF, graphql("mutation($i: UploadMediaInput!) { uploadMedia(input: $i) { id } }",
+                     {"i": {"file": "x"}})),
+    Case("upload-without-preflight", "graphql", "multipart uploadMedia, no preflight header",
+         403, "FORBIDDEN", graphql_upload(PNG_HEAD)),
+    Case("svg-with-script", "graphql", "multipart uploadMedia, an SVG with a <script>", 200, VF,
+         graphql_upload(SVG_SCRIPT, **{"apollo-require-preflight": "1"})),
 ]  # fmt: skip
 
 

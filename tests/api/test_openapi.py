@@ -215,12 +215,16 @@ async def test_resources_envelopes_and_errors_are_named_components_used_by_refer
             "GatewayError" if route.dialect.name == "gateway" else "EngineError"
         )
         for status, response in operation["responses"].items():
+            if status == "302":  # a redirect to the file: a Location, no body
+                assert route.redirect is not None and "content" not in response
+                continue
             schema = response["content"]["application/json"]["schema"]
             assert list(schema) == ["$ref"], (route.method, route.path, status)
             if int(status) >= 400:
                 assert schema["$ref"] == errors
         if "requestBody" in operation:
-            body = operation["requestBody"]["content"]["application/json"]["schema"]
+            [content] = operation["requestBody"]["content"].values()
+            body = content["schema"]
             assert list(body) == ["$ref"], (route.method, route.path)
     for name, operations in SAME_RESOURCE.items():
         assert {payload_name(document, *op) for op in operations} == {name}

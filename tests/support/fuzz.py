@@ -67,6 +67,7 @@ PATH_KINDS: dict[tuple[str, str], str] = {
     ("disputes", "id"): "disputes",
     ("returns", "id"): "returns",
     ("reviews", "reviewId"): "reviews",
+    ("media", "id"): "media",
 }
 # A DELETE of the resource itself draws from ids kept for it, so that the rest of the run
 # still finds the others.
@@ -77,6 +78,7 @@ DOOMED = {
     "roles": "doomed_roles",
     "webhooks": "doomed_webhooks",
     "commission_rules": "doomed_commission_rules",
+    "media": "doomed_media",
 }
 
 # Body fields (REST) that name a resource, and how often they draw from its ids.
@@ -101,6 +103,7 @@ BODY_KINDS: dict[str, str] = {
     "lines[*].lineId": "order_lines",
     "optionValueIds[*]": "option_values",
     "reservationId": "reservations",
+    "mediaAssetId": "media",
     "sku": "skus",
     "updates[*].sku": "skus",
     "paymentMethodId": "payment_methods",
@@ -167,6 +170,11 @@ QUERY_KINDS: dict[str, str] = {
     "vendor": "vendors",
     "orderId": "orders",
 }
+# A 1x1 PNG for the fuzzer's uploads.
+FUZZ_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+    "0000000d49444154789c6360f8cfc0f01f0005000201a3b3c2f70000000049454e44ae426082"
+)
 PATH_PROBABILITY = 0.8
 SPECIAL_EXAMPLES = 15
 BODY_PROBABILITY = 0.5
@@ -448,6 +456,20 @@ async def known_ids(base_url: str, key: str) -> dict[str, list[str]]:
         )
         vendors, sub_orders = await _marketplace(http, post, cart_product)
         rules, payouts = await _ledger(http, post, vendors[0])
+        # Pictures: the first three in an active entity's gallery (public), the rest for
+        # DELETE only.
+        media = []
+        for n in range(6):
+            response = await http.post(
+                "/api/media/upload", files={"file": (f"fuzz-{n}.png", FUZZ_PNG, "image/png")}
+            )
+            assert response.status_code == 201, response.text
+            media.append(response.json()["data"])
+        for made in media[:3]:
+            await post(
+                "/api/media/attach",
+                {"entityId": products[0]["id"], "mediaAssetId": made["id"], "role": "gallery"},
+            )
         held = products[-1]
         reservations = await post(
             "/api/inventory/reserve",
@@ -519,6 +541,8 @@ async def known_ids(base_url: str, key: str) -> dict[str, list[str]]:
         "ratings": [5],  # type: ignore[list-item]
         "order_currencies": sorted({o["currency"] for o in orders if o.get("currency")}) or ["USD"],
         "refund_amounts": [1, 50],  # type: ignore[list-item]
+        "media": [m["id"] for m in media[:3]],
+        "doomed_media": [m["id"] for m in media[3:]],
         "locales": ["en", "de", "fr"],
         "currencies": ["USD", "EUR", "JPY"],
         "emails": ["fuzz.one@example.com", "fuzz.two@example.com"],
@@ -710,6 +734,7 @@ GRAPHQL_RESOURCES: dict[str, str] = {
     "Dispute": "disputes",
     "Return": "returns",
     "Review": "reviews",
+    "MediaAsset": "media",
 }
 # ...and the other arguments and input fields that name one, wherever they are.
 GRAPHQL_FIELDS: dict[str, str] = {

@@ -34,8 +34,8 @@ def operation(document: dict[str, Any], method: str, path: str) -> dict[str, Any
 
 
 def request_body(document: dict[str, Any], method: str, path: str) -> dict[str, Any]:
-    """The resolved JSON body schema of an operation."""
-    body = operation(document, method, path)["requestBody"]["content"]["application/json"]
+    """The resolved body schema of an operation (JSON, or multipart/form-data for uploads)."""
+    [body] = operation(document, method, path)["requestBody"]["content"].values()
     return resolved(document, body["schema"])
 
 

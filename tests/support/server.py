@@ -50,12 +50,19 @@ class RunningServer:
 
 
 @contextlib.contextmanager
-def running_server(database_url: str, **settings: str) -> Iterator[RunningServer]:
+def running_server(
+    database_url: str, *, names_itself: bool = False, **settings: str
+) -> Iterator[RunningServer]:
     """Serve `database_url`, which the test fixtures have migrated already, on a free port,
     and stop the server afterwards. (A `cartograph migrate` subprocess first found nothing to
-    do and cost seconds per server; tests/test_cli.py runs that command.)"""
-    env = {**os.environ, "DATABASE_URL": database_url, **settings}
+    do and cost seconds per server; tests/test_cli.py runs that command.) `names_itself`:
+    its links (CARTOGRAPH_PUBLIC_URL, e.g. media URLs) point at its own port."""
     port = free_port()
+    if names_itself:
+        settings = {"CARTOGRAPH_PUBLIC_URL": f"http://127.0.0.1:{port}", **settings}
+    # Uploaded media of a test server go to a directory of their own, never the worktree's.
+    settings.setdefault("CARTOGRAPH_MEDIA_DIR", tempfile.mkdtemp(prefix="cartograph-media-"))
+    env = {**os.environ, "DATABASE_URL": database_url, **settings}
     server = RunningServer(base_url=f"http://127.0.0.1:{port}", env=env)
     # A file, not a pipe nobody reads: a chatty server would block on a full pipe.
     logs = tempfile.TemporaryDirectory(prefix="cartograph-server-")

@@ -26,9 +26,11 @@ from app.models.catalog import (
     Variant,
 )
 from app.resolvers.context import Context
-from app.resolvers.enums import EntityStatus, EntityType
+from app.resolvers.enums import EntityStatus, EntityType, MediaRole
 from app.resolvers.inventory import READ as INVENTORY_READ
 from app.resolvers.inventory import InventoryLevelType
+from app.resolvers.media import READ as MEDIA_READ
+from app.resolvers.media import MediaAttachmentType
 from app.resolvers.money import Money
 from app.resolvers.permissions import requires
 from app.resolvers.rows import from_row
@@ -38,6 +40,7 @@ from app.services.catalog import loading
 from app.services.catalog.attributes import DEFAULT_LOCALE, Localized, localize
 from app.services.inventory import queries as inventory_queries
 from app.services.inventory.queries import LevelView
+from app.services.media import attached_to
 from app.services.pricing.groups import groups_for
 from app.services.pricing.resolution import PriceQuery, resolve_prices
 
@@ -253,6 +256,7 @@ class Related:
     vendor: Any = None
     inventory: list[LevelView] | None = None
     prices: Prices | None = None
+    media: list[MediaAttachmentType] | None = None
     # Where a relation that was not prefetched is loaded from (DESIGN §8's fallback).
     loaders: EntityLoaders | None = None
 
@@ -360,6 +364,22 @@ class CatalogEntityType:
     @strawberry.field(description="The brands it carries.", graphql_type=list[BrandType])
     def brands(self) -> list[BrandType] | Later[list[BrandType]] | None:
         return self._from("brands", lambda related: related.brands)
+
+    @strawberry.field(
+        description="Its media assets by role, then position. Without media:read, only those "
+        "in public roles (no `download` files).",
+        graphql_type=list[MediaAttachmentType],
+    )
+    def media(
+        self,
+        role: Annotated[
+            MediaRole | None,
+            strawberry.argument(description="Only assets in this role. Default: every role."),
+        ] = None,
+    ) -> list[MediaAttachmentType] | Later[list[MediaAttachmentType]] | None:
+        return self._from(
+            "media", lambda r: [m for m in r.media or [] if role is None or m.role == role]
+        )
 
     @strawberry.field(
         description="The title in the default locale (the gateway's name).", graphql_type=str | None
@@ -533,6 +553,10 @@ async def build_entities(
             related[id].brands = [BrandType.from_row(b) for b in brands.get(id, [])]
     if ids and "vendor" in selected:
         await _vendors(session, rows, related)
+    if ids and "media" in selected:
+        media = await attached_to(session, ids, public_only=not context.actor.can(MEDIA_READ))
+        for id in ids:
+            related[id].media = [MediaAttachmentType.of(a, a.asset) for a in media[id]]
     return [
         CatalogEntityType(
             id=strawberry.ID(str(row.id)),
@@ -581,6 +605,7 @@ def _everything(locale: str | None, currency: str | None, quantity: int) -> Sele
             _selected("categories"),
             _selected("brands"),
             _selected("vendor"),
+            _selected("media"),
             _selected("inventory"),
             _selected("price", priced),
         ]

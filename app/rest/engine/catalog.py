@@ -22,12 +22,19 @@ fragment Entity on CatalogEntity {
   inventory @include(if: $withInventory) {
     sku variantId warehouseId warehouseName quantity reservedQuantity availableQuantity
   }
+  media @include(if: $withMedia) {
+    role position mediaAsset {
+      id filename kind contentType byteSize alt width height url
+      variants { width height contentType url }
+    }
+  }
 }
 """
 INCLUDE_VARS = (
     "$withAttributes: Boolean! = false, $withVariants: Boolean! = false, "
     "$withCategories: Boolean! = false, $withBrands: Boolean! = false, "
-    "$withInventory: Boolean! = false, $withPricing: Boolean! = false"
+    "$withInventory: Boolean! = false, $withPricing: Boolean! = false, "
+    "$withMedia: Boolean! = false"
 )
 INCLUDE = {
     "attributes": "withAttributes",
@@ -36,13 +43,13 @@ INCLUDE = {
     "brands": "withBrands",
     "inventory": "withInventory",
     "pricing": "withPricing",
+    "media": "withMedia",
 }
-# Documented by seed 003; media plugs in with its domain.
-INCLUDE_LATER = ("media",)
 CATEGORY = "id name slug description position parentId createdAt updatedAt"
 BRAND = "id name slug description createdAt updatedAt"
 ID = (Param("id", "input.id", description="The entity's UUID"),)
-ALL_ON = {variable: True for variable in INCLUDE.values()}
+# A changed entity is answered with all its own parts (its media are a domain of their own).
+ALL_ON = {variable: True for name, variable in INCLUDE.items() if name != "media"}
 PLURAL = {"category": "categories", "brand": "brands"}
 
 
@@ -85,7 +92,6 @@ ROUTES = [
         tag="catalog",
         paginated=True,
         include=INCLUDE,
-        include_later=INCLUDE_LATER,
         query=(
             Param("type", "filter.type", description="product, digitalDownload, service, ..."),
             Param("status", "filter.status", description="draft, active, archived, discontinued"),
@@ -112,7 +118,6 @@ ROUTES = [
         tag="catalog",
         path_params=(Param("idOrSlug"),),
         include=INCLUDE,
-        include_later=INCLUDE_LATER,
     ),
     RestRoute(
         "POST",

@@ -23,7 +23,10 @@ PROFILE = "id email firstName lastName phone metadata createdAt updatedAt groups
 ADDRESS = """id firstName lastName company line1 line2 city state postalCode country phone
   defaultShipping defaultBilling createdAt"""
 TRACKING = f"orderId number status fulfillments {{ {FULFILLMENT} }}"
-DOWNLOADS = "orderId items { lineId entityId sku title url } note"
+DOWNLOADS = (
+    "orderId items { lineId entityId sku title mediaAssetId filename contentType byteSize url "
+    "expiresAt } note"
+)
 SKIPPED = "lineId entityId sku title quantity reason message"
 ORDER_ID = "The order's id (a UUID) or its number (ORD-YYYY-NNNNNN)"
 
@@ -36,7 +39,12 @@ DOWNLOAD_SCHEMA = all_required(
             "entityId": _string(nullable=True),
             "sku": _string(nullable=True),
             "title": _string(nullable=True),
+            "mediaAssetId": _string(),
+            "filename": _string(),
+            "contentType": _string(),
+            "byteSize": {"type": "integer"},
             "url": _string(),
+            "expiresAt": {"type": "string", "format": "date-time"},
         },
     }
 )
@@ -183,8 +191,10 @@ ROUTES = [
         shape=_downloads,
         shaped_schema={"type": "array", "items": DOWNLOAD_SCHEMA},
         meta=_note,
-        description="Signed links come with media (issue 13); until then the list is empty "
-        f"and `meta.note` says so. {SESSION}",
+        description="One signed, expiring link per file attached (role `download`) to each "
+        "item bought, once the order is paid (payment paid or partially refunded; not "
+        "cancelled or refunded); otherwise the list is empty and `meta.note` says why. "
+        f"{SESSION}",
     ),
     RestRoute(
         "POST",
