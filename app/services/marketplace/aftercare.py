@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,8 +29,11 @@ from app.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFa
 from app.ids import parse_uuid
 from app.models.marketplace import SubOrder
 from app.models.orders import Order
+from app.pagination import Page, PageRequest, paginate
 from app.services import settlement
 from app.services.marketplace import ADMIN, ledger
+
+T = TypeVar("T")
 
 
 def require_customer(actor: Actor) -> str:
@@ -110,6 +113,47 @@ def reach_of(actor: Actor) -> Reach:
         vendor_id=uuid.UUID(actor.vendor_id) if actor.vendor_id else None,
         customer_id=actor.customer_id,
     )
+
+
+async def reached(session: AsyncSession, actor: Actor, model: type[T], id: str, missing: str) -> T:
+    """The `model` record `id` if the actor reaches it; NOT_FOUND (`missing`) otherwise."""
+    reach = reach_of(actor)
+    parsed = parse_uuid(id)
+    row = await session.get(model, parsed) if parsed else None
+    if row is None or not reach.reaches(row):
+        raise NotFound(missing)
+    return row
+
+
+async def list_reached(
+    session: AsyncSession,
+    actor: Actor,
+    model: type[T],
+    *,
+    statuses: tuple[str, ...],
+    order: Any,
+    page: PageRequest,
+    status: str | None,
+    vendor_id: str | None,
+    sub_order_id: str | None,
+) -> Page[T]:
+    """The `model` records the actor reaches (newest first by `order`), filtered by status,
+    vendor and sub-order; an id that is not a UUID names nothing."""
+    reach = reach_of(actor)
+    if status is not None and status not in statuses:
+        raise ValidationFailed.field("status", f"One of {', '.join(statuses)}.")
+    entity: Any = model
+    statement = select(model)
+    if (condition := reach.condition(model)) is not None:
+        statement = statement.where(condition)
+    nothing = uuid.UUID(int=0)
+    if status is not None:
+        statement = statement.where(entity.status == status)
+    if vendor_id is not None:
+        statement = statement.where(entity.vendor_id == (parse_uuid(vendor_id) or nothing))
+    if sub_order_id is not None:
+        statement = statement.where(entity.sub_order_id == (parse_uuid(sub_order_id) or nothing))
+    return await paginate(session, statement, keys=order, request=page)
 
 
 def text_field(value: str | None, field: str, limit: int, *, required: bool) -> str | None:

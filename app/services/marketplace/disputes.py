@@ -34,14 +34,16 @@ from app.models.aftercare import (
 from app.models.base import utcnow
 from app.models.ledger import BalanceEntry, Commission
 from app.models.marketplace import SubOrder
-from app.pagination import Page, PageRequest, SortKey, paginate
+from app.pagination import Page, PageRequest, SortKey
 from app.services import settlement
 from app.services.audit import record_change
 from app.services.marketplace import ADMIN
 from app.services.marketplace.aftercare import (
     customers_sub_order,
     give_money_back,
+    list_reached,
     reach_of,
+    reached,
     require_customer,
     require_delivered,
     text_field,
@@ -243,27 +245,19 @@ async def list_disputes(
 ) -> Page[Dispute]:
     """Newest first: marketplace:admin's all, a vendor's user its vendor's, a customer their
     own."""
-    reach = reach_of(actor)
-    if status is not None and status not in DISPUTE_STATUSES:
-        raise ValidationFailed.field("status", f"One of {', '.join(DISPUTE_STATUSES)}.")
-    statement = select(Dispute)
-    if (condition := reach.condition(Dispute)) is not None:
-        statement = statement.where(condition)
-    nothing = uuid.UUID(int=0)
-    if status is not None:
-        statement = statement.where(Dispute.status == status)
-    if vendor_id is not None:
-        statement = statement.where(Dispute.vendor_id == (parse_uuid(vendor_id) or nothing))
-    if sub_order_id is not None:
-        statement = statement.where(Dispute.sub_order_id == (parse_uuid(sub_order_id) or nothing))
-    return await paginate(session, statement, keys=DISPUTE_ORDER, request=page)
+    return await list_reached(
+        session,
+        actor,
+        Dispute,
+        statuses=DISPUTE_STATUSES,
+        order=DISPUTE_ORDER,
+        page=page,
+        status=status,
+        vendor_id=vendor_id,
+        sub_order_id=sub_order_id,
+    )
 
 
 async def get_dispute(session: AsyncSession, actor: Actor, id: str) -> Dispute:
     """marketplace:admin reads any; the vendor's user and the customer their own."""
-    reach = reach_of(actor)
-    parsed = parse_uuid(id)
-    row = await session.get(Dispute, parsed) if parsed else None
-    if row is None or not reach.reaches(row):
-        raise NotFound(NOT_FOUND)
-    return row
+    return await reached(session, actor, Dispute, id, NOT_FOUND)

@@ -38,7 +38,7 @@ from app.models.base import utcnow
 from app.models.inventory import InventoryLevel
 from app.models.marketplace import SubOrder
 from app.models.orders import OrderLine
-from app.pagination import Page, PageRequest, SortKey, paginate
+from app.pagination import Page, PageRequest, SortKey
 from app.services import settlement
 from app.services.audit import record_change
 from app.services.inventory.levels import apply_change
@@ -46,7 +46,8 @@ from app.services.marketplace import ADMIN
 from app.services.marketplace.aftercare import (
     customers_sub_order,
     give_money_back,
-    reach_of,
+    list_reached,
+    reached,
     require_customer,
     require_delivered,
     text_field,
@@ -261,12 +262,7 @@ async def _restock(uow: UnitOfWork, actor: Actor, row: Return, sub_order: SubOrd
 
 async def get_return(session: AsyncSession, actor: Actor, id: str) -> Return:
     """marketplace:admin reads any; the vendor's user and the customer their own."""
-    reach = reach_of(actor)
-    parsed = parse_uuid(id)
-    row = await session.get(Return, parsed) if parsed else None
-    if row is None or not reach.reaches(row):
-        raise NotFound(NOT_FOUND)
-    return row
+    return await reached(session, actor, Return, id, NOT_FOUND)
 
 
 async def list_returns(
@@ -280,20 +276,17 @@ async def list_returns(
 ) -> Page[Return]:
     """Newest first: marketplace:admin's all, a vendor's user its vendor's, a customer their
     own."""
-    reach = reach_of(actor)
-    if status is not None and status not in RETURN_STATUSES:
-        raise ValidationFailed.field("status", f"One of {', '.join(RETURN_STATUSES)}.")
-    statement = select(Return)
-    if (condition := reach.condition(Return)) is not None:
-        statement = statement.where(condition)
-    nothing = uuid.UUID(int=0)
-    if status is not None:
-        statement = statement.where(Return.status == status)
-    if vendor_id is not None:
-        statement = statement.where(Return.vendor_id == (parse_uuid(vendor_id) or nothing))
-    if sub_order_id is not None:
-        statement = statement.where(Return.sub_order_id == (parse_uuid(sub_order_id) or nothing))
-    return await paginate(session, statement, keys=RETURN_ORDER, request=page)
+    return await list_reached(
+        session,
+        actor,
+        Return,
+        statuses=RETURN_STATUSES,
+        order=RETURN_ORDER,
+        page=page,
+        status=status,
+        vendor_id=vendor_id,
+        sub_order_id=sub_order_id,
+    )
 
 
 async def lines_by_return(
