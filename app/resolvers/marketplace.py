@@ -31,6 +31,11 @@ from app.resolvers.pagination import Connection
 from app.resolvers.permissions import requires
 from app.resolvers.scalars import JSON
 from app.resolvers.selection import Selected
+from app.resolvers.vendor_documents import (
+    DocumentStatusArg,
+    VendorDocumentType,
+    vendor_documents,
+)
 from app.services.marketplace import ADMIN
 from app.services.marketplace import sub_orders as sub_order_service
 from app.services.marketplace import vendors as service
@@ -90,6 +95,26 @@ class VendorType:
         if not (actor.can(ADMIN) or actor.is_vendor(self.id)):
             return None
         return vendor_performance(info.context, uuid.UUID(self.id))
+
+    @strawberry.field(
+        description="Its documents, newest first: shown to marketplace:admin and to the "
+        "vendor's own users only (null to anyone else).",
+        graphql_type=Connection[VendorDocumentType] | None,
+    )
+    async def documents(
+        self,
+        info: Info,
+        status: DocumentStatusArg = None,
+        page: PageArg = None,
+        limit: LimitArg = None,
+        offset: OffsetArg = None,
+        first: FirstArg = None,
+        after: AfterArg = None,
+    ) -> Connection[VendorDocumentType] | None:
+        actor = info.context.actor
+        if not (actor.can(ADMIN) or actor.is_vendor(self.id)):
+            return None
+        return await vendor_documents(info, self.id, status, page, limit, offset, first, after)
 
     @classmethod
     def from_row(cls, row: Vendor) -> VendorType:
