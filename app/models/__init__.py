@@ -91,6 +91,7 @@ __all__ = [
     "UserSession",
     "Variant",
     "Vendor",
+    "VendorDocument",
     "Warehouse",
     "WebhookDelivery",
     "WebhookEndpoint",
