@@ -34,7 +34,7 @@ from app.resolvers.selection import Selected
 from app.resolvers.vendor_documents import (
     DocumentStatusArg,
     VendorDocumentType,
-    vendor_documents,
+    documents_of_vendor,
 )
 from app.services.marketplace import ADMIN
 from app.services.marketplace import sub_orders as sub_order_service
@@ -97,24 +97,18 @@ class VendorType:
         return vendor_performance(info.context, uuid.UUID(self.id))
 
     @strawberry.field(
-        description="Its documents, newest first: shown to marketplace:admin and to the "
-        "vendor's own users only (null to anyone else).",
-        graphql_type=Connection[VendorDocumentType] | None,
+        description="Its documents, newest first, each with a signed link to its file: shown "
+        "to marketplace:admin and to the vendor's own users only (null to anyone else). "
+        "Batched: one statement for every vendor of the response.",
+        graphql_type=list[VendorDocumentType] | None,
     )
-    async def documents(
-        self,
-        info: Info,
-        status: DocumentStatusArg = None,
-        page: PageArg = None,
-        limit: LimitArg = None,
-        offset: OffsetArg = None,
-        first: FirstArg = None,
-        after: AfterArg = None,
-    ) -> Connection[VendorDocumentType] | None:
+    def documents(
+        self, info: Info, status: DocumentStatusArg = None
+    ) -> Awaitable[list[VendorDocumentType]] | None:
         actor = info.context.actor
         if not (actor.can(ADMIN) or actor.is_vendor(self.id)):
             return None
-        return await vendor_documents(info, self.id, status, page, limit, offset, first, after)
+        return documents_of_vendor(info, self.id, status)
 
     @classmethod
     def from_row(cls, row: Vendor) -> VendorType:

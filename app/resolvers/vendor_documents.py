@@ -5,11 +5,14 @@ answered with a signed, expiring link to its file, never a public one."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Awaitable
 from datetime import datetime
 from typing import Annotated
 
 import strawberry
 from strawberry import Info
+from strawberry.dataloader import DataLoader
 from strawberry.file_uploads import Upload
 
 from app.errors import ValidationFailed
@@ -86,6 +89,26 @@ async def vendor_documents(
         )
     items = [VendorDocumentType.from_row(row, assets[row.media_asset_id]) for row in found.items]
     return Connection.of(found, items)
+
+
+def documents_of_vendor(
+    info: Info, vendor_id: str, status: str | None
+) -> Awaitable[list[VendorDocumentType]]:
+    """`Vendor.documents`: batched per request (DESIGN §8's DataLoader), one statement for
+    every vendor of the response asking with the same status."""
+    context = info.context
+    name = f"vendor_documents:{status}"
+    loader = context.loaders.get(name)
+    if loader is None:
+
+        async def batch(keys: list[uuid.UUID]) -> list[list[VendorDocumentType]]:
+            async with context.read() as session:
+                found = await service.documents_by_vendor(session, keys, status)
+            return [[VendorDocumentType.from_row(d, a) for d, a in found[k]] for k in keys]
+
+        loader = context.loaders[name] = DataLoader(batch)
+    result: Awaitable[list[VendorDocumentType]] = loader.load(uuid.UUID(vendor_id))
+    return result
 
 
 @strawberry.input(description="A document to hand in (GraphQL multipart request).")

@@ -119,6 +119,26 @@ async def list_vendor_documents(
     return found, await assets_by_id(session, [row.media_asset_id for row in found.items])
 
 
+async def documents_by_vendor(
+    session: AsyncSession, ids: list[uuid.UUID], status: str | None = None
+) -> dict[uuid.UUID, list[tuple[VendorDocument, MediaAsset]]]:
+    """Each vendor's documents (newest first) with their assets, in one statement; the
+    caller has reached the vendors (`Vendor.documents` of a vendor the actor may see)."""
+    statement = (
+        select(VendorDocument, MediaAsset)
+        .join(MediaAsset, MediaAsset.id == VendorDocument.media_asset_id)
+        .where(VendorDocument.vendor_id.in_(set(ids)))
+        .order_by(VendorDocument.id.desc())
+    )
+    if status is not None:
+        statement = statement.where(VendorDocument.status == status)
+    found: dict[uuid.UUID, list[tuple[VendorDocument, MediaAsset]]] = {id: [] for id in ids}
+    if ids:
+        for document, asset in await session.execute(statement):
+            found[document.vendor_id].append((document, asset))
+    return found
+
+
 async def assets_by_id(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, MediaAsset]:
     if not ids:
         return {}
