@@ -19,7 +19,7 @@ from app.models.inventory import InventoryLevel, InventoryMovement, Reservation,
 from app.models.jobs import Job
 from app.models.ledger import BalanceEntry, Commission, CommissionRule, Payout
 from app.models.logs import AccessLogEntry
-from app.models.marketplace import SubOrder, Vendor
+from app.models.marketplace import SubOrder, Vendor, VendorDocument
 from app.models.media import MediaAsset, MediaAttachment
 from app.models.notifications import Notification
 from app.models.oauth import OAuthAuthorizationCode, OAuthClient, OAuthToken
@@ -91,6 +91,7 @@ __all__ = [
     "UserSession",
     "Variant",
     "Vendor",
+    "VendorDocument",
     "Warehouse",
     "WebhookDelivery",
     "WebhookEndpoint",

@@ -97,3 +97,34 @@ class SubOrder(IdMixin, Base):
     cancelled_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# What a vendor's document proves (a closed set), and where its review stands.
+DOCUMENT_KINDS = ("business_license", "tax_certificate", "identity", "bank_statement", "other")
+DOCUMENT_STATUSES = ("pending", "approved", "rejected")
+
+
+class VendorDocument(IdMixin, Base):
+    """A file a vendor hands in for review (a licence, a tax certificate ...): a media asset,
+    never public, approved or rejected by marketplace:admin."""
+
+    __tablename__ = "vendor_documents"
+    __table_args__ = (
+        Index("ix_vendor_documents_vendor_id_id", "vendor_id", "id"),
+        Index("ix_vendor_documents_vendor_id_status_id", "vendor_id", "status", "id"),
+        Index("ix_vendor_documents_media_asset_id", "media_asset_id"),
+    )
+
+    vendor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("vendors.id", ondelete="CASCADE"))
+    media_asset_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("media_assets.id", ondelete="CASCADE")
+    )
+    kind: Mapped[str] = mapped_column(String(30))
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    # Why it was rejected (null otherwise).
+    reason: Mapped[str | None] = mapped_column(String(REASON_LENGTH))
+    reviewed_by: Mapped[str | None] = mapped_column(String(64))
+    reviewed_at: Mapped[datetime | None]
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

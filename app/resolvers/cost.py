@@ -127,6 +127,7 @@ LIST_SIZES: Mapping[str, int | str | ByCount] = {
     "Order.fulfillments": 3,
     "Order.subOrders": 3,  # a few vendors per order
     "SubOrder.lines": 5,
+    "Vendor.documents": 5,  # a licence, a tax certificate, an identity, a bank statement
     "Return.lines": 3,  # a few lines of one sub-order
     "Vendor.balance": 2,  # a currency or two
     "VendorBalance.balances": 2,

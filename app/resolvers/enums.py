@@ -37,7 +37,12 @@ from app.models.ledger import (
     RULE_SCOPES,
 )
 from app.models.logs import LOG_LEVELS
-from app.models.marketplace import SUB_ORDER_STATUSES, VENDOR_STATUSES
+from app.models.marketplace import (
+    DOCUMENT_KINDS,
+    DOCUMENT_STATUSES,
+    SUB_ORDER_STATUSES,
+    VENDOR_STATUSES,
+)
 from app.models.media import MEDIA_ROLES, PROCESSING_STATES
 from app.models.notifications import CHANNELS, NOTIFICATION_KINDS, NOTIFICATION_STATUSES
 from app.models.oauth import GRANT_TYPES as OAUTH_GRANT_TYPES
@@ -402,6 +407,26 @@ class VendorStatus(Described):
     ACTIVE = "active", "Approved (or reinstated): it sells and fulfils its sub-orders."
     REJECTED = "rejected", "Not approved; `statusReason` says why. Final."
     SUSPENDED = "suspended", "Stopped from selling; `statusReason` says why. May be reinstated."
+
+
+@graphql_enum(matches=DOCUMENT_KINDS)
+class VendorDocumentKind(Described):
+    """What a vendor's document proves."""
+
+    BUSINESS_LICENSE = "business_license", "A business licence or registration."
+    TAX_CERTIFICATE = "tax_certificate", "A tax registration certificate."
+    IDENTITY = "identity", "An identity document of the vendor's owner."
+    BANK_STATEMENT = "bank_statement", "A bank statement proving the payout account."
+    OTHER = "other", "Anything else the marketplace asked for."
+
+
+@graphql_enum(matches=DOCUMENT_STATUSES)
+class VendorDocumentStatus(Described):
+    """Where the review of a vendor's document stands."""
+
+    PENDING = "pending", "Handed in; waiting for review."
+    APPROVED = "approved", "Accepted by marketplace:admin. Final."
+    REJECTED = "rejected", "Refused; `reason` says why. Final."
 
 
 @graphql_enum(matches=SUB_ORDER_STATUSES)

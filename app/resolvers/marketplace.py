@@ -31,6 +31,11 @@ from app.resolvers.pagination import Connection
 from app.resolvers.permissions import requires
 from app.resolvers.scalars import JSON
 from app.resolvers.selection import Selected
+from app.resolvers.vendor_documents import (
+    DocumentStatusArg,
+    VendorDocumentType,
+    documents_of_vendor,
+)
 from app.services.marketplace import ADMIN
 from app.services.marketplace import sub_orders as sub_order_service
 from app.services.marketplace import vendors as service
@@ -90,6 +95,20 @@ class VendorType:
         if not (actor.can(ADMIN) or actor.is_vendor(self.id)):
             return None
         return vendor_performance(info.context, uuid.UUID(self.id))
+
+    @strawberry.field(
+        description="Its documents, newest first, each with a signed link to its file: shown "
+        "to marketplace:admin and to the vendor's own users only (null to anyone else). "
+        "Batched: one statement for every vendor of the response.",
+        graphql_type=list[VendorDocumentType] | None,
+    )
+    def documents(
+        self, info: Info, status: DocumentStatusArg = None
+    ) -> Awaitable[list[VendorDocumentType]] | None:
+        actor = info.context.actor
+        if not (actor.can(ADMIN) or actor.is_vendor(self.id)):
+            return None
+        return documents_of_vendor(info, self.id, status)
 
     @classmethod
     def from_row(cls, row: Vendor) -> VendorType:

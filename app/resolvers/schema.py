@@ -48,6 +48,7 @@ from app.resolvers.promotions import PromotionMutations, PromotionQueries
 from app.resolvers.scalars import SCALAR_MAP
 from app.resolvers.search import SearchQueries
 from app.resolvers.users import UserMutations, UserQueries
+from app.resolvers.vendor_documents import VendorDocumentMutations, VendorDocumentQueries
 from app.resolvers.webhooks import WebhookMutations, WebhookQueries
 
 CACHE_SIZE = 1024
@@ -78,6 +79,7 @@ class Query(
     MarketplaceQueries,
     LedgerQueries,
     AftercareQueries,
+    VendorDocumentQueries,
     MediaQueries,
 ):
     pass
@@ -103,6 +105,7 @@ class Mutation(
     MarketplaceMutations,
     LedgerMutations,
     AftercareMutations,
+    VendorDocumentMutations,
     MediaMutations,
 ):
     pass

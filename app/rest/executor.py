@@ -221,7 +221,9 @@ class RouteExecutor:
         if self.route.form:
             body: Any = await form_body(request)
             self.refuse_path_fields(body)
-            variables[self.route.body or "input"] = body
+            name = self.route.body or "input"
+            # Path parameters aimed into the body's variable complete it, as for JSON.
+            variables[name] = {**body, **variables.get(name, {})}
         elif self.route.body is not None:
             raw_body = await request.body()
             try:

@@ -66,6 +66,8 @@ WEBHOOK_EVENTS = (
     "returns.statusChange",
     "reviews.create",
     "reviews.update",
+    "vendorDocuments.create",
+    "vendorDocuments.statusChange",
     "media.create",
     "media.delete",
     "media.attach",

@@ -121,6 +121,8 @@ class Rest:
     headers: dict[str, str] | None = None
     # A multipart body: {name: (filename, bytes, content type)}.
     files: dict[str, tuple[str, bytes, str]] | None = None
+    # The text fields of a multipart body.
+    data: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -443,6 +445,17 @@ class World:
 
     async def webhook_endpoint(self) -> str:
         return str((await make_endpoint(self.database)).id)
+
+    async def vendor_document(self) -> tuple[str, str]:
+        """A fresh pending document of vendor A: the vendor's id and its id."""
+        vendor = (await self.vendor("vendor_a")).id
+        response = await self.admin.post(
+            f"/api/marketplace/vendors/{vendor}/documents",
+            files={"file": ("p.png", png(), "image/png")},
+            data={"kind": "identity"},
+        )
+        assert response.status_code == 201, response.text
+        return vendor, str(response.json()["data"]["id"])
 
     async def media_asset(self) -> str:
         """An uploaded picture, attached to nothing (private)."""
@@ -1719,6 +1732,16 @@ def _new_vendor(w: World) -> dict[str, str]:
 
 ADMIN_ONLY = {"vendor_a": 403, "vendor_b": 403}
 A_ONLY = {"vendor_a": 200, "vendor_b": 404}
+
+
+def on_document(call: Callable[[str, str], Call]) -> Prepare:
+    async def prepare(w: World) -> Call:
+        return call(*(await w.vendor_document()))
+
+    return prepare
+
+
+DOC_FILE = {"file": ("p.png", png(), "image/png")}
 # A vendor's user belongs to a vendor already: registering another is a conflict.
 HAS_ONE = {"vendor_a": 409, "vendor_b": 409}
 MARKETPLACE = {
@@ -1798,6 +1821,48 @@ MARKETPLACE = {
     "Query.subOrders": market_row(graph(), **ADMIN_ONLY),
     "Query.subOrder": market_row(on_sub_order("pending", lambda id: Graph({"id": id})), **A_ONLY),
     "Query.mySubOrders": vendor_self_row(graph()),
+    # Vendor documents: vendor A's own user and marketplace:admin; B finds A's 404.
+    "GET /api/marketplace/vendors/{id}/documents": market_row(
+        on_vendor_a(lambda id: Rest("GET", f"{MP}/vendors/{id}/documents")), **A_ONLY
+    ),
+    "POST /api/marketplace/vendors/{id}/documents": market_row(
+        on_vendor_a(
+            lambda id: Rest(
+                "POST", f"{MP}/vendors/{id}/documents", files=DOC_FILE, data={"kind": "identity"}
+            )
+        ),
+        ok=201,
+        vendor_a=201,
+        vendor_b=404,
+    ),
+    "POST /api/marketplace/vendors/{id}/documents/{docId}/approve": market_row(
+        on_document(lambda v, d: Rest("POST", f"{MP}/vendors/{v}/documents/{d}/approve")),
+        **ADMIN_ONLY,
+    ),
+    "POST /api/marketplace/vendors/{id}/documents/{docId}/reject": market_row(
+        on_document(
+            lambda v, d: Rest(
+                "POST", f"{MP}/vendors/{v}/documents/{d}/reject", json={"reason": "r"}
+            )
+        ),
+        **ADMIN_ONLY,
+    ),
+    "Query.vendorDocuments": market_row(on_vendor_a(lambda id: Graph({"vendorId": id})), **A_ONLY),
+    "Mutation.uploadVendorDocument": market_row(
+        on_vendor_a(
+            lambda id: Graph(
+                {"input": {"vendorId": id, "kind": "IDENTITY", "file": None}}, upload=png()
+            )
+        ),
+        **A_ONLY,
+    ),
+    "Mutation.approveVendorDocument": market_row(
+        on_document(lambda v, d: Graph({"input": {"vendorId": v, "id": d}})), **ADMIN_ONLY
+    ),
+    "Mutation.rejectVendorDocument": market_row(
+        on_document(lambda v, d: Graph({"input": {"vendorId": v, "id": d, "reason": "r"}})),
+        **ADMIN_ONLY,
+    ),
     "Mutation.registerVendor": market_row(
         made(lambda w: _async(Graph({"input": _new_vendor(w)}))), **HAS_ONE
     ),
@@ -2269,6 +2334,7 @@ async def answer(
                 params=call.params,
                 headers=call.headers,
                 files=call.files,
+                data=call.data,
             )
         return response.status_code
     if isinstance(call, Socket):

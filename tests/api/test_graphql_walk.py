@@ -128,6 +128,7 @@ CALLS: dict[str, str] = {
     "returns": "returns",
     "return": 'return(id: "{return}")',
     "vendorPerformance": 'vendorPerformance(vendorId: "{vendor}")',
+    "vendorDocuments": 'vendorDocuments(vendorId: "{vendor}")',
 }
 VENDOR_ROOTS = (
     "myVendor", "mySubOrders", "myBalance", "myBalanceEntries", "myPayouts", "myReviews",

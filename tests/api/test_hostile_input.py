@@ -741,6 +741,23 @@ CASES: list[Case] = [
              "subOrderId": UNKNOWN_ID, "rating": 5, "title": "x" * 10_000}))),
     Case("reviews-rating-filter-0", "engine", "GET /api/marketplace/vendors/:id/reviews?rating=0",
          422, VF, rest("GET", f"{VENDORS}/{UNKNOWN_ID}/reviews?rating=0")),
+    # Vendor documents: the kind and status are closed sets, a reason is bounded; all checked
+    # before the vendor is looked up. The file goes through media's checks (see media's cases).
+    Case("vendor-document-kind-unknown", "engine", 'POST /api/marketplace/vendors/:id/'
+         'documents, kind "<script>"', 422, VF, lambda world: Sent(
+             "POST", f"{VENDORS}/{UNKNOWN_ID}/documents", multipart_body(
+                 ("kind", None, b"<script>", None), ("file", "a.pdf", b"%PDF-1.4", None)),
+             MULTIPART)),
+    Case("vendor-documents-status-unknown", "engine", "GET /api/marketplace/vendors/:id/"
+         "documents?status=lost", 422, VF, rest("GET", f"{VENDORS}/{UNKNOWN_ID}/documents"
+                                                "?status=lost")),
+    Case("vendor-document-reason-10k", "engine", "POST /api/marketplace/vendors/:id/documents/"
+         ":docId/reject, reason of 10,000 chars", 422, VF,
+         rest("POST", f"{VENDORS}/{UNKNOWN_ID}/documents/{UNKNOWN_ID}/reject",
+              {"reason": "x" * 10_000})),
+    Case("vendor-document-id-not-uuid", "engine", "POST /api/marketplace/vendors/:id/documents/"
+         "<script>/approve", 404, "NOT_FOUND",
+         rest("POST", f"{VENDORS}/{UNKNOWN_ID}/documents/%3Cscript%3E/approve")),
     # Media: the type is the bytes' (never the name's or the declared one), SVG is refused,
     # a form is one file; links are ours or nothing.
     Case("svg-with-script", "engine", "POST /api/media/upload, an SVG with a <script>", 422, VF,

@@ -68,6 +68,7 @@ PATH_KINDS: dict[tuple[str, str], str] = {
     ("returns", "id"): "returns",
     ("reviews", "reviewId"): "reviews",
     ("media", "id"): "media",
+    ("documents", "docId"): "vendor_documents",
 }
 # A DELETE of the resource itself draws from ids kept for it, so that the rest of the run
 # still finds the others.
@@ -465,6 +466,16 @@ async def known_ids(base_url: str, key: str) -> dict[str, list[str]]:
             )
             assert response.status_code == 201, response.text
             media.append(response.json()["data"])
+        # Vendor documents (pending, of the first vendor): the review routes' `docId`.
+        vendor_documents = []
+        for n in range(3):
+            response = await http.post(
+                f"/api/marketplace/vendors/{vendors[0]}/documents",
+                files={"file": (f"doc-{n}.png", FUZZ_PNG, "image/png")},
+                data={"kind": "other"},
+            )
+            assert response.status_code == 201, response.text
+            vendor_documents.append(response.json()["data"]["id"])
         for made in media[:3]:
             await post(
                 "/api/media/attach",
@@ -543,6 +554,7 @@ async def known_ids(base_url: str, key: str) -> dict[str, list[str]]:
         "refund_amounts": [1, 50],  # type: ignore[list-item]
         "media": [m["id"] for m in media[:3]],
         "doomed_media": [m["id"] for m in media[3:]],
+        "vendor_documents": vendor_documents,
         "locales": ["en", "de", "fr"],
         "currencies": ["USD", "EUR", "JPY"],
         "emails": ["fuzz.one@example.com", "fuzz.two@example.com"],
@@ -735,6 +747,7 @@ GRAPHQL_RESOURCES: dict[str, str] = {
     "Return": "returns",
     "Review": "reviews",
     "MediaAsset": "media",
+    "VendorDocument": "vendor_documents",
 }
 # ...and the other arguments and input fields that name one, wherever they are.
 GRAPHQL_FIELDS: dict[str, str] = {

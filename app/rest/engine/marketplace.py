@@ -2,8 +2,8 @@
 their approval machine, the vendor's own profile and sub-orders (`/vendor/me`, scoped to the
 signed-in vendor user's vendor), and the admin's sub-orders. Money in minor units.
 
-Commission rules, payouts, balances, documents, disputes, returns, reviews and performance
-are later parts of issue 14: none of their routes is served yet.
+Vendor documents (`/vendors/{id}/documents`) are served here too; commission rules, payouts
+and balances live in `ledger`, disputes, returns, reviews and performance in `aftercare`.
 """
 
 from typing import Any
@@ -100,7 +100,84 @@ def _move(action: str, field: str, input_type: str, summary: str, body: bool) ->
     )
 
 
+DOCUMENT = """id vendorId mediaAssetId kind status reason reviewedBy reviewedAt createdAt
+  updatedAt url mediaAsset { id filename kind contentType byteSize sha256 }"""
+DOCUMENT_REACH = (
+    "The vendor's own users (any vendor status) and marketplace:admin; another vendor's is "
+    "404. Each document carries `url`, a signed link to its file that expires after "
+    "CARTOGRAPH_MEDIA_SIGNED_URL_SECONDS (documents are never public)."
+)
+VENDOR_ID = Param("id", "input.vendorId", description="The vendor's id")
+DOC_ID = Param("docId", "input.id", description="The document's id")
+
+
+def _document_action(action: str, field: str, summary: str, description: str) -> RestRoute:
+    return RestRoute(
+        "POST",
+        f"{BASE}/vendors/{{id}}/documents/{{docId}}/{action}",
+        mutation(field, "ReviewVendorDocumentInput", DOCUMENT),
+        field,
+        ENGINE,
+        summary=summary,
+        tag=TAG,
+        body="input",
+        optional_body=True,
+        path_params=(VENDOR_ID, DOC_ID),
+        permission=ADMIN,
+        description=f"{description} Emits vendorDocuments.statusChange.",
+        extra_responses={409: "The document is no longer pending"},
+    )
+
+
+DOCUMENT_ROUTES = [
+    RestRoute(
+        "GET",
+        f"{BASE}/vendors/{{id}}/documents",
+        f"""query D($id: ID!, $status: VendorDocumentStatus, $page: Int, $limit: Int) {{
+          vendorDocuments(vendorId: $id, status: $status, page: $page, limit: $limit) {{
+            items {{ {DOCUMENT} }} totalCount pageInfo {{ page limit }}
+          }}
+        }}""",
+        "vendorDocuments",
+        ENGINE,
+        summary="List a vendor's documents (newest first)",
+        tag=TAG,
+        paginated=True,
+        path_params=(Param("id", description="The vendor's id"),),
+        query=(Param("status", description="pending, approved or rejected"),),
+        description=DOCUMENT_REACH,
+    ),
+    RestRoute(
+        "POST",
+        f"{BASE}/vendors/{{id}}/documents",
+        mutation("uploadVendorDocument", "UploadVendorDocumentInput", DOCUMENT),
+        "uploadVendorDocument",
+        ENGINE,
+        summary="Upload a document (multipart/form-data: file, kind)",
+        tag=TAG,
+        body="input",
+        form=True,
+        status=201,
+        path_params=(VENDOR_ID,),
+        description="`kind`: business_license, tax_certificate, identity, bank_statement or "
+        "other. The file is stored as a media asset: its type is detected from its bytes (PDF "
+        "and images; SVG refused), at most CARTOGRAPH_MEDIA_MAX_BYTES. Pending until reviewed. "
+        f"{DOCUMENT_REACH} Emits vendorDocuments.create.",
+        extra_responses={413: "The file exceeds CARTOGRAPH_MEDIA_MAX_BYTES"},
+    ),
+    _document_action(
+        "approve", "approveVendorDocument", "Approve document", "pending -> approved."
+    ),
+    _document_action(
+        "reject",
+        "rejectVendorDocument",
+        "Reject document",
+        "pending -> rejected; `reason` required.",
+    ),
+]
+
 ROUTES = [
+    *DOCUMENT_ROUTES,
     RestRoute(
         "GET",
         f"{BASE}/vendors",
