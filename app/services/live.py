@@ -2,8 +2,10 @@
 
 `audit:read` reads every change in the audit trail, so it hears every event. Otherwise the
 entity's read permission decides (`orders:read` for an order, `inventory:read` for a stock
-level, ...); a signed-in customer also hears the events of their own orders and carts, a
-vendor's user those of its vendor and its vendor's sub-orders. An
+level, ...); a signed-in customer also hears the events of their own orders, carts,
+disputes, returns and reviews, a vendor's user those of its vendor and of its vendor's
+sub-orders, commissions, balance entries, payouts, disputes, returns, reviews and documents
+(the records each may read). An
 entity type with no rule here is heard with `audit:read` alone, so a new domain's events stay
 private until it states its rule. A cart's id is the credential of a customerless cart
 (DESIGN §4): its events are never broadcast to anyone without `carts:manage`, or an anonymous
@@ -12,13 +14,17 @@ shopper could learn other shoppers' cart ids from the stream.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.actor import Actor
 from app.ids import parse_uuid
+from app.models.aftercare import Dispute, Return, Review
 from app.models.carts import Cart
-from app.models.marketplace import SubOrder
+from app.models.ledger import BalanceEntry, Commission, Payout
+from app.models.marketplace import SubOrder, VendorDocument
 from app.models.orders import Order
 
 HEARS_EVERYTHING = "audit:read"
@@ -57,9 +63,25 @@ READ_PERMISSIONS: dict[str, str] = {
 }
 
 # The entities a customer owns (their `customer_id`).
-OWNED_BY_CUSTOMER: dict[str, type[Order] | type[Cart]] = {"order": Order, "cart": Cart}
-# The entities a vendor's user owns: its vendor, and its vendor's sub-orders.
-OWNED_BY_VENDOR = ("vendor", "sub_order")
+OWNED_BY_CUSTOMER: dict[str, Any] = {
+    "order": Order,
+    "cart": Cart,
+    "dispute": Dispute,
+    "return": Return,
+    "review": Review,
+}
+# The entities a vendor's user owns: its vendor, and the records carrying its `vendor_id`.
+OWNED_BY_VENDOR: dict[str, Any] = {
+    "vendor": None,
+    "sub_order": SubOrder,
+    "commission": Commission,
+    "balance_entry": BalanceEntry,
+    "payout": Payout,
+    "dispute": Dispute,
+    "return": Return,
+    "review": Review,
+    "vendor_document": VendorDocument,
+}
 
 
 def hears_by_permission(actor: Actor, entity_type: str) -> bool:
@@ -81,13 +103,19 @@ async def owns(session: AsyncSession, actor: Actor, entity_type: str, entity_id:
     """Whether the entity is the signed-in customer's (or vendor user's) own (one indexed
     look-up)."""
     parsed = parse_uuid(entity_id)
-    if actor.vendor_id is not None and entity_type in OWNED_BY_VENDOR and parsed is not None:
+    if parsed is None:
+        return False
+    if actor.vendor_id is not None and entity_type in OWNED_BY_VENDOR:
         if entity_type == "vendor":
             return actor.is_vendor(parsed)
-        vendor = await session.scalar(select(SubOrder.vendor_id).where(SubOrder.id == parsed))
-        return actor.is_vendor(vendor)
+        vendor_model = OWNED_BY_VENDOR[entity_type]
+        vendor = await session.scalar(
+            select(vendor_model.vendor_id).where(vendor_model.id == parsed)
+        )
+        if actor.is_vendor(vendor):
+            return True
     model = OWNED_BY_CUSTOMER.get(entity_type)
-    if model is None or parsed is None or actor.customer_id is None:
+    if model is None or actor.customer_id is None:
         return False
     owner = await session.scalar(select(model.customer_id).where(model.id == parsed))
     return owner is not None and actor.is_customer(owner)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -19,6 +20,7 @@ from gql import Client, GraphQLRequest
 from gql.client import AsyncClientSession
 from gql.transport.exceptions import TransportQueryError
 from gql.transport.websockets import WebsocketsTransport
+from sqlalchemy import select
 from starlette.applications import Starlette
 
 from app.auth.actor import SYSTEM
@@ -32,6 +34,7 @@ from app.events.pubsub import (
 )
 from app.models.audit import Event
 from app.resolvers.context import Context
+from app.services import live as live_rules
 from tests.api.test_checkout import product
 from tests.api.test_orders import move, order_of
 from tests.api.test_subscriptions import graphql_ws, receive, subscribe
@@ -467,3 +470,47 @@ async def test_a_vendor_approval_is_heard_by_the_marketplace_admin_and_the_vendo
     assert heard[0]["events"]["data"]["after"]["status"] == "active"
     # Vendor B hears its own approval only (A's came first and was left out).
     assert own["events"]["entityId"] == other.id
+
+
+async def test_a_vendor_user_owns_the_live_events_of_its_own_money_records_alone(
+    database: Database,
+) -> None:
+    # Who hears a payout, commission or balance entry event without marketplace:admin: the
+    # users of the vendor it names, and no other vendor's.
+    from app.models.ledger import BalanceEntry, Commission
+    from app.services.marketplace.payouts import schedule_payout
+    from tests.support.ledger import fresh_payout_provider, make_rule, sale
+    from tests.support.marketplace import _user_actor, make_vendor
+
+    acme = await make_vendor(database, "acme")
+    bolt = await make_vendor(database, "bolt")
+    await make_rule(database, kind="percentage", scope="global", rate_bps=1000)
+    records: dict[str, dict[str, str]] = {}
+    with fresh_payout_provider():
+        for vendor in (acme, bolt):
+            await sale(database, vendor.id, (5000, 1))
+            payout = await schedule_payout(database, SYSTEM, vendor_id=vendor.id, currency="USD")
+            async with database.read_session() as session:
+                commission = await session.scalar(
+                    select(Commission.id).where(Commission.vendor_id == uuid.UUID(vendor.id))
+                )
+                entry = await session.scalar(
+                    select(BalanceEntry.id).where(BalanceEntry.vendor_id == uuid.UUID(vendor.id))
+                )
+            records[vendor.id] = {
+                "payout": str(payout.id),
+                "commission": str(commission),
+                "balance_entry": str(entry),
+            }
+    acme_user = await _user_actor(database, uuid.UUID(acme.user_id))
+
+    async with database.read_session() as session:
+        for entity_type in ("payout", "commission", "balance_entry"):
+            assert live_rules.may_own(acme_user, entity_type)
+            assert await live_rules.owns(
+                session, acme_user, entity_type, records[acme.id][entity_type]
+            )
+            assert not await live_rules.owns(
+                session, acme_user, entity_type, records[bolt.id][entity_type]
+            )
+            assert not live_rules.hears_by_permission(acme_user, entity_type)
