@@ -514,3 +514,50 @@ async def test_a_vendor_user_owns_the_live_events_of_its_own_money_records_alone
                 session, acme_user, entity_type, records[bolt.id][entity_type]
             )
             assert not live_rules.hears_by_permission(acme_user, entity_type)
+
+
+async def test_a_dispute_is_owned_by_its_customer_and_its_vendor_alone(database: Database) -> None:
+    # A dispute's events: heard by the shopper who opened it and the vendor it is against,
+    # not by another shopper or another vendor (without marketplace:admin).
+    from app.models.marketplace import SubOrder
+    from app.models.orders import Order
+    from app.services.marketplace import disputes
+    from app.services.sessions import user_actor
+    from tests.support.ledger import sale
+    from tests.support.marketplace import _user_actor, make_vendor
+
+    acme = await make_vendor(database, "acme")
+    bolt = await make_vendor(database, "bolt")
+    buyer = await make_user(database, email="buyer@example.com")
+    stranger = await make_user(database, email="stranger@example.com")
+    sub_order = await sale(database, acme.id, (5000, 1))
+    async with database.unit_of_work() as uow:
+        order_id = await uow.session.scalar(
+            select(SubOrder.order_id).where(SubOrder.id == uuid.UUID(sub_order))
+        )
+        order = await uow.session.get(Order, order_id)
+        assert order is not None
+        order.customer_id = str(buyer.customer_id)
+        await uow.commit()
+    async with database.read_session() as session:
+        shopper = await user_actor(session, buyer)
+        other_shopper = await user_actor(session, stranger)
+    async with database.unit_of_work() as uow:
+        dispute = await disputes.open_dispute(
+            uow, shopper, sub_order_id=sub_order, reason="damaged", message="broken"
+        )
+        await uow.commit()
+    acme_user = await _user_actor(database, uuid.UUID(acme.user_id))
+    bolt_user = await _user_actor(database, uuid.UUID(bolt.user_id))
+
+    async with database.read_session() as session:
+        heard = {
+            name: await live_rules.owns(session, actor, "dispute", str(dispute.id))
+            for name, actor in (
+                ("shopper", shopper),
+                ("other shopper", other_shopper),
+                ("acme", acme_user),
+                ("bolt", bolt_user),
+            )
+        }
+    assert heard == {"shopper": True, "other shopper": False, "acme": True, "bolt": False}
