@@ -37,6 +37,7 @@ from app.ids import parse_uuid
 from app.models.catalog import Brand, Category, entity_brands, entity_categories
 from app.models.search import SearchDocument
 from app.pagination import PageRequest
+from app.text import like_escaped
 
 FACETS = ("type", "category", "brand", "status")
 # The most matches a search ranks, counts and pages through (see `SqlBackend`).
@@ -514,7 +515,7 @@ class PostgresSearch(SqlBackend):
 def _like(word: str) -> str:
     """A LIKE pattern for the words starting with `word` (a `terms` word: `_` the only
     wildcard it can hold)."""
-    return word.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%") + "%"
+    return like_escaped(word) + "%"
 
 
 # How many of the words a prefix completes suggestions come from (alphabetically first).

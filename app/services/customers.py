@@ -27,6 +27,7 @@ from app.pagination import Page, PageRequest, SortKey, paginate
 from app.services.audit import record_change
 from app.services.catalog.rules import Problems, check_metadata
 from app.services.pricing.rules import UNSET
+from app.text import like_escaped
 
 # One @, no spaces, a dot in the domain: the shape, not deliverability (that takes a mail).
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s.]+(?:\.[^@\s.]+)+$")
@@ -193,10 +194,6 @@ class CustomerFilter:
     email_contains: str | None = None
 
 
-def _like_escaped(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 async def list_customers(
     session: AsyncSession, *, filter: CustomerFilter, page: PageRequest, with_total: bool = True
 ) -> Page[Customer]:
@@ -206,7 +203,7 @@ async def list_customers(
     if filter.email is not None:
         statement = statement.where(Customer.email == normalize_email(filter.email))
     if filter.email_contains:
-        needle = _like_escaped(normalize_email(filter.email_contains))
+        needle = like_escaped(normalize_email(filter.email_contains))
         statement = statement.where(Customer.email.like(f"%{needle}%", escape="\\"))
     return await paginate(
         session, statement, keys=CUSTOMER_ORDER, request=page, with_total=with_total

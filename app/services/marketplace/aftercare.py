@@ -156,17 +156,6 @@ async def list_reached(
     return await paginate(session, statement, keys=order, request=page)
 
 
-def text_field(value: str | None, field: str, limit: int, *, required: bool) -> str | None:
-    """Trimmed text (None when empty), VALIDATION_FAILED when required and missing or too
-    long."""
-    value = (value or "").strip() or None
-    if value is None and required:
-        raise ValidationFailed.field(field, "Required.")
-    if value is not None and len(value) > limit:
-        raise ValidationFailed.field(field, f"At most {limit} characters.")
-    return value
-
-
 def settling(actor: Actor) -> Actor:
     """The actor as the ledger sees it while a return or dispute it may settle gives money
     back: `record_refund` is marketplace:admin's entry point for direct calls; here the

@@ -46,9 +46,9 @@ from app.services.marketplace.aftercare import (
     reached,
     require_customer,
     require_delivered,
-    text_field,
 )
 from app.services.marketplace.vendors import require_vendor_user
+from app.text import trimmed
 
 ENTITY = "dispute"
 DISPUTE_ORDER = (SortKey(Dispute.id, descending=True),)
@@ -68,7 +68,7 @@ async def open_dispute(
     """The customer disputes their delivered sub-order (see the module)."""
     if reason not in DISPUTE_REASONS:
         raise ValidationFailed.field("reason", f"One of {', '.join(DISPUTE_REASONS)}.")
-    text = text_field(message, "message", MESSAGE_LENGTH, required=True)
+    text = trimmed(message, "message", MESSAGE_LENGTH, required=True)
     customer_id = require_customer(actor)
     sub_order = await customers_sub_order(uow.session, actor, sub_order_id, lock=True)
     require_delivered(sub_order, "a dispute")
@@ -129,7 +129,7 @@ async def respond_to_dispute(
     uow: UnitOfWork, actor: Actor, *, id: str, message: str | None
 ) -> Dispute:
     """The vendor's user answers an open dispute on its sub-order: open -> responded."""
-    text = text_field(message, "message", MESSAGE_LENGTH, required=True)
+    text = trimmed(message, "message", MESSAGE_LENGTH, required=True)
     require_vendor_user(actor)
     row = await _locked(uow.session, id)
     if row is None or not actor.is_vendor(row.vendor_id):
@@ -147,7 +147,7 @@ async def escalate_dispute(
 ) -> Dispute:
     """The customer or the vendor asks marketplace:admin to decide: open or responded ->
     escalated."""
-    text = text_field(message, "message", MESSAGE_LENGTH, required=False)
+    text = trimmed(message, "message", MESSAGE_LENGTH, required=False)
     reach = reach_of(actor)
     row = await _locked(uow.session, id)
     if row is None or not reach.reaches(row):
@@ -201,7 +201,7 @@ async def resolve_dispute(
         raise ValidationFailed.field("amount", "A partial refund needs an amount (minor units).")
     if outcome != "refund_partial" and amount is not None:
         raise ValidationFailed.field("amount", "Only a partial refund takes an amount.")
-    note = text_field(note, "note", REASON_LENGTH, required=True)
+    note = trimmed(note, "note", REASON_LENGTH, required=True)
     order_id = None
     async with database.unit_of_work(request_id=request_id) as uow:
         row = await _locked(uow.session, id)

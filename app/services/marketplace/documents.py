@@ -37,6 +37,7 @@ from app.services import media as media_service
 from app.services.audit import record_change
 from app.services.marketplace import ADMIN
 from app.services.marketplace.vendors import get_vendor
+from app.text import trimmed
 
 ENTITY = "vendor_document"
 DOCUMENT_ORDER = (SortKey(VendorDocument.id, descending=True),)
@@ -159,9 +160,7 @@ async def review_vendor_document(
     marketplace:admin."""
     actor.require(ADMIN)
     target, needs_reason = ACTIONS[action]
-    reason = (reason or "").strip() or None
-    if reason is not None and len(reason) > REASON_LENGTH:
-        raise ValidationFailed.field("reason", f"At most {REASON_LENGTH} characters.")
+    reason = trimmed(reason, "reason", REASON_LENGTH)
     vendor = await reach_vendor(uow.session, actor, vendor_id)
     parsed = parse_uuid(document_id)
     document = None

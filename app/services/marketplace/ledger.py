@@ -47,6 +47,7 @@ from app.services.audit import record_change
 from app.services.marketplace import ADMIN
 from app.services.marketplace.commissions import candidate_rules, commission_of, resolve
 from app.services.marketplace.vendors import require_vendor_user
+from app.text import trimmed
 
 ENTRY_ORDER = (SortKey(BalanceEntry.id, descending=True),)
 COMMISSION_ORDER = (SortKey(Commission.id, descending=True),)
@@ -154,15 +155,6 @@ async def record_delivery(uow: UnitOfWork, actor: Actor, sub_order: SubOrder) ->
 # --- refunds and adjustments -----------------------------------------------------------------
 
 
-def _reason(reason: str | None, *, required: bool) -> str | None:
-    reason = (reason or "").strip() or None
-    if required and reason is None:
-        raise ValidationFailed.field("reason", "Say why.")
-    if reason is not None and len(reason) > REASON_LENGTH:
-        raise ValidationFailed.field("reason", f"At most {REASON_LENGTH} characters.")
-    return reason
-
-
 async def record_refund(
     uow: UnitOfWork,
     actor: Actor,
@@ -183,7 +175,7 @@ async def record_refund(
     disputes call it as the actor who settles them).
     """
     actor.require(ADMIN)
-    reason = _reason(reason, required=True)
+    reason = trimmed(reason, "reason", REASON_LENGTH, required=True, missing="Say why.")
     if amount < 1:
         raise ValidationFailed.field("amount", "At least 1 (minor units).")
     if key is not None and not 1 <= len(key) <= 80:
@@ -296,7 +288,7 @@ async def adjust_balance(
     """marketplace:admin's correction of a vendor's balance (signed, not zero, with a
     reason)."""
     actor.require(ADMIN)
-    reason = _reason(reason, required=True)
+    reason = trimmed(reason, "reason", REASON_LENGTH, required=True, missing="Say why.")
     if amount == 0 or abs(amount) > MAX_ADJUSTMENT:
         raise ValidationFailed.field("amount", "Not zero; signed minor units.")
     if (problem := currency_problem(currency)) is not None:

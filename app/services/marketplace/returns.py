@@ -50,10 +50,10 @@ from app.services.marketplace.aftercare import (
     reached,
     require_customer,
     require_delivered,
-    text_field,
 )
 from app.services.marketplace.sub_orders import net_sold
 from app.services.marketplace.vendors import require_selling
+from app.text import trimmed
 
 ENTITY = "return"
 RETURN_ORDER = (SortKey(Return.id, descending=True),)
@@ -80,7 +80,7 @@ async def create_return(
     reason: str | None,
 ) -> Return:
     """The customer asks to send units of their delivered sub-order back (see the module)."""
-    reason = text_field(reason, "reason", REASON_LENGTH, required=True)
+    reason = trimmed(reason, "reason", REASON_LENGTH, required=True)
     if not 1 <= len(lines) <= MAX_LINES:
         raise ValidationFailed.field("lines", f"1 to {MAX_LINES} lines.")
     customer_id = require_customer(actor)
@@ -167,8 +167,8 @@ async def ship_back(
     carrier: str | None,
 ) -> Return:
     """The customer has sent the units back: requested -> shipped_back, tracked."""
-    tracking = text_field(tracking_number, "trackingNumber", TRACKING_LENGTH, required=True)
-    carried = text_field(carrier, "carrier", CARRIER_LENGTH, required=True)
+    tracking = trimmed(tracking_number, "trackingNumber", TRACKING_LENGTH, required=True)
+    carried = trimmed(carrier, "carrier", CARRIER_LENGTH, required=True)
     require_customer(actor)
     row = await _locked(uow.session, id)
     if row is None or not actor.is_customer(row.customer_id):

@@ -29,9 +29,9 @@ from app.services.marketplace.aftercare import (
     customers_sub_order,
     require_customer,
     require_delivered,
-    text_field,
 )
 from app.services.marketplace.vendors import require_vendor_user
+from app.text import trimmed
 
 ENTITY = "review"
 REVIEW_ORDER = (SortKey(Review.id, descending=True),)
@@ -64,8 +64,8 @@ async def create_review(
 ) -> Review:
     """The customer's review of the vendor for one of their delivered sub-orders of it."""
     _rating(rating)
-    title = text_field(title, "title", TITLE_LENGTH, required=False)
-    body = text_field(body, "body", BODY_LENGTH, required=False)
+    title = trimmed(title, "title", TITLE_LENGTH, required=False)
+    body = trimmed(body, "body", BODY_LENGTH, required=False)
     customer_id = require_customer(actor)
     sub_order = await customers_sub_order(uow.session, actor, sub_order_id, lock=True)
     if str(sub_order.vendor_id) != str(parse_uuid(vendor_id)):
@@ -105,8 +105,8 @@ async def update_review(
 ) -> Review:
     """Its author changes the given fields (an empty title or body clears it)."""
     _rating(rating)
-    title_value = text_field(title, "title", TITLE_LENGTH, required=False)
-    body_value = text_field(body, "body", BODY_LENGTH, required=False)
+    title_value = trimmed(title, "title", TITLE_LENGTH, required=False)
+    body_value = trimmed(body, "body", BODY_LENGTH, required=False)
     if actor.is_anonymous:
         raise Unauthorized("Authentication required.")
     parsed = parse_uuid(id)

@@ -46,6 +46,7 @@ from app.services.inventory.levels import apply_change, give_back
 from app.services.marketplace import ADMIN, ledger
 from app.services.marketplace.split import ENTITY
 from app.services.marketplace.vendors import require_selling, require_vendor_user
+from app.text import trimmed
 
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     "pending": ("confirmed", "cancelled"),
@@ -152,13 +153,6 @@ async def sub_orders_by_order(
 # --- moving ----------------------------------------------------------------------------------
 
 
-def _text(value: str | None, field: str, limit: int) -> str | None:
-    value = (value or "").strip() or None
-    if value is not None and len(value) > limit:
-        raise ValidationFailed.field(field, f"At most {limit} characters.")
-    return value
-
-
 async def move_sub_order(
     uow: UnitOfWork,
     actor: Actor,
@@ -173,9 +167,9 @@ async def move_sub_order(
     transaction."""
     if status not in SUB_ORDER_STATUSES:
         raise ValidationFailed.field("status", f"One of {', '.join(SUB_ORDER_STATUSES)}.")
-    tracking_number = _text(tracking_number, "trackingNumber", TRACKING_LENGTH)
-    carrier = _text(carrier, "carrier", CARRIER_LENGTH)
-    reason = _text(reason, "reason", REASON_LENGTH)
+    tracking_number = trimmed(tracking_number, "trackingNumber", TRACKING_LENGTH)
+    carrier = trimmed(carrier, "carrier", CARRIER_LENGTH)
+    reason = trimmed(reason, "reason", REASON_LENGTH)
     if status == "shipped":
         problems = {
             name: "Required to ship."

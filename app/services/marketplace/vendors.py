@@ -44,6 +44,7 @@ from app.services.catalog.rules import Problems, check_address, check_slug, slug
 from app.services.customers import check_email
 from app.services.marketplace import ADMIN
 from app.services.roles import VENDOR, grant_roles
+from app.text import like_escaped, trimmed
 
 ENTITY = "vendor"
 # action -> (from statuses, to status, whether a reason is required)
@@ -60,10 +61,6 @@ SEARCH_LENGTH = 200
 
 def allowed_actions(status: str) -> list[str]:
     return [action for action, (sources, _, _) in ACTIONS.items() if status in sources]
-
-
-def _like_escaped(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -214,9 +211,7 @@ async def change_vendor_status(
 ) -> Vendor:
     """approve, reject, suspend or reinstate (needs marketplace:admin; the caller checks)."""
     sources, target, needs_reason = ACTIONS[action]
-    reason = (reason or "").strip() or None
-    if reason is not None and len(reason) > REASON_LENGTH:
-        raise ValidationFailed.field("reason", f"At most {REASON_LENGTH} characters.")
+    reason = trimmed(reason, "reason", REASON_LENGTH)
     vendor = await get_vendor(uow.session, actor, id, lock=True)
     if vendor.status not in sources:
         allowed = allowed_actions(vendor.status)
@@ -258,7 +253,7 @@ async def list_vendors(
     if search:
         if len(search) > SEARCH_LENGTH:
             raise ValidationFailed.field("search", f"At most {SEARCH_LENGTH} characters.")
-        needle = _like_escaped(search.strip())
+        needle = like_escaped(search.strip())
         statement = statement.where(Vendor.name.ilike(f"%{needle}%", escape="\\"))
     return await paginate(session, statement, keys=VENDOR_ORDER, request=page)
 
