@@ -40,8 +40,10 @@ from app.pagination import PageRequest
 from app.text import like_escaped
 
 FACETS = ("type", "category", "brand", "status")
-# The most matches a search ranks, counts and pages through (see `SqlBackend`).
-MAX_RESULTS = 500
+# The most matches a search ranks, counts and pages through (see `SqlBackend`): ten pages of
+# 20. Each candidate costs the database about 5 us (its row, the sort, the facet joins):
+# 500 put search's p95 over its 30 ms goal at 100,000 entities (bench/RESULTS.md).
+MAX_RESULTS = 200
 # Words of a query that count; the rest of a very long query is ignored.
 MAX_TERMS = 16
 WORD = re.compile(r"\w+")

@@ -185,7 +185,7 @@ async def _search(
 async def test_past_the_cap_the_total_is_the_cap_and_pages_end_there(
     database: Database, shop: Shop
 ) -> None:
-    """A search ranks and counts at most `max_results` matches (500 unless told): the
+    """A search ranks and counts at most `max_results` matches (200 unless told): the
     shop's 4 public entities with a cap of 3 count as 3, not exactly; with a cap of 4,
     exactly 4."""
     capped = await _search(database, "", facets=("type",), max_results=3)
@@ -198,7 +198,7 @@ async def test_past_the_cap_the_total_is_the_cap_and_pages_end_there(
     exact = await _search(database, "", facets=("type",), max_results=4)
     assert (len(exact.hits), exact.total, exact.total_exact) == (4, 4, True)
     assert sum(value.count for value in exact.facets["type"]) == 4
-    assert search_service.MAX_RESULTS == 500
+    assert search_service.MAX_RESULTS == 200
 
 
 async def test_a_search_is_one_statement_and_a_typo_one_more(
