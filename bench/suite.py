@@ -42,7 +42,7 @@ from typing import Any
 
 import httpx
 import orjson
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from app.config import Settings
 from app.db import Database
@@ -141,6 +141,7 @@ class Prepared:
     variants: list[tuple[str, str]]  # (entity id, variant id) for the shoppers
     comparison: str  # (a) against the ceiling
     deep_page_check: str  # GraphQL page 1000 against REST page=1000
+    page_sql_ms: dict[str, float] = field(default_factory=dict)  # (f), (r): the page alone
 
 
 def _settings(url: str) -> Settings:
@@ -186,16 +187,20 @@ async def prepare(url: str, key: str) -> Prepared:
             listed = scenarios(slug, query, deep_cursor="")
             by_key = {scenario.key: scenario for scenario in listed}
             answers: dict[str, Any] = {}
+            timed: dict[str, float] = {}
             # The checkout first: the orders it places come before the deep cursor is taken.
             order = sorted(listed, key=lambda scenario: not scenario.checkout)
             for scenario in order:
                 if scenario.key == "f1000":
                     assert scenario.body is not None
                     scenario.body["variables"]["after"] = await _deep_cursor(client, admin)
-                if not scenario.ceiling:
-                    scenario.statements, answers[scenario.key] = await _count(
-                        client, database, scenario, admin, variants[0]
-                    )
+                if scenario.ceiling:
+                    continue
+                scenario.statements, answers[scenario.key], statements = await _count(
+                    client, database, scenario, admin, variants[0]
+                )
+                if scenario.key in ("f1", "f1000", "r1", "r1000"):
+                    timed[scenario.key] = await page_sql_ms(database, statements)
             async with database.engine.connect() as connection:
                 await storefront(connection, offers=True)
                 with count_queries(database) as ceiling:
@@ -212,7 +217,7 @@ async def prepare(url: str, key: str) -> Prepared:
             )
     finally:
         await database.dispose()
-    return Prepared(listed, variants, comparison, deep)
+    return Prepared(listed, variants, comparison, deep, timed)
 
 
 async def _deep_cursor(client: httpx.AsyncClient, admin: dict[str, str]) -> str:
@@ -225,27 +230,61 @@ async def _deep_cursor(client: httpx.AsyncClient, admin: dict[str, str]) -> str:
     return cursor
 
 
+@contextlib.contextmanager
+def sent(database: Database) -> Iterator[list[tuple[str, Any]]]:
+    """The statements a block sends, with their parameters (to EXPLAIN them again)."""
+    statements: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        statements.append((statement, parameters))
+
+    engine = database.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+async def page_sql_ms(database: Database, statements: list[tuple[str, Any]]) -> float:
+    """The execution time PostgreSQL reports for the orders page statement (EXPLAIN
+    ANALYZE, the median of 5): what the keyset condition or the OFFSET costs by itself."""
+    [(sql, parameters)] = [
+        (sql, parameters)
+        for sql, parameters in statements
+        if "FROM orders" in sql and "LIMIT" in sql and "count(" not in sql
+    ]
+    times = []
+    async with database.engine.connect() as connection:
+        for _ in range(5):
+            explained = await connection.exec_driver_sql(
+                f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", parameters
+            )
+            times.append(float(explained.scalar_one()[0]["Execution Time"]))
+    return sorted(times)[2]
+
+
 async def _count(
     client: httpx.AsyncClient,
     database: Database,
     scenario: Scenario,
     admin: dict[str, str],
     variant: tuple[str, str],
-) -> tuple[int, Any]:
+) -> tuple[int, Any, list[tuple[str, Any]]]:
     """The statements of one request (of one round for the checkout), after a warm-up."""
     headers = admin if scenario.admin else {}
     if scenario.checkout:
         await _checkout_round(client, variant)
-        with count_queries(database) as queries:
+        with count_queries(database) as queries, sent(database) as statements:
             answer = await _checkout_round(client, variant)
-        return queries.count, answer
+        return queries.count, answer, statements
     request = {"method": scenario.method, "url": scenario.path, "headers": headers}
     if scenario.body is not None:
         request["json"] = scenario.body
     _ok(await client.request(**request), scenario.title)
-    with count_queries(database) as queries:
+    with count_queries(database) as queries, sent(database) as statements:
         answer = _ok(await client.request(**request), scenario.title)
-    return queries.count, answer
+    return queries.count, answer, statements
 
 
 async def _checkout_round(client: httpx.AsyncClient, variant: tuple[str, str]) -> Any:
@@ -401,7 +440,7 @@ def report(
         f".venv/bin/python -m bench.suite {shlex.join(argv)}".rstrip(),
         "```",
         "",
-        f"- commit {commit()}; Python {platform.python_version()}, PostgreSQL {postgres}",
+        f"- commit {commit()}; Python {platform.python_version()}, {postgres}",
         f"- machine: {machine(load_before)}",
         f"- data: schema `{SCHEMA}`, {built.entities} bench entities x 3 variants, prices, "
         f"stock in 3 warehouses, {built.orders} orders"
@@ -421,7 +460,19 @@ def report(
         f"p99 {_ratio(f1000['p99_ms'], f1['p99_ms'])}x (goal: within 2x); page 1000 holds "
         f"{prepared.deep_page_check}",
         f"- REST `page=1000` / `page=1`: p50 {_ratio(r1000['p50_ms'], r1['p50_ms'])}x "
-        "(OFFSET 19,980: the rows before the page are read and dropped)",
+        "(REST pages by OFFSET 19,980)",
+        "- the orders page statement alone (PostgreSQL's EXPLAIN ANALYZE execution time, "
+        "median of 5, in-process): "
+        + ", ".join(
+            f"{name} {prepared.page_sql_ms[key]:.2f} ms"
+            for key, name in (
+                ("f1", "GraphQL page 1"),
+                ("f1000", "GraphQL page 1000 (keyset)"),
+                ("r1", "REST page 1"),
+                ("r1000", "REST page 1000 (OFFSET)"),
+            )
+            if key in prepared.page_sql_ms
+        ),
         *failures,
         "",
     ]
@@ -494,6 +545,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> str:
     args.key = args.key.strip().splitlines()[-1]
     prepared = asyncio.run(prepare(target.url, args.key))
     print(f"(a) against the ceiling: {prepared.comparison}; page 1000: {prepared.deep_page_check}")
+    print(f"orders page statement alone, ms: {prepared.page_sql_ms}")
     only = set(args.only.split(",")) if args.only else None
     with tempfile.TemporaryDirectory(prefix="bench-suite-") as directory:
         files = _files(Path(directory), prepared)

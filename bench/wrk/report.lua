@@ -1,5 +1,6 @@
 -- Shared by the bench's wrk scripts (loaded with dofile): counts the answers that are not a
--- success (status 300 and up, or a GraphQL body with "errors"), per thread, and prints one
+-- success (status 300 and up, or a GraphQL body with "errors"; wrk's own count of statuses
+-- is left out, it would count those twice), per thread, and prints one
 -- JSON line at the end that `bench.suite` reads: requests, seconds, latency percentiles
 -- (ms), transport errors and failed answers, with the first failed body.
 
@@ -47,5 +48,5 @@ function done(summary, latency, requests)
       latency:percentile(50) / 1000, latency:percentile(95) / 1000,
       latency:percentile(99) / 1000, latency.max / 1000,
       errors.connect + errors.read + errors.write, errors.timeout,
-      failures + errors.status, rounds, quoted(first)))
+      failures, rounds, quoted(first)))
 end
