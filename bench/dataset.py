@@ -57,7 +57,8 @@ VACUUMED = (
 # A UUIDv7 of a given time (PostgreSQL 15 has no uuidv7()): the time's milliseconds in the
 # first 48 bits of a random UUID, version bits 0111.
 UUID7 = """
-CREATE FUNCTION pg_temp.bench_uuid7(at timestamptz) RETURNS uuid LANGUAGE sql VOLATILE AS $$
+CREATE OR REPLACE FUNCTION pg_temp.bench_uuid7(at timestamptz) RETURNS uuid
+LANGUAGE sql VOLATILE AS $$
   SELECT encode(set_bit(set_bit(overlay(uuid_send(gen_random_uuid()) PLACING
     substring(int8send((extract(epoch FROM at) * 1000)::bigint) FROM 3) FROM 1 FOR 6),
     52, 1), 53, 1), 'hex')::uuid
@@ -65,7 +66,7 @@ $$
 """
 # The element of `items` that `n` picks, round the array.
 PICK = """
-CREATE FUNCTION pg_temp.bench_pick(items anyarray, n bigint) RETURNS anyelement
+CREATE OR REPLACE FUNCTION pg_temp.bench_pick(items anyarray, n bigint) RETURNS anyelement
 LANGUAGE sql IMMUTABLE AS $$ SELECT items[1 + n % cardinality(items)] $$
 """
 
