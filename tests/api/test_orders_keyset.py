@@ -126,24 +126,14 @@ async def test_a_deep_cursor_costs_what_the_first_page_costs_and_uses_no_offset(
         assert "OFFSET" not in sql.upper(), sql
 
 
-@pytest.mark.parametrize(
-    ("status", "index", "condition"),
-    [
-        (None, "pk_orders", "Index Cond: (id < "),
-        ("CONFIRMED", "ix_orders_status_id", "Index Cond: (((status)::text = "),
-    ],
-)
+@pytest.mark.parametrize("status", [None, "CONFIRMED"])
 async def test_the_deep_page_is_an_index_range_scan_on_postgresql(
-    admin: httpx.AsyncClient,
-    database: Database,
-    status: str | None,
-    index: str,
-    condition: str,
+    admin: httpx.AsyncClient, database: Database, status: str | None
 ) -> None:
     """With sequential scans and sorts priced out, the planner can still answer the deep page
-    only if the keyset condition is an index condition: a range scan of the list's index
-    (the primary key, or status and id), backwards for newest first, that stops after the
-    page."""
+    only if the keyset condition is an index condition: a range scan, backwards for newest
+    first, that stops after the page (of the primary key, or of status and id; with a status
+    that most orders have, the primary key with the status as a filter is as good)."""
     if database.is_sqlite:
         pytest.skip("EXPLAIN's plan is PostgreSQL's; SQLite runs the same SQL")
     await seed_orders(database)
@@ -156,6 +146,7 @@ async def test_the_deep_page_is_an_index_range_scan_on_postgresql(
         await connection.exec_driver_sql("SET LOCAL enable_sort = off")
         explained = await connection.exec_driver_sql(f"EXPLAIN {sql}", parameters)
         plan = "\n".join(row[0] for row in explained)
-    assert f"Index Scan Backward using {index} on orders" in plan, plan
-    assert condition in plan and "(id < '" in plan, plan
+    assert "Index Scan Backward using " in plan, plan
+    [condition] = [line for line in plan.splitlines() if "Index Cond:" in line]
+    assert "id < '" in condition, plan
     assert "Sort" not in plan and "Offset" not in plan, plan
