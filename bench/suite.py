@@ -393,7 +393,9 @@ def commit() -> str:
             ["git", *args], cwd=ROOT, capture_output=True, text=True
         ).stdout.strip()
 
-    dirty = "+dirty" if git("status", "--porcelain", "--", "app", "bench") else ""
+    # The results file changes with every run: the code measured is what counts.
+    changed = git("status", "--porcelain", "--", "app", "bench", ":!bench/RESULTS.md")
+    dirty = "+dirty" if changed else ""
     return git("rev-parse", "--short", "HEAD") + dirty
 
 
