@@ -1,12 +1,13 @@
 # `make run` serves on http://127.0.0.1:8000 (demo catalog loaded once); `make test` runs the
-# linters (ruff, mypy) and the whole suite (with the GraphQL-over-HTTP audit when Node is here).
+# linters (ruff, mypy) and the whole suite (with the GraphQL-over-HTTP audit when Node is here);
+# `make bench` the benchmark suite (PostgreSQL and wrk).
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 PYTEST_WORKERS ?= 2
 JS := tests/js
 
-.PHONY: install js run test lint schema clean
+.PHONY: install js run test lint schema bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +41,16 @@ lint: install
 
 test: lint js
 	$(BIN)/pytest -n $(PYTEST_WORKERS)
+
+# The benchmark suite (bench/suite.py, bench/README.md): builds its PostgreSQL data set once
+# (kept between runs), drives each scenario with wrk and adds a dated section to
+# bench/RESULTS.md named by BENCH_LABEL, e.g. `make bench BENCH_LABEL=after`.
+BENCH_LABEL ?= run
+BENCH_ARGS ?=
+bench: install
+	@command -v wrk >/dev/null 2>&1 || { \
+		echo "make bench needs wrk, the load generator: sudo apt-get install -y wrk"; exit 2; }
+	$(BIN)/python -m bench.suite --reuse --label "$(BENCH_LABEL)" $(BENCH_ARGS)
 
 schema: install
 	$(BIN)/cartograph export-schema schema.graphql

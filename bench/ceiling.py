@@ -3,7 +3,9 @@
 No GraphQL, no middleware: a page of active entities (newest first) and its count, then one
 statement per relation on the page's ids, built into the same JSON as the GraphQL answer to
 `bench.run.STOREFRONT_QUERY`. It measures what one uvicorn worker can serve at best, so the
-GraphQL path has a number to be compared with.
+GraphQL path has a number to be compared with. `GET /storefront?offers=1` adds each
+variant's price (the public USD price of one unit) and its units available across warehouses,
+two statements more: the listing of `bench.suite`'s scenario (a).
 
     DATABASE_URL=postgresql+psycopg://... uvicorn bench.ceiling:create_app --factory
 """
@@ -18,7 +20,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -26,6 +28,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from app.db import Database
+from app.models.base import utcnow
 from app.models.catalog import (
     Brand,
     CatalogAttributes,
@@ -38,13 +41,19 @@ from app.models.catalog import (
     entity_categories,
     variant_option_values,
 )
+from app.models.inventory import InventoryLevel, Warehouse
+from app.models.pricing import Price
+from app.resolvers.enums import EntityType
 
 PAGE_SIZE = 20
 LOCALE = "en"
+# GraphQL answers an entity's type by its enum name (PRODUCT), the database holds its value.
+TYPE_NAMES = {member.value: member.name for member in EntityType}
+CURRENCY = "USD"
 
 
-async def storefront(connection: AsyncConnection) -> dict[str, Any]:
-    """The listing's data: six statements whatever the page holds."""
+async def storefront(connection: AsyncConnection, *, offers: bool = False) -> dict[str, Any]:
+    """The listing's data: six statements whatever the page holds (eight with `offers`)."""
     entities = (
         await connection.execute(
             select(CatalogEntity.id, CatalogEntity.slug, CatalogEntity.type)
@@ -65,11 +74,13 @@ async def storefront(connection: AsyncConnection) -> dict[str, Any]:
         await _categories(connection, ids),
         await _brands(connection, ids),
     )
+    if offers:
+        await _offers(connection, [v for vs in variants.values() for v in vs])
     items = [
         {
             "id": str(row.id),
             "slug": row.slug,
-            "type": row.type,
+            "type": TYPE_NAMES[row.type],
             "attributes": attributes.get(row.id),
             "variants": variants.get(row.id, []),
             "categories": categories.get(row.id, []),
@@ -114,6 +125,36 @@ async def _variants(
     return result
 
 
+async def _offers(connection: AsyncConnection, variants: list[dict[str, Any]]) -> None:
+    """Each variant's `price` (its public USD price for one unit: no group, the highest
+    quantity tier up to 1, the newest row) and `available` (null when it has no level)."""
+    ids = [uuid.UUID(variant["id"]) for variant in variants]
+    now = utcnow()
+    prices = await connection.execute(
+        select(Price.variant_id, Price.amount, Price.currency)
+        .distinct(Price.variant_id)
+        .where(Price.variant_id.in_(ids), Price.currency == CURRENCY)
+        .where(Price.customer_group_id.is_(None), Price.min_quantity <= 1)
+        .where(or_(Price.valid_from.is_(None), Price.valid_from <= now))
+        .where(or_(Price.valid_until.is_(None), Price.valid_until > now))
+        .order_by(Price.variant_id, Price.min_quantity.desc(), Price.created_at.desc())
+    )
+    price = {row.variant_id: {"amount": row.amount, "currency": row.currency} for row in prices}
+    stock = await connection.execute(
+        select(
+            InventoryLevel.variant_id,
+            func.sum(InventoryLevel.quantity - InventoryLevel.reserved_quantity),
+        )
+        .join(Warehouse, Warehouse.id == InventoryLevel.warehouse_id)
+        .where(InventoryLevel.variant_id.in_(ids), Warehouse.active.is_not(False))
+        .group_by(InventoryLevel.variant_id)
+    )
+    available = {row[0]: int(row[1]) for row in stock}
+    for variant, id in zip(variants, ids, strict=True):
+        variant["price"] = price.get(id)
+        variant["available"] = available.get(id)
+
+
 async def _categories(
     connection: AsyncConnection, ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[dict[str, Any]]]:
@@ -153,8 +194,9 @@ def create_app(database_url: str | None = None) -> Starlette:
     database = Database(database_url or os.environ["DATABASE_URL"])
 
     async def listing(request: Request) -> Response:
+        offers = request.query_params.get("offers") == "1"
         async with database.engine.connect() as connection:
-            body = await storefront(connection)
+            body = await storefront(connection, offers=offers)
         return Response(orjson.dumps(body), media_type="application/json")
 
     async def health(request: Request) -> Response:

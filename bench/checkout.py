@@ -174,6 +174,7 @@ def cli(env: dict[str, str], *args: str) -> str:
 class Server:
     base_url: str
     log: Path
+    pid: int  # the uvicorn process (one worker runs in it): its /proc figures are the server's
 
 
 @contextlib.contextmanager
@@ -199,7 +200,7 @@ def serving(env: dict[str, str]) -> Iterator[Server]:
                 tail = log_path.read_text()[-2000:]
                 raise BenchError(f"the server did not start ({shlex.join(command)}):\n{tail}")
             time.sleep(0.2)
-        yield Server(base_url, log_path)
+        yield Server(base_url, log_path, process.pid)
     finally:
         process.terminate()
         try:

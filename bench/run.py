@@ -173,6 +173,8 @@ def compare(response: httpx.Response, expected: dict[str, Any]) -> str:
     if "errors" in answer:
         first = answer["errors"][0].get("message", "") if answer["errors"] else ""
         return f"not comparable: GraphQL answered errors ({first[:200]})"
+    # The cost report (`extensions.cost`) is GraphQL's alone: the data are compared.
+    answer.pop("extensions", None)
     if answer == expected:
         return "identical JSON"
     if _canonical(answer) == _canonical(expected) and _ids(answer) == _ids(expected):
@@ -203,8 +205,11 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serving(name: str, command: list[str], env: dict[str, str], health: str) -> Iterator[None]:
-    """Run `command` until the block ends; it must answer `health` with 200 first."""
+def serving(
+    name: str, command: list[str], env: dict[str, str], health: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run `command` until the block ends (its process is the block's value); it must answer
+    `health` with 200 first."""
     log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed in the finally below
         "w+", prefix=f"bench-{name}-", suffix=".log", delete=False
     )
@@ -222,7 +227,7 @@ def serving(name: str, command: list[str], env: dict[str, str], health: str) -> 
                 tail = Path(log.name).read_text()[-2000:]
                 raise BenchError(f"{name} server did not start ({shlex.join(command)}):\n{tail}")
             time.sleep(0.2)
-        yield
+        yield process
     finally:
         process.terminate()
         try:
