@@ -18,8 +18,10 @@ import orjson
 from app.middleware.request_id import current_request_id
 
 # The attributes every LogRecord has: whatever else a record holds came from `extra`.
+# (uvicorn's `color_message` is its message again, with terminal colour codes.)
 RECORD_ATTRIBUTES = frozenset(
-    vars(logging.LogRecord("", 0, "", 0, "", (), None)).keys() | {"message", "asctime"}
+    vars(logging.LogRecord("", 0, "", 0, "", (), None)).keys()
+    | {"message", "asctime", "color_message"}
 )
 ACCESS_LOGGER = "app.access"
 

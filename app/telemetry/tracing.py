@@ -65,7 +65,7 @@ class Tracing:
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
             processor = BatchSpanProcessor(
-                OTLPSpanExporter(endpoint=traces_url(settings.otel_endpoint), timeout=10)
+                OTLPSpanExporter(endpoint=traces_url(settings.otel_endpoint), timeout=5)
             )
         self.provider.add_span_processor(processor)
         self.tracer: Tracer = self.provider.get_tracer("cartograph")
