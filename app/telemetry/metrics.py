@@ -246,6 +246,7 @@ class Metrics:
         if self.multiprocess:
             from prometheus_client import multiprocess
 
+            # prometheus_client's multiprocess module has no annotations.
             multiprocess.MultiProcessCollector(self.registry)  # type: ignore[no-untyped-call]
         pool = database.engine.sync_engine.pool
         self.pool_gauges = PoolGauges(pool) if self.multiprocess else None
@@ -282,6 +283,7 @@ class Metrics:
         if self.multiprocess:
             from prometheus_client import multiprocess
 
+            # Removes this process's live gauges (prometheus_client: no annotations).
             multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
     def _webhook_failed(self, outcome: str) -> None:
