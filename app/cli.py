@@ -99,6 +99,16 @@ async def _work(settings: Settings, queue: str | None, dispatch: bool) -> None:
         pool_size=settings.db_pool_size,
         statement_timeout_ms=settings.statement_timeout_ms,
     )
+    if settings.log_format == "json":
+        from app.telemetry.logs import configure_logging
+
+        configure_logging(settings.log_level, "json")
+    # Spans of the statements and webhook calls its jobs make (docs/operations.md).
+    tracing = None
+    if settings.otel_endpoint:
+        from app.telemetry.tracing import Tracing
+
+        tracing = Tracing(settings, database)
     # What this worker dispatches reaches the servers' subscribers through Redis or
     # PostgreSQL (on SQLite, in-process pub/sub reaches no other process).
     live = LiveEvents.for_settings(redis_url=settings.redis_url, database=database)
@@ -121,6 +131,8 @@ async def _work(settings: Settings, queue: str | None, dispatch: bool) -> None:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     await live.stop()
+    if tracing is not None:
+        tracing.close()
     await database.dispose()
 
 

@@ -7,7 +7,7 @@ unnamed one; at most `MAX_OPERATIONS` names per process, then `(other)`, so clie
 grow the label set without bound) and status class (`2xx`).
 
 At scrape time, never per request: the engine's pool (checked out, size, overflow) and, in
-one read session of three statements on indexed columns, the outbox backlog (undispatched
+one read session of two statements on indexed columns, the outbox backlog (undispatched
 events and the age of the oldest), the job queue by queue and state, and the webhook
 endpoints failing now. Beside them, a counter of failed webhook delivery attempts, counted by
 the process that made them (`webhook_attempt`).
@@ -80,14 +80,23 @@ class Snapshot:
 
 
 async def read_snapshot(database: Database, now: datetime | None = None) -> Snapshot:
-    """Three statements in one short read session, each on an index: `events` by
-    `dispatched_at`, `jobs` by `status`, `webhook_endpoints` by `status`."""
+    """Two statements in one short read session, each part on an index: the outbox backlog
+    and the failing endpoints together (`events` by `dispatched_at`, `webhook_endpoints` by
+    `status`), then the job queue grouped (`jobs` by `status`)."""
     now = now or utcnow()
+    undispatched = Event.dispatched_at.is_(None)
     async with database.read_session() as session:
         backlog = (
             await session.execute(
-                select(func.count(), func.min(Event.occurred_at)).where(
-                    Event.dispatched_at.is_(None)
+                select(
+                    select(func.count()).where(undispatched).scalar_subquery(),
+                    select(func.min(Event.occurred_at)).where(undispatched).scalar_subquery(),
+                    select(func.count())
+                    .where(
+                        WebhookEndpoint.status == "active",
+                        WebhookEndpoint.failing_since.is_not(None),
+                    )
+                    .scalar_subquery(),
                 )
             )
         ).one()
@@ -98,11 +107,6 @@ async def read_snapshot(database: Database, now: datetime | None = None) -> Snap
                 .group_by(Job.queue, Job.status)
             )
         ).all()
-        failing = await session.scalar(
-            select(func.count()).where(
-                WebhookEndpoint.status == "active", WebhookEndpoint.failing_since.is_not(None)
-            )
-        )
     oldest: datetime | None = backlog[1]
     if oldest is not None and oldest.tzinfo is None:
         oldest = oldest.replace(tzinfo=now.tzinfo)  # an aggregate skips the column's type
@@ -113,7 +117,7 @@ async def read_snapshot(database: Database, now: datetime | None = None) -> Snap
             max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
         ),
         jobs={(queue, status): int(count) for queue, status, count in jobs},
-        webhook_endpoints_failing=int(failing or 0),
+        webhook_endpoints_failing=int(backlog[2] or 0),
     )
 
 

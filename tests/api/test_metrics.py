@@ -135,7 +135,7 @@ async def test_requests_cost_no_statement_for_metrics(
     assert queries.count == 0, queries.statements
 
 
-async def test_a_scrape_reads_the_outbox_jobs_webhooks_and_pool_in_three_statements(
+async def test_a_scrape_reads_the_outbox_jobs_webhooks_and_pool_in_two_statements(
     metered: httpx.AsyncClient, database: Database
 ) -> None:
     failing = await make_endpoint(database)
@@ -171,7 +171,7 @@ async def test_a_scrape_reads_the_outbox_jobs_webhooks_and_pool_in_three_stateme
     with count_queries(database) as queries:
         found = await scrape(metered)
 
-    assert queries.count == 3, queries.statements
+    assert queries.count == 2, queries.statements
     assert found[("cartograph_outbox_pending_events", frozenset())] == 2
     assert 89 <= found[("cartograph_outbox_oldest_pending_seconds", frozenset())] < 120
     jobs = {
