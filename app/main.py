@@ -279,10 +279,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.media = media_for(settings)
     # Sign-in's policy, throttle and notifier (read by `app.resolvers.auth`).
     app.state.auth = AuthSetup.from_settings(settings)
-    # Read by each GraphQL context (HTTP and websocket): one bucket per principal.
     # Prometheus metrics and the tracer (None unless CARTOGRAPH_METRICS / _OTEL_ENDPOINT).
     app.state.metrics = metrics
     app.state.tracing = tracing
+    # Read by each GraphQL context (HTTP and websocket): one bucket per principal.
     app.state.cost_budget = (
         CostBudget(
             capacity=settings.graphql_cost_budget,

@@ -53,7 +53,7 @@ OPERATIONS_BY_METHOD: Mapping[str, frozenset[OperationType]] = {
 }
 
 
-# The telemetry middleware's label for the request (app.telemetry.middleware.OPERATION_KEY).
+# Where the request's operation name is left (scope state) for the telemetry middleware.
 OPERATION_KEY = "graphql_operation"
 # Documents longer than this are not parsed for their operation's name (a named request
 # still says it in `operationName`); the token cap bounds the work on hostile ones.

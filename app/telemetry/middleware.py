@@ -53,7 +53,11 @@ class TelemetryMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if self.metrics is not None and scope["path"] == METRICS_PATH:
+        if (
+            self.metrics is not None
+            and scope["path"] == METRICS_PATH
+            and scope["method"] in ("GET", "HEAD")
+        ):
             response = await self.metrics.scrape(Request(scope, receive))
             await response(scope, receive, send)
             return
