@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
+import shutil
 import sys
+import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -32,18 +36,52 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     # The embedded default database is the operator's zero-setup path: bring it up to date.
     if settings.database_url == DEFAULT_DATABASE_URL or args.migrate:
         _migrate(settings)
-    uvicorn.run(
-        "app.main:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level=settings.log_level.lower(),
-        proxy_headers=True,
-        # Websocket messages obey the body limit: a bigger frame is refused (1009) unread.
-        ws_max_size=settings.max_body_bytes,
-    )
+    logging_options: dict[str, Any] = {}
+    if settings.log_format == "json":
+        from app.telemetry.logs import configure_logging
+
+        # uvicorn's lines go to the root logger's JSON handler; the access line is ours.
+        configure_logging(settings.log_level, "json")
+        logging_options = {"log_config": None, "access_log": False}
+    with _metrics_directory(settings, args.workers):
+        uvicorn.run(
+            "app.main:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level=settings.log_level.lower(),
+            proxy_headers=True,
+            # Websocket messages obey the body limit: a bigger frame is refused (1009) unread.
+            ws_max_size=settings.max_body_bytes,
+            **logging_options,
+        )
     return 0
+
+
+@contextlib.contextmanager
+def _metrics_directory(settings: Settings, workers: int) -> Iterator[None]:
+    """With metrics on and several workers, prometheus_client's multiprocess mode: every
+    worker writes its samples to files in one directory (PROMETHEUS_MULTIPROC_DIR, made here
+    unless the operator names one), emptied before they start, so that whichever worker a
+    scrape reaches answers for all of them."""
+    from app.telemetry.metrics import MULTIPROCESS_ENV
+
+    if not settings.metrics or workers <= 1:
+        yield
+        return
+    given = os.environ.get(MULTIPROCESS_ENV)
+    directory = Path(given) if given else Path(tempfile.mkdtemp(prefix="cartograph-metrics-"))
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):
+        stale.unlink()
+    os.environ[MULTIPROCESS_ENV] = str(directory)
+    try:
+        yield
+    finally:
+        if not given:
+            shutil.rmtree(directory, ignore_errors=True)
+            os.environ.pop(MULTIPROCESS_ENV, None)
 
 
 async def _work(settings: Settings, queue: str | None, dispatch: bool) -> None:
@@ -61,6 +99,16 @@ async def _work(settings: Settings, queue: str | None, dispatch: bool) -> None:
         pool_size=settings.db_pool_size,
         statement_timeout_ms=settings.statement_timeout_ms,
     )
+    if settings.log_format == "json":
+        from app.telemetry.logs import configure_logging
+
+        configure_logging(settings.log_level, "json")
+    # Spans of the statements and webhook calls its jobs make (docs/operations.md).
+    tracing = None
+    if settings.otel_endpoint:
+        from app.telemetry.tracing import Tracing
+
+        tracing = Tracing(settings, database)
     # What this worker dispatches reaches the servers' subscribers through Redis or
     # PostgreSQL (on SQLite, in-process pub/sub reaches no other process).
     live = LiveEvents.for_settings(redis_url=settings.redis_url, database=database)
@@ -83,6 +131,8 @@ async def _work(settings: Settings, queue: str | None, dispatch: bool) -> None:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     await live.stop()
+    if tracing is not None:
+        tracing.close()
     await database.dispose()
 
 

@@ -38,6 +38,19 @@ class Settings(BaseSettings):
     graphql_introspection: bool = True
     graphiql: bool = True
     log_level: str = "INFO"
+    # Log lines as text (as Python's logging writes them) or one JSON object each, with the
+    # request id and, per request, an access line (docs/operations.md).
+    log_format: Literal["text", "json"] = "text"
+    # `/metrics` (Prometheus text format) is served only when `true`; with a token set, a
+    # scrape must send `Authorization: Bearer <token>`.
+    metrics: bool = False
+    metrics_token: str | None = None
+    # OpenTelemetry traces: sent over OTLP/HTTP to this collector (e.g.
+    # `http://127.0.0.1:4318`; `/v1/traces` is added) when set, as this service, keeping this
+    # share of the traces that start here (a caller's sampled `traceparent` is followed).
+    otel_endpoint: str | None = None
+    otel_service_name: str = "cartograph"
+    otel_sample_ratio: float = Field(1.0, ge=0, le=1)
     # The shared secret of the payment provider's webhook (Stripe-Signature); unset refuses all.
     payment_webhook_secret: str | None = None
     # The currency prices are shown in where a caller names none (gateway products).

@@ -53,6 +53,10 @@ from app.rest.routes import ROUTES
 from app.services import payments, settlement
 from app.services.access_log import AccessLogWriter
 from app.services.inventory.reservations import sweep_expired
+from app.telemetry.logs import configure_logging
+from app.telemetry.metrics import Metrics
+from app.telemetry.middleware import TelemetryMiddleware
+from app.telemetry.tracing import Tracing
 
 # Registers the `webhook.deliver` job handler and the dispatcher's webhook fan-out.
 from app.webhooks import delivery as webhook_delivery  # noqa: F401
@@ -80,7 +84,7 @@ SWAGGER_HTML = """<!doctype html>
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> Starlette:
     settings = settings or Settings()
-    logging.basicConfig(level=settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     owns_database = database is None
     if settings.test_provider_latency_ms or settings.test_provider_ledger:
         payments_provider.use(
@@ -95,6 +99,15 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         statement_timeout_ms=settings.statement_timeout_ms,
     )
     schema = schema_for(settings)
+    metrics = Metrics(database, token=settings.metrics_token) if settings.metrics else None
+    if metrics is not None and settings.metrics_token is None:
+        logging.getLogger("app.telemetry").warning(
+            "/metrics is served without a token (CARTOGRAPH_METRICS_TOKEN): keep it off the "
+            "public load balancer"
+        )
+    tracing = Tracing(settings, database) if settings.otel_endpoint else None
+    access_lines = settings.log_format == "json"
+    telemetry = metrics is not None or tracing is not None or access_lines
     # One set of windows for HTTP requests and websocket operations alike.
     limiter = RateLimiter(
         limit=settings.rate_limit,
@@ -109,6 +122,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         max_message_bytes=settings.max_body_bytes,
         max_operations=settings.ws_max_operations,
         keep_alive_seconds=settings.ws_keep_alive_seconds,
+        name_operations=telemetry,
     )
     live = LiveEvents.for_settings(
         redis_url=settings.redis_url, database=database, queue_size=settings.live_queue_size
@@ -207,6 +221,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
+        if metrics is not None:
+            metrics.close()
+        if tracing is not None:
+            tracing.close()
         if owns_database:
             await database.dispose()
 
@@ -214,6 +232,19 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         routes=routes,
         middleware=[
             Middleware(RequestIdMiddleware),
+            # Outside the access log and the rate limit: a scrape of `/metrics` passes neither.
+            *(
+                [
+                    Middleware(
+                        TelemetryMiddleware,
+                        metrics=metrics,
+                        tracing=tracing,
+                        access_lines=access_lines,
+                    )
+                ]
+                if telemetry
+                else []
+            ),
             # Outermost but the request id: it sees every final status (401, 413, 429 too).
             *(
                 [Middleware(AccessLogMiddleware, writer=access_log)]
@@ -248,6 +279,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.media = media_for(settings)
     # Sign-in's policy, throttle and notifier (read by `app.resolvers.auth`).
     app.state.auth = AuthSetup.from_settings(settings)
+    # Prometheus metrics and the tracer (None unless CARTOGRAPH_METRICS / _OTEL_ENDPOINT).
+    app.state.metrics = metrics
+    app.state.tracing = tracing
     # Read by each GraphQL context (HTTP and websocket): one bucket per principal.
     app.state.cost_budget = (
         CostBudget(

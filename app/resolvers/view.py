@@ -15,12 +15,14 @@ not a GraphQL answer. Websockets are `app.resolvers.websocket`'s.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 import mimeparse
 import orjson
 import strawberry
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from graphql import GraphQLError, OperationDefinitionNode, parse
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -49,6 +51,38 @@ OPERATIONS_BY_METHOD: Mapping[str, frozenset[OperationType]] = {
     "GET": frozenset({OperationType.QUERY}),
     "POST": frozenset({OperationType.QUERY, OperationType.MUTATION}),
 }
+
+
+# Where the request's operation name is left (scope state) for the telemetry middleware.
+OPERATION_KEY = "graphql_operation"
+# Documents longer than this are not parsed for their operation's name (a named request
+# still says it in `operationName`); the token cap bounds the work on hostile ones.
+NAMED_DOCUMENT_CHARS = 20_000
+NAMED_DOCUMENT_TOKENS = 5000
+
+
+@lru_cache(maxsize=256)
+def operation_name_in(query: str) -> str:
+    """The name of the document's only operation; "" when it has none, or several, or does
+    not parse (its errors are the executor's to report)."""
+    try:
+        document = parse(query, no_location=True, max_tokens=NAMED_DOCUMENT_TOKENS)
+    except GraphQLError:
+        return ""
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if len(operations) == 1 and operations[0].name is not None:
+        return operations[0].name.value
+    return ""
+
+
+def operation_label(request_data: GraphQLRequestData) -> str:
+    """The operation a request runs, by name ("" for an unnamed one)."""
+    if request_data.operation_name:
+        return request_data.operation_name
+    query = request_data.query
+    if not query or len(query) > NAMED_DOCUMENT_CHARS:
+        return ""
+    return operation_name_in(query)
 
 
 class RequestRefused(HTTPException):
@@ -175,6 +209,7 @@ class GraphQLApp(GraphQL[Context, None]):
         max_message_bytes: int = 1_048_576,
         max_operations: int = 20,
         keep_alive_seconds: float = 15.0,
+        name_operations: bool = False,
     ):
         super().__init__(
             schema,
@@ -192,6 +227,8 @@ class GraphQLApp(GraphQL[Context, None]):
         self.keep_alive_seconds = keep_alive_seconds
         # A websocket message obeys the request body limit (`TextFrames`).
         self.max_message_bytes = max_message_bytes
+        # Whether to tell the telemetry middleware which operation each request ran.
+        self.name_operations = name_operations
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -240,6 +277,8 @@ class GraphQLApp(GraphQL[Context, None]):
     ) -> ExecutionResult:
         """Strawberry's, with this endpoint's `OPERATIONS_BY_METHOD` and clearer refusals
         (Strawberry would run a subscription sent over HTTP, and fail inside)."""
+        if self.name_operations:
+            request.scope.setdefault("state", {})[OPERATION_KEY] = operation_label(request_data)
         try:
             return await self.schema.execute(
                 request_data.query,

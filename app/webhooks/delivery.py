@@ -59,6 +59,7 @@ from app.services.webhooks import (
     WEBHOOK_EVENTS,
     subscribes,
 )
+from app.telemetry.metrics import webhook_attempt_failed
 from app.webhooks.targets import Target, UnsafeTarget, check
 
 WEBHOOKS_ACTOR = Actor(kind="system", id="webhooks", name="webhook delivery")
@@ -187,6 +188,7 @@ async def attempt_delivery(database: Database, settings: Settings, attempt: Atte
     disabled = await record(database, settings, endpoint, event, attempt, answer)
     if answer.succeeded:
         return
+    webhook_attempt_failed("failed" if attempt.last or disabled is not None else "retrying")
     reason = answer.error or f"The endpoint answered {answer.status}."
     if disabled is not None:
         raise GiveUp(disabled)
