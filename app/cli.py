@@ -26,12 +26,33 @@ def _migrate(settings: Settings) -> None:
     upgrade(settings.database_url)
 
 
+def per_process_warnings(settings: Settings, workers: int) -> list[str]:
+    """What `workers` processes with these settings would each keep to themselves."""
+    if workers < 2 or settings.redis_url:
+        return []
+    warnings = [
+        f"warning: no REDIS_URL: each of the {workers} processes counts rate limits and "
+        f"cost budgets on its own (a client gets up to {workers} times the limit)"
+    ]
+    if settings.database_url.startswith("sqlite"):
+        warnings.append(
+            "warning: SQLite and no REDIS_URL: a live event reaches only the subscribers of "
+            "the process that dispatched it"
+        )
+    return warnings
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    if args.workers < 1:
+        print("error: --workers must be at least 1", file=sys.stderr)
+        return 2
     # The embedded default database is the operator's zero-setup path: bring it up to date.
     if settings.database_url == DEFAULT_DATABASE_URL or args.migrate:
         _migrate(settings)
+    for warning in per_process_warnings(settings, args.workers):
+        print(warning, file=sys.stderr)
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -283,7 +304,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the server (uvicorn)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes on the one port (uvicorn workers); they share state through REDIS_URL",
+    )
     serve.add_argument("--migrate", action="store_true", help="migrate first (any database)")
     serve.set_defaults(handler=cmd_serve)
 
