@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.config import DEFAULT_DATABASE_URL, Settings
 
 if TYPE_CHECKING:
+    from app.db import Database
     from app.services.demo import SeedReport
 
 
@@ -67,21 +68,28 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def worker_database(settings: Settings) -> Database:
+    """The primary alone, never the replica: every read of a worker decides something (which
+    job to run, what to deliver, which events are undispatched)."""
+    from app.db import Database
+
+    return Database(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        statement_timeout_ms=settings.statement_timeout_ms,
+    )
+
+
 async def _work(settings: Settings, queue: str | None, dispatch: bool) -> None:
     import signal
 
     # The composition root registers every job handler and dispatcher fan-out it imports.
     import app.main  # noqa: F401
-    from app.db import Database
     from app.events.dispatcher import Dispatcher
     from app.events.pubsub import LiveEvents
     from app.jobs import JobRunner
 
-    database = Database(
-        settings.database_url,
-        pool_size=settings.db_pool_size,
-        statement_timeout_ms=settings.statement_timeout_ms,
-    )
+    database = worker_database(settings)
     # What this worker dispatches reaches the servers' subscribers through Redis or
     # PostgreSQL (on SQLite, in-process pub/sub reaches no other process).
     live = LiveEvents.for_settings(redis_url=settings.redis_url, database=database)

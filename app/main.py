@@ -93,6 +93,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         settings.database_url,
         pool_size=settings.db_pool_size,
         statement_timeout_ms=settings.statement_timeout_ms,
+        replica_url=settings.database_replica_url,
     )
     schema = schema_for(settings)
     # One set of windows for HTTP requests and websocket operations alike.

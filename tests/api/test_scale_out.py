@@ -6,7 +6,8 @@ Black-box: real subprocesses on free ports, real sockets, nothing of the servers
 visible to the test. Each scenario uses API keys of its own, so its windows and buckets are
 fresh in a Redis that other test runs may share (the keys are actor ids, unique per key).
 Needs PostgreSQL (TEST_DATABASE_URL) and Redis (TEST_REDIS_URL): skipped without them, and an
-error under `CI=true`.
+error under `CI=true`. The last tests need neither: a "Redis" that accepts connections and
+never answers shows what a stalled or partitioned Redis costs a request.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import asyncio
 import contextlib
 import json
 import os
+import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -23,6 +26,8 @@ from websockets.asyncio.client import connect
 from websockets.typing import Subprotocol
 
 from app.db import Database
+from app.middleware.rate_limit import REDIS_TIMEOUT_SECONDS, RateLimiter, make_storage
+from app.resolvers.budget import CostBudget
 from tests.api.test_checkout import product
 from tests.support.factories import make_api_key
 from tests.support.server import RunningServer, running_servers
@@ -171,3 +176,47 @@ def uvicorn_workers(supervisor: int) -> list[int]:
         for pid in map(int, children)
         if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
     ]
+
+
+# ---- a Redis that stops answering ----------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def silent_redis() -> AsyncIterator[str]:
+    """The URL of a server that accepts connections and never answers."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    server = await asyncio.start_server(accept, "127.0.0.1", 0)
+    try:
+        yield f"redis://127.0.0.1:{server.sockets[0].getsockname()[1]}/0"
+    finally:
+        for writer in held:
+            writer.close()
+        server.close()
+
+
+async def test_a_silent_redis_delays_a_rate_limited_request_by_the_timeout_alone() -> None:
+    async with silent_redis() as url:
+        limiter = RateLimiter(
+            limit="10/minute", auth_failure_limit="10/minute", storage=make_storage(url)
+        )
+        started = time.monotonic()
+        window = await asyncio.wait_for(limiter.hit(None, "addr:10.0.0.1"), 10)
+        waited = time.monotonic() - started
+
+    assert window is None  # no verdict: the request goes through
+    assert REDIS_TIMEOUT_SECONDS <= waited < REDIS_TIMEOUT_SECONDS + 1.5
+
+
+async def test_a_silent_redis_delays_a_priced_operation_by_the_timeout_alone() -> None:
+    async with silent_redis() as url:
+        budget = CostBudget(capacity=100, restore_rate=1, redis_url=url)
+        started = time.monotonic()
+        balance = await asyncio.wait_for(budget.take("actor:api_key:k", 10), 10)
+        waited = time.monotonic() - started
+
+    assert balance is None  # no verdict: the operation runs
+    assert REDIS_TIMEOUT_SECONDS <= waited < REDIS_TIMEOUT_SECONDS + 1.5
