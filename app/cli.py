@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.config import DEFAULT_DATABASE_URL, Settings
 
 if TYPE_CHECKING:
+    from app.db import Database
     from app.services.demo import SeedReport
 
 
@@ -30,12 +31,33 @@ def _migrate(settings: Settings) -> None:
     upgrade(settings.database_url)
 
 
+def per_process_warnings(settings: Settings, workers: int) -> list[str]:
+    """What `workers` processes with these settings would each keep to themselves."""
+    if workers < 2 or settings.redis_url:
+        return []
+    warnings = [
+        f"warning: no REDIS_URL: each of the {workers} processes counts rate limits and "
+        f"cost budgets on its own (a client gets up to {workers} times the limit)"
+    ]
+    if settings.database_url.startswith("sqlite"):
+        warnings.append(
+            "warning: SQLite and no REDIS_URL: a live event reaches only the subscribers of "
+            "the process that dispatched it"
+        )
+    return warnings
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    if args.workers < 1:
+        print("error: --workers must be at least 1", file=sys.stderr)
+        return 2
     # The embedded default database is the operator's zero-setup path: bring it up to date.
     if settings.database_url == DEFAULT_DATABASE_URL or args.migrate:
         _migrate(settings)
+    for warning in per_process_warnings(settings, args.workers):
+        print(warning, file=sys.stderr)
     logging_options: dict[str, Any] = {}
     if settings.log_format == "json":
         from app.telemetry.logs import configure_logging
@@ -84,21 +106,28 @@ def _metrics_directory(settings: Settings, workers: int) -> Iterator[None]:
             os.environ.pop(MULTIPROCESS_ENV, None)
 
 
+def worker_database(settings: Settings) -> Database:
+    """The primary alone, never the replica: every read of a worker decides something (which
+    job to run, what to deliver, which events are undispatched)."""
+    from app.db import Database
+
+    return Database(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        statement_timeout_ms=settings.statement_timeout_ms,
+    )
+
+
 async def _work(settings: Settings, queue: str | None, dispatch: bool) -> None:
     import signal
 
     # The composition root registers every job handler and dispatcher fan-out it imports.
     import app.main  # noqa: F401
-    from app.db import Database
     from app.events.dispatcher import Dispatcher
     from app.events.pubsub import LiveEvents
     from app.jobs import JobRunner
 
-    database = Database(
-        settings.database_url,
-        pool_size=settings.db_pool_size,
-        statement_timeout_ms=settings.statement_timeout_ms,
-    )
+    database = worker_database(settings)
     if settings.log_format == "json":
         from app.telemetry.logs import configure_logging
 
@@ -333,7 +362,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the server (uvicorn)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes on the one port (uvicorn workers); they share state through REDIS_URL",
+    )
     serve.add_argument("--migrate", action="store_true", help="migrate first (any database)")
     serve.set_defaults(handler=cmd_serve)
 

@@ -22,6 +22,12 @@ class Settings(BaseSettings):
         DEFAULT_DATABASE_URL,
         validation_alias=AliasChoices("DATABASE_URL", "CARTOGRAPH_DATABASE_URL"),
     )
+    # A streaming replica of DATABASE_URL for the reads that tolerate lag (anonymous catalog,
+    # search and suggest queries; analytics reports): `app.db.Database.replica_session`.
+    database_replica_url: str | None = Field(
+        None,
+        validation_alias=AliasChoices("DATABASE_REPLICA_URL", "CARTOGRAPH_DATABASE_REPLICA_URL"),
+    )
     redis_url: str | None = Field(
         None, validation_alias=AliasChoices("REDIS_URL", "CARTOGRAPH_REDIS_URL")
     )
@@ -195,6 +201,14 @@ class Settings(BaseSettings):
                 "CARTOGRAPH_GRAPHQL_COST_BUDGET must be 0 (no budget) or at least "
                 "CARTOGRAPH_GRAPHQL_MAX_COST."
             )
+        return self
+
+    @model_validator(mode="after")
+    def _replica_of_postgresql(self) -> Settings:
+        # SQLite has one file and no replication: a replica URL there is a mistake.
+        replica = self.database_replica_url
+        if replica and (replica.startswith("sqlite") or self.database_url.startswith("sqlite")):
+            raise ValueError("DATABASE_REPLICA_URL needs PostgreSQL, for it and for DATABASE_URL.")
         return self
 
     @field_validator("media_allowed")

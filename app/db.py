@@ -133,6 +133,10 @@ class Database:
     `statement_timeout_ms` (PostgreSQL; 0: none) cancels any statement that runs longer,
     which then answers 503 (`unavailable`). SQLite cannot cancel a statement; a writer there
     waits `busy_timeout_ms` for the write lock, then fails the same way.
+
+    `replica_url`: a read replica of this database, with an engine (and a pool of the same
+    size) of its own, which `replica_session()` reads from; everything else reads and writes
+    here. Without one, `replica_session()` is `read_session()`.
     """
 
     def __init__(
@@ -143,6 +147,7 @@ class Database:
         echo: bool = False,
         statement_timeout_ms: int = 0,
         busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS,
+        replica_url: str | None = None,
     ):
         self.url = normalize_url(url)
         parsed = make_url(self.url)
@@ -163,6 +168,16 @@ class Database:
         if self.dialect == "sqlite":
             _configure_sqlite(self.engine, busy_timeout_ms)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.replica = (
+            Database(
+                replica_url,
+                pool_size=pool_size,
+                echo=echo,
+                statement_timeout_ms=statement_timeout_ms,
+            )
+            if replica_url
+            else None
+        )
         # Called after a unit of work commits with the key set in its session's `info`
         # (an outbox event written, a job queued): this process's dispatcher and job runner
         # start at once instead of at their next poll.
@@ -193,6 +208,12 @@ class Database:
         async with self.sessionmaker() as session:
             yield session
 
+    def replica_session(self) -> contextlib.AbstractAsyncContextManager[AsyncSession]:
+        """A short read session for reads that tolerate replication lag (they may miss the
+        latest commits): the replica's, else `read_session()`. Never for a read that follows
+        a write of the same request, nor for anything a unit of work decides on."""
+        return (self.replica or self).read_session()
+
     async def ping(self) -> bool:
         """Whether the database answers a trivial query."""
         try:
@@ -204,6 +225,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.replica is not None:
+            await self.replica.dispose()
 
 
 class UnitOfWork:

@@ -97,6 +97,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         settings.database_url,
         pool_size=settings.db_pool_size,
         statement_timeout_ms=settings.statement_timeout_ms,
+        replica_url=settings.database_replica_url,
     )
     schema = schema_for(settings)
     metrics = Metrics(database, token=settings.metrics_token) if settings.metrics else None

@@ -377,3 +377,26 @@ def test_export_schema_to_dash_prints_the_sdl_to_stdout_and_writes_no_file(
     assert result.stderr == ""
     assert result.stdout == COMMITTED_SCHEMA.read_text(), OUT_OF_SYNC
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_serve_with_workers_warns_of_what_each_process_keeps_without_redis() -> None:
+    from app.cli import per_process_warnings
+
+    sqlite = Settings(database_url="sqlite+aiosqlite:///x.db")
+    postgres = Settings(database_url="postgresql+psycopg://db/shop")
+    with_redis = Settings(database_url="sqlite+aiosqlite:///x.db", redis_url="redis://r:6379/0")
+
+    assert per_process_warnings(sqlite, 1) == []
+    assert per_process_warnings(with_redis, 4) == []
+    [limits] = per_process_warnings(postgres, 4)
+    assert "rate limits and cost budgets" in limits and "4 times the limit" in limits
+    assert len(per_process_warnings(sqlite, 2)) == 2
+    assert "live event" in per_process_warnings(sqlite, 2)[1]
+
+
+def test_serve_refuses_fewer_than_one_worker(tmp_path: Path) -> None:
+    served = cartograph(
+        "serve", "--workers", "0", cwd=tmp_path, database_url=f"sqlite:///{tmp_path / 'x.db'}"
+    )
+    assert served.returncode == 2
+    assert "--workers must be at least 1" in served.stderr

@@ -18,9 +18,10 @@ well-shaped invented keys costs the database a bounded number of lookups. The pr
 key sent from that address waits for the window too.
 
 Storage is in memory for one process, or Redis (`REDIS_URL`) so that every process of a
-scaled-out deployment counts against the same window; a store that is down lets requests
-through (logged). Every counted response carries `X-RateLimit-Limit/-Remaining/-Reset` of the
-window it counted against; a refused one also carries `Retry-After`.
+scaled-out deployment counts against the same window; a store that is down, or does not
+answer within `REDIS_TIMEOUT_SECONDS`, lets requests through (logged). Every counted
+response carries `X-RateLimit-Limit/-Remaining/-Reset` of the window it counted against; a
+refused one also carries `Retry-After`.
 
 The windows live in one `RateLimiter`, which the GraphQL websocket handlers share: each
 operation on a socket counts like a request against its actor's window, and a credential that
@@ -53,10 +54,21 @@ NAMESPACE = "cartograph"
 FAILURES_NAMESPACE = "cartograph-auth-failures"
 
 
+# How long a request waits for Redis (to connect, then for each answer) before it goes on
+# without it. redis-py waits forever by default: a Redis that stops answering (a network
+# partition, a stalled server) would hold every request.
+REDIS_TIMEOUT_SECONDS = 0.5
+
+
 def make_storage(redis_url: str | None) -> Storage:
     if redis_url:
         uri = "async+" + redis_url if not redis_url.startswith("async+") else redis_url
-        return RedisStorage(uri, implementation="redispy")
+        return RedisStorage(
+            uri,
+            implementation="redispy",
+            socket_timeout=REDIS_TIMEOUT_SECONDS,
+            socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+        )
     return MemoryStorage()
 
 

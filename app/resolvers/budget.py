@@ -8,8 +8,9 @@ once the bucket holds enough again.
 
 The buckets live in this process's memory, or in Redis when `REDIS_URL` is set so that every
 process of a deployment drains the same bucket. Redis keeps the arithmetic in one script that
-reads the server's clock, so processes with skewed clocks agree. A store that is down lets
-operations through (logged), as the rate limiter does.
+reads the server's clock, so processes with skewed clocks agree. A store that is down, or
+silent past the rate limiter's `REDIS_TIMEOUT_SECONDS`, lets operations through (logged), as
+the rate limiter does.
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import redis.asyncio as redis
+
+# The rate limiter's bound on a wait for Redis: a Redis that stops answering costs an
+# operation this long, then it goes through.
+from app.middleware.rate_limit import REDIS_TIMEOUT_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +113,11 @@ class MemoryBuckets:
 class RedisBuckets:
     def __init__(self, url: str) -> None:
         # The setting may carry the `limits` library's `async+` prefix; redis-py wants none.
-        self.client = redis.Redis.from_url(url.removeprefix("async+"))
+        self.client = redis.Redis.from_url(
+            url.removeprefix("async+"),
+            socket_timeout=REDIS_TIMEOUT_SECONDS,
+            socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+        )
         self.script = self.client.register_script(TAKE_SCRIPT)
 
     async def take(self, key: str, cost: int, capacity: int, rate: float) -> tuple[bool, float]:

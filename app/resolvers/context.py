@@ -7,8 +7,10 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from graphql import OperationType
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
+from strawberry import Info
 
 from app.auth.actor import ANONYMOUS, Actor
 from app.db import Database, UnitOfWork
@@ -83,3 +85,12 @@ class Context:
     def read(self) -> contextlib.AbstractAsyncContextManager[AsyncSession]:
         """A short read session of the resolver's own (sibling resolvers run concurrently)."""
         return self.database.read_session()
+
+    def read_may_lag(self, info: Info) -> contextlib.AbstractAsyncContextManager[AsyncSession]:
+        """`read()`, from the read replica when an anonymous caller queries: what a shop's
+        visitors browse (catalog, search, suggest) may be a moment old. A mutation's reads
+        follow its write, a subscription answers the state after an event, and a signed-in
+        caller may be looking at what they just changed: those read the primary."""
+        if self.actor.is_anonymous and info.operation.operation is OperationType.QUERY:
+            return self.database.replica_session()
+        return self.read()

@@ -178,7 +178,7 @@ class SearchQueries:
     ) -> SearchResults:
         request = PageRequest.build(page=page, limit=limit)
         context = info.context
-        async with context.read() as session:
+        async with context.read_may_lag(info) as session:
             result = await service.search(
                 session,
                 context.actor,
@@ -212,7 +212,7 @@ class SearchQueries:
         ] = None,
     ) -> list[SearchSuggestion]:
         context = info.context
-        async with context.read() as session:
+        async with context.read_may_lag(info) as session:
             hits = await service.suggest(
                 session, context.actor, prefix=prefix, type=type, limit=limit
             )

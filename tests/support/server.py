@@ -12,7 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,6 +57,43 @@ def running_server(
     and stop the server afterwards. (A `cartograph migrate` subprocess first found nothing to
     do and cost seconds per server; tests/test_cli.py runs that command.) `names_itself`:
     its links (CARTOGRAPH_PUBLIC_URL, e.g. media URLs) point at its own port."""
+    with running_servers(database_url, {}, names_itself=names_itself, **settings) as [server]:
+        yield server
+
+
+@contextlib.contextmanager
+def running_servers(
+    database_url: str,
+    *each: Mapping[str, str],
+    names_itself: bool = False,
+    serve_args: Sequence[tuple[str, ...]] = (),
+    **settings: str,
+) -> Iterator[list[RunningServer]]:
+    """Servers of `database_url` (as `running_server`), one per mapping in `each` (its own
+    settings on top of `settings`), each a `cartograph serve` on its own port, all started
+    at once (a start is mostly imports) and stopped afterwards. `serve_args[i]` goes to the
+    i-th server's command line (e.g. `("--workers", "2")`)."""
+    with contextlib.ExitStack() as stack:
+        servers = [
+            stack.enter_context(
+                _started(
+                    database_url,
+                    names_itself=names_itself,
+                    serve_args=serve_args[n] if n < len(serve_args) else (),
+                    **{**settings, **own},
+                )
+            )
+            for n, own in enumerate(each)
+        ]
+        for server in servers:
+            _until_healthy(server)
+        yield servers
+
+
+@contextlib.contextmanager
+def _started(
+    database_url: str, *, names_itself: bool, serve_args: tuple[str, ...], **settings: str
+) -> Iterator[RunningServer]:
     port = free_port()
     if names_itself:
         settings = {"CARTOGRAPH_PUBLIC_URL": f"http://127.0.0.1:{port}", **settings}
@@ -69,7 +106,7 @@ def running_server(
     server.log_path = Path(logs.name) / "stderr.log"
     with server.log_path.open("w") as stderr:
         process = subprocess.Popen(
-            [str(CARTOGRAPH), "serve", "--port", str(port)],
+            [str(CARTOGRAPH), "serve", "--port", str(port), *serve_args],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=stderr,
@@ -77,15 +114,6 @@ def running_server(
         )
     server.process = process
     try:
-        # Generous: a loaded two-core CI machine once took over 20 s to import and start.
-        deadline = time.monotonic() + 60
-        while True:
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{server.base_url}/api/health", timeout=1).status_code == 200:
-                    break
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"server did not start: {server.log()}")
-            time.sleep(0.1)
         yield server
     finally:
         process.terminate()
@@ -94,6 +122,20 @@ def running_server(
         except subprocess.TimeoutExpired:
             process.kill()
         logs.cleanup()
+
+
+def _until_healthy(server: RunningServer) -> None:
+    assert server.process is not None
+    # Generous: a loaded two-core CI machine once took over 20 s to import and start.
+    deadline = time.monotonic() + 60
+    while True:
+        with contextlib.suppress(httpx.TransportError):
+            # 429: it serves, and the test's small rate limit counted the polls.
+            if httpx.get(f"{server.base_url}/api/health", timeout=1).status_code in (200, 429):
+                return
+        if server.process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"server did not start: {server.log()}")
+        time.sleep(0.1)
 
 
 @contextlib.asynccontextmanager

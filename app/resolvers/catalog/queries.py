@@ -70,7 +70,7 @@ class CatalogQueries:
         ],
         locale: Annotated[str, strawberry.argument(description="The locale to read, e.g. de.")],
     ) -> LocalizedAttributesType:
-        async with info.context.read() as session:
+        async with info.context.read_may_lag(info) as session:
             found = await attribute_service.get_attributes(
                 session, info.context.actor, entity_id=entity_id_or_slug, locale=locale
             )
@@ -85,7 +85,7 @@ class CatalogQueries:
         ],
     ) -> CatalogEntityType:
         context = info.context
-        async with context.read() as session:
+        async with context.read_may_lag(info) as session:
             row = await entity_service.get_entity(session, context.actor, id_or_slug)
             [entity] = await build_entities(info.context, session, [row], Selected.of(info))
         return entity
@@ -128,7 +128,7 @@ class CatalogQueries:
         selected = Selected.of(info)
         # The count is a statement of its own: run it only when the answer shows it.
         counted = "totalCount" in selected or "totalPages" in selected.child("pageInfo")
-        async with context.read() as session:
+        async with context.read_may_lag(info) as session:
             result = await entity_service.list_entities(
                 session,
                 context.actor,
@@ -148,7 +148,7 @@ class CatalogQueries:
             str, strawberry.argument(description="The category's id (a UUID) or slug.")
         ],
     ) -> CategoryType:
-        async with info.context.read() as session:
+        async with info.context.read_may_lag(info) as session:
             return CategoryType.from_row(await taxonomy.get_category(session, id_or_slug))
 
     @strawberry.field(description="One level of the tree: `parentId` a category id or root.")
@@ -171,13 +171,13 @@ class CatalogQueries:
         after: AfterArg = None,
     ) -> Connection[CategoryType]:
         request = page_request(page=page, limit=limit, offset=offset, first=first, after=after)
-        async with info.context.read() as session:
+        async with info.context.read_may_lag(info) as session:
             result = await taxonomy.list_categories(session, parent_id=parent_id, page=request)
         return to_connection(result, CategoryType.from_row)
 
     @strawberry.field(description="The whole category tree, in one statement.")
     async def category_tree(self, info: Info) -> list[CategoryTreeNode]:
-        async with info.context.read() as session:
+        async with info.context.read_may_lag(info) as session:
             return tree(await taxonomy.all_categories(session))
 
     @strawberry.field(description="A brand by id or slug.")
@@ -188,7 +188,7 @@ class CatalogQueries:
             str, strawberry.argument(description="The brand's id (a UUID) or slug.")
         ],
     ) -> BrandType:
-        async with info.context.read() as session:
+        async with info.context.read_may_lag(info) as session:
             return BrandType.from_row(await taxonomy.get_brand(session, id_or_slug))
 
     @strawberry.field(description="Brands, one page at a time.")
@@ -202,6 +202,6 @@ class CatalogQueries:
         after: AfterArg = None,
     ) -> Connection[BrandType]:
         request = page_request(page=page, limit=limit, offset=offset, first=first, after=after)
-        async with info.context.read() as session:
+        async with info.context.read_may_lag(info) as session:
             result = await taxonomy.list_brands(session, page=request)
         return to_connection(result, BrandType.from_row)
