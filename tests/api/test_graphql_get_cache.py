@@ -17,6 +17,10 @@ from app.resolvers.http_cache import anonymous, public_operation
 from tests.conftest import client_for
 from tests.support.catalog import make_brand, make_entity
 
+# Nothing here differs by database (documents are kept in memory or Redis, headers are HTTP's):
+# one backend, PostgreSQL when it is there.
+pytestmark = pytest.mark.one_backend
+
 PUBLIC = "public, max-age=60"
 VARY = "Accept, Authorization, X-Api-Key, Cookie"
 LISTING = "{ catalogEntities(limit: 5) { totalCount items { slug name } } }"

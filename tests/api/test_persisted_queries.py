@@ -29,6 +29,10 @@ from tests.support.cost import without_cost
 from tests.support.redis import require_redis
 from tests.support.server import serving
 
+# Nothing here differs by database (documents are kept in memory or Redis, headers are HTTP's):
+# one backend, PostgreSQL when it is there.
+pytestmark = pytest.mark.one_backend
+
 ACCEPT_GRAPHQL_RESPONSE = {"accept": "application/graphql-response+json"}
 NOT_FOUND = {
     "errors": [
