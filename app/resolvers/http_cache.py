@@ -61,7 +61,7 @@ def anonymous(headers: Headers, cookies: dict[str, str], session_cookie: str) ->
     )
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=256)
 def public_operation(query: str, operation_name: str | None) -> bool:
     """Whether the operation a GET runs is a query of public catalog fields alone (fragments
     at the root included; `@skip`/`@include` are not evaluated: every field named counts)."""
