@@ -18,7 +18,7 @@ $(BIN)/.installed: pyproject.toml
 install: $(BIN)/.installed
 
 # The Node packages of the tests/js clients: the GraphQL-over-HTTP audit, GraphiQL's websocket
-# client and its page in Chromium (pinned by tests/js/package-lock.json). Without npm their
+# client and its page in Chromium, Apollo Client's persisted queries link (pinned by tests/js/package-lock.json). Without npm their
 # tests are skipped, saying why (and fail under CI=true).
 $(JS)/node_modules/.installed: $(JS)/package.json $(JS)/package-lock.json
 	@if command -v npm >/dev/null 2>&1; then \

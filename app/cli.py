@@ -355,6 +355,21 @@ def cmd_export_schema(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_documents_manifest(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+
+    from app.resolvers.persisted import ManifestError, manifest_for
+
+    try:
+        documents = [(str(path), Path(path).read_text()) for path in args.files]
+        manifest = manifest_for(documents)
+    except (OSError, ManifestError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    sys.stdout.write(json.dumps(manifest, indent=2) + "\n")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cartograph", description="Cartograph commerce backend")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -418,6 +433,15 @@ def build_parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export-schema", help="write the GraphQL SDL")
     export.add_argument("path", nargs="?", default="schema.graphql")
     export.set_defaults(handler=cmd_export_schema)
+
+    documents = commands.add_parser(
+        "documents", help="registered GraphQL documents (the allow-list)"
+    ).add_subparsers(dest="action", required=True)
+    manifest = documents.add_parser(
+        "manifest", help="print an Apollo persisted query manifest of the operations in FILES"
+    )
+    manifest.add_argument("files", nargs="+", metavar="FILES", help=".graphql files")
+    manifest.set_defaults(handler=cmd_documents_manifest)
     return parser
 
 

@@ -85,6 +85,17 @@ class Settings(BaseSettings):
     graphql_max_list_length: int = Field(100, ge=1)
     graphql_cost_budget: int = Field(50_000, ge=0)
     graphql_cost_restore_rate: float = Field(5000.0, gt=0)
+    # Automatic persisted queries (app/resolvers/persisted.py): on unless `false`; documents
+    # kept per process (and in Redis with REDIS_URL) at most this many, each at most this long.
+    graphql_apq: bool = True
+    graphql_apq_cache_size: int = Field(1000, ge=1)
+    graphql_apq_max_bytes: int = Field(65536, ge=1)
+    # Registered documents (Apollo's persisted query manifest), served by id; with the
+    # allow-list on, nothing else runs.
+    graphql_persisted_queries: Path | None = None
+    graphql_allow_list: bool = False
+    # How long shared caches may keep an anonymous catalog read over GET (0: none is public).
+    graphql_get_max_age: int = Field(60, ge=0)
     # Sessions (sign-in): one ends after this many hours without a request, and this many
     # days after sign-in whatever happens; the cookie is Secure unless `false`, or `auto` on
     # plain http to localhost, 127.0.0.1 or testserver (local development).
@@ -209,6 +220,16 @@ class Settings(BaseSettings):
         replica = self.database_replica_url
         if replica and (replica.startswith("sqlite") or self.database_url.startswith("sqlite")):
             raise ValueError("DATABASE_REPLICA_URL needs PostgreSQL, for it and for DATABASE_URL.")
+        return self
+
+    @model_validator(mode="after")
+    def _allow_list_has_documents(self) -> Settings:
+        # An allow-list of nothing would refuse every operation.
+        if self.graphql_allow_list and self.graphql_persisted_queries is None:
+            raise ValueError(
+                "CARTOGRAPH_GRAPHQL_ALLOW_LIST needs CARTOGRAPH_GRAPHQL_PERSISTED_QUERIES (the "
+                "manifest of registered documents)."
+            )
         return self
 
     @field_validator("media_allowed")

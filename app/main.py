@@ -41,6 +41,7 @@ from app.models.base import utcnow
 # Registers the `notification.send` job and the order-confirmation fan-out.
 from app.notifications import jobs as _notification_jobs  # noqa: F401
 from app.resolvers.budget import CostBudget
+from app.resolvers.persisted import documents_for
 from app.resolvers.schema import schema_for
 from app.resolvers.view import GraphQLApp
 from app.responses import JSONResponse
@@ -124,6 +125,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         max_operations=settings.ws_max_operations,
         keep_alive_seconds=settings.ws_keep_alive_seconds,
         name_operations=telemetry,
+        documents=documents_for(settings, schema),
+        session_cookie=settings.session_cookie,
+        get_max_age=settings.graphql_get_max_age,
     )
     live = LiveEvents.for_settings(
         redis_url=settings.redis_url, database=database, queue_size=settings.live_queue_size

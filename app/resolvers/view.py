@@ -10,6 +10,10 @@ A request that cannot be read (bad JSON, no query) is a 400 in the GraphQL error
 the negotiated media type. A result the database failed (SERVICE_UNAVAILABLE: it is down, or
 a statement timed out) is a 503 with `Retry-After` in either media type: the server's state,
 not a GraphQL answer. Websockets are `app.resolvers.websocket`'s.
+
+Persisted documents (APQ, and the allow-list of registered documents) are
+`app.resolvers.persisted`'s; what HTTP caches may keep (`Cache-Control`, `Vary`, `ETag`) is
+`app.resolvers.http_cache`'s.
 """
 
 from __future__ import annotations
@@ -38,6 +42,16 @@ from app.db import Database
 from app.errors import ServiceUnavailable
 from app.middleware.rate_limit import RateLimiter
 from app.resolvers.context import Context
+from app.resolvers.http_cache import (
+    NO_STORE,
+    VARY,
+    anonymous,
+    etag_matches,
+    etag_of,
+    public_cache_control,
+    public_operation,
+)
+from app.resolvers.persisted import MemoryDocuments, PersistedDocuments, Refused
 from app.resolvers.websocket import LegacyWSHandler, TextFrames, TransportWSHandler
 from app.responses import dumps
 from app.rest.dialects import GRAPHQL
@@ -75,11 +89,11 @@ def operation_name_in(query: str) -> str:
     return ""
 
 
-def operation_label(request_data: GraphQLRequestData) -> str:
-    """The operation a request runs, by name ("" for an unnamed one)."""
-    if request_data.operation_name:
-        return request_data.operation_name
-    query = request_data.query
+def operation_label(operation_name: str | None, query: str | None) -> str:
+    """The operation a request runs, by name ("" for an unnamed one); `query` is the document
+    run (a persisted query's, when the request sent only its hash)."""
+    if operation_name:
+        return operation_name
     if not query or len(query) > NAMED_DOCUMENT_CHARS:
         return ""
     return operation_name_in(query)
@@ -88,9 +102,16 @@ def operation_label(request_data: GraphQLRequestData) -> str:
 class RequestRefused(HTTPException):
     """A request refused before execution, with the headers its answer needs."""
 
-    def __init__(self, status_code: int, reason: str, headers: Mapping[str, str] | None = None):
+    def __init__(
+        self,
+        status_code: int,
+        reason: str,
+        headers: Mapping[str, str] | None = None,
+        code: str | None = None,
+    ):
         super().__init__(status_code, reason)
         self.headers = dict(headers or {})
+        self.code = code
 
 
 def response_media_type(accept: str | None) -> str:
@@ -138,7 +159,9 @@ def unavailable_error(body: Mapping[str, Any]) -> bool:
 
 
 def refused_body(refused: HTTPException) -> dict[str, Any]:
-    code = "NOT_FOUND" if refused.status_code == 404 else "VALIDATION_FAILED"
+    code = getattr(refused, "code", None) or (
+        "NOT_FOUND" if refused.status_code == 404 else "VALIDATION_FAILED"
+    )
     return {"errors": [{"message": refused.reason, "extensions": {"code": code}}]}
 
 
@@ -152,6 +175,22 @@ def operation_not_served(operation_type: OperationType, method: str) -> RequestR
     return RequestRefused(
         405, f"{operation_type.value.capitalize()}s need POST.", headers={"Allow": "POST"}
     )
+
+
+def ran(result: ExecutionResult) -> bool:
+    """Whether the document reached execution (it parsed, validated and was priced): data, or
+    an error at a field's path."""
+    return result.data is not None or any(error.path for error in result.errors or [])
+
+
+def without_throttle_status(body: Mapping[str, Any]) -> dict[str, Any]:
+    """A public answer less `extensions.cost.throttleStatus`: one client's budget is not for a
+    shared cache to hand to others."""
+    extensions = dict(body.get("extensions") or {})
+    if isinstance(cost := extensions.get("cost"), dict) and "throttleStatus" in cost:
+        extensions["cost"] = {k: v for k, v in cost.items() if k != "throttleStatus"}
+        return {**body, "extensions": extensions}
+    return dict(body)
 
 
 GRAPHIQL_HTML = """<!doctype html>
@@ -210,6 +249,9 @@ class GraphQLApp(GraphQL[Context, None]):
         max_operations: int = 20,
         keep_alive_seconds: float = 15.0,
         name_operations: bool = False,
+        documents: PersistedDocuments | None = None,
+        session_cookie: str = "cartograph_session",
+        get_max_age: int = 0,
     ):
         super().__init__(
             schema,
@@ -229,6 +271,11 @@ class GraphQLApp(GraphQL[Context, None]):
         self.max_message_bytes = max_message_bytes
         # Whether to tell the telemetry middleware which operation each request ran.
         self.name_operations = name_operations
+        # APQ and the allow-list (`app.resolvers.persisted`); websockets obey the allow-list.
+        self.documents = documents or PersistedDocuments(store=MemoryDocuments(1024))
+        # Who is anonymous, and how long a shared cache may keep a public answer (0: none is).
+        self.session_cookie = session_cookie
+        self.get_max_age = get_max_age
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -245,7 +292,34 @@ class GraphQLApp(GraphQL[Context, None]):
                 headers=getattr(refused, "headers", None),
                 media_type=GRAPHQL_RESPONSE_TYPE if media_type == GRAPHQL_RESPONSE else JSON,
             )
+        response = self.cache_headers(request, response)
         await response(scope, receive, send)
+
+    def cache_headers(self, request: Request, response: Response) -> Response:
+        """`Vary` on every GET; a public answer's `ETag` (304 when the client holds it); and
+        `no-store` on everything that is not public (`app.resolvers.http_cache`)."""
+        if request.method == "GET":
+            response.headers["Vary"] = VARY
+        if response.status_code != 200 or not response.headers.get("cache-control", "").startswith(
+            "public"
+        ):
+            response.headers["Cache-Control"] = NO_STORE
+            return response
+        etag = etag_of(bytes(response.body))
+        response.headers["ETag"] = etag
+        if etag_matches(request.headers.get("if-none-match"), etag):
+            keep = ("cache-control", "etag", "vary")
+            return Response(
+                status_code=304, headers={k: v for k, v in response.headers.items() if k in keep}
+            )
+        return response
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A GET with only `extensions` (a persisted query's hash) asks for a result, whatever
+        # its Accept header says (curl sends */*).
+        return "extensions" not in request.query_params and super().should_render_graphql_ide(
+            request
+        )
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         return Context.for_connection(self.database, request, response)
@@ -276,12 +350,19 @@ class GraphQLApp(GraphQL[Context, None]):
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
         """Strawberry's, with this endpoint's `OPERATIONS_BY_METHOD` and clearer refusals
-        (Strawberry would run a subscription sent over HTTP, and fail inside)."""
-        if self.name_operations:
-            request.scope.setdefault("state", {})[OPERATION_KEY] = operation_label(request_data)
+        (Strawberry would run a subscription sent over HTTP, and fail inside); the document
+        may come from a persisted query's hash, and a public answer is marked so."""
         try:
-            return await self.schema.execute(
-                request_data.query,
+            lookup = await self.documents.resolve(request_data.query, request_data.extensions)
+        except Refused as refused:
+            raise RequestRefused(refused.status, refused.message, code=refused.code) from refused
+        if self.name_operations:
+            request.scope.setdefault("state", {})[OPERATION_KEY] = operation_label(
+                request_data.operation_name, lookup.query
+            )
+        try:
+            result = await self.schema.execute(
+                lookup.query,
                 root_value=root_value,
                 variable_values=request_data.variables,
                 context_value=context,
@@ -295,6 +376,18 @@ class GraphQLApp(GraphQL[Context, None]):
             raise RequestRefused(400, error.as_http_error_reason()) from error
         except MissingQueryError as error:
             raise RequestRefused(400, "No GraphQL query found in the request.") from error
+        if lookup.remember is not None and lookup.query is not None and ran(result):
+            await self.documents.remember(lookup.remember, lookup.query)
+        if (
+            self.get_max_age > 0
+            and request_adapter.method == "GET"
+            and not result.errors
+            and lookup.query is not None
+            and anonymous(request.headers, request.cookies, self.session_cookie)
+            and public_operation(lookup.query, request_data.operation_name)
+        ):
+            sub_response.headers["Cache-Control"] = public_cache_control(self.get_max_age)
+        return result
 
     async def process_result(
         self, request: Request, result: ExecutionResult
@@ -330,6 +423,8 @@ class GraphQLApp(GraphQL[Context, None]):
         if isinstance(body, dict) and unavailable_error(body):
             status = 503
             headers["Retry-After"] = str(ServiceUnavailable.retry_after)
+        if isinstance(body, dict) and "cache-control" in sub_response.headers:
+            body = without_throttle_status(body)
         response = Response(
             self.encode_json(body),
             status_code=sub_response.status_code or status,

@@ -16,6 +16,8 @@ what it does by default in these ways:
   on delivery is what holds in every process, and an idle socket is also closed when its key's
   known expiry passes.
 - The legacy protocol runs queries and mutations too, as its clients send them.
+- With the allow-list on (`app.resolvers.persisted`), an operation whose document is not a
+  registered body is refused alone (QUERY_NOT_IN_SAFELIST), as over HTTP.
 - A socket runs at most `max_subscriptions_per_connection` operations at once; one more is
   refused alone with RATE_LIMITED (Strawberry's own refusal carries no code). The server pings
   every `keep_alive_seconds` (`ping`; the legacy protocol's `ka`), first after one interval
@@ -39,7 +41,7 @@ from collections.abc import AsyncGenerator, Mapping
 from json import JSONDecodeError
 from typing import Any
 
-from graphql import GraphQLFormattedError
+from graphql import GraphQLError, GraphQLFormattedError
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.http.exceptions import (
@@ -62,6 +64,7 @@ from strawberry.subscriptions.protocols.graphql_ws.types import (
     ConnectionInitMessage as LegacyConnectionInitMessage,
 )
 from strawberry.subscriptions.protocols.graphql_ws.types import ErrorMessage as LegacyErrorMessage
+from strawberry.types.execution import PreExecutionError
 
 from app.auth.actor import Actor
 from app.db import Database, unavailable
@@ -75,6 +78,7 @@ from app.middleware.authentication import (
 from app.middleware.rate_limit import RateLimiter, address_key, retry_after
 from app.models.base import utcnow
 from app.resolvers.context import Context
+from app.resolvers.persisted import PersistedDocuments, Refused, not_in_allow_list
 from app.rest.dialects import GRAPHQL
 
 # RFC 6455: the message is too big to process.
@@ -262,14 +266,27 @@ class Rechecked:
     query or mutation yielding one result.
     """
 
-    def __init__(self, schema: BaseSchema, watch: CredentialWatch) -> None:
+    def __init__(
+        self, schema: BaseSchema, watch: CredentialWatch, documents: PersistedDocuments
+    ) -> None:
         self.schema = schema
         self.watch = watch
+        self.documents = documents
 
     async def stream(self, *args: Any, **kwargs: Any) -> AsyncGenerator[Any, None]:
+        query = args[0] if args else kwargs.get("query")
+        if not self.documents.allows(query):
+            return refusal(not_in_allow_list())
         return self.watch.delivered(await self.schema.stream(*args, **kwargs))
 
     subscribe = stream
+
+
+async def refusal(refused: Refused) -> AsyncGenerator[Any, None]:
+    """An operation refused before it runs, as both protocols send a pre-execution error."""
+    yield PreExecutionError(
+        data=None, errors=[GraphQLError(refused.message, extensions={"code": refused.code})]
+    )
 
 
 def _unavailable_or_raise(error: Exception) -> ServiceUnavailable:
@@ -323,6 +340,11 @@ class KeepAlive:
             self.task = None
 
 
+def _documents(handler: Any) -> PersistedDocuments:
+    documents: PersistedDocuments = handler.view.documents
+    return documents
+
+
 def _guard(handler: Any) -> ConnectionGuard:
     view = handler.view
     return ConnectionGuard(database=view.database, limiter=view.limiter, context=handler.context)
@@ -336,7 +358,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         self.guard = _guard(self)
         self.watch = CredentialWatch(self, self.guard)
         # A stand-in, not a BaseSchema: the handler only calls its `stream`.
-        self.schema = Rechecked(self.schema, self.watch)  # type: ignore[assignment]
+        self.schema = Rechecked(self.schema, self.watch, _documents(self))  # type: ignore[assignment]
         # The view is our `GraphQLApp`; Strawberry types it as its base class.
         interval: float = self.view.keep_alive_seconds  # type: ignore[attr-defined]
         self.keep_alive = KeepAlive(self.websocket.send_json, {"type": "ping"}, interval)
@@ -384,7 +406,7 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
         self.guard = _guard(self)
         self.watch = CredentialWatch(self, self.guard)
         # A stand-in, not a BaseSchema: the handler only calls its `subscribe`.
-        self.schema = Rechecked(self.schema, self.watch)  # type: ignore[assignment]
+        self.schema = Rechecked(self.schema, self.watch, _documents(self))  # type: ignore[assignment]
 
     async def handle_connection_init(self, message: LegacyConnectionInitMessage) -> None:
         refused = await self.guard.connect(message.get("payload"))
