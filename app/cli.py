@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import os
 import shutil
 import sys
@@ -56,8 +57,6 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     # The embedded default database is the operator's zero-setup path: bring it up to date.
     if settings.database_url == DEFAULT_DATABASE_URL or args.migrate:
         _migrate(settings)
-    for warning in per_process_warnings(settings, args.workers):
-        print(warning, file=sys.stderr)
     logging_options: dict[str, Any] = {}
     if settings.log_format == "json":
         from app.telemetry.logs import configure_logging
@@ -65,6 +64,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         # uvicorn's lines go to the root logger's JSON handler; the access line is ours.
         configure_logging(settings.log_level, "json")
         logging_options = {"log_config": None, "access_log": False}
+    for warning in per_process_warnings(settings, args.workers):
+        # A log line, so that in JSON mode it is one JSON object like every other.
+        logging.getLogger("app.cli").warning(warning)
     with _metrics_directory(settings, args.workers):
         uvicorn.run(
             "app.main:create_app",
