@@ -180,3 +180,35 @@ async def test_the_count_in_the_page_holds_on_every_page_and_past_the_end(
     assert response.json()["data"]["catalogEntities"] == {
         "totalCount": 3, "items": [], "pageInfo": {"endCursor": None}
     }  # fmt: skip
+
+
+async def test_the_listing_reads_only_the_columns_the_query_selects(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    await make_catalog(database)
+    query = """{ catalogEntities { items { slug
+      variants { sku optionValues { value position optionType } }
+      categories { slug } brands { name } } } }"""
+    with count_queries(database) as queries:
+        response = await client.post("/graphql", json={"query": query})
+    items = response.json()["data"]["catalogEntities"]["items"]
+    [variants] = queries.matching("FROM variants")
+    [values] = queries.matching("FROM variant_option_values")
+    [categories] = queries.matching("FROM entity_categories")
+    [brands] = queries.matching("FROM entity_brands")
+    assert "variants.sku" in variants and "variants.metadata" not in variants
+    assert "variants.created_at" not in variants and "variants.option_key" not in variants
+    assert "option_values.value AS" in values and "option_values.id AS" not in values
+    assert "categories.slug" in categories and "categories.description" not in categories
+    assert "brands.name" in brands and "brands.slug" not in brands
+    # Answered from those rows as they are: an option value's position is its place among
+    # its option type's values.
+    chosen = sorted(list(v["optionValues"][0].items()) for v in items[0]["variants"])
+    assert chosen == sorted(
+        [
+            [("value", "S"), ("position", 0), ("optionType", "Size")],
+            [("value", "M"), ("position", 1), ("optionType", "Size")],
+        ]
+    )
+    assert items[0]["categories"] == [{"slug": "shirts"}]
+    assert items[0]["brands"] == [{"name": "Acme"}]
