@@ -86,6 +86,34 @@ async def test_a_storefront_read_sends_its_statements_and_nothing_else(
     assert not [s for s in statements if s.strip().upper() in ("SELECT 1", "BEGIN", "ROLLBACK")]
 
 
+PRODUCT_AND_SEARCH = """{
+  catalogEntity(idOrSlug: "shirt-1") {
+    slug variants { sku optionValues { value } } categories { slug } brands { name }
+  }
+  search(q: "shirt", limit: 2) { totalCount items { id slug type score } }
+}"""
+
+
+async def test_product_by_slug_and_search_send_their_statements_and_nothing_else(
+    database: Database, database_url: str, tmp_path: Path
+) -> None:
+    require_postgresql(database)
+    await make_catalog(database)
+    async with app_on(database_url) as (app, own), client_for(app) as client:
+        trace = WireTrace(own, str(tmp_path))
+        await client.post("/graphql", json={"query": PRODUCT_AND_SEARCH})
+        with trace.window() as sent, count_queries(own) as queries:
+            response = await client.post("/graphql", json={"query": PRODUCT_AND_SEARCH})
+    data = response.json()["data"]
+    assert data["catalogEntity"]["slug"] == "shirt-1"
+    assert data["catalogEntity"]["brands"] == [{"name": "Acme"}]
+    assert data["search"]["totalCount"] == 3 and len(data["search"]["items"]) == 2
+    assert {item["type"] for item in data["search"]["items"]} == {"PRODUCT"}
+    # The product, its variants, their option values, categories, brands; search's one.
+    assert queries.count == 6, queries.statements
+    assert round_trips(sent) == 6, sent
+
+
 async def test_a_unit_of_work_still_runs_in_one_transaction(
     database: Database, database_url: str, tmp_path: Path
 ) -> None:
