@@ -11,8 +11,11 @@ sends its statements and nothing else: no BEGIN before them and no ROLLBACK afte
 sends no ROLLBACK outside a transaction, and the pool's reset on return only switches the
 connection back to transactions, which sends nothing either). Under READ COMMITTED every
 statement took its own snapshot inside the transaction as well, so reads see what they saw
-before; what they lose is nothing they used (no read session locks rows or writes). Units of
-work keep their transactions. SQLite keeps its BEGIN for reads too: there it is no round trip
+before; what they lose is nothing they used (no read session locks rows or writes: each
+statement would commit by itself). A side effect, and a gain: psycopg prepares a statement
+that a connection has run 5 times (the server then skips parsing and planning it), and a
+ROLLBACK used to discard those counts, so reads never got there; now they do. Units of work
+keep their transactions. SQLite keeps its BEGIN for reads: there it is no network round trip
 (the database is in-process) and it gives a read's statements one snapshot.
 
 Nor does a checkout ping the server first (`pool_pre_ping`, one more round trip per session).
@@ -216,7 +219,8 @@ class Database:
 
     @contextlib.asynccontextmanager
     async def read_session(self) -> AsyncIterator[AsyncSession]:
-        """A short session for reads; nothing it does is committed."""
+        """A short session for reads only: on PostgreSQL it runs in autocommit (each statement
+        commits by itself), so a write belongs in a `unit_of_work()`."""
         async with self._read_sessionmaker() as session:
             yield session
 
