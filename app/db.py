@@ -5,6 +5,26 @@ Session policy (decided once, here): a command (mutation, REST write) runs in ex
 GraphQL resolves concurrently never share an `AsyncSession`: each list resolver or DataLoader
 batch opens its own short `read_session()` from the pool, because Strawberry resolves sibling
 fields concurrently and one session cannot run two statements at once.
+
+Round trips (decided here too): on PostgreSQL a read session runs in autocommit, so a read
+sends its statements and nothing else: no BEGIN before them and no ROLLBACK after (psycopg
+sends no ROLLBACK outside a transaction, and the pool's reset on return only switches the
+connection back to transactions, which sends nothing either). Under READ COMMITTED every
+statement took its own snapshot inside the transaction as well, so reads see what they saw
+before; what they lose is nothing they used (no read session locks rows or writes: each
+statement would commit by itself). A side effect, and a gain: psycopg prepares a statement
+that a connection has run 5 times (the server then skips parsing and planning it), and a
+ROLLBACK used to discard those counts, so reads never got there; now they do. Units of work
+keep their transactions. SQLite keeps its BEGIN for reads: there it is no network round trip
+(the database is in-process) and it gives a read's statements one snapshot.
+
+Nor does a checkout ping the server first (`pool_pre_ping`, one more round trip per session).
+A connection that died meanwhile (server restarted, backend killed, network cut) fails its
+first statement instead: SQLAlchemy sees the disconnect, drops that connection and every
+other pooled connection made before it, and the request answers 503 with `Retry-After`
+(`unavailable`); the next request gets fresh connections. So a server restart costs the
+requests in flight at that moment one retryable 503 each, in exchange for one round trip
+fewer on every request.
 """
 
 from __future__ import annotations
@@ -158,7 +178,7 @@ class Database:
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             options["connect_args"] = {"timeout": busy_timeout_ms / 1000}
         else:
-            options.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+            options.update(pool_size=pool_size, max_overflow=pool_size)
             options["connect_args"] = {"connect_timeout": 5}
             if statement_timeout_ms:
                 options["connect_args"]["options"] = _postgres_options(
@@ -168,6 +188,16 @@ class Database:
         if self.dialect == "sqlite":
             _configure_sqlite(self.engine, busy_timeout_ms)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        # Reads on PostgreSQL run in autocommit: no BEGIN before their statements and no
+        # ROLLBACK after (see the module's docstring). The pool is the same one.
+        self._read_sessionmaker = (
+            self.sessionmaker
+            if self.dialect == "sqlite"
+            else async_sessionmaker(
+                self.engine.execution_options(isolation_level="AUTOCOMMIT"),
+                expire_on_commit=False,
+            )
+        )
         self.replica = (
             Database(
                 replica_url,
@@ -204,8 +234,9 @@ class Database:
 
     @contextlib.asynccontextmanager
     async def read_session(self) -> AsyncIterator[AsyncSession]:
-        """A short session for reads; nothing it does is committed."""
-        async with self.sessionmaker() as session:
+        """A short session for reads only: on PostgreSQL it runs in autocommit (each statement
+        commits by itself), so a write belongs in a `unit_of_work()`."""
+        async with self._read_sessionmaker() as session:
             yield session
 
     def replica_session(self) -> contextlib.AbstractAsyncContextManager[AsyncSession]:

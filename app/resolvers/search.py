@@ -6,7 +6,7 @@ is a page of ranked hits by `page`/`limit`; a rank has no keyset, so there is no
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, cast
 
 import strawberry
 from strawberry import Info
@@ -15,7 +15,7 @@ from app.pagination import PageRequest
 from app.resolvers.arguments import LimitArg, PageArg
 from app.resolvers.enums import Described, EntityStatus, EntityType, graphql_enum
 from app.resolvers.pagination import PageInfo
-from app.search.backend import FACETS, MAX_RESULTS, FacetValue, Hit, SearchResult
+from app.search.backend import FACETS, MAX_RESULTS, SearchResult
 from app.services import search as service
 
 
@@ -40,17 +40,6 @@ class SearchHitType:
         description="Relevance, higher first; comparable within one answer only."
     )
 
-    @classmethod
-    def of(cls, hit: Hit) -> SearchHitType:
-        return cls(
-            id=strawberry.ID(str(hit.entity_id)),
-            type=EntityType.of(hit.type),
-            status=EntityStatus.of(hit.status),
-            slug=hit.slug,
-            title=hit.title,
-            score=round(hit.score, 6),
-        )
-
 
 @strawberry.type(description="How many results have one value of a facet field.")
 class SearchFacetValue:
@@ -59,10 +48,6 @@ class SearchFacetValue:
     )
     label: str = strawberry.field(description="Its name to show (a category's or brand's).")
     count: int = strawberry.field(description="How many results, over every page, have it.")
-
-    @classmethod
-    def of(cls, value: FacetValue) -> SearchFacetValue:
-        return cls(value=value.value, label=value.label, count=value.count)
 
 
 @strawberry.type(description="The counts of one facet field over the whole result.")
@@ -95,7 +80,8 @@ class SearchResults:
         pages = (result.total + request.limit - 1) // request.limit
         has_next = request.offset + len(result.hits) < result.total
         return cls(
-            items=[SearchHitType.of(hit) for hit in result.hits],
+            # The hits and facet values are the sources as they are (app.resolvers.rows).
+            items=cast(list[SearchHitType], result.hits),
             total_count=result.total,
             total_count_exact=result.total_exact,
             page_info=PageInfo(
@@ -110,7 +96,7 @@ class SearchResults:
             facets=[
                 SearchFacet(
                     field=SearchFacetField.of(name),
-                    values=[SearchFacetValue.of(value) for value in values],
+                    values=cast(list[SearchFacetValue], values),
                 )
                 for name, values in result.facets.items()
             ],
@@ -123,15 +109,6 @@ class SearchSuggestion:
     type: EntityType = strawberry.field(description="The entity's type.")
     slug: str = strawberry.field(description="The entity's slug.")
     title: str = strawberry.field(description="The title that completes the prefix.")
-
-    @classmethod
-    def of(cls, hit: Hit) -> SearchSuggestion:
-        return cls(
-            id=strawberry.ID(str(hit.entity_id)),
-            type=EntityType.of(hit.type),
-            slug=hit.slug,
-            title=hit.title,
-        )
 
 
 @strawberry.type
@@ -216,4 +193,4 @@ class SearchQueries:
             hits = await service.suggest(
                 session, context.actor, prefix=prefix, type=type, limit=limit
             )
-        return [SearchSuggestion.of(hit) for hit in hits]
+        return cast(list[SearchSuggestion], hits)  # the hits as they are

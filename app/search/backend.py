@@ -65,12 +65,19 @@ class SearchQuery:
 
 @dataclass(frozen=True, slots=True)
 class Hit:
+    """One matching entity. GraphQL's SearchHit and SearchSuggestion answer from it as it is
+    (`id`, the stored `type` and `status` words, `score` rounded to 6 places)."""
+
     entity_id: uuid.UUID
     type: str
     status: str
     slug: str
     title: str
     score: float
+
+    @property
+    def id(self) -> uuid.UUID:
+        return self.entity_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,7 +320,7 @@ class SqlBackend:
         positions: list[int] = []
         for kind, entity_id, first, second, slug, title, score, count in rows:
             if kind == "hit":
-                found_hits.append(Hit(entity_id, first, second, slug, title, float(score)))
+                found_hits.append(Hit(entity_id, first, second, slug, title, _score(score)))
                 positions.append(count)
             elif kind == "total":
                 total = int(count)
@@ -605,4 +612,9 @@ def backend_for(session: AsyncSession) -> SearchBackend:
 
 def _hit(row: Any) -> Hit:
     """A hit of a row (entity_id, type, status, slug, title, score, ...)."""
-    return Hit(row[0], row[1], row[2], row[3], row[4], float(row[5]))
+    return Hit(row[0], row[1], row[2], row[3], row[4], _score(row[5]))
+
+
+def _score(value: Any) -> float:
+    """A rank as answered: a float of 6 decimal places (beyond them it is noise)."""
+    return round(float(value), 6)

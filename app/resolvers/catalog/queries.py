@@ -126,7 +126,7 @@ class CatalogQueries:
         )
         context = info.context
         selected = Selected.of(info)
-        # The count is a statement of its own: run it only when the answer shows it.
+        # Count only when the answer shows it (the count rides on the page's statement).
         counted = "totalCount" in selected or "totalPages" in selected.child("pageInfo")
         async with context.read_may_lag(info) as session:
             result = await entity_service.list_entities(

@@ -33,7 +33,7 @@ from app.resolvers.media import READ as MEDIA_READ
 from app.resolvers.media import MediaAttachmentType
 from app.resolvers.money import Money
 from app.resolvers.permissions import requires
-from app.resolvers.rows import from_row
+from app.resolvers.rows import from_row, graphql_fields, selected_fields
 from app.resolvers.scalars import JSON
 from app.resolvers.selection import Selected
 from app.services.catalog import loading
@@ -152,16 +152,6 @@ class OptionValueType:
     def from_row(cls, row: OptionValue) -> OptionValueType:
         return from_row(cls, row)
 
-    @classmethod
-    def from_chosen(cls, chosen: loading.ChosenValue) -> OptionValueType:
-        return cls(
-            id=strawberry.ID(str(chosen.id)),
-            value=chosen.value,
-            position=chosen.position,
-            option_type_id=strawberry.ID(str(chosen.option_type_id)),
-            option_type=chosen.option_type,
-        )
-
 
 @strawberry.type(
     description="An option an entity's variants vary by, e.g. Size, with its values.",
@@ -227,19 +217,23 @@ class VariantType:
     def from_row(
         cls,
         row: Variant,
-        values: list[loading.ChosenValue],
+        values: list[Any],
         loaders: EntityLoaders | None = None,
     ) -> VariantType:
-        # Written out: a listing builds one per variant.
+        """The variant of `row` (a model, or a row of the columns a query selected: a column
+        it lacks was not asked for, and stays None), with its option values (rows of
+        `loading.variant_values`, the sources of their GraphQL objects as they are). Written
+        out: a listing builds one per variant. An object, not the row: `price` reads the
+        prefetched prices from it."""
         return cls(
             loaders=loaders,
             id=strawberry.ID(str(row.id)),
             entity_id=strawberry.ID(str(row.entity_id)),
-            sku=row.sku,
-            metadata=JSON(row.meta),
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            option_values=[OptionValueType.from_chosen(v) for v in values],
+            sku=getattr(row, "sku", None),  # type: ignore[arg-type]
+            metadata=JSON(getattr(row, "meta", None)),
+            created_at=getattr(row, "created_at", None),  # type: ignore[arg-type]
+            updated_at=getattr(row, "updated_at", None),  # type: ignore[arg-type]
+            option_values=values,
         )
 
 
@@ -250,8 +244,9 @@ class Related:
     attributes: list[CatalogAttributes] | None = None
     variants: list[VariantType] | None = None
     option_types: list[OptionTypeType] | None = None
-    categories: list[CategoryType] | None = None
-    brands: list[BrandType] | None = None
+    # Result rows, the sources of their GraphQL objects as they are (app.resolvers.rows).
+    categories: list[Any] | None = None
+    brands: list[Any] | None = None
     # The vendor's VendorType (app.resolvers.marketplace) when planned.
     vendor: Any = None
     inventory: list[LevelView] | None = None
@@ -490,6 +485,13 @@ async def _price(
             variant_type.prices = prices
 
 
+def _variant_columns(fields: frozenset[str] | None) -> frozenset[str] | None:
+    """The Variant columns behind VariantType's `fields` (None: all)."""
+    if fields is None:
+        return None
+    return frozenset("meta" if name == "metadata" else name for name in fields)
+
+
 # Which selected fields need which relation.
 NEEDS_ATTRIBUTES = ("attributes", "name", "description")
 NEEDS_VARIANTS = ("variants", "sku", "price")
@@ -511,12 +513,23 @@ async def build_entities(
         for id in ids:
             related[id].attributes = found.get(id, [])
     if ids and any(name in selected for name in NEEDS_VARIANTS):
-        variants = await loading.variants(session, ids)
+        # Only the columns selected, unless the entity's own `sku` or `price` needs more.
+        asked = selected.child("variants")
+        only = selected_fields(VariantType, asked) if "variants" in selected else None
+        if only is not None and "sku" in selected:
+            only |= {"sku"}
+        variants = await loading.variants(session, ids, _variant_columns(only))
         # Option values in a statement of their own: joined to the variants they would
         # repeat every variant column once per value.
-        wants_values = "optionValues" in selected.child("variants")
+        wants_values = "optionValues" in asked
         variant_ids = [v.id for vs in variants.values() for v in vs]
-        values = await loading.variant_values(session, variant_ids) if wants_values else {}
+        values = (
+            await loading.variant_values(
+                session, variant_ids, selected_fields(OptionValueType, asked.child("optionValues"))
+            )
+            if wants_values
+            else {}
+        )
         for id in ids:
             related[id].variants = [
                 VariantType.from_row(v, values.get(v.id, []), loaders) for v in variants.get(id, [])
@@ -544,13 +557,15 @@ async def build_entities(
                 OptionTypeType.from_row(t, values) for t, values in types.get(id, [])
             ]
     if ids and "categories" in selected:
-        categories = await loading.categories(session, ids)
+        only = selected_fields(CategoryType, selected.child("categories"))
+        categories = await loading.categories(session, ids, only)
         for id in ids:
-            related[id].categories = [CategoryType.from_row(c) for c in categories.get(id, [])]
+            related[id].categories = categories.get(id, [])
     if ids and "brands" in selected:
-        brands = await loading.brands(session, ids)
+        only = selected_fields(BrandType, selected.child("brands"))
+        brands = await loading.brands(session, ids, only)
         for id in ids:
-            related[id].brands = [BrandType.from_row(b) for b in brands.get(id, [])]
+            related[id].brands = brands.get(id, [])
     if ids and "vendor" in selected:
         await _vendors(session, rows, related)
     if ids and "media" in selected:
@@ -594,13 +609,13 @@ def _selected(name: str, arguments: dict[str, Any] | None = None, *below: Any) -
 def _everything(locale: str | None, currency: str | None, quantity: int) -> Selected:
     """A selection of every relation, as if a query had asked for all of them."""
     priced = {"currency": currency, "quantity": quantity}
+    # Every field of a variant by name (its columns are read as selected); below, a relation
+    # with nothing selected reads every column.
+    plain = [_selected(name) for name in graphql_fields(VariantType) if name != "price"]
     return Selected(
         [
             _selected("attributes", {"locale": locale}),
-            _selected(
-                "variants", None, _selected("optionValues"), _selected("available"),
-                _selected("price", priced),
-            ),
+            _selected("variants", None, *plain, _selected("price", priced)),
             _selected("optionTypes"),
             _selected("categories"),
             _selected("brands"),

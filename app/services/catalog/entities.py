@@ -346,8 +346,14 @@ async def list_entities(
     page: PageRequest,
     with_total: bool = True,
 ) -> Page[CatalogEntity]:
-    """Filtered and sorted; anonymous actors see active entities only."""
+    """Filtered and sorted; anonymous actors see active entities only. The count rides on
+    the page's statement (the storefront's listing: one round trip for both)."""
     keys: Sequence[SortKey] = parse_sort(sort)
     return await paginate(
-        session, filtered(actor, filter), keys=keys, request=page, with_total=with_total
+        session,
+        filtered(actor, filter),
+        keys=keys,
+        request=page,
+        with_total=with_total,
+        count_in_page=True,
     )

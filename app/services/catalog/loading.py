@@ -2,14 +2,15 @@
 number of entities. List resolvers call these for the relations a query selects (DESIGN §8).
 
 They read plain rows, not ORM objects: the rows have the models' attribute names, so the same
-code reads either, and skipping identity-map bookkeeping halves the cost of a listing."""
+code reads either, and skipping identity-map bookkeeping halves the cost of a listing. Given
+`only` (attribute names), they read those columns and the keys they group by, no more: the
+GraphQL types answer straight from these rows (app.resolvers.rows)."""
 
 from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import inspect, select
@@ -32,20 +33,16 @@ from app.models.catalog import (
 Ids = Sequence[uuid.UUID]
 
 
-def columns(model: type[Base]) -> list[InstrumentedAttribute[Any]]:
-    """Every mapped column of `model`, selected under its attribute name (`meta`)."""
-    return [getattr(model, attribute.key) for attribute in inspect(model).column_attrs]
-
-
-@dataclass(frozen=True, slots=True)
-class ChosenValue:
-    """An option value as a variant carries it: the value and its option type's name."""
-
-    id: uuid.UUID
-    value: str
-    option_type_id: uuid.UUID
-    option_type: str
-    position: int
+def columns(
+    model: type[Base], only: Collection[str] | None = None
+) -> list[InstrumentedAttribute[Any]]:
+    """Every mapped column of `model` (or those named in `only`), selected under its
+    attribute name (`meta`)."""
+    return [
+        getattr(model, attribute.key)
+        for attribute in inspect(model).column_attrs
+        if only is None or attribute.key in only
+    ]
 
 
 def _group(pairs: Iterable[tuple[uuid.UUID, Any]]) -> dict[uuid.UUID, list[Any]]:
@@ -68,34 +65,44 @@ async def attributes(
     return _group((row.entity_id, row) for row in rows)
 
 
-async def variants(session: AsyncSession, ids: Ids) -> dict[uuid.UUID, list[Any]]:
+async def variants(
+    session: AsyncSession, ids: Ids, only: Collection[str] | None = None
+) -> dict[uuid.UUID, list[Any]]:
+    """Each entity's variants, by SKU; with `only`, those columns and the id and entity id."""
+    wanted = None if only is None else {"id", "entity_id", *only}
     rows = await session.execute(
-        select(*columns(Variant)).where(Variant.entity_id.in_(ids)).order_by(Variant.sku)
+        select(*columns(Variant, wanted)).where(Variant.entity_id.in_(ids)).order_by(Variant.sku)
     )
     return _group((row.entity_id, row) for row in rows)
 
 
+# An option value as a variant carries it, under the names of GraphQL's OptionValue: its
+# option type's name comes along.
+CHOSEN_VALUE = {
+    "id": OptionValue.id,
+    "value": OptionValue.value,
+    "position": OptionValue.position,
+    "option_type_id": OptionValue.option_type_id,
+    "option_type": OptionType.name,
+}
+
+
 async def variant_values(
-    session: AsyncSession, variant_ids: Ids
-) -> dict[uuid.UUID, list[ChosenValue]]:
+    session: AsyncSession, variant_ids: Ids, only: Collection[str] | None = None
+) -> dict[uuid.UUID, list[Any]]:
+    """Each variant's option values (rows with CHOSEN_VALUE's names, or those in `only`), by
+    their option type's position."""
+    chosen = [
+        column.label(name) for name, column in CHOSEN_VALUE.items() if only is None or name in only
+    ]
     rows = await session.execute(
-        select(
-            variant_option_values.c.variant_id,
-            OptionValue.id,
-            OptionValue.value,
-            OptionValue.option_type_id,
-            OptionType.name,
-            OptionType.position,
-        )
+        select(variant_option_values.c.variant_id.label("chosen_by_variant_id"), *chosen)
         .join(OptionValue, OptionValue.id == variant_option_values.c.option_value_id)
         .join(OptionType, OptionType.id == OptionValue.option_type_id)
         .where(variant_option_values.c.variant_id.in_(variant_ids))
         .order_by(OptionType.position, OptionType.name)
     )
-    return _group(
-        (variant_id, ChosenValue(id, value, type_id, type_name, position))
-        for variant_id, id, value, type_id, type_name, position in rows
-    )
+    return _group((row.chosen_by_variant_id, row) for row in rows)
 
 
 async def option_types(
@@ -116,9 +123,11 @@ async def option_types(
     return _group((t.entity_id, (t, values)) for t, values in types.values())
 
 
-async def categories(session: AsyncSession, ids: Ids) -> dict[uuid.UUID, list[Category]]:
+async def categories(
+    session: AsyncSession, ids: Ids, only: Collection[str] | None = None
+) -> dict[uuid.UUID, list[Category]]:
     rows = await session.execute(
-        select(entity_categories.c.entity_id.label("link_entity_id"), *columns(Category))
+        select(entity_categories.c.entity_id.label("link_entity_id"), *columns(Category, only))
         .join(Category, Category.id == entity_categories.c.category_id)
         .where(entity_categories.c.entity_id.in_(ids))
         .order_by(Category.position, Category.name)
@@ -126,9 +135,11 @@ async def categories(session: AsyncSession, ids: Ids) -> dict[uuid.UUID, list[Ca
     return _group((row.link_entity_id, row) for row in rows)
 
 
-async def brands(session: AsyncSession, ids: Ids) -> dict[uuid.UUID, list[Brand]]:
+async def brands(
+    session: AsyncSession, ids: Ids, only: Collection[str] | None = None
+) -> dict[uuid.UUID, list[Brand]]:
     rows = await session.execute(
-        select(entity_brands.c.entity_id.label("link_entity_id"), *columns(Brand))
+        select(entity_brands.c.entity_id.label("link_entity_id"), *columns(Brand, only))
         .join(Brand, Brand.id == entity_brands.c.brand_id)
         .where(entity_brands.c.entity_id.in_(ids))
         .order_by(Brand.name)
