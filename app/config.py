@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     graphql_max_list_length: int = Field(100, ge=1)
     graphql_cost_budget: int = Field(50_000, ge=0)
     graphql_cost_restore_rate: float = Field(5000.0, gt=0)
+    # Complete plain GraphQL subtrees by plan (app/resolvers/compiled.py); false: graphql-core
+    # completes every field, as it would without the plans.
+    graphql_compiled: bool = True
     # Sessions (sign-in): one ends after this many hours without a request, and this many
     # days after sign-in whatever happens; the cookie is Secure unless `false`, or `auto` on
     # plain http to localhost, 127.0.0.1 or testserver (local development).
