@@ -48,10 +48,13 @@ from typing import Any
 
 from graphql import (
     FragmentSpreadNode,
+    GraphQLBoolean,
     GraphQLField,
+    GraphQLID,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLResolveInfo,
+    GraphQLString,
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
@@ -123,7 +126,7 @@ def _plain_class(cls: type) -> bool:
 
 def _unusual(value: Any, executor: CompiledExecutor) -> bool:
     """A value graphql-core would await or raise: the plan gives it up."""
-    if type(value) in _plain_classes or _plain_class(type(value)):
+    if _plain_class(type(value)):
         return False
     return isinstance(value, Exception) or bool(executor.is_awaitable(value))
 
@@ -136,9 +139,10 @@ def _leaf(coerce: Callable[[Any], Any], nullable: bool, same: type | None) -> Co
             if nullable:
                 return None
             raise GiveUp
-        if type(value) is same:
+        cls = type(value)
+        if cls is same:
             return value
-        if _unusual(value, executor):
+        if cls not in _plain_classes and _unusual(value, executor):
             raise GiveUp
         coerced = coerce(value)
         if coerced is None or coerced is Undefined:
@@ -175,7 +179,7 @@ def _object(
             if nullable:
                 return None
             raise GiveUp
-        if _unusual(value, executor):
+        if type(value) not in _plain_classes and _unusual(value, executor):
             raise GiveUp
         # Strawberry's own is_type_of reads no `info` (a type's own is never planned).
         if is_type_of is not None and is_type_of(value, None) is not True:
@@ -194,8 +198,8 @@ def _same(value: Any, _executor: CompiledExecutor) -> Any:
     return value
 
 
-# The built-in scalars that answer a value of this class unchanged.
-_SAME_CLASS = {"String": str, "ID": str, "Boolean": bool}
+# The built-in scalars that answer a value of exactly this class unchanged.
+_SAME_CLASS: dict[Any, type] = {GraphQLString: str, GraphQLID: str, GraphQLBoolean: bool}
 
 
 def _reader(field: GraphQLField) -> Reader | None:
@@ -291,7 +295,7 @@ class OperationPlans:
             item = self.completer(type_.of_type, group, executor)
             return _list(item, nullable) if item is not None else None
         if is_leaf_type(type_):
-            return _leaf(type_.coerce_output_value, nullable, _SAME_CLASS.get(type_.name))
+            return _leaf(type_.coerce_output_value, nullable, _SAME_CLASS.get(type_))
         if is_object_type(type_):
             entries = self.entries(type_, group, executor)
             if entries is None:

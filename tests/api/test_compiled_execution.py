@@ -464,7 +464,7 @@ class Shelter:
     motto: str
     # Things a real schema should never hold, but graphql-core must report when it does.
     count: int
-    numbers: list[int]
+    numbers: list[int | None]
 
 
 def _shelter(case: str) -> Shelter:
@@ -477,7 +477,7 @@ def _shelter(case: str) -> Shelter:
         keeper="Ann",
         motto=None if case == "null" else "Be kind",  # type: ignore[arg-type]
         count=TOO_BIG if case == "big" else 3,
-        numbers=(n for n in (1, 2)) if case == "generator" else [1, 2],  # type: ignore[arg-type]
+        numbers=(n for n in (1, TOO_BIG)) if case == "generator" else [1, 2],  # type: ignore[arg-type]
     )
 
 
@@ -544,11 +544,12 @@ def test_is_type_of_refuses_an_object_of_another_type() -> None:
     assert answer["errors"][0]["message"].startswith("Expected value of type 'Dog' but got:")
 
 
-def test_an_int_beyond_32_bits_and_a_generator() -> None:
+def test_an_int_beyond_32_bits_and_a_generator_the_plan_must_not_consume() -> None:
     answer, _ = toy_answers(
         '{ a: shelter(case: "big") { count } b: shelter(case: "generator") { numbers } }'
     )
-    assert answer["data"] == {"a": None, "b": {"numbers": [1, 2]}}
+    assert answer["data"] == {"a": None, "b": {"numbers": [1, None]}}
+    assert [error["path"] for error in answer["errors"]] == [["a", "count"], ["b", "numbers", 1]]
 
 
 def test_a_plain_field_with_permission_classes_is_not_planned() -> None:
