@@ -400,6 +400,12 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
         self._levels: dict[int, tuple[GroupedFieldSet, tuple[Entry | None, ...] | None]] = {}
         self._completers: dict[tuple[Any, int], tuple[FieldDetailsList, Completer | None]] = {}
 
+    def build_per_event_executor(self, payload: Any) -> Any:
+        executor = super().build_per_event_executor(payload)
+        assert isinstance(executor, CompiledExecutor)
+        executor.planned_fields = 0  # each event's answer counts its own
+        return executor
+
     def build_response(self, data: dict[str, Any] | None) -> Any:
         TOTALS.planned_fields += self.planned_fields
         return super().build_response(data)

@@ -60,8 +60,12 @@ TOO_BIG_FOR_AN_INT = (
     "UPDATE inventory_levels SET quantity = :big WHERE id = (SELECT min(id) FROM inventory_levels)",
 )
 # Generous limits: a generated query refused before it runs tests nothing.
-LIMITS: dict[str, Any] = {"max_depth": 40, "max_aliases": 500, "max_tokens": 50_000}
-LIMITS["max_cost"] = 10**9
+LIMITS: dict[str, Any] = {
+    "max_depth": 40,
+    "max_aliases": 500,
+    "max_tokens": 50_000,
+    "max_cost": 10**9,
+}
 GENERATED = 1000
 # How often a query whose two answers differ is asked again (see `both`).
 RETRIES = 5
@@ -86,6 +90,7 @@ SCALARS = {
     "DateTime": st.sampled_from(["2026-01-01T00:00:00Z", "yesterday"]).map(nodes.String),
     "JSON": st.just(nodes.Null),
 }
+# bench.run's storefront listing.
 STOREFRONT = (
     "query Storefront { catalogEntities(filter: {status: ACTIVE}, limit: 20) { totalCount "
     'items { id slug type attributes(locale: "en") { title description } '
