@@ -505,22 +505,43 @@ class ToyQuery:
         return [_shelter(""), _shelter(case)]
 
 
+@strawberry.type
+class ToyMutation:
+    @strawberry.mutation
+    def adopt(self, case: str = "") -> Shelter:
+        return _shelter(case)
+
+
+@strawberry.type
+class ToySubscription:
+    @strawberry.subscription
+    async def shelters(self, case: str = "") -> AsyncIterator[Shelter]:
+        for each in ("", case):
+            yield _shelter(each)
+
+
 class Upper(SchemaExtension):
     def resolve(self, _next: Any, root: Any, info: Any, *args: Any, **kwargs: Any) -> Any:
         value = _next(root, info, *args, **kwargs)
         return value.upper() if isinstance(value, str) else value
 
 
+def toy_schema(executor: Any, extensions: tuple[Any, ...] = ()) -> strawberry.Schema:
+    return strawberry.Schema(
+        query=ToyQuery,
+        mutation=ToyMutation,
+        subscription=ToySubscription,
+        types=[Dog, Cat],
+        extensions=extensions,
+        execution_context_class=executor,
+    )
+
+
 def toy_answers(query: str, *, extensions: tuple[Any, ...] = ()) -> tuple[dict[str, Any], int]:
     answers = []
     planned = 0
     for executor in (None, CompiledExecutor):
-        schema = strawberry.Schema(
-            query=ToyQuery,
-            types=[Dog, Cat],
-            extensions=extensions,
-            execution_context_class=executor,
-        )
+        schema = toy_schema(executor, extensions)
         before = compiled.TOTALS.planned_fields
         answers.append(_answer(schema.execute_sync(query)))
         planned = compiled.TOTALS.planned_fields - before
@@ -575,3 +596,28 @@ def test_an_extension_hooking_resolve_turns_the_plans_off() -> None:
     answer, planned = toy_answers("{ shelter { name animals { name } } }", extensions=(Upper,))
     assert answer["data"]["shelter"]["name"] == "HOME"
     assert planned == 0
+
+
+def test_a_mutation_answers_the_same_with_plans_below_its_root_field() -> None:
+    answer, planned = toy_answers(
+        'mutation { ok: adopt { name animals { name } } bad: adopt(case: "null") { motto } }'
+    )
+    assert answer["data"] is None  # Shelter! of a root mutation field
+    assert answer["errors"][0]["path"] == ["bad", "motto"]
+    assert planned == 1 + 2  # ok's name, then each animal's name
+
+
+async def test_a_subscription_answers_the_same_event_by_event() -> None:
+    query = 'subscription { shelters(case: "big") { name count dog { name barks } } }'
+    streams = []
+    for executor in (None, CompiledExecutor):
+        before = compiled.TOTALS.planned_fields
+        stream = await toy_schema(executor).subscribe(query)
+        streams.append([_answer(result) async for result in stream])  # type: ignore[union-attr]
+    assert streams[1] == streams[0]
+    # The first event's name, count, dog and the dog's two; the second's name (before count
+    # fails, and graphql-core nulls the answer).
+    assert compiled.TOTALS.planned_fields - before == 5 + 1
+    first, second = (orjson.loads(event) for event in streams[1])
+    assert first["data"]["shelters"]["dog"] == {"name": "Rex", "barks": True}
+    assert second["data"] is None  # count: an Int beyond 32 bits, in a non-null root
