@@ -96,6 +96,9 @@ class Settings(BaseSettings):
     graphql_allow_list: bool = False
     # How long shared caches may keep an anonymous catalog read over GET (0: none is public).
     graphql_get_max_age: int = Field(60, ge=0)
+    # Complete plain GraphQL subtrees by plan (app/resolvers/compiled.py); false: graphql-core
+    # completes every field, as it would without the plans.
+    graphql_compiled: bool = True
     # Sessions (sign-in): one ends after this many hours without a request, and this many
     # days after sign-in whatever happens; the cookie is Secure unless `false`, or `auto` on
     # plain http to localhost, 127.0.0.1 or testserver (local development).

@@ -27,6 +27,7 @@ from app.resolvers.auth import AuthMutations, AuthQueries
 from app.resolvers.carts import CartMutations, CartQueries
 from app.resolvers.catalog.mutations import CatalogMutations
 from app.resolvers.catalog.queries import CatalogQueries
+from app.resolvers.compiled import CompiledExecutor
 from app.resolvers.cost import cost_analysis
 from app.resolvers.customers import CustomerMutations, CustomerQueries
 from app.resolvers.errors import ErrorCodes
@@ -130,11 +131,13 @@ def build_schema(
     introspection: bool = True,
     max_cost: int = 5000,
     max_list_length: int = 100,
+    compiled: bool = True,
 ) -> strawberry.Schema:
     """Build once per set of limits.
 
     The limit rules are made here, once: the validation cache is keyed by the rules, so rules
-    built per request would make every request miss it.
+    built per request would make every request miss it. `compiled` completes plain subtrees
+    by plan (`app.resolvers.compiled`); without it, graphql-core completes every field.
     """
     rules: tuple[type[ASTValidationRule], ...] = (
         # The depth limit skips introspection fields; this bounds `__type { fields { type...`.
@@ -159,6 +162,7 @@ def build_schema(
         subscription=Subscription,
         extensions=extensions,
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
+        execution_context_class=CompiledExecutor if compiled else None,
     )
 
 
@@ -170,4 +174,5 @@ def schema_for(settings: Settings) -> strawberry.Schema:
         introspection=settings.graphql_introspection,
         max_cost=settings.graphql_max_cost,
         max_list_length=settings.graphql_max_list_length,
+        compiled=settings.graphql_compiled,
     )
