@@ -69,7 +69,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         logging.getLogger("app.cli").warning(warning)
     with _metrics_directory(settings, args.workers):
         uvicorn.run(
-            "app.main:create_app",
+            "app.main:create_served_app",
             factory=True,
             host=args.host,
             port=args.port,

@@ -47,6 +47,7 @@ from types import CoroutineType, GeneratorType
 from typing import Any
 
 from graphql import (
+    FieldNode,
     FragmentSpreadNode,
     GraphQLBoolean,
     GraphQLField,
@@ -63,15 +64,19 @@ from graphql import (
     is_non_null_type,
     is_object_type,
 )
+from graphql.error import GraphQLError
 from graphql.execution.collect_fields import (
     FieldDetailsList,
     FragmentDetails,
     GroupedFieldSet,
     collect_subfields,
 )
+from graphql.execution.values import get_argument_values
+from graphql.language import ListValueNode, ObjectValueNode, ValueNode, VariableNode
 from graphql.pyutils import Path, Undefined, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.arguments import convert_arguments
 from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.field import StrawberryField
 
@@ -103,6 +108,8 @@ TOTALS = Totals()
 # Values whose class makes them plain: never awaitable, not an exception.
 _NON_AWAITABLE = {type(None), bool, int, float, str, bytes, list, tuple, dict}
 _plain_classes: set[type] = set(_NON_AWAITABLE)
+# Classes found not plain (a SQLAlchemy row's, with its `__getattr__`): asked once each.
+_unplain_classes: set[type] = set()
 
 
 def _plain_class(cls: type) -> bool:
@@ -111,6 +118,8 @@ def _plain_class(cls: type) -> bool:
     exception, which graphql-core raises when a resolver returns one."""
     if cls in _plain_classes:
         return True
+    if cls in _unplain_classes:
+        return False
     # What an instance's attribute lookup sees: its class's MRO (not the metaclass's).
     defined = {name for klass in cls.__mro__ for name in vars(klass)}
     plain = (
@@ -119,8 +128,7 @@ def _plain_class(cls: type) -> bool:
         and "__getattr__" not in defined
         and cls.__getattribute__ is object.__getattribute__
     )
-    if plain:
-        _plain_classes.add(cls)
+    (_plain_classes if plain else _unplain_classes).add(cls)
     return plain
 
 
@@ -217,6 +225,89 @@ def _reader(field: GraphQLField) -> Reader | None:
     if default is getattr:
         return operator.attrgetter(name)
     return lambda source: default(source, name)
+
+
+def _has_variable(value: ValueNode) -> bool:
+    if isinstance(value, VariableNode):
+        return True
+    if isinstance(value, ListValueNode):
+        return any(_has_variable(item) for item in value.values)
+    if isinstance(value, ObjectValueNode):
+        return any(_has_variable(item.value) for item in value.fields)
+    return False
+
+
+def _resolver_reader(
+    field: GraphQLField, node: FieldNode, executor: CompiledExecutor
+) -> Reader | None:
+    """How a *simple resolver field* reads its value: a sync resolver of ours (no permission
+    classes, no field extensions, no `info`, no exception handler that could apply) whose
+    arguments are scalars or enums written as literals. Its arguments are coerced (by
+    graphql-core) and converted (by Strawberry) here, once per plan, and the resolver's own
+    function is called with the source, as Strawberry would call it. None when the field is
+    not one (it is then not planned).
+
+    A resolver may still answer an awaitable (a loader's, when nothing was prefetched): the
+    plan gives it up (a coroutine is closed first, never awaited) and graphql-core calls the
+    resolver again. Resolvers of fields are so taken to be free of side effects, as those of
+    queries are."""
+    definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    if not isinstance(definition, StrawberryField) or type(definition).get_result is not (
+        StrawberryField.get_result
+    ):
+        return None
+    resolver = definition.base_resolver
+    if resolver is None or definition.extensions or definition.is_async:
+        return None
+    if resolver.info_parameter is not None or not callable(resolver.wrapped_func):
+        return None
+    # Strawberry's own sync resolver wrapper (nothing put in its place), with no exception
+    # handlers in the schema.
+    if (
+        getattr(field.resolve, "__qualname__", "")
+        != "GraphQLCoreConverter.from_resolver.<locals>._resolver"
+    ):
+        return None
+    strawberry_schema = getattr(executor.schema, "_strawberry_schema", None)
+    if strawberry_schema is None or strawberry_schema.schema_converter._exception_handler_specs:
+        return None
+    for argument in field.args.values():
+        if not is_leaf_type(
+            argument.type.of_type if is_non_null_type(argument.type) else argument.type
+        ):
+            return None
+    if any(_has_variable(argument.value) for argument in node.arguments or ()):
+        return None
+    try:
+        coerced = get_argument_values(field, node, None)
+    except GraphQLError:
+        return None  # graphql-core reports it
+    try:
+        kwargs = convert_arguments(
+            coerced,
+            definition.arguments,
+            scalar_registry=strawberry_schema.schema_converter.scalar_registry,
+            config=strawberry_schema.config,
+        )
+    except Exception:
+        return None  # Strawberry reports it, on graphql-core's path
+    function = resolver.wrapped_func
+    as_self = resolver.self_parameter is not None
+    as_keywords = tuple(
+        parameter.name
+        for parameter in (resolver.parent_parameter, resolver.root_parameter)
+        if parameter is not None
+    )
+
+    def read(source: Any) -> Any:
+        call = {**kwargs, **dict.fromkeys(as_keywords, source)} if as_keywords else kwargs
+        value = function(source, **call) if as_self else function(**call)
+        if type(value) is CoroutineType:
+            value.close()
+            raise GiveUp
+        return value
+
+    return read
 
 
 def _static(selection_set: SelectionSetNode, fragments: Mapping[str, FragmentDetails]) -> bool:
@@ -347,7 +438,7 @@ class OperationPlans:
         field = parent.fields.get(field_name)
         if field is None or any(d.fragment_variable_values is not None for d in group):
             return None
-        read = _reader(field)
+        read = _reader(field) or _resolver_reader(field, group[0].node, executor)
         if read is None:
             return None
         complete = self.completer(field.type, group, executor)
