@@ -18,8 +18,11 @@ only read; values no real shop stores are written in by hand so that scalars ref
 from __future__ import annotations
 
 import asyncio
+import gc
+import warnings
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from enum import Enum
 from types import SimpleNamespace
 from typing import Annotated, Any
 
@@ -427,6 +430,47 @@ async def test_the_storefront_listing_is_completed_by_plan(
     assert planned > 100 or not compiled_setting
 
 
+async def test_prices_and_stock_are_answered_by_plan_with_literal_arguments(
+    catalog: Database,
+) -> None:
+    # The bench's scenario (a) (`bench/suite.py`): every field below the root by plan, the
+    # resolvers `price` (its defaults, and literal arguments) and the relations included.
+    query = (
+        "{ catalogEntities(filter: {status: ACTIVE}, limit: 20) { totalCount items { id "
+        'attributes(locale: "en") { title } variants { sku optionValues { value } '
+        'price { amount currency } two: price(quantity: 2, currency: "USD") { amount } '
+        "available } categories { slug } brands { slug } } } }"
+    )
+    answer = await both(catalog, query, actor=ANONYMOUS)
+    items = answer["data"]["catalogEntities"]["items"]
+    variants = [variant for item in items for variant in item["variants"]]
+    assert variants and all(v["price"]["currency"] == "USD" for v in variants)
+    assert any(v["available"] for v in variants)
+    fields = sum(len(item) + len(item["categories"]) + len(item["brands"]) for item in items)
+    fields += sum(len(item["attributes"] or {}) for item in items)
+    fields += sum(
+        len(v) + len(v["optionValues"]) + len(v["price"]) + len(v["two"]) for v in variants
+    )
+    # One stock level holds more than an Int (TOO_BIG_FOR_AN_INT): graphql-core reports that
+    # variant's `available`. All else is by plan, but for the fields the plans gave up on the
+    # way down to it: `items`, then that entity's `variants`, then the field.
+    (error,) = answer["errors"]
+    assert error["path"][-1] == "available"
+    assert answer["planned"] == 2 + fields - 3  # totalCount, items
+
+
+async def test_a_resolver_argument_from_a_variable_answers_the_same(catalog: Database) -> None:
+    query = (
+        "query Q($q: Int!) { catalogEntities(limit: 3) { items { "
+        "variants { sku price(quantity: $q) { amount } } } } }"
+    )
+    for quantity in (1, 10):
+        answer = await both(catalog, query, {"q": quantity}, actor=ANONYMOUS)
+        variants = answer["data"]["catalogEntities"]["items"][0]["variants"]
+        assert variants and all(v["price"] is not None for v in variants)
+        assert answer["planned"] > 0  # the skus, the amounts
+
+
 def _app(database: Database, **overrides: Any) -> Any:
     return create_app(settings_for(database.url, **overrides), database=database)
 
@@ -447,6 +491,21 @@ class Deny(BasePermission):
 
     def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
         return False
+
+
+# The simple resolvers each call of `greeting` (how often the plans call it).
+CALLS: list[str] = []
+
+
+@strawberry.enum
+class Mood(Enum):
+    CALM = "calm"
+    LOUD = "loud"
+
+
+@strawberry.type
+class Plate:
+    label: str
 
 
 @strawberry.interface
@@ -478,6 +537,31 @@ class Shelter:
     # Things a real schema should never hold, but graphql-core must report when it does.
     count: int
     numbers: list[int | None]
+
+    # Resolvers of ours: simple ones (sync, scalar and enum arguments, no info) are planned.
+    @strawberry.field
+    def greeting(self, name: str = "you", mood: Mood = Mood.CALM, times: int = 1) -> str:
+        CALLS.append("greeting")
+        return f"{mood.value} {name}" * times
+
+    @strawberry.field
+    def plates(self, mood: Mood = Mood.CALM) -> list[Plate]:
+        return [Plate(label=f"{mood.name} {self.name}"), Plate(label=self.motto)]
+
+    @strawberry.field
+    def with_info(self, info: strawberry.Info) -> str:
+        return info.field_name
+
+    @strawberry.field
+    def broken(self) -> str | None:
+        raise ValueError("Broken on purpose.")
+
+    @strawberry.field(graphql_type=str)
+    def later(self) -> Any:
+        return self._later()
+
+    async def _later(self) -> str:
+        return f"later {self.name}"
 
 
 def _shelter(case: str) -> Shelter:
@@ -621,3 +705,66 @@ async def test_a_subscription_answers_the_same_event_by_event() -> None:
     first, second = (orjson.loads(event) for event in streams[1])
     assert first["data"]["shelters"]["dog"] == {"name": "Rex", "barks": True}
     assert second["data"] is None  # count: an Int beyond 32 bits, in a non-null root
+
+
+def test_simple_resolvers_are_called_by_plan_with_their_arguments_converted() -> None:
+    CALLS.clear()
+    answer, planned = toy_answers(
+        '{ shelter { name a: greeting b: greeting(name: "Ann", mood: LOUD, times: 2) '
+        "plates(mood: LOUD) { label } } }"
+    )
+    assert answer["data"]["shelter"] == {
+        "name": "Home",
+        "a": "calm you",
+        "b": "loud Annloud Ann",
+        "plates": [{"label": "LOUD Home"}, {"label": "Be kind"}],
+    }
+    # The root field (a resolver of ours too), its four fields and the plates' labels; each
+    # greeting called once by either executor.
+    assert planned == 1 + 4 + 2
+    assert CALLS == ["greeting"] * 4
+
+
+def test_a_simple_resolver_given_up_is_answered_by_graphql_core() -> None:
+    # A variable argument, a resolver asking for info, one that raises, a null from a
+    # resolver in a non-null position (a plate's label): graphql-core answers them all.
+    query = (
+        "query Q($name: String!) { shelter { name greeting(name: $name) withInfo broken } "
+        'nulled: shelter(case: "null") { name plates { label } } }'
+    )
+    answers = []
+    planned = []
+    for executor in (None, CompiledExecutor):
+        before = compiled.TOTALS.planned_fields
+        result = toy_schema(executor).execute_sync(query, {"name": "Bo"})
+        answers.append(_answer(result))
+        planned.append(compiled.TOTALS.planned_fields - before)
+    assert answers[1] == answers[0]
+    answer = orjson.loads(answers[1])
+    assert answer["data"]["shelter"] == {
+        "name": "Home",
+        "greeting": "calm Bo",
+        "withInfo": "withInfo",
+        "broken": None,
+    }
+    assert answer["data"]["nulled"] is None
+    assert [error["path"] for error in answer["errors"]] == [
+        ["shelter", "broken"],
+        ["nulled", "plates", 1, "label"],
+    ]
+    # The first shelter's name (its selection holds fields that are not simple); the second
+    # shelter's name, and its first plate's label (the plates, tried by plan, were given up
+    # at the second's null, then completed item by item).
+    assert planned == [0, 1 + 1 + 1]
+
+
+async def test_an_awaitable_from_a_simple_resolver_is_never_left_unawaited() -> None:
+    query = "{ shelter { name later } }"
+    answers = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "coroutine ... was never awaited" would fail here
+        for executor in (None, CompiledExecutor):
+            answers.append(_answer(await toy_schema(executor).execute(query)))
+            gc.collect()
+    assert answers[1] == answers[0]
+    assert orjson.loads(answers[1])["data"] == {"shelter": {"name": "Home", "later": "later Home"}}
