@@ -540,9 +540,9 @@ class Shelter:
 
     # Resolvers of ours: simple ones (sync, scalar and enum arguments, no info) are planned.
     @strawberry.field
-    def greeting(self, name: str = "you", mood: Mood = Mood.CALM, times: int = 1) -> str:
+    def greeting(self, name: str = "you", mood: Mood = Mood.CALM, how_many: int = 1) -> str:
         CALLS.append("greeting")
-        return f"{mood.value} {name}" * times
+        return f"{mood.value} {name}" * how_many
 
     @strawberry.field
     def plates(self, mood: Mood = Mood.CALM) -> list[Plate]:
@@ -710,7 +710,7 @@ async def test_a_subscription_answers_the_same_event_by_event() -> None:
 def test_simple_resolvers_are_called_by_plan_with_their_arguments_converted() -> None:
     CALLS.clear()
     answer, planned = toy_answers(
-        '{ shelter { name a: greeting b: greeting(name: "Ann", mood: LOUD, times: 2) '
+        '{ shelter { name a: greeting b: greeting(name: "Ann", mood: LOUD, howMany: 2) '
         "plates(mood: LOUD) { label } } }"
     )
     assert answer["data"]["shelter"] == {
@@ -761,10 +761,18 @@ def test_a_simple_resolver_given_up_is_answered_by_graphql_core() -> None:
 async def test_an_awaitable_from_a_simple_resolver_is_never_left_unawaited() -> None:
     query = "{ shelter { name later } }"
     answers = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # "coroutine ... was never awaited" would fail here
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         for executor in (None, CompiledExecutor):
             answers.append(_answer(await toy_schema(executor).execute(query)))
             gc.collect()
+    assert [str(w.message) for w in caught if "never awaited" in str(w.message)] == []
     assert answers[1] == answers[0]
     assert orjson.loads(answers[1])["data"] == {"shelter": {"name": "Home", "later": "later Home"}}
+
+
+def test_a_resolver_asking_for_info_is_never_planned() -> None:
+    given_up = compiled.TOTALS.given_up
+    answer, planned = toy_answers("{ shelter { withInfo } }")
+    assert answer["data"] == {"shelter": {"withInfo": "withInfo"}}
+    assert (planned, compiled.TOTALS.given_up - given_up) == (0, 0)  # not even tried
