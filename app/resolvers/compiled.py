@@ -74,6 +74,7 @@ from graphql.execution.collect_fields import (
 from graphql.execution.values import get_argument_values
 from graphql.language import ListValueNode, ObjectValueNode, ValueNode, VariableNode
 from graphql.pyutils import Path, Undefined, gather_with_cancel
+from sqlalchemy.engine import Row
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.arguments import convert_arguments
@@ -107,7 +108,10 @@ TOTALS = Totals()
 
 # Values whose class makes them plain: never awaitable, not an exception.
 _NON_AWAITABLE = {type(None), bool, int, float, str, bytes, list, tuple, dict}
-_plain_classes: set[type] = set(_NON_AWAITABLE)
+# A result row (the source of the types read from rows) answers an attribute lookup from its
+# columns through `__getattr__`, and no column is named `__await__`: plain too, without the
+# lookup that would fail (and build its error) for every row.
+_plain_classes: set[type] = {*_NON_AWAITABLE, Row}
 # Classes found not plain (a SQLAlchemy row's, with its `__getattr__`): asked once each.
 _unplain_classes: set[type] = set()
 
