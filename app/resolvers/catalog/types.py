@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeAlias, TypeVar
 
 import strawberry
 from aiodataloader import DataLoader
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types.nodes import SelectedField
 
@@ -225,14 +225,16 @@ class VariantType:
         `loading.variant_values`, the sources of their GraphQL objects as they are). Written
         out: a listing builds one per variant. An object, not the row: `price` reads the
         prefetched prices from it."""
+        # A row's columns by name: a lookup of one it lacks would raise (and build) an error.
+        column = row._asdict().get if isinstance(row, Row) else partial(getattr, row)
         return cls(
             loaders=loaders,
             id=strawberry.ID(str(row.id)),
             entity_id=strawberry.ID(str(row.entity_id)),
-            sku=getattr(row, "sku", None),  # type: ignore[arg-type]
-            metadata=JSON(getattr(row, "meta", None)),
-            created_at=getattr(row, "created_at", None),  # type: ignore[arg-type]
-            updated_at=getattr(row, "updated_at", None),  # type: ignore[arg-type]
+            sku=column("sku", None),  # type: ignore[arg-type]
+            metadata=JSON(column("meta", None)),
+            created_at=column("created_at", None),  # type: ignore[arg-type]
+            updated_at=column("updated_at", None),  # type: ignore[arg-type]
             option_values=values,
         )
 
@@ -542,10 +544,14 @@ async def build_entities(
     if ids and ("inventory" in selected or "stock" in selected or wants_stock):
         stock = await inventory_queries.levels_for_entities(session, ids)
         for id in ids:
-            related[id].inventory = stock.get(id, [])
+            levels = related[id].inventory = stock.get(id, [])
+            # Each variant's levels, found in one pass over the entity's.
+            by_variant: dict[str, list[Any]] = {}
+            for level in levels:
+                by_variant.setdefault(str(level.variant_id), []).append(level)
             for variant in related[id].variants or []:
-                levels = [lv for lv in stock.get(id, []) if str(lv.variant_id) == variant.id]
-                variant.available = sum(lv.available_quantity for lv in levels) if levels else None
+                mine = by_variant.get(variant.id)
+                variant.available = sum(lv.available_quantity for lv in mine) if mine else None
     variant_prices = selected.child("variants")
     if ids and ("price" in selected or "price" in variant_prices):
         await _price(
