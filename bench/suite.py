@@ -574,7 +574,8 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> str:
                 scenario.load = measure(base_url, pid, scenario, args, files)
             print(
                 f"({scenario.key}) {scenario.title}: {scenario.load['rps']:.1f} req/s, "
-                f"p99 {scenario.load['p99_ms']:.1f} ms, {scenario.statements} statements, "
+                f"p99 {scenario.load['p99_ms']:.1f} ms, {scenario.load['cpu_ms']:.2f} ms server "
+                f"CPU/request, {scenario.statements} statements, "
                 f"{scenario.load['failed']} failed",
                 flush=True,
             )
