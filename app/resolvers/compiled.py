@@ -8,7 +8,12 @@ keeps graphql-core's executor and, per operation of a cached document, builds an
 plan for those fields:
 
 - a field is *plain* when Strawberry resolves it with its default resolver (no resolver of
-  ours, no permission classes, no field extensions) or it is `__typename`;
+  ours, no permission classes, no field extensions) or it is `__typename`; or when it is a
+  *simple resolver field* (`_resolver_reader`): a sync resolver of ours with no permission
+  classes, field extensions or `info`, whose arguments are scalars or enums written as
+  literals. Its arguments are coerced and converted once per plan and its function called
+  with the source, as Strawberry's per-field path (an `Info`, argument conversion, awaitable
+  checks) would call it;
 - a type's completion is *planned* when it is a scalar or enum, a list of planned items, or
   an object type (not an interface or union) whose selection, with no directives left in
   it, holds only plain fields of planned types. Its plan reads each attribute, serialises
@@ -25,7 +30,9 @@ value, an iterable that is not a list or tuple, a missing attribute) it gives up
 field (the attribute read, for `execute_fields`; the resolver's result, for
 `complete_value`) is completed again by graphql-core, which so reports the error, its path
 and locations and the nulls it propagates exactly as it always does. Reading a plain
-attribute twice is harmless: it is an attribute of an object already built.
+attribute twice is harmless: it is an attribute of an object already built; a simple
+resolver is called again (a coroutine it answered is closed first, never awaited), which
+takes resolvers of fields to be free of side effects, as the ones of queries are.
 
 Operations run with middleware (a schema extension implementing `resolve`) are not planned:
 middleware wraps every field's resolver, plain ones included. Mutations and subscriptions use
@@ -34,7 +41,8 @@ graphql-core as always). Abstract types are completed by graphql-core, then the 
 they resolve to is planned like any other.
 
 One assumption beyond graphql-core's: a value's class decides whether it is awaitable (an
-object carrying its own `__await__` in its instance dictionary would be taken as plain).
+object carrying its own `__await__` in its instance dictionary would be taken as plain; a
+SQLAlchemy result row is plain, though it answers attribute lookups from its columns).
 """
 
 from __future__ import annotations
