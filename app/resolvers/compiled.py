@@ -120,7 +120,7 @@ _NON_AWAITABLE = {type(None), bool, int, float, str, bytes, list, tuple, dict}
 # columns through `__getattr__`, and no column is named `__await__`: plain too, without the
 # lookup that would fail (and build its error) for every row.
 _plain_classes: set[type] = {*_NON_AWAITABLE, Row}
-# Classes found not plain (a SQLAlchemy row's, with its `__getattr__`): asked once each.
+# Classes found not plain (one with a `__getattr__` of its own): asked once each.
 _unplain_classes: set[type] = set()
 
 
