@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import uuid
+import weakref
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -44,6 +45,9 @@ FACETS = ("type", "category", "brand", "status")
 # 20. Each candidate costs the database about 5 us (its row, the sort, the facet joins):
 # 500 put search's p95 over its 30 ms goal at 100,000 entities (bench/RESULTS.md).
 MAX_RESULTS = 200
+# The most a typo's fuzzy matches are (see `SqlBackend.search`): each costs a similarity
+# check of its title, the slowest step of a search that finds nothing exactly.
+FUZZY_RESULTS = 50
 # Words of a query that count; the rest of a very long query is ignored.
 MAX_TERMS = 16
 WORD = re.compile(r"\w+")
@@ -204,7 +208,8 @@ class SqlBackend:
     facets are exact up to `max_results` matches; beyond that, `total` is `max_results` and
     `total_exact` False, the facets count the first ones, and pages end there (as a search
     engine's result window does). Ranking every match of a common word cost seconds at
-    100,000 entities (bench/RESULTS.md).
+    100,000 entities (bench/RESULTS.md). A typo's fuzzy matches, sought only when nothing
+    matched exactly, are capped at FUZZY_RESULTS the same way.
     """
 
     def match(self) -> Select[Any]:
@@ -264,14 +269,7 @@ class SqlBackend:
 
     async def search(self, session: AsyncSession, query: SearchQuery) -> SearchResult:
         text = query.text.strip()
-        params: dict[str, Any] = {
-            "page_limit": max(0, min(query.page.limit, query.max_results - query.page.offset)),
-            # Past the cap a page is empty (its limit 0) whatever its offset: clamped, an
-            # offset of billions stays within the database's integer.
-            "page_offset": min(query.page.offset, query.max_results),
-            "cap": query.max_results + 1,
-            "max_results": query.max_results,
-        }
+        params = _window(query)
         if query.type is not None:
             params["type"] = query.type
         if query.statuses is not None:
@@ -299,9 +297,13 @@ class SqlBackend:
             await self.prepare(session)
             value = self.fuzzy_value(text)
             if value is not None:
-                params["q"] = value
+                # Fewer of them: the first FUZZY_RESULTS near matches the index yields.
+                nearly = dataclasses.replace(
+                    query, max_results=min(query.max_results, FUZZY_RESULTS)
+                )
+                params.update(_window(nearly), q=value)
                 fuzzy = dataclasses.replace(shape, kind="fuzzy")
-                result = await self._ranked(session, fuzzy, params, query)
+                result = await self._ranked(session, fuzzy, params, nearly)
         return result
 
     async def _ranked(
@@ -438,6 +440,10 @@ class SqlBackend:
         return [_hit(row) for row in rows]
 
 
+# The schema pg_trgm was created in, by engine: an extension stays where it was made.
+TRIGRAM_SCHEMAS: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+
+
 class PostgresSearch(SqlBackend):
     """websearch_to_tsquery over the weighted tsvector, ranked by ts_rank (normalised to
     0..1); typos by pg_trgm word similarity on titles (its GIN index serves `<%`)."""
@@ -446,12 +452,17 @@ class PostgresSearch(SqlBackend):
         self.trigram_schema = "public"
 
     async def prepare(self, session: AsyncSession) -> None:
-        found = await session.scalar(
-            select(literal_column("extnamespace::regnamespace::text"))
-            .select_from(table("pg_extension"))
-            .where(literal_column("extname") == "pg_trgm")
-        )
-        self.trigram_schema = str(found or "public")
+        """Where pg_trgm lives, looked up once per engine (`TRIGRAM_SCHEMAS`)."""
+        engine = session.get_bind()
+        known = TRIGRAM_SCHEMAS.get(engine)
+        if known is None:
+            found = await session.scalar(
+                select(literal_column("extnamespace::regnamespace::text"))
+                .select_from(table("pg_extension"))
+                .where(literal_column("extname") == "pg_trgm")
+            )
+            known = TRIGRAM_SCHEMAS[engine] = str(found or "public")
+        self.trigram_schema = known
 
     def _trigram(self, name: str, *args: Any) -> Any:
         return Function(name, *args, packagenames=(self.trigram_schema,), type_=Float)
@@ -601,6 +612,18 @@ class SqliteSearch(SqlBackend):
         if not words:
             return None
         return self._fts(literal(" AND ".join(f'titles : "{word}"*' for word in words)))
+
+
+def _window(query: SearchQuery) -> dict[str, Any]:
+    """The bound values of the page and the cap of `query`'s results."""
+    return {
+        "page_limit": max(0, min(query.page.limit, query.max_results - query.page.offset)),
+        # Past the cap a page is empty (its limit 0) whatever its offset: clamped, an offset
+        # of billions stays within the database's integer.
+        "page_offset": min(query.page.offset, query.max_results),
+        "cap": query.max_results + 1,
+        "max_results": query.max_results,
+    }
 
 
 def backend_for(session: AsyncSession) -> SearchBackend:

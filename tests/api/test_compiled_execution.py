@@ -53,10 +53,12 @@ from tests.support.documents import vary, without_optional_arguments
 
 # An Int no GraphQL Int holds (32 bits): written where the schema says Int!.
 TOO_BIG = 2**40
-# Values that no Int can carry: an option type's position (OptionType.position and, on each
-# variant, OptionValue.position: Int!), a category's (Int!), a stock level's quantity (Int!,
-# and the sum in Variant.available: Int).
+# Values that no Int can carry: an option type's position (OptionType.position: Int!), one of
+# its values' (OptionValue.position: Int!), a category's (Int!), a stock level's quantity
+# (Int!, and the sum in Variant.available: Int).
 TOO_BIG_FOR_AN_INT = (
+    "UPDATE option_values SET position = :big WHERE id = (SELECT min(v.id) FROM option_values v"
+    " JOIN option_types t ON t.id = v.option_type_id WHERE t.position = 1)",
     "UPDATE option_types SET position = :big WHERE id = "
     "(SELECT min(id) FROM option_types WHERE position = 1)",
     "UPDATE categories SET position = :big WHERE slug = 't-shirts'",

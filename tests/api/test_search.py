@@ -16,6 +16,7 @@ from app.auth.actor import ANONYMOUS, SYSTEM, Actor
 from app.db import Database
 from app.models.search import SearchDocument, SearchTitleWord
 from app.pagination import PageRequest
+from app.search import backend as search_backend
 from app.search.backend import SearchResult
 from app.services import search as search_service
 from app.services.catalog import attributes, entities, taxonomy, variants
@@ -201,12 +202,28 @@ async def test_past_the_cap_the_total_is_the_cap_and_pages_end_there(
     assert search_service.MAX_RESULTS == 200
 
 
+async def test_a_typos_near_matches_are_capped_like_any_result(
+    database: Database, shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`runing` matches nothing exactly and nearly matches two titles: both, counted exactly;
+    with the fuzzy cap at 1, one of them, counted as the cap and not exactly."""
+    both = await _search(database, "runing", facets=("type",))
+    assert sorted(hit.slug for hit in both.hits) == ["running-guide", "trail-shoe"]
+    assert (both.total, both.total_exact) == (2, True)
+    monkeypatch.setattr(search_backend, "FUZZY_RESULTS", 1)
+    capped = await _search(database, "runing", facets=("type",))
+    assert (len(capped.hits), capped.total, capped.total_exact) == (1, 1, False)
+    assert sum(value.count for value in capped.facets["type"]) == 1
+
+
 async def test_a_search_is_one_statement_and_a_typo_one_more(
     database: Database, shop: Shop
 ) -> None:
     """Page, count and every facet come from one statement; the fuzzy fallback (only when
-    nothing matched) adds its own, and on PostgreSQL a look-up of where pg_trgm lives."""
+    nothing matched) adds its own, and on PostgreSQL, the first time, a look-up of where
+    pg_trgm lives."""
     everything = ("type", "category", "brand", "status")
+    search_backend.TRIGRAM_SCHEMAS.clear()  # as in a process that has not searched yet
     with count_queries(database) as queries:
         found = await _search(database, "shoe", facets=everything)
     assert [hit.slug for hit in found.hits] == ["trail-shoe", "wool-sock"]
@@ -215,6 +232,10 @@ async def test_a_search_is_one_statement_and_a_typo_one_more(
         found = await _search(database, "ketle", facets=everything)
     assert [hit.slug for hit in found.hits][:1] == ["steel-kettle"]
     assert queries.count == (2 if database.is_sqlite else 3), queries.statements
+    with count_queries(database) as queries:  # where pg_trgm lives is known by now
+        found = await _search(database, "ketle", facets=everything)
+    assert [hit.slug for hit in found.hits][:1] == ["steel-kettle"]
+    assert queries.count == 2, queries.statements
     with count_queries(database) as queries:
         found = await _search(database, "", facets=everything, page=PageRequest(offset=8))
     assert (found.hits, found.total) == ([], 4)  # past the last page, still counted
