@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from app.errors import AppError
 from app.rest.dialects import dialect_for_path
@@ -14,6 +14,21 @@ from app.rest.dialects import dialect_for_path
 RESPONSE_STARTS = frozenset({"http.response.start", "websocket.accept"})
 # A websocket close reason is at most 123 bytes of UTF-8 (RFC 6455 §5.5).
 CLOSE_REASON_BYTES = 123
+
+
+class ResponseStatus:
+    """A `send` that passes every message on and notes the status the response started with:
+    500 until one starts, as an exception that escapes the app is answered 500 by
+    Starlette's outermost layer. What the access log and the telemetry layer record."""
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.status = 500
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+        await self.send(message)
 
 
 def request_id_of(scope: Scope) -> str | None:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import time
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.auth.actor import Actor
-from app.middleware import request_id_of
+from app.middleware import ResponseStatus, request_id_of
 from app.services.access_log import AccessLogWriter, entry
 
 SKIPPED_PREFIXES = ("/static/",)
@@ -30,15 +30,7 @@ class AccessLogMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        # An exception that escapes the app is answered 500 by Starlette's outermost layer.
-        status = 500
-
-        async def sending(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
+        sending = ResponseStatus(send)
         try:
             await self.app(scope, receive, sending)
         finally:
@@ -50,7 +42,7 @@ class AccessLogMiddleware:
                 entry(
                     method=scope.get("method", "GET"),
                     path=path,
-                    status=status,
+                    status=sending.status,
                     duration_ms=round((time.perf_counter() - started) * 1000),
                     user_id=actor.id if actor is not None else None,
                     actor_type=actor.kind if actor is not None else None,

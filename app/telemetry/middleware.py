@@ -14,9 +14,9 @@ import time
 from typing import Any
 
 from starlette.requests import Request
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.middleware import request_id_of
+from app.middleware import ResponseStatus, request_id_of
 from app.resolvers.view import OPERATION_KEY
 from app.telemetry.logs import ACCESS_LOGGER
 from app.telemetry.metrics import UNMATCHED, Metrics
@@ -75,19 +75,11 @@ class TelemetryMiddleware:
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send, span: Any) -> None:
         started = time.perf_counter()
-        # An exception that escapes the app is answered 500 by Starlette's outermost layer.
-        status = 500
-
-        async def sending(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
+        sending = ResponseStatus(send)
         try:
             await self.app(scope, receive, sending)
         finally:
-            self._record(scope, status, time.perf_counter() - started, span)
+            self._record(scope, sending.status, time.perf_counter() - started, span)
 
     def _record(self, scope: Scope, status: int, seconds: float, span: Any) -> None:
         method: str = scope["method"]
