@@ -566,12 +566,22 @@ async def build_entities(
             related[id].option_types = [
                 OptionTypeType.from_row(t, values) for t, values in types.get(id, [])
             ]
-    if ids and "categories" in selected:
+    if ids and "categories" in selected and "brands" in selected:
+        categories, brands = await loading.taxonomy(
+            session,
+            ids,
+            selected_fields(CategoryType, selected.child("categories")),
+            selected_fields(BrandType, selected.child("brands")),
+        )
+        for id in ids:
+            related[id].categories = categories.get(id, [])
+            related[id].brands = brands.get(id, [])
+    elif ids and "categories" in selected:
         only = selected_fields(CategoryType, selected.child("categories"))
         categories = await loading.categories(session, ids, only)
         for id in ids:
             related[id].categories = categories.get(id, [])
-    if ids and "brands" in selected:
+    elif ids and "brands" in selected:
         only = selected_fields(BrandType, selected.child("brands"))
         brands = await loading.brands(session, ids, only)
         for id in ids:

@@ -13,7 +13,18 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import inspect, select
+from sqlalchemy import (
+    Integer,
+    Select,
+    String,
+    Table,
+    inspect,
+    literal_column,
+    null,
+    select,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -145,3 +156,61 @@ async def brands(
         .order_by(Brand.name)
     )
     return _group((row.link_entity_id, row) for row in rows)
+
+
+def _taxonomy_side(
+    model: type[Category] | type[Brand],
+    link: Table,
+    kind: str,
+    ids: Ids,
+    names: list[str],
+    only: Collection[str] | None,
+) -> Select[Any]:
+    """One side of `taxonomy`'s UNION ALL: `names` in a fixed order, NULL (typed as the
+    column of that name, so values convert alike on either side) for those it does not read."""
+    own = {column.key: column for column in columns(model, only)}
+    typed = {column.key: column for column in (*columns(Brand), *columns(Category))}
+    position = Category.position if model is Category else literal_column("0", Integer)
+    return (
+        select(
+            link.c.entity_id.label("link_entity_id"),
+            literal_column(f"'{kind}'", String).label("kind"),
+            position.label("sort_position"),
+            model.name.label("sort_name"),
+            *(
+                own[name].label(name)
+                if name in own
+                else type_coerce(null(), typed[name].type).label(name)
+                for name in names
+            ),
+        )
+        .join(model, model.id == link.c[f"{kind}_id"])
+        .where(link.c.entity_id.in_(ids))
+    )
+
+
+async def taxonomy(
+    session: AsyncSession,
+    ids: Ids,
+    category_only: Collection[str] | None = None,
+    brand_only: Collection[str] | None = None,
+) -> tuple[dict[uuid.UUID, list[Category]], dict[uuid.UUID, list[Brand]]]:
+    """`categories` and `brands` in one statement (a UNION ALL with a `kind` column), in the
+    same orders: each entity's categories by position then name, its brands by name."""
+    names = sorted(
+        {column.key for column in columns(Category, category_only)}
+        | {column.key for column in columns(Brand, brand_only)}
+    )
+    union = union_all(
+        _taxonomy_side(Category, entity_categories, "category", ids, names, category_only),
+        _taxonomy_side(Brand, entity_brands, "brand", ids, names, brand_only),
+    ).subquery()
+    rows = (
+        await session.execute(
+            select(union).order_by(union.c.kind.desc(), union.c.sort_position, union.c.sort_name)
+        )
+    ).all()
+    return (
+        _group((row.link_entity_id, row) for row in rows if row.kind == "category"),
+        _group((row.link_entity_id, row) for row in rows if row.kind == "brand"),
+    )
