@@ -57,9 +57,9 @@ async def test_storefront_listing_costs_the_same_statements_for_5_and_50(
     assert len(item["variants"]) == 3 and item["variants"][0]["optionValues"][0]["value"]
     assert item["categories"][0]["slug"] == "shirts" and item["brands"][0]["slug"] == "acme"
     assert item["attributes"]["title"]
-    # The page with its count (one statement), then one each: attributes, variants, their
-    # option values, categories and brands (one UNION ALL).
-    assert queries.count == 5, queries.statements
+    # The page with its count (one statement), then one each: attributes, variants with
+    # their option values (joined), categories and brands (one UNION ALL).
+    assert queries.count == 4, queries.statements
 
 
 WITH_STOCK_AND_PRICES = """{
@@ -365,5 +365,5 @@ async def test_relations_the_look_ahead_missed_are_loaded_in_batches_not_failed(
     assert without_cost(unplanned) == without_cost(planned)
     # The page with its count, then two batches (one per set of arguments asked: `attributes`
     # with a locale, and the rest), each the entities again and every relation once (media
-    # included; categories and brands together).
-    assert queries.count == 19, queries.statements
+    # included; categories and brands together, variants with their option values).
+    assert queries.count == 17, queries.statements

@@ -74,3 +74,37 @@ async def test_taxonomy_reads_what_categories_and_brands_read_in_one_statement(
         assert [c.id for c in categories[both.id]] == [hats.id, shirts.id]
         assert [b.slug for b in brands[both.id]] == ["alpha", "zeta"]
     assert none.id not in categories and none.id not in brands and one.id not in brands
+
+
+async def test_variants_with_values_reads_what_variants_and_their_values_read(
+    database: Database,
+) -> None:
+    from app.auth.actor import SYSTEM
+    from app.services.catalog.variants import create_variant
+
+    sized = await make_entity(database, slug="tee", sizes=("S", "M", "L"))
+    plain = await make_entity(database, slug="mug")
+    async with database.unit_of_work() as uow:  # a variant without option values
+        await create_variant(uow, SYSTEM, entity_id=str(plain.id), sku="MUG-1")
+        await uow.commit()
+    ids = [sized.id, plain.id]
+    async with database.read_session() as session:
+        with count_queries(database) as statements:
+            variants, values = await loading.variants_with_values(
+                session, ids, {"sku"}, {"value", "position", "option_type"}
+            )
+        assert statements.count == 1, statements.statements
+        apart = await loading.variants(session, ids, {"sku"})
+        values_apart = await loading.variant_values(
+            session,
+            [v.id for vs in apart.values() for v in vs],
+            {"value", "position", "option_type"},
+        )
+    assert {k: [(v.id, v.sku) for v in vs] for k, vs in variants.items()} == {
+        k: [(v.id, v.sku) for v in vs] for k, vs in apart.items()
+    }
+    assert [v.sku for v in variants[plain.id]] == ["MUG-1"]
+    every = [v.id for vs in apart.values() for v in vs]
+    assert {id: [tuple(x) for x in values.get(id, [])] for id in every} == {
+        id: [(x.value, x.position, x.option_type) for x in values_apart.get(id, [])] for id in every
+    }

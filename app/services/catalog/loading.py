@@ -9,8 +9,9 @@ GraphQL types answer straight from these rows (app.resolvers.rows)."""
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 from collections.abc import Collection, Iterable, Sequence
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -114,6 +115,47 @@ async def variant_values(
         .order_by(OptionType.position, OptionType.name)
     )
     return _group((row.chosen_by_variant_id, row) for row in rows)
+
+
+@cache
+def _chosen_value(names: tuple[str, ...]) -> Any:
+    """A named tuple with these CHOSEN_VALUE names: an option value read off a joined row."""
+    return namedtuple("ChosenValue", names)
+
+
+async def variants_with_values(
+    session: AsyncSession,
+    ids: Ids,
+    only: Collection[str] | None = None,
+    values_only: Collection[str] | None = None,
+) -> tuple[dict[uuid.UUID, list[Any]], dict[uuid.UUID, list[Any]]]:
+    """`variants` and their `variant_values` in one statement: the variants LEFT JOINed to
+    their option values (a variant's columns repeat once per value: a few, on a listing)."""
+    wanted = None if only is None else {"id", "entity_id", *only}
+    names = tuple(name for name in CHOSEN_VALUE if values_only is None or name in values_only)
+    rows = await session.execute(
+        select(
+            *columns(Variant, wanted),
+            variant_option_values.c.option_value_id.label("chosen_value_id"),
+            *(CHOSEN_VALUE[name].label(f"chosen_{name}") for name in names),
+        )
+        .outerjoin(variant_option_values, variant_option_values.c.variant_id == Variant.id)
+        .outerjoin(OptionValue, OptionValue.id == variant_option_values.c.option_value_id)
+        .outerjoin(OptionType, OptionType.id == OptionValue.option_type_id)
+        .where(Variant.entity_id.in_(ids))
+        .order_by(Variant.sku, OptionType.position, OptionType.name)
+    )
+    chosen = _chosen_value(names)
+    variants: dict[uuid.UUID, list[Any]] = defaultdict(list)
+    values: dict[uuid.UUID, list[Any]] = defaultdict(list)
+    for row in rows:
+        if row.id not in values:
+            variants[row.entity_id].append(row)
+            values[row.id] = []
+        if row.chosen_value_id is not None:
+            mapping = row._mapping
+            values[row.id].append(chosen(*(mapping[f"chosen_{name}"] for name in names)))
+    return variants, values
 
 
 async def option_types(
