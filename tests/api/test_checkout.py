@@ -607,10 +607,11 @@ async def test_checkout_statement_count(
 
 
 def checkout_statements(*, postgres: bool) -> int:
-    """Measured: a paid checkout costs 30 statements on SQLite and 31 on PostgreSQL, the same
+    """Measured: a paid checkout costs 29 statements on SQLite and 30 on PostgreSQL, the same
     for 1 and for 20 lines. Two transactions, the provider called between them:
 
-    First (17 + 1 on PostgreSQL): the cart (locked), its items, prices, price modifiers;
+    First (16 + 1 on PostgreSQL): the cart (locked), its items, prices (their modifiers
+    only when one may apply: none here);
     the order number (SQLite: the year's counter insert + increment; PostgreSQL: one
     nextval); the order, its lines (one executemany), their entities' vendors (the
     marketplace split: no sub-order for an order of the house's own lines); the stock held
@@ -624,7 +625,7 @@ def checkout_statements(*, postgres: bool) -> int:
     the charge, the order; its sub-orders (announced with it: none here); and the audit
     entries and events of the sale and the order, one insert per table.
     """
-    return 31 if postgres else 30
+    return 30 if postgres else 29
 
 
 async def test_a_failing_after_hook_is_reported_in_meta_and_keeps_the_order(

@@ -435,3 +435,28 @@ async def test_an_empty_batch_sends_no_statement(database: Database) -> None:
         with count_queries(database) as statements:
             assert await resolve_prices(session, []) == {}
     assert statements.count == 0
+
+
+async def test_the_modifiers_statement_is_sent_only_when_one_may_apply(
+    database: Database, mug: CatalogEntity
+) -> None:
+    other = await make_entity(database, slug="bowl")
+    await make_price(database, mug, amount=1000)
+    # Modifiers that cannot apply to the mug in USD: another entity's, another currency's,
+    # an inactive one.
+    await make_modifier(database, kind="percentage", value=10, entity=other)
+    await make_modifier(database, kind="fixed", value=100, currency="EUR")
+    await make_modifier(database, kind="percentage", value=10, active=False)
+    query = PriceQuery(entity_id=mug.id, currency="USD")
+    async with database.read_session() as session:
+        with count_queries(database) as statements:
+            resolved = (await resolve_prices(session, [query]))[query]
+    assert statements.count == 1, statements.statements  # the prices, none may be modified
+    assert resolved is not None and (resolved.amount, resolved.modifiers) == (1000, ())
+
+    await make_modifier(database, kind="fixed", value=100, currency="USD", entity=mug)
+    async with database.read_session() as session:
+        with count_queries(database) as statements:
+            resolved = (await resolve_prices(session, [query]))[query]
+    assert statements.count == 2, statements.statements  # the prices, the modifiers
+    assert resolved is not None and resolved.amount == 900

@@ -524,18 +524,16 @@ async def build_entities(
         only = selected_fields(VariantType, asked) if "variants" in selected else None
         if only is not None and "sku" in selected:
             only |= {"sku"}
-        variants = await loading.variants(session, ids, _variant_columns(only))
-        # Option values in a statement of their own: joined to the variants they would
-        # repeat every variant column once per value.
-        wants_values = "optionValues" in asked
-        variant_ids = [v.id for vs in variants.values() for v in vs]
-        values = (
-            await loading.variant_values(
-                session, variant_ids, selected_fields(OptionValueType, asked.child("optionValues"))
+        # Option values joined to the variants: each variant's columns repeat once per value.
+        if "optionValues" in asked:
+            variants, values = await loading.variants_with_values(
+                session,
+                ids,
+                _variant_columns(only),
+                selected_fields(OptionValueType, asked.child("optionValues")),
             )
-            if wants_values
-            else {}
-        )
+        else:
+            variants, values = await loading.variants(session, ids, _variant_columns(only)), {}
         for id in ids:
             related[id].variants = [
                 VariantType.from_row(v, values.get(v.id, []), loaders) for v in variants.get(id, [])
@@ -566,12 +564,22 @@ async def build_entities(
             related[id].option_types = [
                 OptionTypeType.from_row(t, values) for t, values in types.get(id, [])
             ]
-    if ids and "categories" in selected:
+    if ids and "categories" in selected and "brands" in selected:
+        categories, brands = await loading.taxonomy(
+            session,
+            ids,
+            selected_fields(CategoryType, selected.child("categories")),
+            selected_fields(BrandType, selected.child("brands")),
+        )
+        for id in ids:
+            related[id].categories = categories.get(id, [])
+            related[id].brands = brands.get(id, [])
+    elif ids and "categories" in selected:
         only = selected_fields(CategoryType, selected.child("categories"))
         categories = await loading.categories(session, ids, only)
         for id in ids:
             related[id].categories = categories.get(id, [])
-    if ids and "brands" in selected:
+    elif ids and "brands" in selected:
         only = selected_fields(BrandType, selected.child("brands"))
         brands = await loading.brands(session, ids, only)
         for id in ids:

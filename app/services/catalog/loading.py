@@ -9,11 +9,23 @@ GraphQL types answer straight from these rows (app.resolvers.rows)."""
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 from collections.abc import Collection, Iterable, Sequence
+from functools import cache
 from typing import Any
 
-from sqlalchemy import inspect, select
+from sqlalchemy import (
+    Integer,
+    Select,
+    String,
+    Table,
+    inspect,
+    literal_column,
+    null,
+    select,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -105,6 +117,47 @@ async def variant_values(
     return _group((row.chosen_by_variant_id, row) for row in rows)
 
 
+@cache
+def _chosen_value(names: tuple[str, ...]) -> Any:
+    """A named tuple with these CHOSEN_VALUE names: an option value read off a joined row."""
+    return namedtuple("ChosenValue", names)
+
+
+async def variants_with_values(
+    session: AsyncSession,
+    ids: Ids,
+    only: Collection[str] | None = None,
+    values_only: Collection[str] | None = None,
+) -> tuple[dict[uuid.UUID, list[Any]], dict[uuid.UUID, list[Any]]]:
+    """`variants` and their `variant_values` in one statement: the variants LEFT JOINed to
+    their option values (a variant's columns repeat once per value: a few, on a listing)."""
+    wanted = None if only is None else {"id", "entity_id", *only}
+    names = tuple(name for name in CHOSEN_VALUE if values_only is None or name in values_only)
+    rows = await session.execute(
+        select(
+            *columns(Variant, wanted),
+            variant_option_values.c.option_value_id.label("chosen_value_id"),
+            *(CHOSEN_VALUE[name].label(f"chosen_{name}") for name in names),
+        )
+        .outerjoin(variant_option_values, variant_option_values.c.variant_id == Variant.id)
+        .outerjoin(OptionValue, OptionValue.id == variant_option_values.c.option_value_id)
+        .outerjoin(OptionType, OptionType.id == OptionValue.option_type_id)
+        .where(Variant.entity_id.in_(ids))
+        .order_by(Variant.sku, OptionType.position, OptionType.name)
+    )
+    chosen = _chosen_value(names)
+    variants: dict[uuid.UUID, list[Any]] = defaultdict(list)
+    values: dict[uuid.UUID, list[Any]] = defaultdict(list)
+    for row in rows:
+        if row.id not in values:
+            variants[row.entity_id].append(row)
+            values[row.id] = []
+        if row.chosen_value_id is not None:
+            mapping = row._mapping
+            values[row.id].append(chosen(*(mapping[f"chosen_{name}"] for name in names)))
+    return variants, values
+
+
 async def option_types(
     session: AsyncSession, ids: Ids
 ) -> dict[uuid.UUID, list[tuple[OptionType, list[OptionValue]]]]:
@@ -145,3 +198,61 @@ async def brands(
         .order_by(Brand.name)
     )
     return _group((row.link_entity_id, row) for row in rows)
+
+
+def _taxonomy_side(
+    model: type[Category] | type[Brand],
+    link: Table,
+    kind: str,
+    ids: Ids,
+    names: list[str],
+    only: Collection[str] | None,
+) -> Select[Any]:
+    """One side of `taxonomy`'s UNION ALL: `names` in a fixed order, NULL (typed as the
+    column of that name, so values convert alike on either side) for those it does not read."""
+    own = {column.key: column for column in columns(model, only)}
+    typed = {column.key: column for column in (*columns(Brand), *columns(Category))}
+    position = Category.position if model is Category else literal_column("0", Integer)
+    return (
+        select(
+            link.c.entity_id.label("link_entity_id"),
+            literal_column(f"'{kind}'", String).label("kind"),
+            position.label("sort_position"),
+            model.name.label("sort_name"),
+            *(
+                own[name].label(name)
+                if name in own
+                else type_coerce(null(), typed[name].type).label(name)
+                for name in names
+            ),
+        )
+        .join(model, model.id == link.c[f"{kind}_id"])
+        .where(link.c.entity_id.in_(ids))
+    )
+
+
+async def taxonomy(
+    session: AsyncSession,
+    ids: Ids,
+    category_only: Collection[str] | None = None,
+    brand_only: Collection[str] | None = None,
+) -> tuple[dict[uuid.UUID, list[Category]], dict[uuid.UUID, list[Brand]]]:
+    """`categories` and `brands` in one statement (a UNION ALL with a `kind` column), in the
+    same orders: each entity's categories by position then name, its brands by name."""
+    names = sorted(
+        {column.key for column in columns(Category, category_only)}
+        | {column.key for column in columns(Brand, brand_only)}
+    )
+    union = union_all(
+        _taxonomy_side(Category, entity_categories, "category", ids, names, category_only),
+        _taxonomy_side(Brand, entity_brands, "brand", ids, names, brand_only),
+    ).subquery()
+    rows = (
+        await session.execute(
+            select(union).order_by(union.c.kind.desc(), union.c.sort_position, union.c.sort_name)
+        )
+    ).all()
+    return (
+        _group((row.link_entity_id, row) for row in rows if row.kind == "category"),
+        _group((row.link_entity_id, row) for row in rows if row.kind == "brand"),
+    )

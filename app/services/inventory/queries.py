@@ -37,9 +37,9 @@ class LevelFilter:
     active_warehouses: bool = False
 
 
-def live_reserved(now: datetime) -> ColumnElement[int]:
-    """A level's reserved quantity without the holds that expired but are not swept yet."""
-    expired = (
+def expired_units(now: datetime) -> ColumnElement[int]:
+    """Units of a level's holds that expired but are not swept yet (a correlated subquery)."""
+    return (
         select(func.coalesce(func.sum(Reservation.quantity), 0))
         .where(
             Reservation.level_id == InventoryLevel.id,
@@ -48,7 +48,11 @@ def live_reserved(now: datetime) -> ColumnElement[int]:
         )
         .scalar_subquery()
     )
-    return InventoryLevel.reserved_quantity - expired
+
+
+def live_reserved(now: datetime) -> ColumnElement[int]:
+    """A level's reserved quantity without the holds that expired but are not swept yet."""
+    return InventoryLevel.reserved_quantity - expired_units(now)
 
 
 def _levels(filter: LevelFilter) -> Select[Any]:
@@ -111,25 +115,26 @@ class LevelView:
         return self.quantity - self.reserved_quantity
 
 
+def _view(row: Any, expired: int) -> LevelView:
+    return LevelView(
+        id=row.id,
+        sku=row.sku,
+        entity_id=row.entity_id,
+        variant_id=row.variant_id,
+        warehouse_id=row.warehouse_id,
+        warehouse_name=row.warehouse_name,
+        product_name=row.product_name,
+        quantity=row.quantity,
+        reserved_quantity=row.reserved_quantity - expired,
+        reorder_point=row.reorder_point,
+        reorder_quantity=row.reorder_quantity,
+        last_updated=row.last_updated,
+    )
+
+
 async def _views(session: AsyncSession, rows: list[Any]) -> list[LevelView]:
     stale = await expired_holds(session, [row.id for row in rows], utcnow())
-    return [
-        LevelView(
-            id=row.id,
-            sku=row.sku,
-            entity_id=row.entity_id,
-            variant_id=row.variant_id,
-            warehouse_id=row.warehouse_id,
-            warehouse_name=row.warehouse_name,
-            product_name=row.product_name,
-            quantity=row.quantity,
-            reserved_quantity=row.reserved_quantity - stale.get(row.id, 0),
-            reorder_point=row.reorder_point,
-            reorder_quantity=row.reorder_quantity,
-            last_updated=row.last_updated,
-        )
-        for row in rows
-    ]
+    return [_view(row, stale.get(row.id, 0)) for row in rows]
 
 
 async def list_levels(
@@ -166,12 +171,15 @@ async def levels_for_entities(
     statuses: Collection[str] | None = None,
 ) -> dict[uuid.UUID, list[LevelView]]:
     """Each entity's sellable levels (active warehouses), for availability checks and catalog
-    listings: two statements whatever the count. With `statuses`, only entities in one of
-    them count (what the caller may see); the others have no levels, as an unknown id."""
+    listings: one statement whatever the count. With `statuses`, only entities in one of
+    them count (what the caller may see); the others have no levels, as an unknown id.
+    One statement: expired holds are summed per level by a subquery of it."""
     if not entity_ids:
         return {}
-    statement = _levels(LevelFilter(active_warehouses=True)).where(
-        InventoryLevel.entity_id.in_(entity_ids)
+    statement = (
+        _levels(LevelFilter(active_warehouses=True))
+        .add_columns(expired_units(utcnow()).label("expired_units"))
+        .where(InventoryLevel.entity_id.in_(entity_ids))
     )
     if statuses is not None:
         visible = select(CatalogEntity.id).where(
@@ -186,8 +194,8 @@ async def levels_for_entities(
         ).all()
     )
     grouped: dict[uuid.UUID, list[LevelView]] = defaultdict(list)
-    for view in await _views(session, rows):
-        grouped[view.entity_id].append(view)
+    for row in rows:
+        grouped[row.entity_id].append(_view(row, int(row.expired_units)))
     return grouped
 
 

@@ -107,7 +107,8 @@ async def resolve_prices(
     statuses: Collection[str] | None = None,
 ) -> dict[PriceQuery, ResolvedPrice | None]:
     """Resolve many prices at once, in at most two statements whatever their number (the
-    candidate prices, then the modifiers): what a listing calls for a page of entities.
+    candidate prices, then the modifiers, only when one may apply): what a listing calls for
+    a page of entities.
 
     `at` is the moment for every item (default now); `statuses` limits the entities priced
     to those statuses (what the caller may see), None meaning all.
@@ -121,7 +122,15 @@ async def resolve_prices(
     currencies = {q.currency for q in queries}
     groups = {g for q in queries for g in q.customer_group_ids}
     most = max(q.quantity for q in queries)
-    statement = select(Price).where(
+    # Whether any modifier may apply rides along (an uncorrelated EXISTS, evaluated once):
+    # without one, the modifiers' statement is not sent.
+    modified = (
+        select(PriceModifier.id)
+        .where(*_modifier_conditions(entity_ids, currencies, groups, most, moment))
+        .exists()
+        .label("modified")
+    )
+    statement = select(Price, modified).where(
         Price.entity_id.in_(entity_ids),
         Price.currency.in_(currencies),
         Price.min_quantity <= most,
@@ -133,12 +142,18 @@ async def resolve_prices(
             CatalogEntity.status.in_(statuses)
         )
     candidates: dict[tuple[uuid.UUID, str], list[Price]] = defaultdict(list)
-    for price in (await session.scalars(statement)).all():
+    any_modifier = False
+    for price, may_modify in (await session.execute(statement)).all():
         candidates[price.entity_id, price.currency].append(price)
+        any_modifier = any_modifier or bool(may_modify)
     chosen = {q: _best(candidates.get((q.entity_id, q.currency), []), q) for q in queries}
     if not any(chosen.values()):
         return dict.fromkeys(queries)
-    modifiers = await _modifiers(session, entity_ids, currencies, groups, most, moment)
+    modifiers = (
+        await _modifiers(session, entity_ids, currencies, groups, most, moment)
+        if any_modifier
+        else []
+    )
     return {
         q: _apply(price, modifiers, q) if price is not None else None for q, price in chosen.items()
     }
@@ -182,6 +197,24 @@ def _best(candidates: list[Price], query: PriceQuery) -> Price | None:
     )
 
 
+def _modifier_conditions(
+    entity_ids: set[uuid.UUID],
+    currencies: set[str],
+    groups: set[uuid.UUID],
+    most: int,
+    at: datetime,
+) -> list[ColumnElement[bool]]:
+    """What an active modifier that may apply to some item of the batch matches."""
+    return [
+        PriceModifier.active.is_(True),
+        or_(PriceModifier.entity_id.is_(None), PriceModifier.entity_id.in_(entity_ids)),
+        or_(PriceModifier.currency.is_(None), PriceModifier.currency.in_(currencies)),
+        or_(PriceModifier.min_quantity.is_(None), PriceModifier.min_quantity <= most),
+        _in_groups(PriceModifier.customer_group_id, groups),
+        _in_window(PriceModifier, at),
+    ]
+
+
 async def _modifiers(
     session: AsyncSession,
     entity_ids: set[uuid.UUID],
@@ -193,14 +226,7 @@ async def _modifiers(
     """Every active modifier that may apply to some item of the batch, in applying order."""
     statement = (
         select(PriceModifier)
-        .where(
-            PriceModifier.active.is_(True),
-            or_(PriceModifier.entity_id.is_(None), PriceModifier.entity_id.in_(entity_ids)),
-            or_(PriceModifier.currency.is_(None), PriceModifier.currency.in_(currencies)),
-            or_(PriceModifier.min_quantity.is_(None), PriceModifier.min_quantity <= most),
-            _in_groups(PriceModifier.customer_group_id, groups),
-            _in_window(PriceModifier, at),
-        )
+        .where(*_modifier_conditions(entity_ids, currencies, groups, most, at))
         .order_by(PriceModifier.priority, PriceModifier.id)
     )
     return list((await session.scalars(statement)).all())
