@@ -195,9 +195,15 @@ async def paginate(
     carries nothing, so past the first page it costs the separate count after all.
     """
     total = 0
-    count = select(func.count()).select_from(statement.order_by(None).subquery())
-    inline = with_total and count_in_page
-    if with_total and not inline:
+    # Built only when the page is counted: a listing that shows no total builds nothing.
+    count = (
+        select(func.count()).select_from(statement.order_by(None).subquery())
+        if with_total
+        else None
+    )
+    # The count the page's own statement carries, if it does.
+    inline = count if count_in_page else None
+    if count is not None and inline is None:
         total = (await session.execute(count)).scalar_one()
     ordered = statement.order_by(
         *(k.column.desc() if k.descending else k.column.asc() for k in keys)
@@ -207,18 +213,18 @@ async def paginate(
     else:
         ordered = ordered.offset(request.offset)
     entity = len(statement.column_descriptions) == 1
-    if inline:
-        ordered = ordered.add_columns(count.scalar_subquery().label(PAGE_TOTAL))
+    if inline is not None:
+        ordered = ordered.add_columns(inline.scalar_subquery().label(PAGE_TOTAL))
     result = await session.execute(ordered.limit(request.limit + 1))
     # One ORM entity per row (`select(Model)`), or plain rows (`select(*columns)`).
-    if not inline:
+    if inline is None:
         rows = list(result.scalars() if entity else result.all())
     else:
         rows = list(result.all())
         if rows:
             total = rows[0][-1]
         elif request.after is not None or request.offset > 0:
-            total = (await session.execute(count)).scalar_one()
+            total = (await session.execute(inline)).scalar_one()
         if entity:
             rows = [row[0] for row in rows]
     has_next = len(rows) > request.limit
