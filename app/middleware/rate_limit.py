@@ -35,6 +35,7 @@ import math
 import time
 from dataclasses import dataclass
 
+import redis.asyncio as redis
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import FixedWindowRateLimiter
@@ -58,6 +59,18 @@ FAILURES_NAMESPACE = "cartograph-auth-failures"
 # without it. redis-py waits forever by default: a Redis that stops answering (a network
 # partition, a stalled server) would hold every request.
 REDIS_TIMEOUT_SECONDS = 0.5
+
+
+def redis_client(url: str) -> redis.Redis:
+    """A redis-py client for work a request waits on (cost budgets, persisted queries), with
+    the same bound as the rate limiter's storage: a silent Redis costs REDIS_TIMEOUT_SECONDS,
+    then the caller goes on without it. The URL may carry the `limits` library's `async+`
+    prefix; redis-py wants none."""
+    return redis.Redis.from_url(
+        url.removeprefix("async+"),
+        socket_timeout=REDIS_TIMEOUT_SECONDS,
+        socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+    )
 
 
 def make_storage(redis_url: str | None) -> Storage:

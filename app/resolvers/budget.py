@@ -21,11 +21,9 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
-import redis.asyncio as redis
-
 # The rate limiter's bound on a wait for Redis: a Redis that stops answering costs an
-# operation this long, then it goes through.
-from app.middleware.rate_limit import REDIS_TIMEOUT_SECONDS
+# operation REDIS_TIMEOUT_SECONDS, then it goes through.
+from app.middleware.rate_limit import redis_client
 
 log = logging.getLogger(__name__)
 
@@ -112,12 +110,7 @@ class MemoryBuckets:
 
 class RedisBuckets:
     def __init__(self, url: str) -> None:
-        # The setting may carry the `limits` library's `async+` prefix; redis-py wants none.
-        self.client = redis.Redis.from_url(
-            url.removeprefix("async+"),
-            socket_timeout=REDIS_TIMEOUT_SECONDS,
-            socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
-        )
+        self.client = redis_client(url)
         self.script = self.client.register_script(TAKE_SCRIPT)
 
     async def take(self, key: str, cost: int, capacity: int, rate: float) -> tuple[bool, float]:

@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
-import redis.asyncio as redis
 from graphql import (
     DocumentNode,
     FragmentDefinitionNode,
@@ -50,6 +49,8 @@ from graphql import (
     visit,
 )
 from graphql.language import Visitor
+
+from app.middleware.rate_limit import redis_client
 
 if TYPE_CHECKING:
     import strawberry
@@ -249,8 +250,8 @@ class RedisDocuments:
     that keeps it to `size` (both changed by one script, so processes never disagree)."""
 
     def __init__(self, url: str, size: int, namespace: str = NAMESPACE) -> None:
-        # The setting may carry the `limits` library's `async+` prefix; redis-py wants none.
-        self.client = redis.Redis.from_url(url.removeprefix("async+"))
+        # Bounded as the rate limiter's: a silent Redis is a miss after a moment, not a hang.
+        self.client = redis_client(url)
         self.keys = [f"{namespace}:documents", f"{namespace}:used"]
         self.size = size
         self.put_script = self.client.register_script(PUT_SCRIPT)

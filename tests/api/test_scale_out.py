@@ -29,6 +29,7 @@ from websockets.typing import Subprotocol
 from app.db import Database
 from app.middleware.rate_limit import REDIS_TIMEOUT_SECONDS, RateLimiter, make_storage
 from app.resolvers.budget import CostBudget
+from app.resolvers.persisted import MemoryDocuments, RedisDocuments, SharedDocuments
 from tests.api.test_checkout import product
 from tests.support.factories import make_api_key
 from tests.support.server import RunningServer, running_servers
@@ -221,4 +222,15 @@ async def test_a_silent_redis_delays_a_priced_operation_by_the_timeout_alone() -
         waited = time.monotonic() - started
 
     assert balance is None  # no verdict: the operation runs
+    assert REDIS_TIMEOUT_SECONDS <= waited < REDIS_TIMEOUT_SECONDS + 1.5
+
+
+async def test_a_silent_redis_delays_a_persisted_query_by_the_timeout_alone() -> None:
+    async with silent_redis() as url:
+        store = SharedDocuments(MemoryDocuments(10), RedisDocuments(url, 10))
+        started = time.monotonic()
+        document = await asyncio.wait_for(store.get("0" * 64), 10)
+        waited = time.monotonic() - started
+
+    assert document is None  # a miss: the client sends the query again
     assert REDIS_TIMEOUT_SECONDS <= waited < REDIS_TIMEOUT_SECONDS + 1.5
