@@ -113,6 +113,52 @@ async def stock_and_price_everything(database: Database) -> None:
         await uow.commit()
 
 
+async def test_variant_prices_alone_fall_back_to_the_entity_s_and_each_asks_its_own_quantity(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    """Only the variants' `price` selected: no entity-level price is resolved for its own
+    sake, yet a variant without a price of its own still shows the entity's; an entity's
+    `price(quantity: 10)` beside its variants' `price` resolves both quantities."""
+    from app.auth.actor import SYSTEM
+    from app.models.catalog import Variant
+    from app.services.pricing.prices import create_price
+
+    await make_catalog(database, 1)
+    async with database.unit_of_work() as uow:
+        variants = {v.sku: v for v in (await uow.session.scalars(select(Variant))).all()}
+        entity_id = str(variants["SHIRT-000-S"].entity_id)
+        for amount, variant, least in ((1500, None, 1), (1200, None, 10), (1400, "SHIRT-000-M", 1)):
+            await create_price(
+                uow,
+                SYSTEM,
+                entity_id=entity_id,
+                variant_id=str(variants[variant].id) if variant else None,
+                currency="USD",
+                amount=amount,
+                min_quantity=least,
+            )
+        await uow.commit()
+    only_variants = "{ catalogEntities { items { variants { sku price { amount } } } } }"
+    [item] = (await gql(client, only_variants))["data"]["catalogEntities"]["items"]
+    assert {v["sku"]: v["price"] for v in item["variants"]} == {
+        "SHIRT-000-L": {"amount": 1500},
+        "SHIRT-000-M": {"amount": 1400},
+        "SHIRT-000-S": {"amount": 1500},
+    }
+    both = (
+        "{ catalogEntities { items { bulk: price(quantity: 10) { amount } "
+        "variants { sku price { amount } bulk: price(quantity: 10) { amount } } } } }"
+    )
+    [item] = (await gql(client, both))["data"]["catalogEntities"]["items"]
+    assert item["bulk"] == {"amount": 1200}
+    assert {v["sku"]: (v["price"], v["bulk"]) for v in item["variants"]} == {
+        "SHIRT-000-L": ({"amount": 1500}, {"amount": 1200}),
+        # A variant's own prices win over the entity's, tiers or not.
+        "SHIRT-000-M": ({"amount": 1400}, {"amount": 1400}),
+        "SHIRT-000-S": ({"amount": 1500}, {"amount": 1200}),
+    }
+
+
 async def test_only_selected_relations_are_fetched(
     client: httpx.AsyncClient, database: Database
 ) -> None:

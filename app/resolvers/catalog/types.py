@@ -252,6 +252,9 @@ class Related:
     # The vendor's VendorType (app.resolvers.marketplace) when planned.
     vendor: Any = None
     inventory: list[LevelView] | None = None
+    # Units available per variant id (None: the entity's own levels), from `inventory` when
+    # that was fetched, else summed by the database (`units_available`).
+    available: dict[uuid.UUID | None, int] | None = None
     prices: Prices | None = None
     media: list[MediaAttachmentType] | None = None
     # Where a relation that was not prefetched is loaded from (DESIGN §8's fallback).
@@ -442,24 +445,33 @@ class CatalogEntityType:
         graphql_type=int | None,
     )
     def stock(self) -> int | Later[int] | None:
-        return self._from(
-            "inventory",
-            lambda r: sum(lv.available_quantity for lv in r.inventory) if r.inventory else None,
-        )
+        return self._from("available", lambda r: sum(r.available.values()) if r.available else None)
 
 
 async def _price(
-    context: Context, session: AsyncSession, related: dict[uuid.UUID, Related], fields: list[Any]
+    context: Context,
+    session: AsyncSession,
+    related: dict[uuid.UUID, Related],
+    entity_fields: list[Any],
+    variant_fields: list[Any],
 ) -> None:
     """Every (currency, quantity) the query asks for, for each entity and its variants: the
     caller's customer groups, then one batch resolution (two statements)."""
+
     # Look-ahead sees literals as written (`quantity: 10` arrives as "10"); GraphQL has
     # validated them as Int already.
-    asked = {
-        (field.arguments.get("currency") or context.default_currency,
-         int(field.arguments.get("quantity") or 1))
-        for field in fields
-    }  # fmt: skip
+    def asked(fields: list[Any]) -> set[tuple[str, int]]:
+        return {
+            (field.arguments.get("currency") or context.default_currency,
+             int(field.arguments.get("quantity") or 1))
+            for field in fields
+        }  # fmt: skip
+
+    # An entity's own price is asked for only where its `price` is selected; its variants'
+    # prices are asked for both (an entity without a price of its own shows its cheapest
+    # variant's).
+    own = asked(entity_fields)
+    each_variant = own | asked(variant_fields)
     groups = await groups_for(session, context.actor, None)
     queries = {
         (entity_id, variant, currency, quantity): PriceQuery(
@@ -470,8 +482,8 @@ async def _price(
             customer_group_ids=groups,
         )
         for entity_id, parts in related.items()
-        for variant in [None, *(v.id for v in parts.variants or [])]
-        for currency, quantity in asked
+        for variant, pairs in [(None, own), *((v.id, each_variant) for v in parts.variants or [])]
+        for currency, quantity in pairs
     }
     resolved = await resolve_prices(session, queries.values())
     # One pass over the queries (not one per entity: a page of 20 asks 80 of them).
@@ -501,7 +513,7 @@ def _variant_columns(fields: frozenset[str] | None) -> frozenset[str] | None:
 # Which selected fields need which relation.
 NEEDS_ATTRIBUTES = ("attributes", "name", "description")
 NEEDS_VARIANTS = ("variants", "sku", "price")
-# Variant.available is filled from the inventory prefetch, which comes after the variants.
+# Variant.available is filled from the stock prefetch, which comes after the variants.
 
 
 async def build_entities(
@@ -538,25 +550,33 @@ async def build_entities(
             related[id].variants = [
                 VariantType.from_row(v, values.get(v.id, []), loaders) for v in variants.get(id, [])
             ]
-    wants_stock = "available" in selected.child("variants")
-    if ids and ("inventory" in selected or "stock" in selected or wants_stock):
+    if ids and "inventory" in selected:
         stock = await inventory_queries.levels_for_entities(session, ids)
         for id in ids:
             levels = related[id].inventory = stock.get(id, [])
-            # Each variant's levels, found in one pass over the entity's.
-            by_variant: dict[str, list[Any]] = {}
+            available: dict[uuid.UUID | None, int] = {}
             for level in levels:
-                by_variant.setdefault(str(level.variant_id), []).append(level)
+                units = available.get(level.variant_id, 0) + level.available_quantity
+                available[level.variant_id] = units
+            related[id].available = available
+    elif ids and ("stock" in selected or "available" in selected.child("variants")):
+        # Sums, not levels: one row per variant, none per warehouse.
+        summed = await inventory_queries.units_available(session, ids)
+        for id in ids:
+            related[id].available = summed.get(id, {})
+    for id in ids:
+        per_variant = related[id].available
+        if per_variant is not None:
             for variant in related[id].variants or []:
-                mine = by_variant.get(variant.id)
-                variant.available = sum(lv.available_quantity for lv in mine) if mine else None
+                variant.available = per_variant.get(uuid.UUID(variant.id))
     variant_prices = selected.child("variants")
     if ids and ("price" in selected or "price" in variant_prices):
         await _price(
             context,
             session,
             related,
-            [*selected.by_name.get("price", []), *variant_prices.by_name.get("price", [])],
+            selected.by_name.get("price", []),
+            variant_prices.by_name.get("price", []),
         )
     if ids and "optionTypes" in selected:
         types = await loading.option_types(session, ids)

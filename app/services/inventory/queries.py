@@ -199,6 +199,31 @@ async def levels_for_entities(
     return grouped
 
 
+async def units_available(
+    session: AsyncSession, entity_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, dict[uuid.UUID | None, int]]:
+    """Each entity's units available per variant (None: levels of the entity itself), across
+    active warehouses, expired holds not reserved: what `levels_for_entities` would sum, summed
+    by the database instead (one row per variant, not one per level with every column). An
+    entity or variant with no level is absent."""
+    if not entity_ids:
+        return {}
+    rows = await session.execute(
+        select(
+            InventoryLevel.entity_id,
+            InventoryLevel.variant_id,
+            func.sum(InventoryLevel.quantity - live_reserved(utcnow())),
+        )
+        .join(Warehouse, Warehouse.id == InventoryLevel.warehouse_id)
+        .where(InventoryLevel.entity_id.in_(entity_ids), Warehouse.active.is_(True))
+        .group_by(InventoryLevel.entity_id, InventoryLevel.variant_id)
+    )
+    grouped: dict[uuid.UUID, dict[uuid.UUID | None, int]] = defaultdict(dict)
+    for entity_id, variant_id, units in rows:
+        grouped[entity_id][variant_id] = int(units)
+    return grouped
+
+
 @dataclass(slots=True)
 class Availability:
     entity_id: uuid.UUID

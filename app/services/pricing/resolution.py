@@ -34,6 +34,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from app.models.base import utcnow
 from app.models.catalog import CatalogEntity
 from app.models.pricing import Price, PriceModifier
+from app.services.catalog.loading import columns
 from app.services.catalog.rules import Problems
 from app.services.pricing.rules import check_currency
 
@@ -51,10 +52,20 @@ class PriceQuery:
     variant_id: uuid.UUID | None = None
     customer_group_ids: frozenset[uuid.UUID] = field(default_factory=frozenset)
     quantity: int = 1
+    # Computed once: a batch hashes each query several times, and a UUID's hash is Python.
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        key = (self.entity_id, self.currency, self.variant_id, self.customer_group_ids)
+        object.__setattr__(self, "_hash", hash((*key, self.quantity)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
 
 @dataclass(frozen=True, slots=True)
 class AppliedModifier:
+    # A row of the modifier's columns, read by attribute like the model.
     modifier: PriceModifier
     # Minor units this modifier took off the amount it was given.
     discount: int
@@ -67,6 +78,7 @@ class ResolvedPrice:
     currency: str
     base_amount: int
     amount: int
+    # The chosen record: a row of its columns, read by attribute like the model.
     price: Price
     modifiers: tuple[AppliedModifier, ...] = ()
 
@@ -130,7 +142,9 @@ async def resolve_prices(
         .exists()
         .label("modified")
     )
-    statement = select(Price, modified).where(
+    # Plain rows, not Price objects: a resolution reads prices, never writes them (a row has
+    # a Price's attributes by name).
+    statement = select(*columns(Price), modified).where(
         Price.entity_id.in_(entity_ids),
         Price.currency.in_(currencies),
         Price.min_quantity <= most,
@@ -141,11 +155,12 @@ async def resolve_prices(
         statement = statement.join(CatalogEntity, CatalogEntity.id == Price.entity_id).where(
             CatalogEntity.status.in_(statuses)
         )
-    candidates: dict[tuple[uuid.UUID, str], list[Price]] = defaultdict(list)
+    # Typed Price: rows standing in for the model, whose attribute names they carry.
+    candidates: dict[tuple[uuid.UUID, str], list[Any]] = defaultdict(list)
     any_modifier = False
-    for price, may_modify in (await session.execute(statement)).all():
+    for price in (await session.execute(statement)).all():
         candidates[price.entity_id, price.currency].append(price)
-        any_modifier = any_modifier or bool(may_modify)
+        any_modifier = any_modifier or bool(price.modified)
     chosen = {q: _best(candidates.get((q.entity_id, q.currency), []), q) for q in queries}
     if not any(chosen.values()):
         return dict.fromkeys(queries)
@@ -225,11 +240,11 @@ async def _modifiers(
 ) -> list[PriceModifier]:
     """Every active modifier that may apply to some item of the batch, in applying order."""
     statement = (
-        select(PriceModifier)
+        select(*columns(PriceModifier))
         .where(*_modifier_conditions(entity_ids, currencies, groups, most, at))
         .order_by(PriceModifier.priority, PriceModifier.id)
     )
-    return list((await session.scalars(statement)).all())
+    return list[Any]((await session.execute(statement)).all())
 
 
 def _matches(modifier: PriceModifier, query: PriceQuery) -> bool:
