@@ -11,14 +11,16 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict, namedtuple
 from collections.abc import Collection, Iterable, Sequence
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Integer,
     Select,
     String,
     Table,
+    bindparam,
     inspect,
     literal_column,
     null,
@@ -43,6 +45,21 @@ from app.models.catalog import (
 )
 
 Ids = Sequence[uuid.UUID]
+# Statements of a listing's relations are built once per shape (the columns a query selects)
+# and bound per call: building one and computing its cache key cost more than running it.
+# Shapes are bounded (subsets of a few columns); the caches are bounded all the same.
+SHAPES = 256
+
+
+def among_ids(column: Any) -> ColumnElement[bool]:
+    """`column IN :ids`, the ids bound when the statement runs (`{"ids": [...]}`)."""
+    condition: ColumnElement[bool] = column.in_(bindparam("ids", expanding=True))
+    return condition
+
+
+def shape(only: Collection[str] | None) -> frozenset[str] | None:
+    """`only` as a key of the statement caches."""
+    return None if only is None else frozenset(only)
 
 
 def columns(
@@ -69,12 +86,16 @@ def _group(pairs: Iterable[tuple[uuid.UUID, Any]]) -> dict[uuid.UUID, list[Any]]
 async def attributes(
     session: AsyncSession, ids: Ids, locales: Iterable[str]
 ) -> dict[uuid.UUID, list[CatalogAttributes]]:
-    rows = await session.execute(
-        select(*columns(CatalogAttributes)).where(
-            CatalogAttributes.entity_id.in_(ids), CatalogAttributes.locale.in_(set(locales))
-        )
-    )
+    rows = await session.execute(_attributes(), {"ids": ids, "locales": sorted(set(locales))})
     return _group((row.entity_id, row) for row in rows)
+
+
+@cache
+def _attributes() -> Select[Any]:
+    return select(*columns(CatalogAttributes)).where(
+        among_ids(CatalogAttributes.entity_id),
+        CatalogAttributes.locale.in_(bindparam("locales", expanding=True)),
+    )
 
 
 async def variants(
@@ -131,20 +152,9 @@ async def variants_with_values(
 ) -> tuple[dict[uuid.UUID, list[Any]], dict[uuid.UUID, list[Any]]]:
     """`variants` and their `variant_values` in one statement: the variants LEFT JOINed to
     their option values (a variant's columns repeat once per value: a few, on a listing)."""
-    wanted = None if only is None else {"id", "entity_id", *only}
+    wanted = None if only is None else frozenset({"id", "entity_id", *only})
     names = tuple(name for name in CHOSEN_VALUE if values_only is None or name in values_only)
-    rows = await session.execute(
-        select(
-            *columns(Variant, wanted),
-            variant_option_values.c.option_value_id.label("chosen_value_id"),
-            *(CHOSEN_VALUE[name].label(f"chosen_{name}") for name in names),
-        )
-        .outerjoin(variant_option_values, variant_option_values.c.variant_id == Variant.id)
-        .outerjoin(OptionValue, OptionValue.id == variant_option_values.c.option_value_id)
-        .outerjoin(OptionType, OptionType.id == OptionValue.option_type_id)
-        .where(Variant.entity_id.in_(ids))
-        .order_by(Variant.sku, OptionType.position, OptionType.name)
-    )
+    rows = await session.execute(_variants_with_values(wanted, names), {"ids": ids})
     chosen = _chosen_value(names)
     variants: dict[uuid.UUID, list[Any]] = defaultdict(list)
     values: dict[uuid.UUID, list[Any]] = defaultdict(list)
@@ -156,6 +166,22 @@ async def variants_with_values(
             mapping = row._mapping
             values[row.id].append(chosen(*(mapping[f"chosen_{name}"] for name in names)))
     return variants, values
+
+
+@lru_cache(maxsize=SHAPES)
+def _variants_with_values(wanted: frozenset[str] | None, names: tuple[str, ...]) -> Select[Any]:
+    return (
+        select(
+            *columns(Variant, wanted),
+            variant_option_values.c.option_value_id.label("chosen_value_id"),
+            *(CHOSEN_VALUE[name].label(f"chosen_{name}") for name in names),
+        )
+        .outerjoin(variant_option_values, variant_option_values.c.variant_id == Variant.id)
+        .outerjoin(OptionValue, OptionValue.id == variant_option_values.c.option_value_id)
+        .outerjoin(OptionType, OptionType.id == OptionValue.option_type_id)
+        .where(among_ids(Variant.entity_id))
+        .order_by(Variant.sku, OptionType.position, OptionType.name)
+    )
 
 
 async def option_types(
@@ -200,11 +226,25 @@ async def brands(
     return _group((row.link_entity_id, row) for row in rows)
 
 
+@lru_cache(maxsize=SHAPES)
+def _taxonomy(
+    category_only: frozenset[str] | None, brand_only: frozenset[str] | None
+) -> Select[Any]:
+    names = sorted(
+        {column.key for column in columns(Category, category_only)}
+        | {column.key for column in columns(Brand, brand_only)}
+    )
+    union = union_all(
+        _taxonomy_side(Category, entity_categories, "category", names, category_only),
+        _taxonomy_side(Brand, entity_brands, "brand", names, brand_only),
+    ).subquery()
+    return select(union).order_by(union.c.kind.desc(), union.c.sort_position, union.c.sort_name)
+
+
 def _taxonomy_side(
     model: type[Category] | type[Brand],
     link: Table,
     kind: str,
-    ids: Ids,
     names: list[str],
     only: Collection[str] | None,
 ) -> Select[Any]:
@@ -227,7 +267,7 @@ def _taxonomy_side(
             ),
         )
         .join(model, model.id == link.c[f"{kind}_id"])
-        .where(link.c.entity_id.in_(ids))
+        .where(among_ids(link.c.entity_id))
     )
 
 
@@ -239,19 +279,8 @@ async def taxonomy(
 ) -> tuple[dict[uuid.UUID, list[Category]], dict[uuid.UUID, list[Brand]]]:
     """`categories` and `brands` in one statement (a UNION ALL with a `kind` column), in the
     same orders: each entity's categories by position then name, its brands by name."""
-    names = sorted(
-        {column.key for column in columns(Category, category_only)}
-        | {column.key for column in columns(Brand, brand_only)}
-    )
-    union = union_all(
-        _taxonomy_side(Category, entity_categories, "category", ids, names, category_only),
-        _taxonomy_side(Brand, entity_brands, "brand", ids, names, brand_only),
-    ).subquery()
-    rows = (
-        await session.execute(
-            select(union).order_by(union.c.kind.desc(), union.c.sort_position, union.c.sort_name)
-        )
-    ).all()
+    statement = _taxonomy(shape(category_only), shape(brand_only))
+    rows = (await session.execute(statement, {"ids": ids})).all()
     return (
         _group((row.link_entity_id, row) for row in rows if row.kind == "category"),
         _group((row.link_entity_id, row) for row in rows if row.kind == "brand"),

@@ -8,9 +8,10 @@ from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import NotFound, ValidationFailed
@@ -20,7 +21,7 @@ from app.models.catalog import CatalogAttributes, CatalogEntity
 from app.models.inventory import InventoryLevel, InventoryMovement, Reservation, Warehouse
 from app.pagination import Page, PageRequest, SortKey, paginate
 from app.services.catalog.attributes import DEFAULT_LOCALE
-from app.services.catalog.loading import columns
+from app.services.catalog.loading import among_ids, columns
 from app.services.inventory.reservations import expired_holds
 
 LEVEL_ORDER = (SortKey(InventoryLevel.sku), SortKey(InventoryLevel.id))
@@ -37,7 +38,7 @@ class LevelFilter:
     active_warehouses: bool = False
 
 
-def expired_units(now: datetime) -> ColumnElement[int]:
+def expired_units(now: datetime | ColumnElement[datetime]) -> ColumnElement[int]:
     """Units of a level's holds that expired but are not swept yet (a correlated subquery)."""
     return (
         select(func.coalesce(func.sum(Reservation.quantity), 0))
@@ -50,7 +51,7 @@ def expired_units(now: datetime) -> ColumnElement[int]:
     )
 
 
-def live_reserved(now: datetime) -> ColumnElement[int]:
+def live_reserved(now: datetime | ColumnElement[datetime]) -> ColumnElement[int]:
     """A level's reserved quantity without the holds that expired but are not swept yet."""
     return InventoryLevel.reserved_quantity - expired_units(now)
 
@@ -208,20 +209,26 @@ async def units_available(
     entity or variant with no level is absent."""
     if not entity_ids:
         return {}
-    rows = await session.execute(
-        select(
-            InventoryLevel.entity_id,
-            InventoryLevel.variant_id,
-            func.sum(InventoryLevel.quantity - live_reserved(utcnow())),
-        )
-        .join(Warehouse, Warehouse.id == InventoryLevel.warehouse_id)
-        .where(InventoryLevel.entity_id.in_(entity_ids), Warehouse.active.is_(True))
-        .group_by(InventoryLevel.entity_id, InventoryLevel.variant_id)
-    )
+    rows = await session.execute(_units_available(), {"ids": entity_ids, "now": utcnow()})
     grouped: dict[uuid.UUID, dict[uuid.UUID | None, int]] = defaultdict(dict)
     for entity_id, variant_id, units in rows:
         grouped[entity_id][variant_id] = int(units)
     return grouped
+
+
+@cache
+def _units_available() -> Select[uuid.UUID, uuid.UUID | None, int]:
+    """`units_available`'s statement, built once and bound per call (`ids`, `now`)."""
+    return (
+        select(
+            InventoryLevel.entity_id,
+            InventoryLevel.variant_id,
+            func.sum(InventoryLevel.quantity - live_reserved(bindparam("now"))),
+        )
+        .join(Warehouse, Warehouse.id == InventoryLevel.warehouse_id)
+        .where(among_ids(InventoryLevel.entity_id), Warehouse.active.is_(True))
+        .group_by(InventoryLevel.entity_id, InventoryLevel.variant_id)
+    )
 
 
 @dataclass(slots=True)

@@ -25,9 +25,10 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -87,19 +88,21 @@ class ResolvedPrice:
         return self.base_amount - self.amount
 
 
-def _in_window(model: Any, at: datetime) -> ColumnElement[bool]:
+def _in_window(model: Any) -> ColumnElement[bool]:
+    """Valid at the bound moment `at`."""
     return and_(
-        or_(model.valid_from.is_(None), model.valid_from <= at),
-        or_(model.valid_until.is_(None), model.valid_until > at),
+        or_(model.valid_from.is_(None), model.valid_from <= bindparam("at")),
+        or_(model.valid_until.is_(None), model.valid_until > bindparam("at")),
     )
 
 
 def _in_groups(
-    column: InstrumentedAttribute[uuid.UUID | None], groups: set[uuid.UUID]
+    column: InstrumentedAttribute[uuid.UUID | None], grouped: bool
 ) -> ColumnElement[bool]:
-    if not groups:
+    """Public, or (`grouped`) for one of the bound `groups`."""
+    if not grouped:
         return column.is_(None)
-    return or_(column.is_(None), column.in_(groups))
+    return or_(column.is_(None), column.in_(bindparam("groups", expanding=True)))
 
 
 def _check(queries: list[PriceQuery]) -> None:
@@ -129,46 +132,28 @@ async def resolve_prices(
     if not queries:
         return {}
     _check(queries)
-    moment = at or utcnow()
-    entity_ids = {q.entity_id for q in queries}
-    currencies = {q.currency for q in queries}
     groups = {g for q in queries for g in q.customer_group_ids}
-    most = max(q.quantity for q in queries)
-    # Whether any modifier may apply rides along (an uncorrelated EXISTS, evaluated once):
-    # without one, the modifiers' statement is not sent.
-    modified = (
-        select(PriceModifier.id)
-        .where(*_modifier_conditions(entity_ids, currencies, groups, most, moment))
-        .exists()
-        .label("modified")
-    )
-    # Plain rows, not Price objects: a resolution reads prices, never writes them (a row has
-    # a Price's attributes by name).
-    statement = select(*columns(Price), modified).where(
-        Price.entity_id.in_(entity_ids),
-        Price.currency.in_(currencies),
-        Price.min_quantity <= most,
-        _in_groups(Price.customer_group_id, groups),
-        _in_window(Price, moment),
-    )
+    bound: dict[str, Any] = {
+        "entity_ids": list({q.entity_id for q in queries}),
+        "currencies": list({q.currency for q in queries}),
+        "most": max(q.quantity for q in queries),
+        "at": at or utcnow(),
+    }
+    if groups:
+        bound["groups"] = list(groups)
     if statuses is not None:
-        statement = statement.join(CatalogEntity, CatalogEntity.id == Price.entity_id).where(
-            CatalogEntity.status.in_(statuses)
-        )
+        bound["statuses"] = list(statuses)
+    statement = _candidates(grouped=bool(groups), limited=statuses is not None)
     # Typed Price: rows standing in for the model, whose attribute names they carry.
     candidates: dict[tuple[uuid.UUID, str], list[Any]] = defaultdict(list)
     any_modifier = False
-    for price in (await session.execute(statement)).all():
+    for price in (await session.execute(statement, bound)).all():
         candidates[price.entity_id, price.currency].append(price)
         any_modifier = any_modifier or bool(price.modified)
     chosen = {q: _best(candidates.get((q.entity_id, q.currency), []), q) for q in queries}
     if not any(chosen.values()):
         return dict.fromkeys(queries)
-    modifiers = (
-        await _modifiers(session, entity_ids, currencies, groups, most, moment)
-        if any_modifier
-        else []
-    )
+    modifiers = await _modifiers(session, bound) if any_modifier else []
     return {
         q: _apply(price, modifiers, q) if price is not None else None for q, price in chosen.items()
     }
@@ -212,39 +197,65 @@ def _best(candidates: list[Price], query: PriceQuery) -> Price | None:
     )
 
 
-def _modifier_conditions(
-    entity_ids: set[uuid.UUID],
-    currencies: set[str],
-    groups: set[uuid.UUID],
-    most: int,
-    at: datetime,
-) -> list[ColumnElement[bool]]:
+# The statements are built once per shape and bound per call (building one and computing its
+# cache key cost more than running it): `entity_ids`, `currencies`, `most` (the largest
+# quantity), `at`, and `groups` and `statuses` where the shape has them.
+
+
+@lru_cache(maxsize=4)
+def _candidates(*, grouped: bool, limited: bool) -> Select[Any]:
+    """The candidate prices of a batch, with whether some modifier may apply riding along (an
+    uncorrelated EXISTS, evaluated once: without one, the modifiers' statement is not sent).
+    Plain rows, not Price objects: a resolution reads prices, never writes them (a row has a
+    Price's attributes by name)."""
+    modified = (
+        select(PriceModifier.id).where(*_modifier_conditions(grouped)).exists().label("modified")
+    )
+    statement = select(*columns(Price), modified).where(
+        Price.entity_id.in_(bindparam("entity_ids", expanding=True)),
+        Price.currency.in_(bindparam("currencies", expanding=True)),
+        Price.min_quantity <= bindparam("most"),
+        _in_groups(Price.customer_group_id, grouped),
+        _in_window(Price),
+    )
+    if limited:
+        statement = statement.join(CatalogEntity, CatalogEntity.id == Price.entity_id).where(
+            CatalogEntity.status.in_(bindparam("statuses", expanding=True))
+        )
+    return statement
+
+
+def _modifier_conditions(grouped: bool) -> list[ColumnElement[bool]]:
     """What an active modifier that may apply to some item of the batch matches."""
     return [
         PriceModifier.active.is_(True),
-        or_(PriceModifier.entity_id.is_(None), PriceModifier.entity_id.in_(entity_ids)),
-        or_(PriceModifier.currency.is_(None), PriceModifier.currency.in_(currencies)),
-        or_(PriceModifier.min_quantity.is_(None), PriceModifier.min_quantity <= most),
-        _in_groups(PriceModifier.customer_group_id, groups),
-        _in_window(PriceModifier, at),
+        or_(
+            PriceModifier.entity_id.is_(None),
+            PriceModifier.entity_id.in_(bindparam("entity_ids", expanding=True)),
+        ),
+        or_(
+            PriceModifier.currency.is_(None),
+            PriceModifier.currency.in_(bindparam("currencies", expanding=True)),
+        ),
+        or_(PriceModifier.min_quantity.is_(None), PriceModifier.min_quantity <= bindparam("most")),
+        _in_groups(PriceModifier.customer_group_id, grouped),
+        _in_window(PriceModifier),
     ]
 
 
-async def _modifiers(
-    session: AsyncSession,
-    entity_ids: set[uuid.UUID],
-    currencies: set[str],
-    groups: set[uuid.UUID],
-    most: int,
-    at: datetime,
-) -> list[PriceModifier]:
-    """Every active modifier that may apply to some item of the batch, in applying order."""
-    statement = (
+@lru_cache(maxsize=2)
+def _modifiers_statement(grouped: bool) -> Select[Any]:
+    return (
         select(*columns(PriceModifier))
-        .where(*_modifier_conditions(entity_ids, currencies, groups, most, at))
+        .where(*_modifier_conditions(grouped))
         .order_by(PriceModifier.priority, PriceModifier.id)
     )
-    return list[Any]((await session.execute(statement)).all())
+
+
+async def _modifiers(session: AsyncSession, bound: dict[str, Any]) -> list[PriceModifier]:
+    """Every active modifier that may apply to some item of the batch, in applying order."""
+    statement = _modifiers_statement("groups" in bound)
+    return list[Any]((await session.execute(statement, bound)).all())
 
 
 def _matches(modifier: PriceModifier, query: PriceQuery) -> bool:
