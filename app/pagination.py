@@ -181,6 +181,7 @@ async def paginate(
     request: PageRequest,
     with_total: bool = True,
     count_in_page: bool = False,
+    count: Select[Any] | None = None,
 ) -> Page[Any]:
     """Run `statement` (filtered, unordered, selecting one entity) for one page.
 
@@ -193,14 +194,17 @@ async def paginate(
     scan, unlike a `count(*) OVER ()` that must see every row): one round trip instead of
     two. Plain rows then carry the count as one more column, `PAGE_TOTAL`. An empty page
     carries nothing, so past the first page it costs the separate count after all.
+
+    `count` is the statement that counts the rows (one row, one column), when something
+    cheaper than counting them answers (a maintained counter); it is sent as the count
+    would be, inside the page's statement or alone.
     """
     total = 0
     # Built only when the page is counted: a listing that shows no total builds nothing.
-    count = (
-        select(func.count()).select_from(statement.order_by(None).subquery())
-        if with_total
-        else None
-    )
+    if not with_total:
+        count = None
+    elif count is None:
+        count = select(func.count()).select_from(statement.order_by(None).subquery())
     # The count the page's own statement carries, if it does.
     inline = count if count_in_page else None
     if count is not None and inline is None:

@@ -49,6 +49,19 @@ class CatalogEntity(IdMixin, Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class CatalogEntityCount(Base):
+    """How many entities have one (status, type): the listings' totals without counting.
+
+    Written only by the database's triggers on catalog_entities (migration 0025), in the
+    transaction of each write, so it is exact whoever writes; never by the application."""
+
+    __tablename__ = "catalog_entity_counts"
+
+    status: Mapped[str] = mapped_column(String(20), primary_key=True)
+    type: Mapped[str] = mapped_column(String(32), primary_key=True)
+    entities: Mapped[int] = mapped_column(Integer)
+
+
 class CatalogAttributes(IdMixin, Base):
     """The texts of one entity in one locale."""
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, or_, select
+from sqlalchemy import ColumnElement, Select, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,6 +20,7 @@ from app.models.catalog import (
     ENTITY_STATUSES,
     ENTITY_TYPES,
     CatalogEntity,
+    CatalogEntityCount,
     entity_brands,
     entity_categories,
 )
@@ -347,7 +348,8 @@ async def list_entities(
     with_total: bool = True,
 ) -> Page[CatalogEntity]:
     """Filtered and sorted; anonymous actors see active entities only. The count rides on
-    the page's statement (the storefront's listing: one round trip for both)."""
+    the page's statement (the storefront's listing: one round trip for both), and is read
+    from the maintained counts where they answer it (`counted`)."""
     keys: Sequence[SortKey] = parse_sort(sort)
     return await paginate(
         session,
@@ -356,4 +358,24 @@ async def list_entities(
         request=page,
         with_total=with_total,
         count_in_page=True,
+        count=counted(actor, filter),
     )
+
+
+def counted(actor: Actor, filter: EntityFilter) -> Select[Any] | None:
+    """The total of `filtered(actor, filter)` from catalog_entity_counts (a few rows, not
+    every entity), or None when the counts cannot answer: a category, brand or vendor
+    narrows the list, or a vendor's user also sees its own entities in other statuses."""
+    if filter.category is not None or filter.brand is not None or filter.vendor is not None:
+        return None
+    statuses = visible_statuses(actor)
+    if statuses is not None and actor.vendor_id is not None:  # as `filtered` widens it
+        return None
+    statement = select(func.coalesce(func.sum(CatalogEntityCount.entities), 0))
+    if statuses is not None:
+        statement = statement.where(CatalogEntityCount.status.in_(statuses))
+    if filter.status is not None:
+        statement = statement.where(CatalogEntityCount.status == filter.status)
+    if filter.type is not None:
+        statement = statement.where(CatalogEntityCount.type == filter.type)
+    return statement
