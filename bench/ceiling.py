@@ -1,8 +1,8 @@
 """The ceiling: the storefront listing as a hand-written Starlette endpoint over plain SQL.
 
-No GraphQL, no middleware: a page of active entities (newest first) and its count, then one
-statement per relation on the page's ids, built into the same JSON as the GraphQL answer to
-`bench.run.STOREFRONT_QUERY`. It measures what one uvicorn worker can serve at best, so the
+No GraphQL, no middleware: a page of active entities (newest first) and its count (read from
+`catalog_entity_counts`, as the API reads it), then one statement per relation on the page's
+ids, built into the same JSON as the GraphQL answer to `bench.run.STOREFRONT_QUERY`. It measures what one uvicorn worker can serve at best, so the
 GraphQL path has a number to be compared with. `GET /storefront?offers=1` adds each
 variant's price (the public USD price of one unit) and its units available across warehouses,
 two statements more: the listing of `bench.suite`'s scenario (a).
@@ -33,6 +33,7 @@ from app.models.catalog import (
     Brand,
     CatalogAttributes,
     CatalogEntity,
+    CatalogEntityCount,
     Category,
     OptionType,
     OptionValue,
@@ -62,9 +63,12 @@ async def storefront(connection: AsyncConnection, *, offers: bool = False) -> di
             .limit(PAGE_SIZE)
         )
     ).all()
+    # The total from the maintained counts, as the API reads it (migration 0025).
     total = (
         await connection.execute(
-            select(func.count()).select_from(CatalogEntity).where(CatalogEntity.status == "active")
+            select(func.coalesce(func.sum(CatalogEntityCount.entities), 0)).where(
+                CatalogEntityCount.status == "active"
+            )
         )
     ).scalar_one()
     ids = [row.id for row in entities]
