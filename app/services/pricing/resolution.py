@@ -107,10 +107,10 @@ def _in_groups(
 
 def _check(queries: list[PriceQuery]) -> None:
     problems = Problems()
-    for query in queries:
-        check_currency(problems, query.currency)
-        if query.quantity < 1:
-            problems.add("quantity", "At least 1.")
+    for currency in dict.fromkeys(query.currency for query in queries):
+        check_currency(problems, currency)
+    if min(query.quantity for query in queries) < 1:
+        problems.add("quantity", "At least 1.")
     problems.raise_if_any()
 
 
@@ -182,19 +182,30 @@ async def resolve_price(
 
 
 def _best(candidates: list[Price], query: PriceQuery) -> Price | None:
-    eligible = [
-        p
-        for p in candidates
-        if p.min_quantity <= query.quantity
-        and (p.customer_group_id is None or p.customer_group_id in query.customer_group_ids)
-    ]
-    own = [p for p in eligible if query.variant_id is not None and p.variant_id == query.variant_id]
-    pool = own or [p for p in eligible if p.variant_id is None]
-    if not pool:
-        return None
-    return min(
-        pool, key=lambda p: (p.amount, p.customer_group_id is None, -p.min_quantity, -p.id.int)
-    )
+    """The lowest of the variant's own eligible prices, else of the entity's; ties to a
+    group price, then the higher tier, then the newest record. One pass: a listing asks
+    this of every variant on the page."""
+    own: Price | None = None
+    shared: Price | None = None
+    for price in candidates:
+        if price.min_quantity > query.quantity or (
+            price.customer_group_id is not None
+            and price.customer_group_id not in query.customer_group_ids
+        ):
+            continue
+        if price.variant_id is None:
+            shared = _better(price, shared)
+        elif price.variant_id == query.variant_id:
+            own = _better(price, own)
+    return own or shared
+
+
+def _better(price: Price, than: Price | None) -> Price:
+    return price if than is None or _rank(price) < _rank(than) else than
+
+
+def _rank(price: Price) -> tuple[int, bool, int, int]:
+    return (price.amount, price.customer_group_id is None, -price.min_quantity, -price.id.int)
 
 
 # The statements are built once per shape and bound per call (building one and computing its
