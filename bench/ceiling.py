@@ -2,10 +2,11 @@
 
 No GraphQL, no middleware: a page of active entities (newest first) and its count (read from
 `catalog_entity_counts`, as the API reads it), then one statement per relation on the page's
-ids, built into the same JSON as the GraphQL answer to `bench.run.STOREFRONT_QUERY`. It measures what one uvicorn worker can serve at best, so the
-GraphQL path has a number to be compared with. `GET /storefront?offers=1` adds each
-variant's price (the public USD price of one unit) and its units available across warehouses,
-two statements more: the listing of `bench.suite`'s scenario (a).
+ids, built into the same JSON as the GraphQL answer to `bench.run.STOREFRONT_QUERY`. It
+measures what one uvicorn worker can serve at best, so the GraphQL path has a number to be
+compared with. `GET /storefront?offers=1` adds each variant's price (the public USD price of
+one unit) and its units available across warehouses, two statements more: the listing of
+`bench.suite`'s scenario (a).
 
     DATABASE_URL=postgresql+psycopg://... uvicorn bench.ceiling:create_app --factory
 """

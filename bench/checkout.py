@@ -178,13 +178,15 @@ class Server:
 
 
 @contextlib.contextmanager
-def serving(env: dict[str, str]) -> Iterator[Server]:
-    """`cartograph serve` on a free loopback port until the block ends. Its log (warnings and
-    errors only) is kept, and named, when it says anything."""
+def serving(env: dict[str, str], *, workers: int = 1) -> Iterator[Server]:
+    """`cartograph serve` (with `workers` uvicorn workers) on a free loopback port until the
+    block ends. Its log (warnings and errors only) is kept, and named, when it says anything."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     log_path = Path(tempfile.mkstemp(prefix="bench-checkout-server-", suffix=".log")[1])
     command = [str(CARTOGRAPH), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    if workers > 1:
+        command += ["--workers", str(workers)]
     with log_path.open("w") as log:
         process = subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True

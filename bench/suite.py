@@ -299,17 +299,42 @@ async def _checkout_round(client: httpx.AsyncClient, variant: tuple[str, str]) -
 # --- over a socket: the server and wrk -----------------------------------------------------
 
 
+def tree(pid: int) -> list[int]:
+    """`pid` and its descendants (a server with `--workers N` is a supervisor and N workers)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                children.setdefault(parent, []).append(int(entry.name))
+    found, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        found.append(current)
+        pending.extend(children.get(current, []))
+    return found
+
+
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (/proc/<pid>/stat, fields 14 and 15)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time so far of a process and its descendants (/proc/<pid>/stat,
+    fields 14 and 15)."""
+    total = 0.0
+    for member in tree(pid):
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    """The peak resident memory of a process and its descendants, summed (VmHWM)."""
+    total = 0.0
+    for member in tree(pid):
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{member}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    total += int(line.split()[1]) / 1024
+    return total or float("nan")
 
 
 def wrk(
@@ -366,10 +391,11 @@ def measure(
 
 
 @contextlib.contextmanager
-def server_for(scenario: Scenario, url: str) -> Iterator[tuple[str, int]]:
-    """A fresh server for one scenario: cartograph's, or the ceiling's."""
+def server_for(scenario: Scenario, url: str, workers: int) -> Iterator[tuple[str, int]]:
+    """A fresh server for one scenario, cartograph's or the ceiling's, with `workers`
+    uvicorn workers."""
     if not scenario.ceiling:
-        with serving(server_env(url, 0)) as server:
+        with serving(server_env(url, 0), workers=workers) as server:
             yield server.base_url, server.pid
         return
     port = free_port()
@@ -378,6 +404,7 @@ def server_for(scenario: Scenario, url: str) -> Iterator[tuple[str, int]]:
         *(sys.executable, "-m", "uvicorn", "bench.ceiling:create_app", "--factory"),
         *("--host", "127.0.0.1", "--port", str(port)),
         *("--log-level", "warning", "--no-access-log"),
+        *(("--workers", str(workers)) if workers > 1 else ()),
     ]
     base = f"http://127.0.0.1:{port}"
     with serving_ceiling("ceiling", command, env, f"{base}/health") as process:
@@ -448,9 +475,11 @@ def report(
         f"stock in 3 warehouses, {built.orders} orders"
         + (f" (built in {built.seconds:.0f} s)" if built.seconds else " (reused)"),
         f"- load: wrk, {args.concurrency} connections, {args.warmup:g} s warm-up then "
-        f"{args.duration:g} s measured per scenario; one `cartograph serve` (one uvicorn "
-        "worker, started afresh for each scenario; it runs its jobs and dispatcher "
-        "in-process, whose CPU counts too); server, PostgreSQL and wrk share the machine",
+        f"{args.duration:g} s measured per scenario; one `cartograph serve` "
+        + ("(one uvicorn worker" if args.workers == 1 else f"(`--workers {args.workers}`")
+        + ", started afresh for each scenario; it runs its jobs and dispatcher in-process, "
+        "whose CPU counts too, and the ceiling runs as many workers); server, PostgreSQL and "
+        "wrk share the machine",
         "",
         *rows,
         "",
@@ -517,6 +546,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--orders", type=int, default=100_000)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--duration", type=float, default=10.0, help="measured s per scenario")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="uvicorn workers of each server (default 1)"
+    )
     parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured s first")
     parser.add_argument(
         "--reuse", action="store_true", help="keep the data set (built when missing)"
@@ -539,6 +571,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    if not 1 <= args.workers <= 16:
+        parser.error("--workers must be between 1 and 16")
     if not 1 <= args.concurrency <= 256 or not 0 < args.duration <= 600:
         parser.error("--concurrency must be in [1, 256] and --duration in (0, 600]")
     if args.products < DEEP_PAGE or args.orders < DEEP_PAGE * PAGE_SIZE:
@@ -570,7 +604,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> str:
         for scenario in prepared.scenarios:
             if only is not None and scenario.key not in only:
                 continue
-            with server_for(scenario, target.url) as (base_url, pid):
+            with server_for(scenario, target.url, args.workers) as (base_url, pid):
                 scenario.load = measure(base_url, pid, scenario, args, files)
             print(
                 f"({scenario.key}) {scenario.title}: {scenario.load['rps']:.1f} req/s, "
