@@ -34,6 +34,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -60,6 +61,8 @@ WRK_SCRIPTS = ROOT / "bench" / "wrk"
 CHECKOUT_VARIANTS = 2000  # the variants the shoppers of (d) buy, spread over the catalog
 PAGE_SIZE = 20
 DEEP_PAGE = 1000
+# Measured side by side, in alternating slices (`measure_alternating`).
+PAIRED = ("a", "a*")
 
 STOREFRONT = (
     "query Storefront { catalogEntities(filter: {status: ACTIVE}, limit: 20) { totalCount "
@@ -390,6 +393,66 @@ def measure(
     return result
 
 
+def measure_alternating(
+    runs: list[tuple[Scenario, str, int]], args: argparse.Namespace, files: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Scenarios measured in turn, `--slices` slices of each, so that a change in the speed of
+    the machine (it is shared: the same code can take 1.5x the CPU a few minutes later)
+    weighs on each alike: (a) and its ceiling. Each slice's histogram is merged, so the
+    percentiles are those of every request of a scenario."""
+    for scenario, base_url, _ in runs:
+        if args.warmup > 0:
+            wrk(base_url, scenario, args, files, args.warmup)
+    load_before = os.getloadavg()[0]
+    slices: dict[str, list[dict[str, Any]]] = {scenario.key: [] for scenario, _, _ in runs}
+    cpu = dict.fromkeys(slices, 0.0)
+    for _ in range(args.slices):
+        for scenario, base_url, pid in runs:
+            before = cpu_seconds(pid)
+            slices[scenario.key].append(
+                wrk(base_url, scenario, args, files, args.duration / args.slices)
+            )
+            cpu[scenario.key] += cpu_seconds(pid) - before
+    results = []
+    for scenario, _, pid in runs:
+        result = merged(slices[scenario.key])
+        requests = result["requests"]
+        result["rps"] = requests / result["seconds"] if result["seconds"] else float("nan")
+        result["cpu_ms"] = cpu[scenario.key] * 1000 / requests if requests else float("nan")
+        result["rss_mb"] = peak_rss_mb(pid)
+        result["load"] = (load_before, os.getloadavg()[0])
+        results.append(result)
+    return results
+
+
+def merged(slices: list[dict[str, Any]]) -> dict[str, Any]:
+    """wrk's answers of several runs as one: counts summed, histograms merged."""
+    histogram: Counter[int] = Counter()
+    for part in slices:
+        for value, count in part["histogram"]:
+            histogram[value] += count
+    result: dict[str, Any] = {
+        key: sum(part[key] for part in slices)
+        for key in ("requests", "seconds", "transport_errors", "timeouts", "failed", "rounds")
+    }
+    result["first_failure"] = next((p["first_failure"] for p in slices if p["first_failure"]), "")
+    for p in (50, 95, 99):
+        result[f"p{p}_ms"] = percentile(histogram, p)
+    result["max_ms"] = max(histogram, default=0) / 1000
+    return result
+
+
+def percentile(histogram: Counter[int], p: float) -> float:
+    """wrk's percentile (`stats_percentile`) of a histogram of microseconds, in ms."""
+    rank = round(p / 100 * sum(histogram.values()) + 0.5)
+    seen = 0
+    for value in sorted(histogram):
+        seen += histogram[value]
+        if seen >= rank:
+            return value / 1000
+    return float("nan")
+
+
 @contextlib.contextmanager
 def server_for(scenario: Scenario, url: str, workers: int) -> Iterator[tuple[str, int]]:
     """A fresh server for one scenario, cartograph's or the ceiling's, with `workers`
@@ -478,8 +541,9 @@ def report(
         f"{args.duration:g} s measured per scenario; one `cartograph serve` "
         + ("(one uvicorn worker" if args.workers == 1 else f"(`--workers {args.workers}`")
         + ", started afresh for each scenario; it runs its jobs and dispatcher in-process, "
-        "whose CPU counts too, and the ceiling runs as many workers); server, PostgreSQL and "
-        "wrk share the machine",
+        "whose CPU counts too, and the ceiling runs as many workers); (a) and (a*) run side "
+        f"by side, in {args.slices} alternating slices each, their histograms merged; server, "
+        "PostgreSQL and wrk share the machine",
         "",
         *rows,
         "",
@@ -549,6 +613,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--workers", type=int, default=1, help="uvicorn workers of each server (default 1)"
     )
+    parser.add_argument(
+        "--slices", type=int, default=5, help="(a) and (a*) alternate in this many slices"
+    )
     parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured s first")
     parser.add_argument(
         "--reuse", action="store_true", help="keep the data set (built when missing)"
@@ -573,6 +640,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if not 1 <= args.workers <= 16:
         parser.error("--workers must be between 1 and 16")
+    if not 1 <= args.slices <= args.duration:
+        parser.error("--slices must be between 1 and --duration (slices of 1 s at least)")
     if not 1 <= args.concurrency <= 256 or not 0 < args.duration <= 600:
         parser.error("--concurrency must be in [1, 256] and --duration in (0, 600]")
     if args.products < DEEP_PAGE or args.orders < DEEP_PAGE * PAGE_SIZE:
@@ -601,18 +670,30 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> str:
     only = set(args.only.split(",")) if args.only else None
     with tempfile.TemporaryDirectory(prefix="bench-suite-") as directory:
         files = _files(Path(directory), prepared)
-        for scenario in prepared.scenarios:
-            if only is not None and scenario.key not in only:
-                continue
-            with server_for(scenario, target.url, args.workers) as (base_url, pid):
-                scenario.load = measure(base_url, pid, scenario, args, files)
-            print(
-                f"({scenario.key}) {scenario.title}: {scenario.load['rps']:.1f} req/s, "
-                f"p99 {scenario.load['p99_ms']:.1f} ms, {scenario.load['cpu_ms']:.2f} ms server "
-                f"CPU/request, {scenario.statements} statements, "
-                f"{scenario.load['failed']} failed",
-                flush=True,
-            )
+        chosen = [s for s in prepared.scenarios if only is None or s.key in only]
+        # (a) and its ceiling side by side, in alternating slices; the others one by one.
+        paired = [s for s in chosen if s.key in PAIRED]
+        for group in ([paired] if len(paired) > 1 else []) + [
+            [s] for s in chosen if s not in paired or len(paired) == 1
+        ]:
+            with contextlib.ExitStack() as stack:
+                runs = [
+                    (s, *stack.enter_context(server_for(s, target.url, args.workers)))
+                    for s in group
+                ]
+                if len(runs) > 1:
+                    loads = measure_alternating(runs, args, files)
+                else:
+                    [(scenario, base_url, pid)] = runs
+                    loads = [measure(base_url, pid, scenario, args, files)]
+            for scenario, load in zip(group, loads, strict=True):
+                scenario.load = load
+                print(
+                    f"({scenario.key}) {scenario.title}: {load['rps']:.1f} req/s, "
+                    f"p99 {load['p99_ms']:.1f} ms, {load['cpu_ms']:.2f} ms server "
+                    f"CPU/request, {scenario.statements} statements, {load['failed']} failed",
+                    flush=True,
+                )
     if only is not None:
         return "(--only: nothing recorded)"
     section = report(args, argv, prepared, built, load_before, target.label)
