@@ -586,7 +586,7 @@ def _goals(listing: Scenario, ceiling_rps: float, concurrency: int) -> str:
     return (
         f"{ratio:.2f}x of the ceiling (at least 0.70x, goal 0.80x: {met[ratio >= 0.70]}), "
         f"{statements} statements (at most 6: {met[statements <= 6]}), "
-        f"p99 {p99:.0f} ms at concurrency {concurrency} (under 100 ms at 8: {met[p99 < 100]})"
+        f"p99 {p99:.1f} ms at concurrency {concurrency} (under 100 ms at 8: {met[p99 < 100]})"
     )
 
 
