@@ -150,6 +150,34 @@ async def test_after_a_crash_the_reconciler_settles_without_a_retry(
     assert await state(database) == PAID_ONCE
 
 
+async def test_reconcilers_of_several_processes_at_once_settle_a_crashed_checkout_once(
+    database: Database, database_url: str, tmp_path: Path
+) -> None:
+    """Every `serve` process runs the reconciler (docs/deployment.md advises one worker per
+    core): three at once take up the same pending charge, ask the provider under the same
+    idempotency key (one charge) and settle it once (the payment row, locked, is pending for
+    one of them only)."""
+    ledger = tmp_path / "provider.jsonl"
+    _, key = await make_api_key(database)
+    await checkout_killed_after_the_charge(database, database_url, ledger, key)
+    racers = [Database(database_url) for _ in range(3)]
+    previous = payments.use(payments.TestProvider(ledger=ledger))
+    try:
+        taken = await asyncio.wait_for(
+            asyncio.gather(
+                *(settlement.reconcile(racer, older_than=timedelta(0)) for racer in racers)
+            ),
+            timeout=60,
+        )
+    finally:
+        payments.use(previous)
+        for racer in racers:
+            await racer.dispose()
+    assert sum(taken) >= 1, taken
+    assert len(payments.Ledger(ledger).entries("charge")) == 1
+    assert await state(database) == PAID_ONCE
+
+
 async def test_after_a_crash_whose_stock_was_sold_meanwhile_the_money_goes_back(
     database: Database, database_url: str, tmp_path: Path
 ) -> None:

@@ -176,3 +176,61 @@ async def test_20_concurrent_bulk_updates_over_overlapping_skus_never_deadlock(
         stocking = 0 if first_stocking else 1
         assert movement_counts[level.id] == touched[level.sku] + stocking, level.sku
         assert level.reserved_quantity == 0
+
+
+async def test_sweepers_in_several_processes_at_once_release_each_expired_hold_once(
+    database: Database, database_url: str
+) -> None:
+    """Every `serve` process runs the reservation sweeper (docs/deployment.md advises one
+    worker per core): four sweeps at once, each its own transaction, release each of 30
+    expired holds exactly once (SKIP LOCKED: a hold another sweep has taken is passed over)."""
+    require_concurrent_database(database)
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from app.models.base import utcnow
+
+    warehouse = await make_warehouse(database, "MAIN")
+    mug = await make_entity(database, slug="mug")
+    await set_stock(database, "mug", 100, warehouse)
+    async with database.unit_of_work() as uow:
+        for index in range(30):
+            await reservation_service.reserve(
+                uow, SYSTEM, entity_id=str(mug.id), quantity=2, reference_id=f"cart-{index}"
+            )
+        await uow.commit()
+    async with database.unit_of_work() as uow:
+        await uow.session.execute(
+            update(Reservation).values(expires_at=utcnow() - timedelta(seconds=1))
+        )
+        await uow.commit()
+
+    racers = Database(database_url, pool_size=4)
+    barrier = asyncio.Barrier(4)
+
+    async def sweep() -> int:
+        async with racers.unit_of_work() as uow:
+            await uow.session.connection()
+            await barrier.wait()
+            released = await reservation_service.sweep_expired(uow, now=utcnow())
+            await uow.commit()
+            return released
+
+    try:
+        released = await asyncio.wait_for(asyncio.gather(*(sweep() for _ in range(4))), 30)
+    finally:
+        await racers.dispose()
+
+    assert sum(released) == 30, released
+    async with database.read_session() as session:
+        level = (await session.scalars(select(InventoryLevel))).one()
+        statuses = Counter((await session.scalars(select(Reservation.status))).all())
+        releases = await session.scalar(
+            select(func.count())
+            .select_from(InventoryMovement)
+            .where(InventoryMovement.level_id == level.id, InventoryMovement.type == "release")
+        )
+    assert (level.quantity, level.reserved_quantity) == (100, 0)
+    assert statuses == {"expired": 30}
+    assert releases == 30
