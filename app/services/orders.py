@@ -63,6 +63,19 @@ def token_opens(order: Order, token: str | None) -> bool:
     return hmac.compare_digest(order.access_token_hash, hash_key(token))
 
 
+# A number an order already has (restored or imported behind the counter) is passed over;
+# past this many in a row, checkout is refused with the reason (each attempt on PostgreSQL
+# still moves the sequence on, so a retry gets further).
+NUMBER_SKIPS = 100
+# PostgreSQL: the next value of the sequence as a number, or no row when an order has it.
+FREE_NUMBER = text(
+    "SELECT number FROM (SELECT 'ORD-' || CAST(:year AS text) || '-' || "
+    "lpad(CAST(n AS text), greatest(6, length(CAST(n AS text))), '0') AS number "
+    "FROM (SELECT nextval('order_number_seq') AS n) AS taken) AS candidate "
+    "WHERE NOT EXISTS (SELECT 1 FROM orders WHERE orders.number = candidate.number)"
+)
+
+
 async def next_number(uow: UnitOfWork, year: int) -> str:
     """ORD-YYYY-NNNNNN from a source that never makes one checkout wait for another.
 
@@ -71,21 +84,37 @@ async def next_number(uow: UnitOfWork, year: int) -> str:
     and keep counting across years (the year in the number is the order's). SQLite: the
     year's counter row, incremented in the checkout's own transaction; SQLite serialises
     writers anyway, so this adds no wait, and a rolled-back checkout gives its number back.
+
+    A number some order already has (the counter behind orders restored or imported) is
+    passed over rather than failing the checkout on the unique number; on PostgreSQL that
+    check rides in the same statement.
     """
     if not uow.database.is_sqlite:
-        last = await uow.session.scalar(text("SELECT nextval('order_number_seq')"))
-        return f"ORD-{year}-{last:06d}"
-    await uow.session.execute(
-        insert_ignoring_duplicates(uow.database, OrderSequence.__table__, ["year"]),
-        [{"year": year, "last": 0}],
+        for _ in range(NUMBER_SKIPS):
+            number = await uow.session.scalar(FREE_NUMBER, {"year": year})
+            if number is not None:
+                return str(number)
+    else:
+        await uow.session.execute(
+            insert_ignoring_duplicates(uow.database, OrderSequence.__table__, ["year"]),
+            [{"year": year, "last": 0}],
+        )
+        for _ in range(NUMBER_SKIPS):
+            last = await uow.session.scalar(
+                update(OrderSequence)
+                .where(OrderSequence.year == year)
+                .values(last=OrderSequence.last + 1)
+                .returning(OrderSequence.last)
+            )
+            number = f"ORD-{year}-{last:06d}"
+            if await uow.session.scalar(select(Order.id).where(Order.number == number)) is None:
+                return number
+    raise Conflict(
+        f"The next {NUMBER_SKIPS} order numbers are all taken: the order number counter is "
+        "behind the orders (restored or imported without it). Move it past them "
+        "(PostgreSQL: setval('order_number_seq', ...)); on PostgreSQL each attempt also moves "
+        "it on, so trying again gets further."
     )
-    last = await uow.session.scalar(
-        update(OrderSequence)
-        .where(OrderSequence.year == year)
-        .values(last=OrderSequence.last + 1)
-        .returning(OrderSequence.last)
-    )
-    return f"ORD-{year}-{last:06d}"
 
 
 @dataclass(frozen=True, slots=True)
