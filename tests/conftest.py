@@ -25,7 +25,7 @@ from app.config import Settings
 from app.db import Database
 from app.main import create_app
 from app.migrations import upgrade
-from app.models import Base, CatalogEntityCount
+from app.models import Base, CatalogEntityCount, InventoryLevelCount
 from tests.support.factories import make_api_key
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
@@ -41,6 +41,8 @@ passwords.HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 MEDIA_DIR = tempfile.mkdtemp(prefix="cartograph-media-")
 # Kept by triggers on catalog_entities (migration 0025).
 COUNTS = CatalogEntityCount.__tablename__
+# Kept by triggers on inventory_levels (migration 0026).
+LEVEL_COUNTS = InventoryLevelCount.__tablename__
 BACKENDS = ["sqlite", *(["postgresql"] if TEST_DATABASE_URL else [])]
 
 
@@ -145,9 +147,11 @@ async def truncate_all(database: Database) -> None:
     emptying ~40 tables take 280 ms against DELETE's 15 ms, minutes over the suite. (The one
     sequence, order numbers, is no column's, so TRUNCATE never restarted it either.)"""
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
-    # Last: deleting catalog_entities updates it (its triggers), and would count below zero.
-    tables.remove(COUNTS)
-    tables.append(COUNTS)
+    # Last: deleting catalog_entities and inventory_levels updates them (their triggers),
+    # and would count below zero.
+    for counts in (COUNTS, LEVEL_COUNTS):
+        tables.remove(counts)
+        tables.append(counts)
     async with database.engine.begin() as connection:
         if database.is_sqlite:
             # Self-references (a category's parent) are checked at commit, when all are gone.

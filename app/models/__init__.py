@@ -16,7 +16,13 @@ from app.models.catalog import (
     Variant,
 )
 from app.models.customers import Address, Customer
-from app.models.inventory import InventoryLevel, InventoryMovement, Reservation, Warehouse
+from app.models.inventory import (
+    InventoryLevel,
+    InventoryLevelCount,
+    InventoryMovement,
+    Reservation,
+    Warehouse,
+)
 from app.models.jobs import Job
 from app.models.ledger import BalanceEntry, Commission, CommissionRule, Payout
 from app.models.logs import AccessLogEntry
@@ -60,6 +66,7 @@ __all__ = [
     "Event",
     "Fulfillment",
     "InventoryLevel",
+    "InventoryLevelCount",
     "InventoryMovement",
     "Job",
     "MediaAsset",

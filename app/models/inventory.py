@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     ForeignKey,
@@ -67,6 +68,22 @@ class InventoryLevel(IdMixin, Base):
     @property
     def available_quantity(self) -> int:
         return self.quantity - self.reserved_quantity
+
+
+class InventoryLevelCount(Base):
+    """How many levels one warehouse holds: the inventory listings' totals without counting.
+
+    Written only by the database's triggers on inventory_levels (migration 0026), in the
+    transaction of each write, so it is exact whoever writes; never by the application. A
+    warehouse's count is the sum of its rows: on PostgreSQL each writing transaction adds to
+    a row of its own (`tx`, its id: no writer waits for another) and folds the committed
+    rows of others into it; on SQLite `tx` is 0."""
+
+    __tablename__ = "inventory_level_counts"
+
+    warehouse_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    tx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    levels: Mapped[int] = mapped_column(Integer)
 
 
 class InventoryMovement(IdMixin, Base):

@@ -18,7 +18,13 @@ from app.errors import NotFound, ValidationFailed
 from app.ids import parse_uuid
 from app.models.base import utcnow
 from app.models.catalog import CatalogAttributes, CatalogEntity
-from app.models.inventory import InventoryLevel, InventoryMovement, Reservation, Warehouse
+from app.models.inventory import (
+    InventoryLevel,
+    InventoryLevelCount,
+    InventoryMovement,
+    Reservation,
+    Warehouse,
+)
 from app.pagination import Page, PageRequest, SortKey, paginate
 from app.services.catalog.attributes import DEFAULT_LOCALE
 from app.services.catalog.loading import among_ids, columns
@@ -58,7 +64,11 @@ def live_reserved(now: datetime | ColumnElement[datetime]) -> ColumnElement[int]
 
 def _levels(filter: LevelFilter) -> Select[Any]:
     """Levels with their warehouse's and product's names, as one statement."""
-    statement = (
+    return _joined().where(*_conditions(filter))
+
+
+def _joined() -> Select[Any]:
+    return (
         select(
             *columns(InventoryLevel),
             Warehouse.name.label("warehouse_name"),
@@ -73,25 +83,61 @@ def _levels(filter: LevelFilter) -> Select[Any]:
             ),
         )
     )
-    if filter.warehouse_id is not None:
-        warehouse = parse_uuid(filter.warehouse_id)
-        if warehouse is None:
-            raise ValidationFailed.field("warehouse_id", "Must be a warehouse id.")
-        statement = statement.where(InventoryLevel.warehouse_id == warehouse)
+
+
+def _warehouse(filter: LevelFilter) -> uuid.UUID | None:
+    if filter.warehouse_id is None:
+        return None
+    warehouse = parse_uuid(filter.warehouse_id)
+    if warehouse is None:
+        raise ValidationFailed.field("warehouse_id", "Must be a warehouse id.")
+    return warehouse
+
+
+def _conditions(filter: LevelFilter) -> list[ColumnElement[bool]]:
+    """The filter's WHERE conditions, on inventory_levels (and on warehouses, joined, for
+    `active_warehouses`)."""
+    conditions: list[ColumnElement[bool]] = []
+    warehouse = _warehouse(filter)
+    if warehouse is not None:
+        conditions.append(InventoryLevel.warehouse_id == warehouse)
     if filter.entity_id is not None:
-        statement = statement.where(InventoryLevel.entity_id == parse_uuid(filter.entity_id))
+        conditions.append(InventoryLevel.entity_id == parse_uuid(filter.entity_id))
     if filter.sku is not None:
-        statement = statement.where(InventoryLevel.sku == filter.sku)
+        conditions.append(InventoryLevel.sku == filter.sku)
     if filter.sku_prefix:
         escaped = filter.sku_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        statement = statement.where(InventoryLevel.sku.like(f"{escaped}%", escape="\\"))
+        conditions.append(InventoryLevel.sku.like(f"{escaped}%", escape="\\"))
     if filter.low_stock is not None:
         available = InventoryLevel.quantity - live_reserved(utcnow())
         low = and_(InventoryLevel.reorder_point > 0, available <= InventoryLevel.reorder_point)
-        statement = statement.where(low if filter.low_stock else ~low)
+        conditions.append(low if filter.low_stock else ~low)
     if filter.active_warehouses:
-        statement = statement.where(Warehouse.active.is_(True))
-    return statement
+        conditions.append(Warehouse.active.is_(True))
+    return conditions
+
+
+def _counted(filter: LevelFilter, conditions: list[ColumnElement[bool]]) -> Select[Any]:
+    """The total of the levels `conditions` (`filter`'s) select, without counting the page's
+    statement: from inventory_level_counts (a row per warehouse, not every level) when at
+    most a warehouse or active warehouses narrow the list, else a count of the levels alone
+    (the product's texts, outer-joined on a unique (entity, locale), never change it; the
+    warehouse, joined on the level's foreign key, only through `active_warehouses`)."""
+    narrowed = (filter.low_stock, filter.sku_prefix or None, filter.entity_id, filter.sku)
+    if all(value is None for value in narrowed):
+        kept = select(func.coalesce(func.sum(InventoryLevelCount.levels), 0))
+        warehouse = _warehouse(filter)
+        if warehouse is not None:
+            kept = kept.where(InventoryLevelCount.warehouse_id == warehouse)
+        if filter.active_warehouses:
+            kept = kept.join(Warehouse, Warehouse.id == InventoryLevelCount.warehouse_id).where(
+                Warehouse.active.is_(True)
+            )
+        return kept
+    statement = select(func.count()).select_from(InventoryLevel)
+    if filter.active_warehouses:
+        statement = statement.join(Warehouse, Warehouse.id == InventoryLevel.warehouse_id)
+    return statement.where(*conditions)
 
 
 @dataclass(slots=True)
@@ -141,8 +187,16 @@ async def _views(session: AsyncSession, rows: list[Any]) -> list[LevelView]:
 async def list_levels(
     session: AsyncSession, *, filter: LevelFilter, page: PageRequest
 ) -> Page[LevelView]:
-    """By SKU. Three statements: the page, its count, and expired holds on the page."""
-    result = await paginate(session, _levels(filter), keys=LEVEL_ORDER, request=page)
+    """By SKU. Three statements: the page, its count (`_counted`), and expired holds on the
+    page."""
+    conditions = _conditions(filter)
+    result = await paginate(
+        session,
+        _joined().where(*conditions),
+        keys=LEVEL_ORDER,
+        request=page,
+        count=_counted(filter, conditions),
+    )
     result.items = await _views(session, result.items)
     return result
 
