@@ -22,9 +22,11 @@ levels sum to zero, which no total minds.
 
 The one limit: not the wait of 0025 (writers creating levels in the same warehouse never
 wait for each other's commit here: each skips the rows another holds), but its price: every
-statement that writes levels also rewrites the committed counter rows of other transactions
-(a few rows; as many as transactions that wrote levels since the last fold), and a total
-sums a warehouse's few rows instead of reading one.
+statement that creates, deletes or moves levels also rewrites the committed counter rows of
+other transactions (a few rows; as many as transactions that did so since the last fold),
+and a total sums a warehouse's few rows instead of reading one. A statement that changes no
+count (the stock updates of every hold, sale and release) writes no counter row; it pays for
+the UPDATE trigger's transition tables, which PostgreSQL cannot limit to a column.
 
 Revision ID: 0026_inventory_level_counts
 Revises: 0025_catalog_entity_counts
@@ -78,6 +80,8 @@ REMOVED = "SELECT warehouse_id, -1 AS difference FROM removed"
 POSTGRESQL_FUNCTION = f"""
 CREATE FUNCTION inventory_level_counts_apply() RETURNS trigger
 LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+DECLARE
+    changed integer;
 BEGIN
     IF TG_OP = 'INSERT' THEN
         {UPSERT.format(changes=ADDED)};
@@ -86,7 +90,12 @@ BEGIN
     ELSE
         {UPSERT.format(changes=f"{ADDED} UNION ALL {REMOVED}")};
     END IF;
-    {FOLD};
+    -- Only a statement that changed a count folds: the updates of stock (every hold, sale
+    -- and release) move no level between warehouses and write no counter row.
+    GET DIAGNOSTICS changed = ROW_COUNT;
+    IF changed > 0 THEN
+        {FOLD};
+    END IF;
     RETURN NULL;
 END
 $$

@@ -315,6 +315,28 @@ async def test_concurrent_bulk_sets_of_overlapping_new_skus_neither_deadlock_nor
 # --- the migration counts what is already there -----------------------------------------------
 
 
+async def test_stock_updates_write_no_counter_row(database: Database) -> None:
+    """Holds, sales and releases update levels without moving them: the UPDATE trigger runs
+    (PostgreSQL cannot limit one with transition tables to a column) but writes nothing."""
+    require_postgresql(database)
+    warehouse = await make_warehouse(database, "MAIN")
+    await make_entity(database, slug="mug")
+    await stock(database, "mug", 10, warehouse)
+
+    async def rows() -> list[tuple[object, ...]]:
+        async with database.read_session() as session:
+            found = await session.execute(
+                text("SELECT warehouse_id, tx, levels, xmin::text FROM inventory_level_counts")
+            )
+            return sorted(tuple(row) for row in found)
+
+    before = await rows()
+    await stock(database, "mug", 7, warehouse)  # the level's quantity, set again
+    await execute(database, "UPDATE inventory_levels SET reserved_quantity = 2")
+    assert await rows() == before  # not one counter row written (same xmin)
+    await assert_exact(database)
+
+
 @pytest.fixture
 def fresh_url(database_url: str, tmp_path: Path) -> Iterator[str]:
     """An empty database of the backend's own, for migrating step by step."""
