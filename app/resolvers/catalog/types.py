@@ -554,11 +554,10 @@ async def build_entities(
         stock = await inventory_queries.levels_for_entities(session, ids)
         for id in ids:
             levels = related[id].inventory = stock.get(id, [])
-            available: dict[uuid.UUID | None, int] = {}
-            for level in levels:
-                units = available.get(level.variant_id, 0) + level.available_quantity
-                available[level.variant_id] = units
-            related[id].available = available
+            related[id].available = {
+                sku.variant_id: sku.available_quantity
+                for sku in inventory_queries.availability(levels)
+            }
     elif ids and ("stock" in selected or "available" in selected.child("variants")):
         # Sums, not levels: one row per variant, none per warehouse.
         summed = await inventory_queries.units_available(session, ids)

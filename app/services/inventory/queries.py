@@ -44,6 +44,10 @@ class LevelFilter:
     active_warehouses: bool = False
 
 
+# The levels stock is sold from, for availability (`levels_for_entities`, `units_available`).
+SELLABLE = LevelFilter(active_warehouses=True)
+
+
 def expired_units(now: datetime | ColumnElement[datetime]) -> ColumnElement[int]:
     """Units of a level's holds that expired but are not swept yet (a correlated subquery)."""
     return (
@@ -232,7 +236,7 @@ async def levels_for_entities(
     if not entity_ids:
         return {}
     statement = (
-        _levels(LevelFilter(active_warehouses=True))
+        _levels(SELLABLE)
         .add_columns(expired_units(utcnow()).label("expired_units"))
         .where(InventoryLevel.entity_id.in_(entity_ids))
     )
@@ -280,7 +284,7 @@ def _units_available() -> Select[uuid.UUID, uuid.UUID | None, int]:
             func.sum(InventoryLevel.quantity - live_reserved(bindparam("now"))),
         )
         .join(Warehouse, Warehouse.id == InventoryLevel.warehouse_id)
-        .where(among_ids(InventoryLevel.entity_id), Warehouse.active.is_(True))
+        .where(among_ids(InventoryLevel.entity_id), *_conditions(SELLABLE))
         .group_by(InventoryLevel.entity_id, InventoryLevel.variant_id)
     )
 

@@ -57,8 +57,14 @@ class PriceQuery:
     _hash: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        key = (self.entity_id, self.currency, self.variant_id, self.customer_group_ids)
-        object.__setattr__(self, "_hash", hash((*key, self.quantity)))
+        fields = (
+            self.entity_id,
+            self.currency,
+            self.variant_id,
+            self.customer_group_ids,
+            self.quantity,
+        )
+        object.__setattr__(self, "_hash", hash(fields))
 
     def __hash__(self) -> int:
         return self._hash
